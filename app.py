@@ -1,0 +1,32 @@
+"""mlrelay's Lambda handlers. Each parses its event, calls one function, returns.
+
+The work lives in chalicelib/. Resources these handlers use (bucket, tables,
+queues, state machines) are declared in infra/resources.json.
+"""
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib.config_drop import handle_config_dropped
+from chalicelib.observability import logger
+from chalicelib.training_steps import handle_training_step
+
+app = Chalice(app_name="mlrelay")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+
+
+# --- Triggers (EventBridge rules in infra/resources.json) --------------------
+
+
+@app.lambda_function(name="on_config_dropped")
+def on_config_dropped(event, context):
+    """S3 'Object Created' under configs/train/: validate, then start training or reject."""
+    return handle_config_dropped(event, context)
+
+
+# --- Workflow steps (lambda:invoke Tasks in statemachines/) ------------------
+
+
+@app.lambda_function(name="training_step")
+def training_step(event, context):
+    """A Lambda step of the training state machine."""
+    return handle_training_step(event, context)

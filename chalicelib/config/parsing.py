@@ -1,0 +1,171 @@
+"""Turn the bytes of a config file into a ModelConfig, or into every problem found.
+
+Pure: no IO. The trigger handler and `mlrelay config validate` both call
+`parse_config`, so a user sees locally exactly what the trigger would say.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from chalicelib.config.schema import MODEL_TYPES, ModelConfig
+
+# Configs are small; a larger object is a mistake (a data file dropped in the
+# wrong prefix) and must not be read whole into a Lambda's memory.
+MAX_CONFIG_BYTES = 64 * 1024
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+FILE_LEVEL = ""  # the path of a problem that concerns the whole file
+
+_PATTERN_HINTS = {
+    "model_name": "must be 2-48 characters of lowercase letters, digits and single hyphens, starting with a letter",
+    "uri": "must be an S3 URI like s3://bucket-name/path/to/table.csv",
+    "catalogue_uri": "must be an S3 URI like s3://bucket-name/path/to/catalogue.csv",
+    "instance_type": "must be a SageMaker instance type like ml.m5.large",
+}
+_COLUMN_HINT = "must be a column name: letters, digits and underscores, not starting with a digit"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str  # dotted path of the bad field, e.g. "data.feature_columns[2]"; "" for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(file)'}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def parse_config(raw: bytes, filename: str) -> ModelConfig:
+    """Parse and validate a config file's content; raise ConfigError listing every problem."""
+    document = load_document(raw, filename)
+    try:
+        return ModelConfig.model_validate(document)
+    except ValidationError as err:
+        raise ConfigError([_problem_from(e) for e in err.errors()]) from err
+
+
+def load_document(raw: bytes, filename: str) -> dict[str, Any]:
+    """Decode JSON or YAML (chosen by the file's suffix) into a mapping."""
+    suffix = next((s for s in CONFIG_SUFFIXES if filename.lower().endswith(s)), None)
+    if suffix is None:
+        raise _file_error(f"unsupported file type: name the file *.json, *.yaml or *.yml (got {filename!r})")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _file_error(f"file is {len(raw):,} bytes; a config may be at most {MAX_CONFIG_BYTES:,} bytes")
+    if not raw.strip():
+        raise _file_error("file is empty: a config needs at least schema_version, model_name, model and data")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _file_error(f"file is not UTF-8 text (byte {err.start})") from err
+    document = _load_json(text) if suffix == ".json" else _load_yaml(text)
+    if not isinstance(document, dict):
+        raise _file_error(f"the top level must be a mapping of fields, not a {type(document).__name__}")
+    return document
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as err:
+        raise _file_error(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from err
+    except _DuplicateKeyError as err:
+        raise _file_error(str(err)) from err
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKeyError(f"field {key!r} appears twice in the same mapping")
+        document[key] = value
+    return document
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"field {key!r} appears twice in the same mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise _file_error(f"invalid YAML{where}: {err.problem}") from err
+    except yaml.YAMLError as err:
+        raise _file_error(f"invalid YAML: {err}") from err
+
+
+def _file_error(message: str) -> ConfigError:
+    return ConfigError([ConfigProblem(FILE_LEVEL, message)])
+
+
+def _problem_from(error: Any) -> ConfigProblem:
+    # The model union's tag (e.g. "sklearn.random_forest") appears in the
+    # location; a user wrote "model.hyperparameters.x", so drop it.
+    location = [part for part in error["loc"] if part not in MODEL_TYPES]
+    if error["type"] == "union_tag_invalid":
+        location.append("type")
+        message = f"unknown model type {error['input'].get('type')!r}; known types: {', '.join(MODEL_TYPES)}"
+        return ConfigProblem(_dotted(location), message)
+    if error["type"] == "union_tag_not_found":
+        location.append("type")
+        return ConfigProblem(_dotted(location), f"missing; one of: {', '.join(MODEL_TYPES)}")
+    return ConfigProblem(_dotted(location), _message_for(error, location))
+
+
+def _message_for(error: Any, location: list[Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; see `mlrelay config schema`)"
+    if kind == "string_pattern_mismatch":
+        field = next((p for p in reversed(location) if isinstance(p, str)), "")
+        hint = _PATTERN_HINTS.get(field, _COLUMN_HINT)
+        return f"{hint} (got {_short_repr(error['input'])})"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, (dict, list)):
+        return str(error["msg"])
+    return f"{error['msg']} (got {_short_repr(value)})"
+
+
+def _dotted(location: list[Any]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

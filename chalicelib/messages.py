@@ -1,0 +1,54 @@
+"""Messages that leave a function: what goes to the failure path and the workflows.
+
+Past-tense names are events (something happened); the failure path receives
+them and the alerts consumer (a later issue) turns them into Slack and SNS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# SQS messages are at most 256 KiB; a config can produce many problems, so the
+# message carries the first ones and the full list lives in the error report.
+MAX_PROBLEMS_IN_MESSAGE = 50
+
+
+class ProblemEntry(BaseModel):
+    path: str
+    message: str
+
+
+class ConfigRef(BaseModel):
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class ConfigRejected(BaseModel):
+    """A dropped config failed validation; nothing was started."""
+
+    kind: Literal["config_rejected"] = "config_rejected"
+    workflow: Literal["training", "inference"]
+    config: ConfigRef
+    problems: list[ProblemEntry] = Field(max_length=MAX_PROBLEMS_IN_MESSAGE)
+    problem_count: int
+    report_uri: str
+    occurred_at: datetime
+
+
+class TrainingRequested(BaseModel):
+    """The input of a training execution (well under Step Functions' 256 KiB)."""
+
+    run_id: str
+    workflow: Literal["training"] = "training"
+    model_name: str
+    config: ConfigRef
+    requested_at: datetime

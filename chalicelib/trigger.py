@@ -1,0 +1,116 @@
+"""Decide what a dropped config object means: start training, reject, or ignore.
+
+Pure functions returning small plan objects; chalicelib/config_drop.py
+carries the plan out. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
+from chalicelib.messages import (
+    MAX_PROBLEMS_IN_MESSAGE,
+    ConfigRef,
+    ConfigRejected,
+    ProblemEntry,
+    TrainingRequested,
+)
+from chalicelib.naming import config_stem, execution_name
+
+ERROR_REPORT_SUFFIX = ".error.json"
+TRAINING_RUN_PREFIX = "train"
+
+
+@dataclass(frozen=True)
+class DroppedObject:
+    """One object version that S3 reported as created."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    event_time: datetime
+
+    @property
+    def ref(self) -> ConfigRef:
+        return ConfigRef(bucket=self.bucket, key=self.key, version_id=self.version_id, etag=self.etag)
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        # A version id names one upload exactly; an unversioned bucket has only the ETag.
+        return (self.bucket, self.key, self.version_id or f"etag:{self.etag}")
+
+
+@dataclass(frozen=True)
+class StartTraining:
+    run_id: str
+    request: TrainingRequested
+
+
+@dataclass(frozen=True)
+class RejectConfig:
+    report_key: str
+    report: dict[str, Any]
+    message: ConfigRejected
+
+
+@dataclass(frozen=True)
+class IgnoreObject:
+    reason: str
+
+
+def should_ignore(dropped: DroppedObject) -> IgnoreObject | None:
+    if dropped.key.endswith(ERROR_REPORT_SUFFIX):
+        return IgnoreObject("an error report written by mlrelay, not a config")
+    if dropped.key.endswith("/"):
+        return IgnoreObject("a folder placeholder, not a config")
+    return None
+
+
+def training_run_id(dropped: DroppedObject) -> str:
+    return execution_name(TRAINING_RUN_PREFIX, config_stem(dropped.key), *dropped.identity)
+
+
+def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | RejectConfig:
+    """`data` is the object's content (possibly cut short when `size` is over the limit)."""
+    if size > MAX_CONFIG_BYTES:
+        problems = [ConfigProblem("", f"file is {size:,} bytes; a config may be at most {MAX_CONFIG_BYTES:,} bytes")]
+    else:
+        try:
+            config = parse_config(data, dropped.key)
+        except ConfigError as err:
+            problems = err.problems
+        else:
+            run_id = training_run_id(dropped)
+            request = TrainingRequested(
+                run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time
+            )
+            return StartTraining(run_id=run_id, request=request)
+    return _rejection(dropped, problems)
+
+
+def _rejection(dropped: DroppedObject, problems: list[ConfigProblem]) -> RejectConfig:
+    report_key = dropped.key + ERROR_REPORT_SUFFIX
+    entries = [ProblemEntry(path=p.path, message=p.message) for p in problems]
+    report = {
+        "config": dropped.ref.uri,
+        "version_id": dropped.version_id,
+        "etag": dropped.etag,
+        "rejected_at": dropped.event_time.isoformat(),
+        "problems": [e.model_dump() for e in entries],
+        "what_to_do": "Fix the fields listed under problems and upload the file again; "
+        "`mlrelay config validate FILE` runs the same checks locally.",
+    }
+    message = ConfigRejected(
+        workflow="training",
+        config=dropped.ref,
+        problems=entries[:MAX_PROBLEMS_IN_MESSAGE],
+        problem_count=len(entries),
+        report_uri=f"s3://{dropped.bucket}/{report_key}",
+        occurred_at=dropped.event_time,
+    )
+    return RejectConfig(report_key=report_key, report=report, message=message)

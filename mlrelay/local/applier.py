@@ -1,0 +1,260 @@
+"""Create the template's resources on the emulator through the AWS APIs.
+
+moto's own CloudFormation drops a bucket's EventBridge setting and puts state
+machines outside the executing Step Functions backend, so this small applier
+reads infra/resources.json and calls the same APIs CloudFormation would.
+Resource types it does not emulate (IAM, permissions, alarms) are listed in
+NOT_EMULATED and reported; any other unknown type stops the stack.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlrelay.local.template import Template, TemplateError, resolve
+
+NOT_EMULATED = {
+    "AWS::IAM::Role": "moto does not enforce IAM; policies are checked offline by the tests",
+    "AWS::IAM::Policy": "moto does not enforce IAM",
+    "AWS::Lambda::Permission": "the local router invokes functions directly",
+    "AWS::CloudWatch::Alarm": "nothing evaluates alarms locally",
+    # moto enforces bucket policies, and the emulator speaks plain HTTP on
+    # loopback: the TLS-only policy would deny every local request.
+    "AWS::S3::BucketPolicy": "the emulator is plain HTTP; the TLS-only policy would deny all requests",
+}
+
+
+@dataclass
+class Physical:
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function that `chalice package` generates (not in our template)."""
+
+    logical_id: str
+    name: str
+    handler: str
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+
+
+@dataclass
+class AppliedStack:
+    resources: dict[str, Physical]
+    function_environment: dict[str, dict[str, str]]  # function name -> variables
+    skipped: dict[str, str]  # logical id -> why it is not emulated
+    state_machine_definitions: dict[str, str]  # logical id -> definition after substitution
+
+    def ref(self, logical_id: str) -> str:
+        return self.resources[logical_id].ref
+
+    def outputs(self, template: Template) -> dict[str, str]:
+        return {
+            name: resolve(spec["Value"], self.ref, self._att) for name, spec in template.document.get("Outputs", {}).items()
+        }
+
+    def _att(self, logical_id: str, attribute: str) -> str:
+        return self.resources[logical_id].attributes[attribute]
+
+
+class TemplateApplier:
+    def __init__(self, client: Callable[[str], Any], account: str, region: str, project_root: Path):
+        self._client = client
+        self._account = account
+        self._region = region
+        self._root = project_root
+        self._resources: dict[str, Physical] = {}
+        self._parameters: dict[str, str] = {}
+        self._definitions: dict[str, str] = {}
+
+    def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
+        self._parameters = {**template.parameter_defaults(), **parameters}
+        for function in functions:
+            arn = f"arn:aws:lambda:{self._region}:{self._account}:function:{function.name}"
+            self._resources[function.logical_id] = Physical(function.name, {"Arn": arn})
+        skipped: dict[str, str] = {}
+        declared = template.declared()
+        for logical_id in template.creation_order(external={f.logical_id for f in functions}):
+            spec = declared[logical_id]
+            kind = spec["Type"]
+            if kind in NOT_EMULATED:
+                skipped[logical_id] = NOT_EMULATED[kind]
+                continue
+            create = self._creators().get(kind)
+            if create is None:
+                raise TemplateError(
+                    f"{logical_id}: the embedded stack cannot create {kind}; "
+                    "add it to mlrelay/local/applier.py or to NOT_EMULATED with a reason"
+                )
+            properties = self._resolve(spec.get("Properties", {}))
+            self._resources[logical_id] = create(logical_id, properties)
+        environments = self._create_functions(template, functions)
+        return AppliedStack(self._resources, environments, skipped, dict(self._definitions))
+
+    # --- intrinsics ------------------------------------------------------
+
+    def _resolve(self, node: Any) -> Any:
+        return resolve(node, self._ref, self._get_att)
+
+    def _ref(self, name: str) -> str:
+        pseudo = {"AWS::AccountId": self._account, "AWS::Region": self._region, "AWS::Partition": "aws"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self._parameters:
+            return self._parameters[name]
+        if name in self._resources:
+            return self._resources[name].ref
+        raise TemplateError(f"Ref to {name!r}, which is not created yet or not declared")
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        try:
+            return self._resources[logical_id].attributes[attribute]
+        except KeyError as err:
+            raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute} is not available locally") from err
+
+    # --- resource types ----------------------------------------------------
+
+    def _creators(self) -> dict[str, Callable[[str, dict[str, Any]], Physical]]:
+        return {
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::Events::Rule": self._rule,
+            "AWS::Serverless::StateMachine": self._state_machine,
+        }
+
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        s3 = self._client("s3")
+        name = props["BucketName"]
+        request: dict[str, Any] = {"Bucket": name}
+        if self._region != "us-east-1":
+            request["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        s3.create_bucket(**request)
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if props.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "BucketEncryption" in props:
+            # CloudFormation and the S3 API name the same field differently.
+            rules = [
+                {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        return Physical(name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"})
+
+    def _table(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        dynamodb = self._client("dynamodb")
+        name = props["TableName"]
+        request = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        for optional in ("GlobalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
+            if optional in props:
+                request[optional] = props[optional]
+        response = dynamodb.create_table(**request)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+        return Physical(name, {"Arn": response["TableDescription"]["TableArn"]})
+
+    def _queue(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        sqs = self._client("sqs")
+        name = props["QueueName"]
+        attributes = {
+            key: json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in props.items()
+            if key not in {"QueueName", "Tags"}
+        }
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return Physical(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        arn = self._client("sns").create_topic(Name=props["TopicName"])["TopicArn"]
+        return Physical(arn, {"TopicName": props["TopicName"], "TopicArn": arn})
+
+    def _rule(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        events = self._client("events")
+        name = props["Name"]
+        request: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
+        if "EventPattern" in props:
+            request["EventPattern"] = json.dumps(props["EventPattern"])
+        if "ScheduleExpression" in props:
+            request["ScheduleExpression"] = props["ScheduleExpression"]
+        if "Description" in props:
+            request["Description"] = props["Description"]
+        arn = events.put_rule(**request)["RuleArn"]
+        if props.get("Targets"):
+            events.put_targets(Rule=name, Targets=props["Targets"])
+        return Physical(name, {"Arn": arn})
+
+    def _state_machine(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        definition = (self._root / props["DefinitionUri"]).read_text()
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        self._definitions[logical_id] = definition
+        arn = self._client("stepfunctions").create_state_machine(
+            name=props["Name"], definition=definition, roleArn=self._role_arn(), type=props.get("Type", "STANDARD")
+        )["stateMachineArn"]
+        return Physical(arn, {"Arn": arn, "Name": props["Name"]})
+
+    # --- the Chalice functions ---------------------------------------------
+
+    def _create_functions(self, template: Template, functions: list[FunctionSpec]) -> dict[str, dict[str, str]]:
+        merge = template.merge_only()
+        environments = {}
+        for function in functions:
+            added = merge.get(function.logical_id, {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+            environment = {**function.environment, **self._resolve(added)}
+            self._client("lambda").create_function(
+                FunctionName=function.name,
+                Runtime="python3.11",
+                Role=self._role_arn(),
+                Handler=function.handler,
+                Code={"ZipFile": _placeholder_zip()},
+                Timeout=function.timeout_seconds,
+                MemorySize=function.memory_mb,
+                Environment={"Variables": environment},
+            )
+            environments[function.name] = environment
+        return environments
+
+    def _role_arn(self) -> str:
+        role_name = "mlrelay-local-execution"
+        iam = self._client("iam")
+        try:
+            return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            trust = {"Version": "2012-10-17", "Statement": []}
+            return iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def _placeholder_zip() -> bytes:
+    # moto stores code but never runs it here: the local router runs app.py.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Runs in process from app.py; see mlrelay/local/lambda_runtime.py\n")
+    return buffer.getvalue()

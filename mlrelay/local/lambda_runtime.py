@@ -1,0 +1,145 @@
+"""Runs the Chalice app's Lambda functions in this process, as Lambda would.
+
+moto cannot run function code without Docker, so the patched moto routes
+every Invoke here. Synchronous invocations run in the caller's request;
+asynchronous ones (EventBridge targets, InvocationType=Event) run on a worker
+pool and are retried twice on error, as Lambda retries async invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice
+
+
+class FunctionNotRegisteredError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    name: str  # the deployed function name, e.g. mlrelay-dev-on_config_dropped
+    handler: Callable[[Any, Any], Any]
+    timeout_seconds: int
+    memory_mb: int
+    arn: str
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    invocation_type: str
+    attempt: int
+    succeeded: bool
+    error: str | None
+    duration_ms: float
+
+
+class LocalLambdaContext:
+    """The parts of the Lambda context object that Powertools and our code read."""
+
+    def __init__(self, function: LocalFunction):
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.arn
+        self.memory_limit_in_mb = function.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + function.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class LocalLambdaRuntime:
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    invocations: list[Invocation] = field(default_factory=list)
+    max_workers: int = 8
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lambda-async")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def register(self, function: LocalFunction) -> None:
+        self.functions[function.name] = function
+
+    def invoke(self, function_name: str, event: Any, invocation_type: str) -> bytes | None:
+        """The router the moto patch calls: returns the response payload."""
+        function = self.functions.get(function_name)
+        if function is None:
+            raise FunctionNotRegisteredError(
+                f"function {function_name!r} is not part of the app; known: {', '.join(sorted(self.functions))}"
+            )
+        if invocation_type == "Event":
+            future = self._pool.submit(self._run_async, function, event)
+            with self._lock:
+                self._pending.add(future)
+            future.add_done_callback(self._forget)
+            return b""
+        result = self._run(function, event, invocation_type, attempt=1)
+        return json.dumps(result, default=str).encode()
+
+    def wait_idle(self, timeout_seconds: float = 60.0) -> None:
+        """Block until every asynchronous invocation has finished (retries included)."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(pending)} asynchronous Lambda invocations still running")
+            # Invocations may start others, so wait in rounds until none is left.
+            wait(pending, timeout=remaining)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def count(self, function_name: str) -> int:
+        return sum(1 for i in self.invocations if i.function_name == function_name)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _run_async(self, function: LocalFunction, event: Any) -> None:
+        for attempt in range(1, ASYNC_RETRIES + 2):
+            try:
+                self._run(function, event, "Event", attempt)
+                return
+            except Exception:  # noqa: BLE001 - recorded in self.invocations
+                if attempt <= ASYNC_RETRIES:
+                    time.sleep(0.2 * attempt)  # Lambda waits minutes; locally a pause will do
+        logger.error("async invocation of %s failed after %d attempts", function.name, ASYNC_RETRIES + 1)
+
+    def _run(self, function: LocalFunction, event: Any, invocation_type: str, attempt: int) -> Any:
+        started = time.perf_counter()
+        try:
+            result = function.handler(event, LocalLambdaContext(function))
+        except Exception as err:
+            self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}")
+            logger.warning("%s failed: %s: %s", function.name, type(err).__name__, err)
+            raise
+        self._record(function, invocation_type, attempt, started, None)
+        return result
+
+    def _record(self, function: LocalFunction, kind: str, attempt: int, started: float, error: str | None) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000
+        with self._lock:
+            self.invocations.append(Invocation(function.name, kind, attempt, error is None, error, duration_ms))
+
