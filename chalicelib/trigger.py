@@ -39,10 +39,6 @@ class DroppedObject:
     def ref(self) -> ConfigRef:
         return ConfigRef(bucket=self.bucket, key=self.key, version_id=self.version_id, etag=self.etag)
 
-    @property
-    def identity(self) -> tuple[str, str, str]:
-        # A version id names one upload exactly; an unversioned bucket has only the ETag.
-        return (self.bucket, self.key, self.version_id or f"etag:{self.etag}")
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,11 @@ def should_ignore(dropped: DroppedObject) -> IgnoreObject | None:
     return None
 
 
-def training_run_id(dropped: DroppedObject) -> str:
-    return execution_name(TRAINING_RUN_PREFIX, config_stem(dropped.key), *dropped.identity)
+def training_run_id(bucket: str, key: str, version_id: str | None, etag: str) -> str:
+    """The run id for one uploaded version of a config: the same upload, the same run."""
+    # A version id names one upload exactly; an unversioned bucket has only the ETag.
+    identity = version_id if version_id and version_id != "null" else f"etag:{etag.strip(chr(34))}"
+    return execution_name(TRAINING_RUN_PREFIX, config_stem(key), bucket, key, identity)
 
 
 def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | RejectConfig:
@@ -85,7 +84,7 @@ def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTra
         except ConfigError as err:
             problems = err.problems
         else:
-            run_id = training_run_id(dropped)
+            run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
             request = TrainingRequested(
                 run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time
             )

@@ -6,12 +6,13 @@ Pure: no IO. The trigger handler and `mlrelay config validate` both call
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.config.schema import MODEL_TYPES, ModelConfig
 
@@ -146,7 +147,9 @@ def _message_for(error: Any, location: list[Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see `mlrelay config schema`)"
+        suggestion = _closest_field(location)
+        hint = f"did you mean {suggestion!r}? " if suggestion else ""
+        return f"unknown field ({hint}see `mlrelay config schema` for the fields)"
     if kind == "string_pattern_mismatch":
         field = next((p for p in reversed(location) if isinstance(p, str)), "")
         hint = _PATTERN_HINTS.get(field, _COLUMN_HINT)
@@ -157,6 +160,19 @@ def _message_for(error: Any, location: list[Any]) -> str:
     if isinstance(value, (dict, list)):
         return str(error["msg"])
     return f"{error['msg']} (got {_short_repr(value)})"
+
+
+def _closest_field(location: list[Any]) -> str | None:
+    """The known field nearest in spelling to an unknown one, at the same level."""
+    model: Any = ModelConfig
+    for part in location[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    matches = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return matches[0] if matches else None
 
 
 def _dotted(location: list[Any]) -> str:

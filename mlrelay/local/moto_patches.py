@@ -55,6 +55,10 @@ def install(router: InvokeRouter) -> None:
     _installed = True
 
 
+def installed_router() -> InvokeRouter | None:
+    return _router
+
+
 def uninstall() -> None:
     global _router, _installed
     LambdaFunction.invoke = _original_lambda_invoke  # type: ignore[method-assign]

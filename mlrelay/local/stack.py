@@ -48,8 +48,9 @@ class StackInfo:
 
 
 class EmbeddedStack:
-    def __init__(self, stage: str = "dev", project_root: Path = PROJECT_ROOT):
+    def __init__(self, stage: str = "dev", project_root: Path = PROJECT_ROOT, function_log: Path | None = None):
         self.stage = stage
+        self.function_log = function_log
         self.project_root = project_root
         self.runtime = LocalLambdaRuntime()
         self._server: ThreadedMotoServer | None = None
@@ -86,6 +87,8 @@ class EmbeddedStack:
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
         self.applied = applier.apply(template, {"Stage": self.stage}, specs)
         self._set_environment(_shared_environment(self.applied.function_environment))
+        if self.function_log is not None:
+            _send_function_logs_to(self.function_log)
         for spec in specs:
             self.runtime.register(
                 LocalFunction(
@@ -133,6 +136,15 @@ class EmbeddedStack:
         for name, value in variables.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
             os.environ[name] = value
+
+
+def _send_function_logs_to(path: Path) -> None:
+    """Write the functions' Powertools logs to a file, as CloudWatch Logs would keep them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = path.open("a", encoding="utf-8")
+    for handler in logging.getLogger("mlrelay").handlers:  # the Powertools Logger's service name
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
 
 
 def _emulator_environment(endpoint: str, port: int) -> dict[str, str]:

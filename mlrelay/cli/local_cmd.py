@@ -1,0 +1,106 @@
+"""`mlrelay local up|drop`: the embedded AWS stack for trying things on a laptop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from chalicelib.config.parsing import CONFIG_SUFFIXES
+from chalicelib.trigger import training_run_id
+from mlrelay.cli.connection import connect
+from mlrelay.cli.output import console, fail
+from mlrelay.demo import steps_table, wait_for
+from mlrelay.runs import RunNotFoundError, show_run
+
+app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)
+
+
+@app.command()
+def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses.")) -> None:
+    """Start the embedded stack and keep it running in the foreground until Ctrl-C."""
+    from mlrelay.local.stack import EmbeddedStack
+    from mlrelay.local.state_file import remove_state, write_state
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with console.status("starting the embedded AWS stack…"), EmbeddedStack(stage=stage) as stack:
+        path = write_state(stack.info)
+        console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}")
+        table = Table("output", "value", box=None, padding=(0, 2))
+        for name, value in stack.info.outputs.items():
+            table.add_row(name, value)
+        console.print(table)
+        console.print("Drop a config with `mlrelay local drop FILE`; watch with `mlrelay runs list`. Ctrl-C stops.")
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            remove_state()
+    console.print("stack stopped")
+
+
+@app.command()
+def drop(
+    file: Path = typer.Argument(..., help="A config file (*.json, *.yaml, *.yml)."),
+    key: str | None = typer.Option(None, help="S3 key to upload to (default: configs/train/<file name>)."),
+    wait: bool = typer.Option(True, help="Wait for the outcome and print it."),
+    timeout: float = typer.Option(60, help="Seconds to wait for the outcome."),
+) -> None:
+    """Upload a config to the running stack's bucket, as a data scientist would."""
+    if not file.is_file():
+        fail(f"{file}: no such file", code=2)
+    if not file.name.lower().endswith(CONFIG_SUFFIXES):
+        console.print(f"[yellow]note:[/] {file.name} is not *.json/*.yaml/*.yml; the trigger will reject it")
+    info, client = connect()
+    bucket = info.outputs["ConfigBucketName"]
+    key = key or f"configs/train/{file.name}"
+    body = file.read_bytes()
+    put = client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+    console.print(f"uploaded s3://{bucket}/{key} (version {put.get('VersionId')})")
+    if not wait:
+        return
+    version_id = put.get("VersionId")
+    run_id = training_run_id(bucket, key, version_id, put["ETag"])
+    outcome = wait_for(
+        lambda: _outcome(client, info.state_machines, bucket, key, version_id, run_id), timeout_seconds=timeout
+    )
+    if outcome is None:
+        fail(f"no outcome after {timeout:.0f}s: check `mlrelay runs list` and the stack's log")
+    _print_outcome(outcome)
+
+
+def _outcome(
+    client: Any, machines: dict[str, str], bucket: str, key: str, version_id: str | None, run_id: str
+) -> tuple[str, Any] | None:
+    try:
+        detail = show_run(client("stepfunctions"), machines, run_id)
+    except RunNotFoundError:
+        detail = None
+    if detail is not None:
+        return ("run", detail) if detail.summary.status != "RUNNING" else None
+    s3 = client("s3")
+    try:
+        report = json.loads(s3.get_object(Bucket=bucket, Key=key + ".error.json")["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    # An older upload of the same key may have left a report; only this version's counts.
+    return ("rejected", report) if report.get("version_id") == version_id else None
+
+
+def _print_outcome(outcome: tuple[str, Any]) -> None:
+    kind, value = outcome
+    if kind == "run":
+        console.print(f"run {value.summary.run_id}: {value.summary.status}")
+        console.print(steps_table(value))
+        return
+    console.print(f"[red]rejected[/]: {len(value['problems'])} problem(s); report at {value['config']}.error.json")
+    for problem in value["problems"]:
+        console.print(f"  {problem['path'] or '(file)'}: {problem['message']}")
+    raise typer.Exit(1)

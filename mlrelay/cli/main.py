@@ -1,0 +1,30 @@
+"""The `mlrelay` command: `mlrelay --help` lists what it does."""
+
+from __future__ import annotations
+
+import typer
+
+from mlrelay.cli import config_cmd, local_cmd, runs_cmd
+from mlrelay.cli.output import console
+
+app = typer.Typer(
+    help="mlrelay: event-driven MLOps on AWS. Validate configs, run the stack locally, inspect runs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(local_cmd.app, name="local")
+app.add_typer(runs_cmd.app, name="runs")
+
+
+@app.command()
+def demo(stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses.")) -> None:
+    """Run the end-to-end demo on a fresh embedded AWS stack; exits 1 if any check fails."""
+    from mlrelay.demo import run_demo
+
+    if not run_demo(console, stage=stage):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

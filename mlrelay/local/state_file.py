@@ -1,0 +1,52 @@
+"""Where a running `mlrelay local up` tells the other commands how to reach it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import requests
+
+from mlrelay.local.stack import StackInfo
+
+STATE_FILE_ENV = "MLRELAY_STATE_FILE"
+
+
+class NoLocalStackError(RuntimeError):
+    """No embedded stack is running (or its state file is stale)."""
+
+
+def state_file_path() -> Path:
+    return Path(os.environ.get(STATE_FILE_ENV, ".mlrelay/local.json"))
+
+
+def write_state(info: StackInfo) -> Path:
+    path = state_file_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**asdict(info), "pid": os.getpid()}, indent=2))
+    return path
+
+
+def remove_state() -> None:
+    state_file_path().unlink(missing_ok=True)
+
+
+def read_state() -> StackInfo:
+    path = state_file_path()
+    if not path.exists():
+        raise NoLocalStackError(
+            f"no embedded stack is running ({path} not found): start one with `mlrelay local up` in another terminal"
+        )
+    document = json.loads(path.read_text())
+    document.pop("pid", None)
+    info = StackInfo(**document)
+    try:
+        requests.get(f"{info.endpoint}/moto-api/", timeout=2)
+    except requests.RequestException as err:
+        raise NoLocalStackError(
+            f"the embedded stack recorded in {path} does not answer at {info.endpoint}; "
+            "it was probably stopped: run `mlrelay local up` again"
+        ) from err
+    return info

@@ -1,0 +1,93 @@
+"""One embedded AWS stack for the functional tests, and helpers to read its end state."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mlrelay.local.events import s3_object_created
+from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    with EmbeddedStack(function_log=tmp_path_factory.mktemp("logs") / "functions.log") as running:
+        yield running
+
+
+@dataclass
+class Aws:
+    """The running stack's clients and resource names, plus end-state readers."""
+
+    stack: EmbeddedStack
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.s3 = self.stack.client("s3")
+        self.sfn = self.stack.client("stepfunctions")
+        self.sqs = self.stack.client("sqs")
+        self.dynamodb = self.stack.client("dynamodb")
+        self.lambda_ = self.stack.client("lambda")
+        outputs = self.stack.info.outputs
+        self.bucket = outputs["ConfigBucketName"]
+        self.training_arn = outputs["TrainingStateMachineArn"]
+        self.failures_url = outputs["FailuresQueueUrl"]
+
+    def drop(self, key: str, body: bytes) -> dict[str, Any]:
+        """Upload like a user, then wait until the triggered handlers have finished."""
+        response = self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        self.stack.runtime.wait_idle()
+        return response
+
+    def event_for(self, key: str, put: dict[str, Any], size: int) -> dict[str, Any]:
+        return s3_object_created(self.bucket, key, put.get("VersionId"), put["ETag"], size, ACCOUNT_ID, "us-east-1")
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Deliver an event to the trigger handler once more, as a redelivery would."""
+        response = self.lambda_.invoke(
+            FunctionName=self.stack.info.functions["on_config_dropped"], Payload=json.dumps(event).encode()
+        )
+        assert "FunctionError" not in response, response["Payload"].read()
+        return json.loads(response["Payload"].read())
+
+    def runs(self, prefix: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Executions of the training workflow whose name starts with `prefix`, once all finished."""
+        deadline = time.monotonic() + timeout
+        while True:
+            executions = [
+                e for e in self.sfn.list_executions(stateMachineArn=self.training_arn)["executions"]
+                if e["name"].startswith(prefix)
+            ]
+            if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
+                return executions
+            time.sleep(0.1)
+
+    def failures_for(self, predicate) -> list[dict[str, Any]]:
+        """Messages on the failures queue matching `predicate` (drains the queue into self.inbox)."""
+        while batch := self.sqs.receive_message(QueueUrl=self.failures_url, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                self.inbox.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.failures_url, ReceiptHandle=message["ReceiptHandle"])
+        return [m for m in self.inbox if predicate(m)]
+
+    def object_versions(self, key: str) -> list[dict[str, Any]]:
+        listing = self.s3.list_object_versions(Bucket=self.bucket, Prefix=key)
+        return [v for v in listing.get("Versions", []) if v["Key"] == key]
+
+    def read_json(self, key: str) -> dict[str, Any]:
+        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        item = self.dynamodb.get_item(
+            TableName=self.stack.applied.ref("RunsTable"), Key={"run_id": {"S": run_id}}
+        ).get("Item", {})
+        return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+@pytest.fixture(scope="session")
+def aws(stack):
+    return Aws(stack)

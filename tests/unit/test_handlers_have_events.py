@@ -1,0 +1,37 @@
+"""Every handler in app.py has a sample event in events/ that its parser accepts."""
+
+import subprocess
+import sys
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+
+from app import app
+from chalicelib.training_steps import LoadConfigStep
+from tests.conftest import EVENTS, ROOT, load_event
+
+# The model each handler parses its event with; a new handler must be added here.
+EVENT_MODELS = {
+    "on_config_dropped": S3EventNotificationEventBridgeModel,
+    "training_step": LoadConfigStep,
+}
+HANDLERS = sorted(f.name for f in app.pure_lambda_functions)
+
+
+def test_every_handler_is_known_here_and_has_a_sample_event():
+    assert HANDLERS == sorted(EVENT_MODELS)
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == HANDLERS
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_the_sample_event_parses(name):
+    assert EVENT_MODELS[name].model_validate(load_event(name))
+
+
+def test_importing_the_handlers_pulls_in_no_heavy_libraries():
+    # The Lambda package must stay small and cold starts short.
+    probe = "import sys, app; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+
+    loaded = set(result.stdout.split())
+    assert not loaded & {"sagemaker", "pandas", "numpy", "moto", "duckdb", "mlrelay", "typer", "rich"}

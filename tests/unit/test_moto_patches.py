@@ -1,0 +1,132 @@
+"""Pins the moto internals mlrelay/local/moto_patches.py relies on.
+
+When one of these fails after a moto upgrade, read the patch module's
+docstring: either moto now does the thing itself (drop that patch) or the
+internal moved (follow it).
+"""
+
+import inspect
+import json
+import re
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from moto.events.models import Rule
+
+from mlrelay.local import moto_patches
+from tests.conftest import ROOT
+
+
+def test_moto_is_the_pinned_version():
+    pinned = re.search(r"^moto\[[^\]]*\]==([\d.]+)$", (ROOT / "requirements-dev.txt").read_text(), re.M).group(1)
+
+    assert moto.__version__ == pinned
+
+
+def test_the_patched_methods_still_have_the_signatures_we_replace():
+    assert list(inspect.signature(moto_patches._original_lambda_invoke).parameters) == [
+        "self", "body", "request_headers", "response_headers",
+    ]
+    assert list(inspect.signature(moto_patches._original_send_to_targets).parameters) == [
+        "self", "original_event", "transform_input",
+    ]
+
+
+def test_s3_still_sends_eventbridge_events_unlike_aws():
+    # If moto starts sending ISO time and "etag", drop that part of the patch.
+    source = inspect.getsource(__import__("moto.s3.notifications", fromlist=["x"])._send_event_bridge_message)
+
+    assert 'event["time"] = unix_time()' in source
+    assert '"eTag": key.etag' in source
+
+
+@pytest.fixture
+def aws():
+    # In-memory moto; leaves the patches as it found them.
+    saved_router = moto_patches.installed_router()
+    moto_patches.uninstall()
+    with mock_aws():
+        yield
+    moto_patches.uninstall()
+    if saved_router is not None:
+        moto_patches.install(saved_router)
+
+
+def test_without_the_patch_moto_cannot_deliver_to_a_lambda_target(aws):
+    rule = _rule_with_lambda_target()
+
+    with pytest.raises(NotImplementedError):
+        rule.send_to_targets(_moto_s3_event(), transform_input=False)
+
+
+def test_with_the_patch_eventbridge_invokes_lambda_asynchronously_with_aws_shaped_s3_events(aws):
+    calls = []
+    moto_patches.install(lambda name, event, kind: calls.append((name, event, kind)))
+    rule = _rule_with_lambda_target()
+    moto_event = _moto_s3_event()
+
+    rule.send_to_targets(moto_event, transform_input=False)
+
+    ((name, event, kind),) = calls
+    assert (name, kind) == ("fn", "Event")
+    assert event["time"] == "2026-11-18T11:06:40Z"
+    assert event["detail"]["object"] == {"key": "k", "etag": "abc"}
+    assert moto_event["detail"]["object"] == {"key": "k", "eTag": "abc"}  # moto's own copy untouched
+
+
+def test_with_the_patch_invoke_runs_the_router_and_reports_errors_as_lambda_does(aws):
+    def router(name, event, kind):
+        if event.get("fail"):
+            raise ValueError("bad input")
+        return json.dumps({"echo": event, "kind": kind}).encode()
+
+    moto_patches.install(router)
+    client = _lambda_function()
+
+    ok = client.invoke(FunctionName="fn", Payload=b'{"a": 1}')
+    failed = client.invoke(FunctionName="fn", Payload=b'{"fail": true}')
+
+    assert json.loads(ok["Payload"].read()) == {"echo": {"a": 1}, "kind": "RequestResponse"}
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read()) == {"errorType": "ValueError", "errorMessage": "bad input"}
+
+
+def test_uninstall_restores_moto(aws):
+    moto_patches.install(lambda *args: b"")
+    moto_patches.uninstall()
+
+    assert LambdaFunction.invoke is moto_patches._original_lambda_invoke
+    assert Rule.send_to_targets is moto_patches._original_send_to_targets
+
+
+def _lambda_function():
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", region_name="us-east-1")
+    client.create_function(FunctionName="fn", Runtime="python3.11", Role=role, Handler="app.h", Code={"ZipFile": b"x"})
+    return client
+
+
+def _rule_with_lambda_target():
+    from moto.events.models import events_backends
+
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    target = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": target}])
+    return events_backends["123456789012"]["us-east-1"].event_buses["default"].rules["r"]
+
+
+def _moto_s3_event():
+    """An S3 event as moto builds it (see moto.s3.notifications._send_event_bridge_message)."""
+    import copy
+
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+
+    event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+    event.update({"source": "aws.s3", "detail-type": "Object Created", "time": 1795000000.5})
+    event["detail"] = {"object": {"key": "k", "eTag": "abc"}}
+    return event

@@ -1,0 +1,44 @@
+import re
+
+from chalicelib.naming import MAX_EXECUTION_NAME, config_stem, execution_name
+
+ALLOWED = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def test_same_identity_same_name():
+    assert execution_name("train", "pt", "b", "k", "v1") == execution_name("train", "pt", "b", "k", "v1")
+
+
+def test_any_identity_change_changes_the_name():
+    names = {
+        execution_name("train", "pt", "b", "k", "v1"),
+        execution_name("train", "pt", "b", "k", "v2"),
+        execution_name("train", "pt", "b2", "k", "v1"),
+        execution_name("train", "pt", "b", "k2", "v1"),
+    }
+    assert len(names) == 4
+
+
+def test_identity_parts_cannot_be_shifted_into_a_collision():
+    assert execution_name("t", "r", "ab", "c") != execution_name("t", "r", "a", "bc")
+
+
+def test_long_readable_part_is_cut_to_80_characters_and_stays_unique():
+    long_a = execution_name("train", "x" * 300, "a")
+    long_b = execution_name("train", "x" * 300, "b")
+
+    assert len(long_a) == MAX_EXECUTION_NAME
+    assert long_a != long_b
+    assert ALLOWED.match(long_a)
+
+
+def test_unsafe_characters_are_replaced():
+    name = execution_name("train", "my config (v2)!.json", "id")
+
+    assert ALLOWED.match(name)
+    assert name.startswith("train-my-config-v2-json-")
+
+
+def test_config_stem():
+    assert config_stem("configs/train/packaging-type.json") == "packaging-type"
+    assert config_stem("configs/train/a.b.yaml") == "a"

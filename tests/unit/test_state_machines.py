@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from mlrelay.local.template import Template
+from tests.conftest import ROOT
+from tests.state_machines import ASL_FILES, SUBSTITUTION, lint, load, task_states
+
+TEMPLATE = Template.load(ROOT / "infra" / "resources.json")
+
+
+def declared_state_machines():
+    return {
+        spec["Properties"]["DefinitionUri"]: spec["Properties"].get("DefinitionSubstitutions", {})
+        for spec in TEMPLATE.declared().values()
+        if spec["Type"] == "AWS::Serverless::StateMachine"
+    }
+
+
+def test_there_are_state_machines_to_check():
+    assert [p.name for p in ASL_FILES] == ["training.asl.json"]
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_statelint_passes(path):
+    assert lint(path) == []
+
+
+def test_statelint_does_catch_a_broken_definition():
+    broken = {"StartAt": "Missing", "States": {"A": {"Type": "Task", "End": True}}}
+
+    assert lint(json.dumps(broken))
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_task_retries_transient_errors_and_catches_the_rest(path):
+    for name, state in task_states(load(path)).items():
+        assert state.get("Retry"), f"{path.name}: {name} has no Retry"
+        for retry in state["Retry"]:
+            assert "States.ALL" not in retry["ErrorEquals"], f"{name} retries every error, not just transient ones"
+            assert retry["MaxAttempts"] <= 6 and retry.get("BackoffRate", 1) >= 1.5, f"{name}: unbounded retry"
+        catch_all = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
+        assert catch_all, f"{path.name}: {name} has no Catch for States.ALL"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_substitution_is_provided_by_the_template_and_used(path):
+    substitutions = declared_state_machines()[f"statemachines/{path.name}"]
+
+    used = set(SUBSTITUTION.findall(path.read_text()))
+
+    assert used == set(substitutions)
+
+
+def test_every_asl_file_is_declared_in_the_template():
+    assert set(declared_state_machines()) == {f"statemachines/{p.name}" for p in ASL_FILES}
