@@ -1,7 +1,7 @@
 # The two commands a new machine needs (see README.md):
 #   make demo   - sets up .venv and runs the end-to-end demo on the embedded AWS stack
 #   make test   - sets up .venv and runs the whole test suite
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -7,7 +7,6 @@ execution name, which Step Functions refuses to reuse.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -19,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from chalicelib import settings
+from chalicelib.aws.clients import cached, client
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.s3 import S3Objects
 from chalicelib.aws.sqs import Queue
@@ -63,10 +63,10 @@ def dropped_object_from(event: S3EventNotificationEventBridgeModel) -> DroppedOb
     )
 
 
-@lru_cache(maxsize=1)
+@cached
 def _idempotent_process() -> Any:
-    # Built on first use: the persistence layer creates a boto3 client.
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table())
+    # Built on first use, not at import: the persistence layer needs a client.
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table(), boto3_client=client("dynamodb"))
     return idempotent_function(data_keyword_argument="dropped", persistence_store=store, config=IDEMPOTENCY)(
         process_dropped_config
     )

@@ -27,16 +27,8 @@ def stage() -> str:
     return os.environ.get("MLRELAY_STAGE", "dev")
 
 
-def config_bucket() -> str:
-    return _required("CONFIG_BUCKET")
-
-
 def idempotency_table() -> str:
     return _required("IDEMPOTENCY_TABLE")
-
-
-def runs_table() -> str:
-    return _required("RUNS_TABLE")
 
 
 def failures_queue_url() -> str:

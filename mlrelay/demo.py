@@ -8,6 +8,7 @@ makes the demo exit non-zero.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,8 +75,9 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
 def _show_stack(console: Console, stack: EmbeddedStack) -> None:
     applied = stack.applied
     console.print(f"\n[bold]1. The stack[/] on {stack.info.endpoint}, from infra/resources.json")
-    created = [name for name in applied.resources if name not in stack.info.functions.values()]
-    console.print(f"   created {len(created)} resources and {len(stack.info.functions)} functions")
+    kinds = Counter(kind.split("::")[-1] for kind in applied.created.values())
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    console.print(f"   created {summary}, and {len(stack.info.functions)} functions running app.py in process")
     console.print(f"   function logs: {FUNCTION_LOG}")
     for logical_id, reason in applied.skipped.items():
         console.print(f"   [dim]not emulated: {logical_id} ({reason})[/]")

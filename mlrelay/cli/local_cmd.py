@@ -29,7 +29,10 @@ def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the s
 
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with console.status("starting the embedded AWS stack…"), EmbeddedStack(stage=stage) as stack:
+    stack = EmbeddedStack(stage=stage)
+    with console.status("starting the embedded AWS stack…"):
+        stack.start()
+    try:
         path = write_state(stack.info)
         console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}")
         table = Table("output", "value", box=None, padding=(0, 2))
@@ -37,12 +40,12 @@ def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the s
             table.add_row(name, value)
         console.print(table)
         console.print("Drop a config with `mlrelay local drop FILE`; watch with `mlrelay runs list`. Ctrl-C stops.")
-        try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            remove_state()
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        remove_state()
+        stack.stop()
     console.print("stack stopped")
 
 

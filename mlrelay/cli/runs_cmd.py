@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
@@ -23,10 +21,15 @@ def list_command(limit: int = typer.Option(50, help="Show at most this many runs
     if not runs:
         console.print("no runs yet: drop a config with `mlrelay local drop FILE`")
         return
-    table = Table("run id", "workflow", "status", "started", "took")
+    # Run ids are copied into `runs show`, so they are never cut.
+    table = Table(
+        *(Column(name, no_wrap=True) for name in ("run id", "workflow", "status", "started", "took")),
+        box=None,
+        padding=(0, 1),
+    )
     for run in runs[:limit]:
         took = f"{(run.stopped - run.started).total_seconds():.1f}s" if run.stopped else "…"
-        table.add_row(run.run_id, run.workflow, run.status, run.started.strftime("%Y-%m-%d %H:%M:%S"), took)
+        table.add_row(run.run_id, run.workflow, run.status, run.started.strftime("%m-%d %H:%M:%S"), took)
     console.print(table)
 
 
@@ -41,7 +44,9 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
     summary = detail.summary
     console.print(f"[bold]{summary.run_id}[/] ({summary.workflow}): {summary.status}")
     console.print(f"execution: {summary.execution_arn}")
-    console.print(f"input: {json.dumps(detail.input)}")
+    config = detail.input.get("config", {})
+    console.print(f"model: {detail.input.get('model_name')}   requested: {detail.input.get('requested_at')}")
+    console.print(f"config: s3://{config.get('bucket')}/{config.get('key')} (version {config.get('version_id')})")
     console.print(steps_table(detail))
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")

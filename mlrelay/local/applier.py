@@ -51,6 +51,7 @@ class FunctionSpec:
 @dataclass
 class AppliedStack:
     resources: dict[str, Physical]
+    created: dict[str, str]  # logical id -> resource type, for what the template declared
     function_environment: dict[str, dict[str, str]]  # function name -> variables
     skipped: dict[str, str]  # logical id -> why it is not emulated
     state_machine_definitions: dict[str, str]  # logical id -> definition after substitution
@@ -83,6 +84,7 @@ class TemplateApplier:
             arn = f"arn:aws:lambda:{self._region}:{self._account}:function:{function.name}"
             self._resources[function.logical_id] = Physical(function.name, {"Arn": arn})
         skipped: dict[str, str] = {}
+        created: dict[str, str] = {}
         declared = template.declared()
         for logical_id in template.creation_order(external={f.logical_id for f in functions}):
             spec = declared[logical_id]
@@ -98,8 +100,9 @@ class TemplateApplier:
                 )
             properties = self._resolve(spec.get("Properties", {}))
             self._resources[logical_id] = create(logical_id, properties)
+            created[logical_id] = kind
         environments = self._create_functions(template, functions)
-        return AppliedStack(self._resources, environments, skipped, dict(self._definitions))
+        return AppliedStack(self._resources, created, environments, skipped, dict(self._definitions))
 
     # --- intrinsics ------------------------------------------------------
 

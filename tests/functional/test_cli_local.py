@@ -1,0 +1,45 @@
+"""`mlrelay local drop` and `mlrelay runs` against the session's stack, as a user runs them."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from mlrelay.cli.main import app
+from mlrelay.local.state_file import write_state
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.functional
+runner = CliRunner()
+
+
+@pytest.fixture
+def state_file(stack, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLRELAY_STATE_FILE", str(tmp_path / "local.json"))
+    write_state(stack.info)
+
+
+def test_drop_waits_for_the_run_and_runs_show_tells_its_story(state_file, tmp_path):
+    config = tmp_path / "cli-drop.yaml"
+    config.write_bytes((EXAMPLES / "packaging-type.yaml").read_bytes())
+
+    dropped = runner.invoke(app, ["local", "drop", str(config)])
+
+    assert dropped.exit_code == 0, dropped.output
+    run_id = re.search(r"run (train-cli-drop-[0-9a-f]{16}): SUCCEEDED", dropped.output).group(1)
+    listed = runner.invoke(app, ["runs", "list"], terminal_width=200)
+    assert run_id in listed.output
+    shown = runner.invoke(app, ["runs", "show", run_id], terminal_width=200)
+    assert shown.exit_code == 0
+    assert re.search(r"LoadTrainingConfig\s+Task\s+succeeded", shown.output)
+
+
+def test_drop_of_a_broken_config_prints_the_problems_and_exits_1(state_file, tmp_path):
+    config = tmp_path / "cli-broken.json"
+    config.write_bytes((EXAMPLES / "broken-packaging-type.json").read_bytes())
+
+    dropped = runner.invoke(app, ["local", "drop", str(config)], terminal_width=200)
+
+    assert dropped.exit_code == 1
+    assert "rejected: 4 problem(s)" in dropped.output
+    assert "data.validation_split" in dropped.output
