@@ -5,8 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIPELINES_STAMP := $(VENV)/.installed-pipelines
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean pipelines
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +15,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+$(PIPELINES_STAMP): $(STAMP) requirements-pipelines.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-pipelines.txt
+	touch $(PIPELINES_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/mlrelay demo
 
-test: $(STAMP)
+test: $(PIPELINES_STAMP)
 	$(BIN)/python -m pytest
+
+pipelines: $(PIPELINES_STAMP)
+	$(BIN)/mlrelay pipelines build
 
 lint: $(STAMP)
 	$(BIN)/statelint statemachines/*.asl.json

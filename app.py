@@ -8,6 +8,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.config_drop import handle_config_dropped
 from chalicelib.observability import logger
+from chalicelib.pipeline_callback import handle_pipeline_status
 from chalicelib.training_steps import handle_training_step
 
 app = Chalice(app_name="mlrelay")
@@ -21,6 +22,12 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 def on_config_dropped(event, context):
     """S3 'Object Created' under configs/train/: validate, then start training or reject."""
     return handle_config_dropped(event, context)
+
+
+@app.lambda_function(name="on_pipeline_status")
+def on_pipeline_status(event, context):
+    """SageMaker pipeline status change: answer the workflow waiting for that pipeline."""
+    return handle_pipeline_status(event, context)
 
 
 # --- Workflow steps (lambda:invoke Tasks in statemachines/) ------------------

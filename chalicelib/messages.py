@@ -52,3 +52,23 @@ class TrainingRequested(BaseModel):
     model_name: str
     config: ConfigRef
     requested_at: datetime
+    # How long to wait for the pipeline; None derives it from the config.
+    callback_timeout_seconds: int | None = Field(None, ge=1)
+
+
+class TrainingOutcome(BaseModel):
+    """A trained model was judged against the approved one (sent to the notifications path)."""
+
+    kind: Literal["model_promoted", "model_rejected"]
+    workflow: Literal["training"] = "training"
+    run_id: str
+    model_name: str
+    version: int
+    model_package_arn: str
+    primary_metric: str
+    score: float
+    baseline_version: int | None
+    baseline_score: float | None
+    deltas: dict[str, float]
+    reasons: list[str]
+    occurred_at: datetime

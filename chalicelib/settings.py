@@ -37,3 +37,15 @@ def failures_queue_url() -> str:
 
 def training_state_machine_arn() -> str:
     return _required("TRAINING_STATE_MACHINE_ARN")
+
+
+def artifact_bucket() -> str:
+    return _required("ARTIFACT_BUCKET")
+
+
+def models_table() -> str:
+    return _required("MODELS_TABLE")
+
+
+def pipeline_callbacks_table() -> str:
+    return _required("PIPELINE_CALLBACKS_TABLE")

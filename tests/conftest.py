@@ -20,8 +20,13 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
+# Small and quick to train: the tests are about the workflow, not the model.
+FAST_MODEL = {"type": "sklearn.gradient_boosting", "hyperparameters": {"n_estimators": 20, "max_depth": 2}}
+
+
 def valid_config(**overrides: Any) -> dict[str, Any]:
-    """The example training config as a dict, with top-level fields replaced."""
+    """The example training config as a dict (with a quick model), top-level fields replaced."""
     document = json.loads((EXAMPLES / "packaging-type.json").read_text())
+    document["model"] = FAST_MODEL
     document.update(overrides)
     return document

@@ -39,5 +39,34 @@ class Workflows:
         return StartedExecution(response["executionArn"], already_existed=False)
 
 
+# A token that is answered already, timed out, or belongs to a finished
+# execution: a late or duplicate answer, which is not an error for the caller.
+_STALE_TOKEN = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
+# Step Functions limits: error names 256 characters, causes 32,768.
+MAX_ERROR, MAX_CAUSE = 256, 32768
+
+
+class TaskCallbacks:
+    def __init__(self, sfn_client: Any = None):
+        self._client = sfn_client or client("stepfunctions")
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        """False when the token was stale (the answer came too late or twice)."""
+        return self._send(self._client.send_task_success, taskToken=token, output=json.dumps(output))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._send(self._client.send_task_failure, taskToken=token, error=error[:MAX_ERROR], cause=cause[:MAX_CAUSE])
+
+    @staticmethod
+    def _send(call: Any, **request: Any) -> bool:
+        try:
+            call(**request)
+        except ClientError as err:
+            if error_code(err) in _STALE_TOKEN:
+                return False
+            raise AwsError(f"cannot answer a waiting workflow task: {error_code(err)}") from err
+        return True
+
+
 def execution_arn_for(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"

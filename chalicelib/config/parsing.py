@@ -154,6 +154,8 @@ def _message_for(error: Any, location: list[Any]) -> str:
         field = next((p for p in reversed(location) if isinstance(p, str)), "")
         hint = _PATTERN_HINTS.get(field, _COLUMN_HINT)
         return f"{hint} (got {_short_repr(error['input'])})"
+    if location[-1:] == ["instance_count"] and kind in ("less_than_equal", "greater_than_equal"):
+        return f"scikit-learn trains on a single instance: set 1 (got {_short_repr(error['input'])})"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")

@@ -103,7 +103,7 @@ class DataSpec(StrictModel):
 
 class TrainingResources(StrictModel):
     instance_type: InstanceType = "ml.m5.large"
-    instance_count: int = Field(1, ge=1, le=20)
+    instance_count: int = Field(1, ge=1, le=1, description="scikit-learn trains on a single instance")
     max_runtime_minutes: int = Field(60, ge=1, le=24 * 60)
 
 

@@ -15,7 +15,8 @@ from chalicelib.config.parsing import CONFIG_SUFFIXES
 from chalicelib.trigger import training_run_id
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.demo import steps_table, wait_for
+from mlrelay.demo import wait_for
+from mlrelay.tables import steps_table
 from mlrelay.runs import RunNotFoundError, show_run
 
 app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlrelay.cli import config_cmd, local_cmd, runs_cmd
+from mlrelay.cli import config_cmd, data_cmd, local_cmd, models_cmd, pipelines_cmd, runs_cmd
 from mlrelay.cli.output import console
 
 app = typer.Typer(
@@ -15,6 +15,9 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(pipelines_cmd.app, name="pipelines")
 
 
 @app.command()

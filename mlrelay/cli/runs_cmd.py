@@ -7,7 +7,7 @@ from rich.table import Column, Table
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.demo import steps_table
+from mlrelay.tables import steps_table
 from mlrelay.runs import RunNotFoundError, list_runs, show_run
 
 app = typer.Typer(help="Inspect workflow runs on the running local stack.", no_args_is_help=True)

@@ -55,8 +55,12 @@ class AppliedStack:
     function_environment: dict[str, dict[str, str]]  # function name -> variables
     skipped: dict[str, str]  # logical id -> why it is not emulated
     state_machine_definitions: dict[str, str]  # logical id -> definition after substitution
+    pipeline_definitions: dict[str, str]  # logical id -> SageMaker pipeline definition after substitution
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameters and pseudo parameters
 
     def ref(self, logical_id: str) -> str:
+        if logical_id in self.parameters:
+            return self.parameters[logical_id]
         return self.resources[logical_id].ref
 
     def outputs(self, template: Template) -> dict[str, str]:
@@ -77,6 +81,7 @@ class TemplateApplier:
         self._resources: dict[str, Physical] = {}
         self._parameters: dict[str, str] = {}
         self._definitions: dict[str, str] = {}
+        self._pipeline_definitions: dict[str, str] = {}
 
     def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
         self._parameters = {**template.parameter_defaults(), **parameters}
@@ -91,6 +96,7 @@ class TemplateApplier:
             kind = spec["Type"]
             if kind in NOT_EMULATED:
                 skipped[logical_id] = NOT_EMULATED[kind]
+                self._resources[logical_id] = self._placeholder(logical_id, kind, spec.get("Properties", {}))
                 continue
             create = self._creators().get(kind)
             if create is None:
@@ -99,18 +105,45 @@ class TemplateApplier:
                     "add it to mlrelay/local/applier.py or to NOT_EMULATED with a reason"
                 )
             properties = self._resolve(spec.get("Properties", {}))
+            if kind == "AWS::SageMaker::Pipeline":
+                properties = self._with_pipeline_definition(logical_id, spec)
             self._resources[logical_id] = create(logical_id, properties)
             created[logical_id] = kind
         environments = self._create_functions(template, functions)
-        return AppliedStack(self._resources, created, environments, skipped, dict(self._definitions))
+        return AppliedStack(
+            self._resources, created, environments, skipped, dict(self._definitions), dict(self._pipeline_definitions),
+            {**self._parameters, **self._pseudo_parameters()},
+        )
+
+    def _placeholder(self, logical_id: str, kind: str, props: dict[str, Any]) -> Physical:
+        """What others may reference of a resource the emulator does not create."""
+        if kind == "AWS::IAM::Role":
+            name = self._resolve(props.get("RoleName", logical_id))
+            return Physical(name, {"Arn": f"arn:aws:iam::{self._account}:role/{name}"})
+        return Physical(logical_id)
+
+    def _with_pipeline_definition(self, logical_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        # The definition file and its substitutions sit in Metadata until
+        # packaging inlines them (see infra/resources.json); do the same here.
+        metadata = spec["Metadata"]
+        text = (self._root / metadata["mlrelay:DefinitionFile"]).read_text()
+        for key, value in self._resolve(metadata.get("mlrelay:DefinitionSubstitutions", {})).items():
+            text = text.replace("${" + key + "}", str(value))
+        self._pipeline_definitions[logical_id] = text
+        properties = self._resolve(spec["Properties"])
+        properties["PipelineDefinition"] = {"PipelineDefinitionBody": text}
+        return properties
 
     # --- intrinsics ------------------------------------------------------
 
     def _resolve(self, node: Any) -> Any:
         return resolve(node, self._ref, self._get_att)
 
+    def _pseudo_parameters(self) -> dict[str, str]:
+        return {"AWS::AccountId": self._account, "AWS::Region": self._region, "AWS::Partition": "aws"}
+
     def _ref(self, name: str) -> str:
-        pseudo = {"AWS::AccountId": self._account, "AWS::Region": self._region, "AWS::Partition": "aws"}
+        pseudo = self._pseudo_parameters()
         if name in pseudo:
             return pseudo[name]
         if name in self._parameters:
@@ -135,6 +168,7 @@ class TemplateApplier:
             "AWS::SNS::Topic": self._topic,
             "AWS::Events::Rule": self._rule,
             "AWS::Serverless::StateMachine": self._state_machine,
+            "AWS::SageMaker::Pipeline": self._pipeline,
         }
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -223,6 +257,16 @@ class TemplateApplier:
             name=props["Name"], definition=definition, roleArn=self._role_arn(), type=props.get("Type", "STANDARD")
         )["stateMachineArn"]
         return Physical(arn, {"Arn": arn, "Name": props["Name"]})
+
+    def _pipeline(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        sagemaker = self._client("sagemaker")
+        arn = sagemaker.create_pipeline(
+            PipelineName=props["PipelineName"],
+            PipelineDefinition=props["PipelineDefinition"]["PipelineDefinitionBody"],
+            PipelineDescription=props.get("PipelineDescription", ""),
+            RoleArn=props["RoleArn"],
+        )["PipelineArn"]
+        return Physical(props["PipelineName"], {"Arn": arn, "PipelineName": props["PipelineName"]})
 
     # --- the Chalice functions ---------------------------------------------
 

@@ -107,6 +107,10 @@ class LocalLambdaRuntime:
             # Invocations may start others, so wait in rounds until none is left.
             wait(pending, timeout=remaining)
 
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 

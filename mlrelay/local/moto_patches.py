@@ -10,6 +10,11 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    invocation, as EventBridge does.
 3. S3's EventBridge events carry ``time`` as a Unix float and the object's
    ``eTag`` in camel case; AWS sends an ISO-8601 string and ``etag``.
+4. SageMaker pipeline executions run no steps and report Succeeded at once;
+   StartPipelineExecution ignores ClientRequestToken; DescribePipelineExecution
+   never reports a FailureReason; ListPipelineExecutionSteps is missing. We
+   hand each new execution to the local runner (mlrelay/local/sagemaker_runner.py),
+   honour the token, and answer the two reads from what the runner recorded.
 
 tests/unit/test_moto_patches.py pins the moto internals these rely on, so a
 moto upgrade that moves them fails loudly there, not somewhere obscure.
@@ -25,7 +30,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.responses import ActionResult
 from moto.events.models import Rule
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
 from moto.utilities.arns import parse_arn
 
 logger = logging.getLogger(__name__)
@@ -40,8 +49,18 @@ _router: InvokeRouter | None = None
 _installed = False
 _targets_lock = threading.Lock()
 
+# (moto's pipeline, moto's execution) -> None: run the execution
+PipelineStarter = Callable[[Any, Any], None]
+# (moto's execution) -> the ListPipelineExecutionSteps entries
+StepLister = Callable[[Any], list[dict[str, Any]]]
+
+_pipeline_starter: PipelineStarter | None = None
+_step_lister: StepLister | None = None
+
 _original_lambda_invoke = LambdaFunction.invoke
 _original_send_to_targets = Rule.send_to_targets
+_original_start_pipeline_execution = SageMakerModelBackend.start_pipeline_execution
+_original_describe_pipeline_execution = SageMakerModelBackend.describe_pipeline_execution
 
 
 def install(router: InvokeRouter) -> None:
@@ -55,15 +74,28 @@ def install(router: InvokeRouter) -> None:
     _installed = True
 
 
+def install_pipeline_runner(starter: PipelineStarter, step_lister: StepLister) -> None:
+    """Run SageMaker pipeline executions with `starter`; list their steps with `step_lister`."""
+    global _pipeline_starter, _step_lister
+    _pipeline_starter, _step_lister = starter, step_lister
+    SageMakerModelBackend.start_pipeline_execution = _start_pipeline_execution  # type: ignore[method-assign]
+    SageMakerModelBackend.describe_pipeline_execution = _describe_pipeline_execution  # type: ignore[method-assign]
+    SageMakerResponse.list_pipeline_execution_steps = _list_pipeline_execution_steps  # type: ignore[attr-defined]
+
+
 def installed_router() -> InvokeRouter | None:
     return _router
 
 
 def uninstall() -> None:
-    global _router, _installed
+    global _router, _installed, _pipeline_starter, _step_lister
     LambdaFunction.invoke = _original_lambda_invoke  # type: ignore[method-assign]
     Rule.send_to_targets = _original_send_to_targets  # type: ignore[method-assign]
-    _router = None
+    SageMakerModelBackend.start_pipeline_execution = _original_start_pipeline_execution  # type: ignore[method-assign]
+    SageMakerModelBackend.describe_pipeline_execution = _original_describe_pipeline_execution  # type: ignore[method-assign]
+    if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
+        del SageMakerResponse.list_pipeline_execution_steps  # type: ignore[attr-defined]
+    _router = _pipeline_starter = _step_lister = None
     _installed = False
 
 
@@ -124,3 +156,46 @@ def _as_aws_sends_it(event: dict[str, Any]) -> dict[str, Any]:
         event["detail"] = {**event["detail"], "object": {**s3_object}}
         event["detail"]["object"]["etag"] = event["detail"]["object"].pop("eTag")
     return event
+
+
+_pipeline_lock = threading.Lock()
+
+
+def _start_pipeline_execution(
+    self: SageMakerModelBackend,
+    pipeline_name: str,
+    pipeline_execution_display_name: str,
+    pipeline_parameters: list[dict[str, Any]],
+    pipeline_execution_description: str,
+    parallelism_configuration: dict[str, int],
+    client_request_token: str,
+) -> dict[str, str]:
+    with _pipeline_lock:  # the token check and the start must not interleave
+        pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+        if client_request_token:
+            for execution in pipeline.pipeline_executions.values():
+                if execution.client_request_token == client_request_token:
+                    return {"PipelineExecutionArn": execution.arn}
+        response = _original_start_pipeline_execution(
+            self, pipeline_name, pipeline_execution_display_name, pipeline_parameters,
+            pipeline_execution_description, parallelism_configuration, client_request_token,
+        )
+    execution = pipeline.pipeline_executions[response["PipelineExecutionArn"]]
+    if _pipeline_starter is not None:
+        _pipeline_starter(pipeline, execution)
+    return response
+
+
+def _describe_pipeline_execution(self: SageMakerModelBackend, pipeline_execution_arn: str) -> dict[str, Any]:
+    response = _original_describe_pipeline_execution(self, pipeline_execution_arn)
+    execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
+    response["FailureReason"] = execution.pipeline_execution_failure_reason or ""
+    return response
+
+
+def _list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
+    execution = get_pipeline_execution_from_arn(
+        self.sagemaker_backend.pipelines, self._get_param("PipelineExecutionArn")
+    )
+    steps = _step_lister(execution) if _step_lister is not None else []
+    return ActionResult({"PipelineExecutionSteps": steps})

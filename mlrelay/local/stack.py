@@ -12,7 +12,10 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ from moto.server import ThreadedMotoServer
 from mlrelay.local import moto_patches
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
+from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
+from mlrelay.pipeline_builder.code import code_bundle
 from mlrelay.local.template import Template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -48,11 +53,18 @@ class StackInfo:
 
 
 class EmbeddedStack:
-    def __init__(self, stage: str = "dev", project_root: Path = PROJECT_ROOT, function_log: Path | None = None):
+    def __init__(self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None):
         self.stage = stage
-        self.function_log = function_log
+        self.log_dir = log_dir
         self.project_root = project_root
         self.runtime = LocalLambdaRuntime()
+        self._work_dir = Path(tempfile.mkdtemp(prefix="mlrelay-sagemaker-"))
+        self.pipelines = LocalPipelineRunner(
+            s3_client=lambda: self.client("s3"),
+            work_dir=self._work_dir,
+            log_dir=(log_dir or self._work_dir) / "pipelines",
+            emit=self._emit_sagemaker_event,
+        )
         self._server: ThreadedMotoServer | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None
@@ -82,13 +94,15 @@ class EmbeddedStack:
 
         clients.reset()
         moto_patches.install(self.runtime.invoke)
+        moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps)
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
         self.applied = applier.apply(template, {"Stage": self.stage}, specs)
         self._set_environment(_shared_environment(self.applied.function_environment))
-        if self.function_log is not None:
-            _send_function_logs_to(self.function_log)
+        if self.log_dir is not None:
+            _send_function_logs_to(self.log_dir / "functions.log")
+        self._upload_step_code(self.applied.outputs(template)["ArtifactBucketName"])
         for spec in specs:
             self.runtime.register(
                 LocalFunction(
@@ -112,9 +126,20 @@ class EmbeddedStack:
         )
         return self
 
+    def wait_idle(self, timeout_seconds: float = 300) -> None:
+        """Until no Lambda invocation and no pipeline execution is running (they start each other)."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            self.runtime.wait_idle(max(1.0, deadline - time.monotonic()))
+            self.pipelines.wait_idle(max(1.0, deadline - time.monotonic()))
+            if self.runtime.idle() and self.pipelines.idle():
+                return
+
     def stop(self) -> None:
-        self.runtime.wait_idle(timeout_seconds=30)
+        self.wait_idle(timeout_seconds=120)
+        self.pipelines.shutdown()
         self.runtime.shutdown()
+        shutil.rmtree(self._work_dir, ignore_errors=True)
         moto_patches.uninstall()
         if self._server is not None:
             self._server.stop()
@@ -131,6 +156,25 @@ class EmbeddedStack:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+    def _upload_step_code(self, bucket: str) -> None:
+        """Put the step scripts where the pipeline definitions expect them (`make deploy` does the same)."""
+        bundle = code_bundle()
+        for logical_id, definition in self.applied.pipeline_definitions.items():
+            if bundle.prefix not in definition:
+                raise StackError(
+                    f"{logical_id}'s definition was built for other step scripts than pipelines/scripts/ holds now: "
+                    "run `mlrelay pipelines build` (needs requirements-pipelines.txt) and commit the result"
+                )
+        s3 = self.client("s3")
+        for key, content in bundle.objects.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=content)
+
+    def _emit_sagemaker_event(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        from moto.events.models import events_backends
+
+        event = {"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources}
+        events_backends[ACCOUNT_ID][REGION].put_events([event])
 
     def _set_environment(self, variables: dict[str, str]) -> None:
         for name, value in variables.items():

@@ -11,11 +11,20 @@ import pytest
 
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
+from mlrelay.synthetic import synthesize
+
+
+DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    with EmbeddedStack(function_log=tmp_path_factory.mktemp("logs") / "functions.log") as running:
+    with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs")) as running:
+        s3 = running.client("s3")
+        s3.create_bucket(Bucket=DATA_BUCKET)
+        for key, seed, noise in (("catalogue/train.csv", 1, 0.02), ("catalogue/train-noisy.csv", 2, 0.3)):
+            table = synthesize(1500, seed=seed, label_noise=noise).to_csv(index=False).encode()
+            s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=table)
         yield running
 
 
@@ -54,7 +63,7 @@ class Aws:
         assert "FunctionError" not in response, response["Payload"].read()
         return json.loads(response["Payload"].read())
 
-    def runs(self, prefix: str, timeout: float = 30) -> list[dict[str, Any]]:
+    def runs(self, prefix: str, timeout: float = 120) -> list[dict[str, Any]]:
         """Executions of the training workflow whose name starts with `prefix`, once all finished."""
         deadline = time.monotonic() + timeout
         while True:

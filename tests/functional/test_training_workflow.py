@@ -29,6 +29,7 @@ def test_a_step_that_fails_is_caught_reported_and_recorded(aws):
         "model_name": "packaging-type",
         "config": {"bucket": aws.bucket, "key": "configs/train/vanished.json", "version_id": "no-such-version"},
         "requested_at": "2026-11-23T03:00:00Z",
+        "callback_timeout_seconds": None,
     }
 
     # WHEN the training workflow runs

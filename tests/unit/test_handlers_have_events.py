@@ -7,25 +7,27 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from app import app
-from chalicelib.training_steps import LoadConfigStep
+from chalicelib.pipeline_callback import PipelineStatusEvent
+from chalicelib.training_steps import TrainingStepEvent
 from tests.conftest import EVENTS, ROOT, load_event
 
-# The model each handler parses its event with; a new handler must be added here.
-EVENT_MODELS = {
-    "on_config_dropped": S3EventNotificationEventBridgeModel,
-    "training_step": LoadConfigStep,
+# How each handler parses its event; a new handler must be added here.
+EVENT_PARSERS = {
+    "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
+    "on_pipeline_status": PipelineStatusEvent.model_validate,
+    "training_step": lambda event: TrainingStepEvent.model_validate({"request": event}),
 }
 HANDLERS = sorted(f.name for f in app.pure_lambda_functions)
 
 
 def test_every_handler_is_known_here_and_has_a_sample_event():
-    assert HANDLERS == sorted(EVENT_MODELS)
+    assert HANDLERS == sorted(EVENT_PARSERS)
     assert sorted(p.stem for p in EVENTS.glob("*.json")) == HANDLERS
 
 
 @pytest.mark.parametrize("name", HANDLERS)
 def test_the_sample_event_parses(name):
-    assert EVENT_MODELS[name].model_validate(load_event(name))
+    assert EVENT_PARSERS[name](load_event(name))
 
 
 def test_importing_the_handlers_pulls_in_no_heavy_libraries():

@@ -38,11 +38,12 @@ def test_references_see_through_sub_and_getatt_but_not_sub_locals():
 def test_the_project_template_orders_dependencies_first():
     template = Template.load(ROOT / "infra" / "resources.json")
 
-    order = template.creation_order(external={"OnConfigDropped", "TrainingStep"})
+    order = template.creation_order(external={"OnConfigDropped", "OnPipelineStatus", "TrainingStep"})
 
     assert order.index("FailuresDeadLetterQueue") < order.index("FailuresQueue")
     assert order.index("ConfigBucket") < order.index("TrainConfigDroppedRule")
     assert order.index("RunsTable") < order.index("TrainingStateMachine")
+    assert order.index("SageMakerExecutionRole") < order.index("TrainingPipeline")
 
 
 def test_a_reference_to_nothing_is_an_error(tmp_path):

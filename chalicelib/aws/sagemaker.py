@@ -1,0 +1,87 @@
+"""SageMaker pipelines (reads) and the model registry."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.errors import AwsError, error_code
+
+# SageMaker limits: a model package description is at most 1,024 characters,
+# customer metadata values at most 256.
+MAX_DESCRIPTION = 1024
+MAX_METADATA_VALUE = 256
+
+
+@dataclass(frozen=True)
+class PipelineOutcome:
+    status: str
+    failure_reason: str  # the failed step's own reason when there is one
+
+
+class Pipelines:
+    def __init__(self, sagemaker_client: Any = None):
+        self._client = sagemaker_client or client("sagemaker")
+
+    def outcome(self, execution_arn: str) -> PipelineOutcome:
+        try:
+            execution = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+            steps = self.steps(execution_arn)
+        except ClientError as err:
+            raise AwsError(f"cannot describe pipeline execution {execution_arn}: {error_code(err)}") from err
+        failed = [s for s in steps if s.get("StepStatus") == "Failed" and s.get("FailureReason")]
+        reason = f"step {failed[0]['StepName']}: {failed[0]['FailureReason']}" if failed else execution.get("FailureReason", "")
+        return PipelineOutcome(execution["PipelineExecutionStatus"], reason)
+
+    def steps(self, execution_arn: str) -> list[dict[str, Any]]:
+        steps: list[dict[str, Any]] = []
+        for page in self._client.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution_arn):
+            steps.extend(page["PipelineExecutionSteps"])
+        return steps
+
+    def definition(self, execution_arn: str) -> dict[str, Any]:
+        response = self._client.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)
+        return json.loads(response["PipelineDefinition"])
+
+
+class ModelRegistry:
+    def __init__(self, sagemaker_client: Any = None):
+        self._client = sagemaker_client or client("sagemaker")
+
+    def ensure_group(self, name: str, description: str) -> None:
+        try:
+            self._client.create_model_package_group(ModelPackageGroupName=name, ModelPackageGroupDescription=description)
+        except ClientError as err:
+            if "already exists" not in str(err):
+                raise AwsError(f"cannot create model package group {name}: {error_code(err)}") from err
+
+    def register(
+        self, group: str, approved: bool, description: str, container: dict[str, Any], metadata: dict[str, str],
+    ) -> str:
+        """Create the next model package version; returns its ARN."""
+        try:
+            response = self._client.create_model_package(
+                ModelPackageGroupName=group,
+                ModelPackageDescription=description[:MAX_DESCRIPTION],
+                ModelApprovalStatus="Approved" if approved else "Rejected",
+                InferenceSpecification={
+                    "Containers": [container],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["application/jsonlines"],
+                },
+                CustomerMetadataProperties={k: str(v)[:MAX_METADATA_VALUE] for k, v in metadata.items()},
+            )
+        except ClientError as err:
+            raise AwsError(f"cannot register a model package in {group}: {error_code(err)}") from err
+        return str(response["ModelPackageArn"])
+
+    def packages(self, group: str) -> list[dict[str, Any]]:
+        packages: list[dict[str, Any]] = []
+        paginator = self._client.get_paginator("list_model_packages")
+        for page in paginator.paginate(ModelPackageGroupName=group):
+            packages.extend(page["ModelPackageSummaryList"])
+        return packages

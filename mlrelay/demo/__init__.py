@@ -1,0 +1,50 @@
+"""`mlrelay demo`: the product's promises, shown on a fresh embedded stack.
+
+Every check that fails is printed and makes the demo exit non-zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+
+from mlrelay.demo.checks import Checks, wait_for
+from mlrelay.demo.sections import broken_config, registry, train_noisy_model, train_first_model, upload_demo_data
+from mlrelay.local.stack import EmbeddedStack
+
+LOG_DIR = Path(".mlrelay/logs")
+
+__all__ = ["run_demo", "wait_for"]
+
+
+def run_demo(console: Console, stage: str = "dev") -> bool:
+    console.print("[bold]mlrelay demo[/] · starting the embedded AWS stack (moto server mode)…")
+    with EmbeddedStack(stage=stage, log_dir=LOG_DIR) as stack:
+        checks = Checks(console)
+        _show_stack(console, stack)
+        upload_demo_data(console, stack)
+        first = train_first_model(console, checks, stack)
+        if first is not None:
+            train_noisy_model(console, checks, stack)
+            registry(console, checks, stack)
+        broken_config(console, checks, stack)
+    if checks.failed:
+        console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")
+        return False
+    console.print(f"\n[bold green]Demo passed[/]: {checks.passed} checks.")
+    console.print("Next: `mlrelay local up` keeps a stack running; `mlrelay local drop FILE`, `mlrelay runs list` "
+                  "and `mlrelay models list` use it.")
+    return True
+
+
+def _show_stack(console: Console, stack: EmbeddedStack) -> None:
+    applied = stack.applied
+    console.print(f"\n[bold]1. The stack[/] on {stack.info.endpoint}, from infra/resources.json")
+    kinds = Counter(kind.split("::")[-1] for kind in applied.created.values())
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    console.print(f"   created {summary}, and {len(stack.info.functions)} functions running app.py in process")
+    console.print(f"   logs: {LOG_DIR}/functions.log (functions), {LOG_DIR}/pipelines/ (pipeline steps)")
+    for logical_id, reason in applied.skipped.items():
+        console.print(f"   [dim]not emulated: {logical_id} ({reason})[/]")

@@ -1,0 +1,250 @@
+"""Runs SageMaker pipeline executions step by step, locally (moto runs none).
+
+When the emulator starts a pipeline execution, the runner walks its
+definition in dependency order, runs each step as local processes
+(mlrelay/local/sagemaker_jobs.py), records step statuses where
+ListPipelineExecutionSteps reads them, honours step caching, and emits the
+EventBridge status-change events SageMaker emits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+from mlrelay.local.pipeline_expressions import ExpressionError, evaluate, parameter_values, step_references
+from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, run_processing, run_training, run_transform
+
+logger = logging.getLogger(__name__)
+
+STEPS_ATTRIBUTE = "mlrelay_steps"  # where step records live on moto's execution object
+STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
+EventEmitter = Callable[[str, dict[str, Any], list[str]], None]  # detail-type, detail, resources
+
+
+@dataclass
+class StepRecord:
+    """One step of one execution, in ListPipelineExecutionSteps' shape."""
+
+    name: str
+    step_type: str
+    started: datetime
+    ended: datetime | None = None
+    status: str = "Executing"
+    failure_reason: str | None = None
+    cache_source: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_response(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "StepName": self.name, "StepStatus": self.status, "StartTime": self.started, "AttemptCount": 1,
+            "Metadata": self.metadata,
+        }
+        if self.ended:
+            entry["EndTime"] = self.ended
+        if self.failure_reason:
+            entry["FailureReason"] = self.failure_reason
+        if self.cache_source:
+            entry["CacheHitResult"] = {"SourcePipelineExecutionArn": self.cache_source}
+        return entry
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """A step whose work really ran (not a cache hit): what tests and benchmarks count."""
+
+    execution_arn: str
+    step_name: str
+
+
+class LocalPipelineRunner:
+    def __init__(self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter):
+        self._s3_client = s3_client
+        self._work_dir = work_dir
+        self._log_dir = log_dir
+        self._emit = emit
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sagemaker-pipeline")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.step_runs: list[StepRun] = []
+        self.emit_events = True  # fault injection: False loses the status-change events
+
+    def submit(self, pipeline: Any, execution: Any) -> None:
+        execution.pipeline_execution_status = "Executing"
+        setattr(execution, STEPS_ATTRIBUTE, [])
+        future = self._pool.submit(self._run_guarded, pipeline, execution)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(lambda done: self._discard(done))
+
+    def wait_idle(self, timeout_seconds: float = 300) -> None:
+        with self._lock:
+            pending = list(self._pending)
+        done, not_done = wait(pending, timeout=timeout_seconds)
+        if not_done:
+            raise TimeoutError(f"{len(not_done)} pipeline executions still running")
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _discard(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _run_guarded(self, pipeline: Any, execution: Any) -> None:
+        try:
+            self._run(pipeline, execution)
+        except Exception as err:  # noqa: BLE001 - a runner bug must still end the execution
+            logger.exception("local pipeline runner failed")
+            self._finish(pipeline, execution, "Failed", f"InternalError: {err}")
+
+    def _run(self, pipeline: Any, execution: Any) -> None:
+        definition = json.loads(execution.pipeline_definition_for_execution)
+        execution_id = execution.arn.rsplit("/", 1)[-1]
+        context = {
+            "PipelineExecutionId": execution_id,
+            "PipelineExecutionArn": execution.arn,
+            "PipelineName": pipeline.pipeline_name,
+        }
+        self._status_event(pipeline, execution, "Executing", None)
+        steps = {step["Name"]: step for step in definition["Steps"]}
+        order = TopologicalSorter(
+            {name: step_references(step.get("Arguments")) | set(step.get("DependsOn", [])) for name, step in steps.items()}
+        ).static_order()
+        properties: dict[str, Any] = {}
+        models: dict[str, dict[str, Any]] = {}
+        try:
+            parameters = parameter_values(definition.get("Parameters", []), execution.pipeline_parameters)
+        except ExpressionError as err:
+            self._finish(pipeline, execution, "Failed", f"ValidationError: {err}")
+            return
+        for name in order:
+            step = steps[name]
+            record = StepRecord(name, step["Type"], _now())
+            getattr(execution, STEPS_ATTRIBUTE).append(record)
+            self._step_event(pipeline, execution, record)
+            try:
+                arguments = evaluate(step.get("Arguments", {}), parameters, context, properties)
+                properties[name] = self._cached_or_run(pipeline, execution, step, arguments, record, models)
+            except (JobFailedError, ExpressionError, KeyError) as err:
+                record.status, record.failure_reason, record.ended = "Failed", str(err), _now()
+                self._step_event(pipeline, execution, record)
+                self._finish(pipeline, execution, "Failed", f"Step {name} failed: {err}")
+                return
+            record.status, record.ended = "Succeeded", _now()
+            self._step_event(pipeline, execution, record)
+        self._finish(pipeline, execution, "Succeeded", None)
+
+    def _cached_or_run(
+        self, pipeline: Any, execution: Any, step: dict[str, Any], arguments: dict[str, Any],
+        record: StepRecord, models: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        caching = step.get("CacheConfig", {}).get("Enabled", False)
+        key = _cache_key(pipeline.pipeline_name, step["Name"], arguments)
+        if caching and key in self._cache:
+            record.cache_source, properties = self._cache[key]
+        else:
+            properties = self._execute(execution, step, arguments, record, models)
+            with self._lock:
+                self.step_runs.append(StepRun(execution.arn, step["Name"]))
+            if caching:
+                self._cache[key] = (execution.arn, properties)
+        if step["Type"] == "Model":
+            models[properties["ModelName"]] = properties
+        return properties
+
+    def _execute(
+        self, execution: Any, step: dict[str, Any], arguments: dict[str, Any], record: StepRecord,
+        models: dict[str, dict[str, Any]],
+    ) -> dict[str, Any]:
+        execution_id = execution.arn.rsplit("/", 1)[-1]
+        name, kind = step["Name"], step["Type"]
+        job_name = f"pipelines-{execution_id}-{name}-{uuid.uuid4().hex[:8]}"[:63]
+        job = JobContext(
+            s3=self._s3_client(),
+            directory=self._work_dir / execution_id / name,
+            log_path=self._log_dir / execution_id / f"{name}.log",
+        )
+        arn_prefix = execution.arn.split(":pipeline/")[0]
+        if kind == "Processing":
+            record.metadata = {"ProcessingJob": {"Arn": f"{arn_prefix}:processing-job/{job_name}"}}
+            run_processing(job, arguments)
+            return {**arguments, "ProcessingJobName": job_name}
+        if kind == "Training":
+            record.metadata = {"TrainingJob": {"Arn": f"{arn_prefix}:training-job/{job_name}"}}
+            model_uri = run_training(job, arguments, job_name)
+            return {**arguments, "TrainingJobName": job_name, "ModelArtifacts": {"S3ModelArtifacts": model_uri}}
+        if kind == "Model":
+            record.metadata = {"Model": {"Arn": f"{arn_prefix}:model/{job_name}"}}
+            return {**arguments, "ModelName": job_name}
+        if kind == "Transform":
+            record.metadata = {"TransformJob": {"Arn": f"{arn_prefix}:transform-job/{job_name}"}}
+            run_transform(job, arguments, models[arguments["ModelName"]])
+            return {**arguments, "TransformJobName": job_name}
+        raise JobFailedError(f"the local runner does not run {kind} steps")
+
+    def _finish(self, pipeline: Any, execution: Any, status: str, reason: str | None) -> None:
+        execution.pipeline_execution_status = status
+        execution.pipeline_execution_failure_reason = reason
+        execution.last_modified_time = _now()
+        self._status_event(pipeline, execution, status, "Executing")
+
+    def _status_event(self, pipeline: Any, execution: Any, status: str, previous: str | None) -> None:
+        detail = {
+            "pipelineArn": pipeline.arn,
+            "pipelineExecutionArn": execution.arn,
+            "pipelineExecutionDisplayName": execution.pipeline_execution_display_name,
+            "pipelineExecutionDescription": execution.pipeline_execution_description,
+            "currentPipelineExecutionStatus": status,
+            "previousPipelineExecutionStatus": previous,
+            "executionStartTime": _iso(execution.start_time),
+            "executionEndTime": _iso(_now()) if status in {"Succeeded", "Failed", "Stopped"} else None,
+        }
+        if self.emit_events:
+            self._emit(STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
+
+    def _step_event(self, pipeline: Any, execution: Any, record: StepRecord) -> None:
+        detail = {
+            "pipelineArn": pipeline.arn,
+            "pipelineExecutionArn": execution.arn,
+            "stepName": record.name,
+            "currentStepStatus": record.status,
+            "failureReason": record.failure_reason,
+            "metadata": record.metadata,
+        }
+        if self.emit_events:
+            self._emit(STEP_STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
+
+
+def list_steps(execution: Any) -> list[dict[str, Any]]:
+    """Newest first, as ListPipelineExecutionSteps answers by default."""
+    return [record.as_response() for record in reversed(getattr(execution, STEPS_ATTRIBUTE, []))]
+
+
+def _cache_key(pipeline_name: str, step_name: str, arguments: dict[str, Any]) -> str:
+    canonical = json.dumps([pipeline_name, step_name, arguments], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,62 @@
+"""Batch transform inside one process, as the scikit-learn serving container does it.
+
+Loads the model with the user's model_fn, then for every input file sends
+its records (split by line, batched MultiRecord up to 6 MB) through
+input_fn, predict_fn and output_fn, writing <file>.out with the same
+relative path. Run by mlrelay/local/sagemaker_jobs.py as a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # batch transform's default MaxPayloadInMB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    for name in ("--code-dir", "--program", "--model-dir", "--input-dir", "--output-dir"):
+        parser.add_argument(name, required=True)
+    parser.add_argument("--content-type", default="text/csv")
+    parser.add_argument("--accept", default="text/csv")
+    parser.add_argument("--split-type", default="Line")
+    args = parser.parse_args()
+
+    sys.path.insert(0, args.code_dir)
+    spec = importlib.util.spec_from_file_location("user_module", Path(args.code_dir) / args.program)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.model_fn(args.model_dir)
+
+    input_dir, output_dir = Path(args.input_dir), Path(args.output_dir)
+    for source in sorted(p for p in input_dir.rglob("*") if p.is_file()):
+        target = output_dir / f"{source.relative_to(input_dir)}.out"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w") as out:
+            for payload in batches(source.read_text(), args.split_type):
+                data = module.input_fn(payload, args.content_type)
+                prediction = module.predict_fn(data, model)
+                result = module.output_fn(prediction, args.accept)
+                out.write(result if result.endswith("\n") else result + "\n")
+
+
+def batches(text: str, split_type: str) -> list[str]:
+    if split_type != "Line":
+        return [text]
+    chunks, current, size = [], [], 0
+    for line in text.splitlines(keepends=True):
+        if current and size + len(line) > MAX_PAYLOAD_BYTES:
+            chunks.append("".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line)
+    if current:
+        chunks.append("".join(current))
+    return chunks
+
+
+if __name__ == "__main__":
+    main()

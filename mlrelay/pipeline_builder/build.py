@@ -1,0 +1,78 @@
+"""`mlrelay pipelines build`: write the SageMaker pipeline definitions as JSON.
+
+The SDK checks its default bucket in S3 while it builds, so the build runs
+against a throwaway moto server on loopback: no AWS account is needed. The
+bucket and role are written as ${ArtifactBucket} and ${SageMakerRoleArn}, and
+the stack substitutes its own when it creates the pipeline, as it does for
+the state machines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mlrelay.pipeline_builder.code import code_bundle
+
+DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "pipelines"
+REGION = "us-east-1"  # the scikit-learn image URIs in the definition are this region's
+_BUCKET = "mlrelay-artifact-placeholder"
+_ROLE = "arn:aws:iam::000000000000:role/mlrelay-sagemaker-placeholder"
+SUBSTITUTIONS = {_BUCKET: "${ArtifactBucket}", _ROLE: "${SageMakerRoleArn}"}
+
+
+def build_definitions(output_dir: Path = DEFINITIONS_DIR) -> dict[str, Path]:
+    """Build every pipeline and write <name>.pipeline.json; returns name -> path."""
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from mlrelay.pipeline_builder.training import get_pipeline
+
+    written = {}
+    with _offline_session() as session:
+        pipeline = get_pipeline(session, _ROLE, _BUCKET, "mlrelay-training", code_bundle())
+        written["training"] = _write(output_dir / "training.pipeline.json", pipeline.definition())
+    return written
+
+
+def _write(path: Path, definition: str) -> Path:
+    text = json.dumps(json.loads(definition), indent=2, sort_keys=True) + "\n"
+    for placeholder, substitution in SUBSTITUTIONS.items():
+        text = text.replace(placeholder, substitution)
+    path.write_text(text)
+    return path
+
+
+@contextmanager
+def _offline_session() -> Iterator[Any]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    for name in ("sagemaker", "sagemaker.config", "botocore.configprovider", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # the SDK narrates every default it applies
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    saved = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+    try:
+        boto_session = boto3.Session(region_name=REGION, aws_access_key_id="build", aws_secret_access_key="build")
+        boto_session.client("s3").create_bucket(Bucket=_BUCKET)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from sagemaker.workflow.pipeline_context import PipelineSession
+
+            # Telemetry would call an AWS endpoint from the build; opt out.
+            config = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+            yield PipelineSession(boto_session=boto_session, default_bucket=_BUCKET, sagemaker_config=config)
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = saved
+        server.stop()
