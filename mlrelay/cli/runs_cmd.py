@@ -48,5 +48,8 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
     console.print(f"model: {detail.input.get('model_name')}   requested: {detail.input.get('requested_at')}")
     console.print(f"config: s3://{config.get('bucket')}/{config.get('key')} (version {config.get('version_id')})")
     console.print(steps_table(detail))
+    for step in detail.steps:
+        if step.status in ("failed", "caught") and step.cause:
+            console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")

@@ -15,6 +15,8 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    never reports a FailureReason; ListPipelineExecutionSteps is missing. We
    hand each new execution to the local runner (mlrelay/local/sagemaker_runner.py),
    honour the token, and answer the two reads from what the runner recorded.
+5. Step Functions' SendTaskFailure drops the `cause` (the response handler
+   passes only `error`), so a failed pipeline's reason would be lost. We pass it.
 
 tests/unit/test_moto_patches.py pins the moto internals these rely on, so a
 moto upgrade that moves them fails loudly there, not somewhere obscure.
@@ -30,11 +32,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.events.models import Rule
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
+from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ _original_lambda_invoke = LambdaFunction.invoke
 _original_send_to_targets = Rule.send_to_targets
 _original_start_pipeline_execution = SageMakerModelBackend.start_pipeline_execution
 _original_describe_pipeline_execution = SageMakerModelBackend.describe_pipeline_execution
+_original_send_task_failure = StepFunctionResponse.send_task_failure
 
 
 def install(router: InvokeRouter) -> None:
@@ -71,6 +75,7 @@ def install(router: InvokeRouter) -> None:
         return
     LambdaFunction.invoke = _routed_lambda_invoke  # type: ignore[method-assign]
     Rule.send_to_targets = _send_to_targets_with_lambda  # type: ignore[method-assign]
+    StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
     _installed = True
 
 
@@ -93,6 +98,7 @@ def uninstall() -> None:
     Rule.send_to_targets = _original_send_to_targets  # type: ignore[method-assign]
     SageMakerModelBackend.start_pipeline_execution = _original_start_pipeline_execution  # type: ignore[method-assign]
     SageMakerModelBackend.describe_pipeline_execution = _original_describe_pipeline_execution  # type: ignore[method-assign]
+    StepFunctionResponse.send_task_failure = _original_send_task_failure  # type: ignore[method-assign]
     if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
         del SageMakerResponse.list_pipeline_execution_steps  # type: ignore[attr-defined]
     _router = _pipeline_starter = _step_lister = None
@@ -199,3 +205,10 @@ def _list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
     )
     steps = _step_lister(execution) if _step_lister is not None else []
     return ActionResult({"PipelineExecutionSteps": steps})
+
+
+def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()

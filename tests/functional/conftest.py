@@ -57,9 +57,11 @@ class Aws:
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """Deliver an event to the trigger handler once more, as a redelivery would."""
-        response = self.lambda_.invoke(
-            FunctionName=self.stack.info.functions["on_config_dropped"], Payload=json.dumps(event).encode()
-        )
+        return self.invoke("on_config_dropped", event)
+
+    def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke one of the app's functions through the Lambda API and return its answer."""
+        response = self.lambda_.invoke(FunctionName=self.stack.info.functions[function], Payload=json.dumps(event).encode())
         assert "FunctionError" not in response, response["Payload"].read()
         return json.loads(response["Payload"].read())
 

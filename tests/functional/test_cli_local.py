@@ -1,5 +1,6 @@
 """`mlrelay local drop` and `mlrelay runs` against the session's stack, as a user runs them."""
 
+import json
 import re
 
 import pytest
@@ -7,7 +8,7 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, valid_config
 
 pytestmark = pytest.mark.functional
 runner = CliRunner()
@@ -43,3 +44,16 @@ def test_drop_of_a_broken_config_prints_the_problems_and_exits_1(state_file, tmp
     assert dropped.exit_code == 1
     assert "rejected: 4 problem(s)" in dropped.output
     assert "data.validation_split" in dropped.output
+
+
+def test_runs_show_names_the_failed_scripts_error(state_file, aws):
+    document = valid_config(model_name="cli-failing")
+    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    aws.drop("configs/train/cli-failing.json", json.dumps(document).encode())
+    (run,) = aws.runs("train-cli-failing-")
+
+    shown = runner.invoke(app, ["runs", "show", run["name"]], terminal_width=300)
+
+    assert shown.exit_code == 0
+    assert "FAILED" in shown.output and "PipelineFailed" in shown.output
+    assert "column(s) colour not in the training table" in shown.output

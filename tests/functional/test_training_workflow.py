@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from mlrelay.local import moto_patches
+from mlrelay.local.sagemaker_runner import list_steps
 from tests.conftest import valid_config
 from tests.state_machines import lint
 
@@ -48,4 +50,64 @@ def test_a_step_that_fails_is_caught_reported_and_recorded(aws):
     assert aws.run_record("train-vanished-manual")["status"] == "FAILED"
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert entered == ["RecordRunStarted", "LoadTrainingConfig", "ReportFailure", "MarkRunFailed", "RunFailed"]
+    assert entered == ["RecordRunStarted", "LoadTrainingConfig", "ReportFailure", "MarkRunFailed", "FailureKind", "RunFailed"]
+
+
+def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
+    document = valid_config(model_name="failing-script")
+    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+
+    aws.drop("configs/train/failing-script.json", json.dumps(document).encode())
+
+    (run,) = aws.runs("train-failing-script-")
+    execution = aws.sfn.describe_execution(executionArn=run["executionArn"])
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "PipelineFailed"
+    assert "step Split: AlgorithmError: column(s) colour not in the training table" in execution["cause"]
+    (message,) = aws.failures_for(lambda m: m.get("run_id") == run["name"])
+    assert "colour not in the training table" in message["cause"]
+    assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split"]  # nothing ran after the failed step
+
+
+def test_a_lost_pipeline_event_ends_the_run_by_its_timeout(aws):
+    aws.s3.put_object(Bucket=aws.bucket, Key="manual/lost-event.json", Body=json.dumps(valid_config()))
+    version = aws.s3.head_object(Bucket=aws.bucket, Key="manual/lost-event.json")["VersionId"]
+    run_input = {
+        "run_id": "train-lost-event", "workflow": "training", "model_name": "packaging-type",
+        "config": {"bucket": aws.bucket, "key": "manual/lost-event.json", "version_id": version},
+        "requested_at": "2026-11-23T03:00:00Z", "callback_timeout_seconds": 3,
+    }
+    aws.stack.pipelines.emit_events = False
+    try:
+        aws.sfn.start_execution(stateMachineArn=aws.training_arn, name="train-lost-event", input=json.dumps(run_input))
+        (run,) = aws.runs("train-lost-event", timeout=60)
+    finally:
+        aws.stack.pipelines.wait_idle()
+        aws.stack.pipelines.emit_events = True
+
+    execution = aws.sfn.describe_execution(executionArn=run["executionArn"])
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "WorkflowError"
+    assert execution["cause"].startswith("States.Timeout")
+    (message,) = aws.failures_for(lambda m: m.get("run_id") == "train-lost-event")
+    assert message["error"] == "States.Timeout"
+
+
+def test_a_pipeline_that_ends_before_its_workflow_waits_still_completes_the_run(aws):
+    stack = aws.stack
+
+    def finish_before_answering(pipeline, execution):
+        stack.pipelines.run_now(pipeline, execution)
+        stack.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
+
+    moto_patches.install_pipeline_runner(finish_before_answering, list_steps)
+    try:
+        aws.drop("configs/train/fast-pipeline.json", json.dumps(valid_config(model_name="fast-pipeline")).encode())
+        (run,) = aws.runs("train-fast-pipeline-")
+    finally:
+        moto_patches.install_pipeline_runner(stack.pipelines.submit, list_steps)
+
+    assert run["status"] == "SUCCEEDED"
+    history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered[3:7] == ["WaitForTrainingPipeline", "ReadPipelineOutcome", "PipelineSucceeded", "EvaluateCandidate"]

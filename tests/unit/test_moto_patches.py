@@ -33,6 +33,18 @@ def test_the_patched_methods_still_have_the_signatures_we_replace():
     assert list(inspect.signature(moto_patches._original_send_to_targets).parameters) == [
         "self", "original_event", "transform_input",
     ]
+    assert list(inspect.signature(moto_patches._original_start_pipeline_execution).parameters) == list(
+        inspect.signature(moto_patches._start_pipeline_execution).parameters
+    )
+
+
+def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add(aws):
+    from moto.sagemaker.models import FakePipelineExecution
+    from moto.sagemaker.responses import SageMakerResponse
+
+    assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
+    assert 'self.pipeline_execution_status = "Succeeded"' in inspect.getsource(FakePipelineExecution.__init__)
+    assert "cause" not in inspect.getsource(moto_patches._original_send_task_failure)
 
 
 def test_s3_still_sends_eventbridge_events_unlike_aws():
@@ -130,3 +142,25 @@ def _moto_s3_event():
     event.update({"source": "aws.s3", "detail-type": "Object Created", "time": 1795000000.5})
     event["detail"] = {"object": {"key": "k", "eTag": "abc"}}
     return event
+
+
+def test_with_the_patch_pipeline_executions_go_to_the_runner_once_per_token(aws):
+    started = []
+    moto_patches.install(lambda *args: b"")
+    moto_patches.install_pipeline_runner(
+        lambda pipeline, execution: started.append(execution.arn),
+        lambda execution: [{"StepName": "Split", "StepStatus": "Executing"}],
+    )
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_pipeline(PipelineName="p", PipelineDefinition='{"Steps": []}', RoleArn="arn:aws:iam::123456789012:role/r")
+
+    first = sagemaker.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
+    again = sagemaker.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
+    other = sagemaker.start_pipeline_execution(PipelineName="p", ClientRequestToken="u" * 32)["PipelineExecutionArn"]
+
+    assert first == again != other
+    assert started == [first, other]
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=first)["PipelineExecutionSteps"]
+    assert steps == [{"StepName": "Split", "StepStatus": "Executing"}]
+    assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=first)["FailureReason"] == ""
+

@@ -1,0 +1,102 @@
+"""GIVEN the embedded stack, WHEN models are trained, THEN the registry holds what the rules decided."""
+
+import json
+
+import pytest
+
+from chalicelib.aws.model_versions import ModelVersions
+from tests.conftest import valid_config
+
+pytestmark = pytest.mark.functional
+
+MODEL = "promotion-check"
+KEY = f"configs/train/{MODEL}.json"
+CLEAN, NOISY = "s3://mlrelay-demo-data/catalogue/train.csv", "s3://mlrelay-demo-data/catalogue/train-noisy.csv"
+
+
+def config_for(data_uri):
+    document = valid_config(model_name=MODEL)
+    document["data"] = {**document["data"], "uri": data_uri}
+    return json.dumps(document).encode()
+
+
+@pytest.fixture(scope="module")
+def two_versions(aws):
+    aws.drop(KEY, config_for(CLEAN))
+    (first,) = aws.runs(f"train-{MODEL}-")
+    aws.drop(KEY, config_for(NOISY))
+    runs = aws.runs(f"train-{MODEL}-")
+    (second,) = [r for r in runs if r["name"] != first["name"]]
+    return first, second
+
+
+def output_of(aws, run):
+    return json.loads(aws.sfn.describe_execution(executionArn=run["executionArn"])["output"])
+
+
+def test_the_first_model_is_approved_and_becomes_current(aws, two_versions):
+    first, _ = two_versions
+
+    assert first["status"] == "SUCCEEDED"
+    output = output_of(aws, first)
+    assert output["registration"]["status"] == "Approved"
+    assert output["decision"]["baseline_version"] is None
+    assert output["decision"]["metrics"]["accuracy"] > output["decision"]["metrics"]["majority_class_rate"]
+    assert aws.run_record(first["name"])["decision"] == "Approved"
+
+
+def test_a_worse_model_is_rejected_with_the_metric_drop_and_the_pointer_stays(aws, two_versions):
+    first, second = two_versions
+
+    assert second["status"] == "SUCCEEDED"
+    decision = output_of(aws, second)["decision"]
+    assert not decision["promote"]
+    assert decision["baseline_version"] == 1
+    drop = next(r for r in decision["reasons"] if "vs approved" in r)
+    assert drop.startswith("✗ macro_f1 ")
+    assert decision["deltas"]["macro_f1"] < -0.01
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
+    assert {v.version: v.status for v in versions.versions(MODEL)} == {1: "Approved", 2: "Rejected"}
+    assert versions.approved(MODEL).run_id == first["name"]
+
+
+def test_the_sagemaker_registry_agrees_and_keeps_the_reasons(aws, two_versions):
+    sagemaker = aws.stack.client("sagemaker")
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=MODEL)["ModelPackageSummaryList"]
+
+    statuses = {int(p["ModelPackageArn"].rsplit("/", 1)[-1]): p["ModelApprovalStatus"] for p in packages}
+    assert statuses == {1: "Approved", 2: "Rejected"}
+    arn = next(p["ModelPackageArn"] for p in packages if p["ModelPackageArn"].endswith("/2"))
+    rejected = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert "vs approved" in rejected["ModelPackageDescription"]
+    container = rejected["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"].endswith("/output/model.tar.gz")
+    bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+    assert aws.s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+
+
+def test_both_outcomes_reach_the_notifications_path(aws, two_versions):
+    queue = aws.stack.info.outputs["NotificationsQueueUrl"]
+    notices = []
+    while batch := aws.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            notices.append(json.loads(message["Body"]))
+            aws.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+    mine = [n for n in notices if n["model_name"] == MODEL]
+    assert [(n["kind"], n["version"]) for n in mine] == [("model_promoted", 1), ("model_rejected", 2)]
+    assert mine[1]["deltas"]["macro_f1"] < 0
+
+
+def test_duplicate_pipeline_status_events_do_not_break_a_run(aws, two_versions):
+    first, _ = two_versions
+    pipeline_arn = output_of(aws, first)["pipeline"]["execution_arn"]
+    event = json.loads((aws.stack.project_root / "events" / "on_pipeline_status.json").read_text())
+    event["detail"].update(pipelineExecutionArn=pipeline_arn, pipelineArn=pipeline_arn.split("/execution/")[0])
+
+    answers = [aws.invoke("on_pipeline_status", event) for _ in range(2)]
+
+    assert [a["outcome"] for a in answers] == ["duplicate", "duplicate"]
+    assert aws.sfn.describe_execution(executionArn=first["executionArn"])["status"] == "SUCCEEDED"
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
+    assert len(versions.versions(MODEL)) == 2
