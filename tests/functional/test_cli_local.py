@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
+from mlrelay.synthetic import synthesize
 from tests.conftest import EXAMPLES, valid_config
 
 pytestmark = pytest.mark.functional
@@ -46,9 +47,12 @@ def test_drop_of_a_broken_config_prints_the_problems_and_exits_1(state_file, tmp
     assert "data.validation_split" in dropped.output
 
 
-def test_runs_show_names_the_failed_scripts_error(state_file, aws):
+def test_runs_show_names_the_failed_training_scripts_error(state_file, aws):
+    # GIVEN a table with a single package type: the Train step's scikit-learn fit raises
+    single_class = synthesize(200, seed=5).assign(package_type="BOX")
+    aws.s3.put_object(Bucket="mlrelay-demo-data", Key="catalogue/one-class.csv", Body=single_class.to_csv(index=False))
     document = valid_config(model_name="cli-failing")
-    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    document["data"] = {**document["data"], "uri": "s3://mlrelay-demo-data/catalogue/one-class.csv"}
     aws.drop("configs/train/cli-failing.json", json.dumps(document).encode())
     (run,) = aws.runs("train-cli-failing-")
 
@@ -56,4 +60,6 @@ def test_runs_show_names_the_failed_scripts_error(state_file, aws):
 
     assert shown.exit_code == 0
     assert "FAILED" in shown.output and "PipelineFailed" in shown.output
-    assert "column(s) colour not in the training table" in shown.output
+    assert "step Train: AlgorithmError: ValueError:" in shown.output
+    assert "class" in shown.output.split("step Train: AlgorithmError: ValueError:")[1].splitlines()[0]
+    assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split", "Train"]
