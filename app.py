@@ -7,6 +7,8 @@ queues, state machines) are declared in infra/resources.json.
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.config_drop import handle_config_dropped
+from chalicelib.inference_schedule import handle_inference_schedule
+from chalicelib.inference_steps import handle_inference_step
 from chalicelib.observability import logger
 from chalicelib.pipeline_callback import handle_pipeline_status
 from chalicelib.training_steps import handle_training_step
@@ -20,8 +22,14 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 
 @app.lambda_function(name="on_config_dropped")
 def on_config_dropped(event, context):
-    """S3 'Object Created' under configs/train/: validate, then start training or reject."""
+    """S3 'Object Created' under configs/train/ or configs/infer/: validate, then start a run or reject."""
     return handle_config_dropped(event, context)
+
+
+@app.lambda_function(name="on_inference_schedule")
+def on_inference_schedule(event, context):
+    """The daily or monthly schedule: one inference run per model that asks for it."""
+    return handle_inference_schedule(event, context)
 
 
 @app.lambda_function(name="on_pipeline_status")
@@ -37,3 +45,9 @@ def on_pipeline_status(event, context):
 def training_step(event, context):
     """A Lambda step of the training state machine."""
     return handle_training_step(event, context)
+
+
+@app.lambda_function(name="inference_step")
+def inference_step(event, context):
+    """A Lambda step of the inference state machine."""
+    return handle_inference_step(event, context)

@@ -1,4 +1,4 @@
-"""Carry out the decision for a config dropped under configs/train/.
+"""Carry out the decision for a config dropped under configs/train/ or configs/infer/.
 
 Deduplication has two lines: Powertools idempotency keyed on the object
 version (bucket, key, version id, ETag) in DynamoDB, then the deterministic
@@ -25,7 +25,7 @@ from chalicelib.aws.sqs import Queue
 from chalicelib.aws.stepfunctions import Workflows
 from chalicelib.config.parsing import MAX_CONFIG_BYTES
 from chalicelib.observability import logger
-from chalicelib.trigger import DroppedObject, RejectConfig, StartTraining, plan_config_drop, should_ignore
+from chalicelib.trigger import DroppedObject, RejectConfig, StartInference, StartTraining, plan_config_drop, should_ignore
 
 # S3 and EventBridge redeliver within minutes; a day covers that with margin,
 # and the execution name covers anything later.
@@ -79,17 +79,17 @@ def process_dropped_config(dropped: DroppedObject) -> dict[str, Any]:
         logger.warning("config vanished before it was read", extra={"key": dropped.key, "error": str(err)})
         return {"outcome": "ignored", "reason": str(err)}
     decision = plan_config_drop(dropped, content.data, content.size)
-    if isinstance(decision, StartTraining):
-        return _start(decision)
-    return _reject(dropped, decision)
+    if isinstance(decision, RejectConfig):
+        return _reject(dropped, decision)
+    return _start(decision)
 
 
-def _start(decision: StartTraining) -> dict[str, Any]:
-    started = Workflows().start(
-        settings.training_state_machine_arn(), decision.run_id, decision.request.model_dump(mode="json")
-    )
+def _start(decision: StartTraining | StartInference) -> dict[str, Any]:
+    training = isinstance(decision, StartTraining)
+    machine = settings.training_state_machine_arn() if training else settings.inference_state_machine_arn()
+    started = Workflows().start(machine, decision.run_id, decision.request.model_dump(mode="json"))
     outcome = "already_started" if started.already_existed else "started"
-    logger.info("training run " + outcome, extra={"run_id": decision.run_id})
+    logger.info(("training" if training else "inference") + " run " + outcome, extra={"run_id": decision.run_id})
     return {"outcome": outcome, "run_id": decision.run_id, "execution_arn": started.execution_arn}
 
 

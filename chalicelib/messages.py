@@ -72,3 +72,30 @@ class TrainingOutcome(BaseModel):
     deltas: dict[str, float]
     reasons: list[str]
     occurred_at: datetime
+
+
+class InferenceRequested(BaseModel):
+    """The input of an inference execution."""
+
+    run_id: str
+    workflow: Literal["inference"] = "inference"
+    model_name: str
+    mode: Literal["daily", "monthly", "on_demand"]
+    scheduled_for: datetime  # the schedule's time, or the drop's event time
+    catalogue_uri: str | None = None
+    callback_timeout_seconds: int | None = Field(None, ge=1)
+
+
+class PredictionsLoaded(BaseModel):
+    """An inference run's predictions are in the warehouse (sent to the notifications path)."""
+
+    kind: Literal["predictions_loaded"] = "predictions_loaded"
+    workflow: Literal["inference"] = "inference"
+    run_id: str
+    model_name: str
+    model_version: int
+    mode: str
+    rows_loaded: int
+    per_class: dict[str, int]
+    table: str
+    occurred_at: datetime

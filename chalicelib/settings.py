@@ -39,6 +39,10 @@ def training_state_machine_arn() -> str:
     return _required("TRAINING_STATE_MACHINE_ARN")
 
 
+def inference_state_machine_arn() -> str:
+    return _required("INFERENCE_STATE_MACHINE_ARN")
+
+
 def artifact_bucket() -> str:
     return _required("ARTIFACT_BUCKET")
 
@@ -49,3 +53,39 @@ def models_table() -> str:
 
 def pipeline_callbacks_table() -> str:
     return _required("PIPELINE_CALLBACKS_TABLE")
+
+
+def warehouse_connection() -> dict[str, str]:
+    """Database plus exactly one way in: a Serverless workgroup, or a cluster with a secret or a db user."""
+    connection = {"Database": _required("REDSHIFT_DATABASE")}
+    workgroup = os.environ.get("REDSHIFT_WORKGROUP")
+    cluster = os.environ.get("REDSHIFT_CLUSTER_ID")
+    if bool(workgroup) == bool(cluster):
+        raise SettingMissingError(
+            "set exactly one of REDSHIFT_WORKGROUP (Serverless) and REDSHIFT_CLUSTER_ID (provisioned): "
+            "the RedshiftWorkgroup and RedshiftClusterIdentifier parameters in infra/parameters/<stage>.json"
+        )
+    if workgroup:
+        connection["WorkgroupName"] = workgroup
+    else:
+        connection["ClusterIdentifier"] = cluster  # type: ignore[assignment]
+    secret, user = os.environ.get("REDSHIFT_SECRET_ARN"), os.environ.get("REDSHIFT_DB_USER")
+    if secret:
+        connection["SecretArn"] = secret
+    elif user:
+        connection["DbUser"] = user
+    elif cluster:
+        raise SettingMissingError("a cluster needs REDSHIFT_SECRET_ARN or REDSHIFT_DB_USER (temporary credentials)")
+    return connection
+
+
+def copy_role_arn() -> str:
+    return _required("REDSHIFT_COPY_ROLE_ARN")
+
+
+def predictions_table() -> tuple[str, str]:
+    return _required("PREDICTIONS_SCHEMA"), _required("PREDICTIONS_TABLE")
+
+
+def runs_table() -> str:
+    return _required("RUNS_TABLE")

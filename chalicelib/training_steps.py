@@ -40,6 +40,7 @@ class RegisterStep(BaseModel):
     step: Literal["register"]
     run_id: str
     model_name: str
+    config: ConfigRef
     pipeline_execution_arn: str
     approved: bool
     decision: dict[str, Any]
@@ -146,6 +147,7 @@ def _new_version(request: RegisterStep, versions: ModelVersions) -> VersionRecor
         metrics=decision["metrics"],
         decision={k: v for k, v in decision.items() if k != "metrics"},
         created_at=datetime.now(timezone.utc).isoformat(),
+        config=request.config.model_dump(mode="json"),
     )
     versions.put(record)
     return record

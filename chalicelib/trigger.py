@@ -1,4 +1,7 @@
-"""Decide what a dropped config object means: start training, reject, or ignore.
+"""Decide what a dropped config object means: start a run, reject, or ignore.
+
+configs/train/ holds model configs (a training run); configs/infer/ holds
+inference requests (an on-demand inference run).
 
 Pure functions returning small plan objects; chalicelib/config_drop.py
 carries the plan out. Nothing here touches AWS.
@@ -10,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.config.inference_request import InferenceRequestConfig
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
+from chalicelib.inference_plan import on_demand_run_id
 from chalicelib.messages import (
     MAX_PROBLEMS_IN_MESSAGE,
     ConfigRef,
     ConfigRejected,
+    InferenceRequested,
     ProblemEntry,
     TrainingRequested,
 )
@@ -22,6 +28,7 @@ from chalicelib.naming import config_stem, execution_name
 
 ERROR_REPORT_SUFFIX = ".error.json"
 TRAINING_RUN_PREFIX = "train"
+INFERENCE_PREFIX = "configs/infer/"
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,12 @@ class DroppedObject:
 class StartTraining:
     run_id: str
     request: TrainingRequested
+
+
+@dataclass(frozen=True)
+class StartInference:
+    run_id: str
+    request: InferenceRequested
 
 
 @dataclass(frozen=True)
@@ -74,25 +87,38 @@ def training_run_id(bucket: str, key: str, version_id: str | None, etag: str) ->
     return execution_name(TRAINING_RUN_PREFIX, config_stem(key), bucket, key, identity)
 
 
-def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | RejectConfig:
+def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | StartInference | RejectConfig:
     """`data` is the object's content (possibly cut short when `size` is over the limit)."""
+    inference = dropped.key.startswith(INFERENCE_PREFIX)
     if size > MAX_CONFIG_BYTES:
         problems = [ConfigProblem("", f"file is {size:,} bytes; a config may be at most {MAX_CONFIG_BYTES:,} bytes")]
     else:
         try:
-            config = parse_config(data, dropped.key)
+            return _inference_run(dropped, data) if inference else _training_run(dropped, data)
         except ConfigError as err:
             problems = err.problems
-        else:
-            run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
-            request = TrainingRequested(
-                run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time
-            )
-            return StartTraining(run_id=run_id, request=request)
-    return _rejection(dropped, problems)
+    return _rejection(dropped, problems, "inference" if inference else "training")
 
 
-def _rejection(dropped: DroppedObject, problems: list[ConfigProblem]) -> RejectConfig:
+def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
+    config = parse_config(data, dropped.key)
+    run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
+    request = TrainingRequested(run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time)
+    return StartTraining(run_id=run_id, request=request)
+
+
+def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
+    config = parse_config(data, dropped.key, InferenceRequestConfig)
+    version = dropped.version_id if dropped.version_id and dropped.version_id != "null" else f"etag:{dropped.etag}"
+    run_id = on_demand_run_id(config.model_name, dropped.bucket, dropped.key, version)
+    request = InferenceRequested(
+        run_id=run_id, model_name=config.model_name, mode="on_demand", scheduled_for=dropped.event_time,
+        catalogue_uri=config.catalogue_uri,
+    )
+    return StartInference(run_id=run_id, request=request)
+
+
+def _rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
     report_key = dropped.key + ERROR_REPORT_SUFFIX
     entries = [ProblemEntry(path=p.path, message=p.message) for p in problems]
     report = {
@@ -105,7 +131,7 @@ def _rejection(dropped: DroppedObject, problems: list[ConfigProblem]) -> RejectC
         "`mlrelay config validate FILE` runs the same checks locally.",
     }
     message = ConfigRejected(
-        workflow="training",
+        workflow=workflow,
         config=dropped.ref,
         problems=entries[:MAX_PROBLEMS_IN_MESSAGE],
         problem_count=len(entries),

@@ -29,6 +29,7 @@ class VersionRecord:
     metrics: dict[str, Any]
     decision: dict[str, Any]
     created_at: str
+    config: dict[str, Any]  # the config version it was trained from (bucket, key, version_id)
 
 
 class ModelVersions:
@@ -47,6 +48,7 @@ class ModelVersions:
             "metrics": {"S": json.dumps(record.metrics)},
             "decision": {"S": json.dumps(record.decision)},
             "created_at": {"S": record.created_at},
+            "config": {"S": json.dumps(record.config)},
         }
         self._call("put_item", TableName=self._table, Item=item)
 
@@ -131,4 +133,5 @@ def _record(item: dict[str, Any]) -> VersionRecord:
         metrics=json.loads(item["metrics"]["S"]),
         decision=json.loads(item["decision"]["S"]),
         created_at=item["created_at"]["S"],
+        config=json.loads(item.get("config", {}).get("S", "{}")),
     )

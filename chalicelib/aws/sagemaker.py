@@ -79,6 +79,14 @@ class ModelRegistry:
             raise AwsError(f"cannot register a model package in {group}: {error_code(err)}") from err
         return str(response["ModelPackageArn"])
 
+    def container(self, model_package_arn: str) -> dict[str, Any]:
+        """The serving container a model package version registered (image, artifact, code)."""
+        try:
+            package = self._client.describe_model_package(ModelPackageName=model_package_arn)
+        except ClientError as err:
+            raise AwsError(f"cannot describe model package {model_package_arn}: {error_code(err)}") from err
+        return dict(package["InferenceSpecification"]["Containers"][0])
+
     def packages(self, group: str) -> list[dict[str, Any]]:
         packages: list[dict[str, Any]] = []
         paginator = self._client.get_paginator("list_model_packages")

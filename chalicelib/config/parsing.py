@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.config.schema import MODEL_TYPES, ModelConfig
+
+M = TypeVar("M", bound=BaseModel)
 
 # Configs are small; a larger object is a mistake (a data file dropped in the
 # wrong prefix) and must not be read whole into a Lambda's memory.
@@ -48,11 +50,11 @@ class ConfigError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-def parse_config(raw: bytes, filename: str) -> ModelConfig:
+def parse_config(raw: bytes, filename: str, schema: type[M] = ModelConfig) -> M:  # type: ignore[assignment]
     """Parse and validate a config file's content; raise ConfigError listing every problem."""
     document = load_document(raw, filename)
     try:
-        return ModelConfig.model_validate(document)
+        return schema.model_validate(document)
     except ValidationError as err:
         raise ConfigError([_problem_from(e) for e in err.errors()]) from err
 

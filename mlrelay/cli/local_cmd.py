@@ -51,6 +51,33 @@ def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the s
 
 
 @app.command()
+def schedule(
+    mode: str = typer.Argument(..., help="daily or monthly"),
+    at: str = typer.Option(None, help="The schedule's time, ISO 8601 (default: now, UTC)."),
+) -> None:
+    """Fire the daily or monthly inference schedule now, as EventBridge would at its time."""
+    from datetime import datetime, timezone
+
+    if mode not in ("daily", "monthly"):
+        fail(f"mode must be daily or monthly (got {mode!r})", code=2)
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(timezone.utc)
+    except ValueError as err:
+        fail(f"--at must be an ISO 8601 time like 2026-11-23T05:00:00Z ({err})", code=2)
+    info, client = connect()
+    # moto fires no schedules; the running stack's fire_schedule does, behind this endpoint.
+    response = client("lambda").invoke(
+        FunctionName=info.functions["on_inference_schedule"],
+        Payload=json.dumps({"mode": mode, "scheduled_for": moment.astimezone(timezone.utc).isoformat()}).encode(),
+    )
+    answer = json.loads(response["Payload"].read())
+    if "FunctionError" in response:
+        fail(f"the schedule handler failed: {answer}")
+    console.print(f"{mode} schedule at {moment.isoformat()}: started {answer['started'] or 'nothing'}; "
+                  f"already started {answer['already_started'] or 'nothing'}; skipped {answer['skipped'] or 'nothing'}")
+
+
+@app.command()
 def drop(
     file: Path = typer.Argument(..., help="A config file (*.json, *.yaml, *.yml)."),
     key: str | None = typer.Option(None, help="S3 key to upload to (default: configs/train/<file name>)."),

@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
-from mlrelay.demo.sections import broken_config, registry, train_noisy_model, train_first_model, upload_demo_data
+from mlrelay.demo.predictions import predictions
+from mlrelay.demo.sections import CATALOGUE_ROWS, broken_config, registry, train_first_model, train_noisy_model, upload_demo_data
 from mlrelay.local.stack import EmbeddedStack
 
 LOG_DIR = Path(".mlrelay/logs")
@@ -29,6 +30,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
         if first is not None:
             train_noisy_model(console, checks, stack)
             registry(console, checks, stack)
+            predictions(console, checks, stack, CATALOGUE_ROWS)
         broken_config(console, checks, stack)
     if checks.failed:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")

@@ -23,6 +23,7 @@ CONFIG_KEY = "configs/train/packaging-type.json"
 DATA_BUCKET = "mlrelay-demo-data"  # the bucket the example config's data.uri names
 CLEAN_DATA, NOISY_DATA = "catalogue/train.csv", "catalogue/train-noisy.csv"
 CLEAN_NOISE, NOISY_NOISE = 0.02, 0.3
+CATALOGUE_ROWS = 4000  # the clean table is also the catalogue inference predicts
 
 
 def upload_demo_data(console: Console, stack: EmbeddedStack) -> None:
@@ -30,7 +31,7 @@ def upload_demo_data(console: Console, stack: EmbeddedStack) -> None:
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=DATA_BUCKET)
     for key, seed, noise in ((CLEAN_DATA, 1, CLEAN_NOISE), (NOISY_DATA, 2, NOISY_NOISE)):
-        frame = synthesize(4000, seed=seed, label_noise=noise)
+        frame = synthesize(CATALOGUE_ROWS, seed=seed, label_noise=noise)
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=frame.to_csv(index=False).encode())
         console.print(f"   {key}: {len(frame):,} items, {noise:.0%} of labels replaced at random")
 
@@ -91,7 +92,7 @@ def registry(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
 def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     bucket = stack.info.outputs["ConfigBucketName"]
     key = "configs/train/" + BROKEN_CONFIG.name
-    console.print(f"\n[bold]6. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
+    console.print(f"\n[bold]7. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
     s3 = stack.client("s3")
     before = len(list_runs(stack.client("stepfunctions"), stack.info.state_machines))
     s3.put_object(Bucket=bucket, Key=key, Body=BROKEN_CONFIG.read_bytes())

@@ -17,6 +17,13 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    honour the token, and answer the two reads from what the runner recorded.
 5. Step Functions' SendTaskFailure drops the `cause` (the response handler
    passes only `error`), so a failed pipeline's reason would be lost. We pass it.
+6. The Redshift Data API executes no SQL and lacks BatchExecuteStatement. We
+   answer all of it from the local warehouse (mlrelay/local/warehouse.py).
+7. A schedule rule has no event pattern, which moto treats as "match every
+   event": every S3 or SageMaker event would fire the schedules. A schedule
+   rule gets only its own ticks (EmbeddedStack.fire_schedule), as on AWS.
+8. Step Functions names the Data API "redshiftdata" in aws-sdk integrations;
+   moto hands that name to boto3, which calls it "redshift-data". We map it.
 
 tests/unit/test_moto_patches.py pins the moto internals these rely on, so a
 moto upgrade that moves them fails loudly there, not somewhere obscure.
@@ -34,9 +41,13 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult, EmptyResult
 from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
+from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
+from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
@@ -65,6 +76,11 @@ _original_send_to_targets = Rule.send_to_targets
 _original_start_pipeline_execution = SageMakerModelBackend.start_pipeline_execution
 _original_describe_pipeline_execution = SageMakerModelBackend.describe_pipeline_execution
 _original_send_task_failure = StepFunctionResponse.send_task_failure
+_DATA_API_ACTIONS = (
+    "execute_statement", "batch_execute_statement", "describe_statement", "get_statement_result", "cancel_statement",
+)
+_original_data_api = {name: getattr(RedshiftDataAPIServiceResponse, name, None) for name in _DATA_API_ACTIONS}
+_warehouse: Any = None
 
 
 def install(router: InvokeRouter) -> None:
@@ -76,6 +92,7 @@ def install(router: InvokeRouter) -> None:
     LambdaFunction.invoke = _routed_lambda_invoke  # type: ignore[method-assign]
     Rule.send_to_targets = _send_to_targets_with_lambda  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure_with_cause  # type: ignore[method-assign]
+    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["redshiftdata"] = "redshift-data"  # type: ignore[index]
     _installed = True
 
 
@@ -86,6 +103,14 @@ def install_pipeline_runner(starter: PipelineStarter, step_lister: StepLister) -
     SageMakerModelBackend.start_pipeline_execution = _start_pipeline_execution  # type: ignore[method-assign]
     SageMakerModelBackend.describe_pipeline_execution = _describe_pipeline_execution  # type: ignore[method-assign]
     SageMakerResponse.list_pipeline_execution_steps = _list_pipeline_execution_steps  # type: ignore[attr-defined]
+
+
+def install_warehouse(warehouse: Any) -> None:
+    """Answer the Redshift Data API from `warehouse` (see mlrelay/local/warehouse.py)."""
+    global _warehouse
+    _warehouse = warehouse
+    for name in _DATA_API_ACTIONS:
+        setattr(RedshiftDataAPIServiceResponse, name, _data_api_action(name))
 
 
 def installed_router() -> InvokeRouter | None:
@@ -99,6 +124,13 @@ def uninstall() -> None:
     SageMakerModelBackend.start_pipeline_execution = _original_start_pipeline_execution  # type: ignore[method-assign]
     SageMakerModelBackend.describe_pipeline_execution = _original_describe_pipeline_execution  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _original_send_task_failure  # type: ignore[method-assign]
+    StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES.pop("redshiftdata", None)  # type: ignore[attr-defined]
+    for name, original in _original_data_api.items():
+        if original is None:
+            if name in RedshiftDataAPIServiceResponse.__dict__:
+                delattr(RedshiftDataAPIServiceResponse, name)
+        else:
+            setattr(RedshiftDataAPIServiceResponse, name, original)
     if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
         del SageMakerResponse.list_pipeline_execution_steps  # type: ignore[attr-defined]
     _router = _pipeline_starter = _step_lister = None
@@ -132,13 +164,15 @@ def _routed_lambda_invoke(
 def _send_to_targets_with_lambda(
     self: Rule, original_event: dict[str, Any], transform_input: bool = True
 ) -> None:
+    if self.scheduled_expression and self.arn not in original_event.get("resources", []):
+        return  # not this schedule's own tick
     lambda_targets = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
     if lambda_targets and _router is not None and self.event_pattern.matches_event(original_event):
         event = _as_aws_sends_it(original_event)
         for target in lambda_targets:
             function_name = parse_arn(target["Arn"]).resource_id.split(":")[0]
             try:
-                _router(function_name, event, ASYNC_INVOCATION)
+                _router(function_name, _transformed(event, target), ASYNC_INVOCATION)
             except Exception:  # moto swallows errors here; say what was lost
                 logger.exception("EventBridge could not deliver to %s", function_name)
     if len(lambda_targets) == len(self.targets):
@@ -150,6 +184,17 @@ def _send_to_targets_with_lambda(
             _original_send_to_targets(self, original_event, transform_input)
         finally:
             self.targets = all_targets
+
+
+def _transformed(event: dict[str, Any], target: dict[str, Any]) -> Any:
+    """Apply the target's InputTransformer, as EventBridge does before invoking."""
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return event
+    rendered = EventTemplateParser.parse(
+        input_template=transformer["InputTemplate"], input_paths_map=transformer.get("InputPathsMap", {}), event=event
+    )
+    return json.loads(rendered) if isinstance(rendered, str) else rendered
 
 
 def _as_aws_sends_it(event: dict[str, Any]) -> dict[str, Any]:
@@ -212,3 +257,24 @@ def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
+
+
+def _data_api_action(name: str) -> Callable[[RedshiftDataAPIServiceResponse], Any]:
+    def action(self: RedshiftDataAPIServiceResponse) -> Any:
+        from mlrelay.local.warehouse import RequestError, StatementNotFoundError
+
+        request = json.loads(self.body or "{}")
+        try:
+            if name in ("execute_statement", "batch_execute_statement"):
+                answer = getattr(_warehouse, name)(request)
+            elif name == "cancel_statement":
+                answer = {"Status": _warehouse.cancel_statement(request["Id"])}
+            else:
+                answer = getattr(_warehouse, name)(request["Id"])
+        except StatementNotFoundError as err:
+            raise ResourceNotFoundException() from err
+        except RequestError as err:
+            raise ValidationException(str(err)) from err
+        return 200, {}, json.dumps(answer, default=str)
+
+    return action

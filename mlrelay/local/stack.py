@@ -16,6 +16,8 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from mlrelay.local import moto_patches
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
+from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import code_bundle
 from mlrelay.local.template import Template
 
@@ -65,6 +68,7 @@ class EmbeddedStack:
             log_dir=(log_dir or self._work_dir) / "pipelines",
             emit=self._emit_sagemaker_event,
         )
+        self.warehouse = LocalWarehouse(lambda: self.client("s3"))
         self._server: ThreadedMotoServer | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None
@@ -95,10 +99,11 @@ class EmbeddedStack:
         clients.reset()
         moto_patches.install(self.runtime.invoke)
         moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps)
+        moto_patches.install_warehouse(self.warehouse)
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
-        self.applied = applier.apply(template, {"Stage": self.stage}, specs)
+        self.applied = applier.apply(template, {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage)}, specs)
         self._set_environment(_shared_environment(self.applied.function_environment))
         if self.log_dir is not None:
             _send_function_logs_to(self.log_dir / "functions.log")
@@ -139,6 +144,7 @@ class EmbeddedStack:
         self.wait_idle(timeout_seconds=120)
         self.pipelines.shutdown()
         self.runtime.shutdown()
+        self.warehouse.shutdown()
         shutil.rmtree(self._work_dir, ignore_errors=True)
         moto_patches.uninstall()
         if self._server is not None:
@@ -156,6 +162,21 @@ class EmbeddedStack:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+    def fire_schedule(self, rule_name: str, at: datetime) -> None:
+        """Deliver a schedule rule's event now, as if its time had come (moto fires no schedules)."""
+        from moto.events.models import events_backends
+
+        rule = events_backends[ACCOUNT_ID][REGION].event_buses["default"].rules.get(rule_name)
+        if rule is None or not rule.scheduled_expression:
+            raise StackError(f"no schedule rule named {rule_name!r}")
+        moment = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": ACCOUNT_ID, "time": moment, "region": REGION, "resources": [rule.arn], "detail": {},
+            "ingestion-time": time.time(),
+        }
+        rule.send_to_targets(event)
 
     def _upload_step_code(self, bucket: str) -> None:
         """Put the step scripts where the pipeline definitions expect them (`make deploy` does the same)."""
@@ -180,6 +201,14 @@ class EmbeddedStack:
         for name, value in variables.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
             os.environ[name] = value
+
+
+def _stage_parameters(project_root: Path, stage: str) -> dict[str, str]:
+    """infra/parameters/<stage>.json: the template parameters a stage deploys with."""
+    path = project_root / "infra" / "parameters" / f"{stage}.json"
+    if not path.exists():
+        raise StackError(f"{path} is missing: every stage needs its template parameters (see infra/parameters/dev.json)")
+    return {name: str(value) for name, value in json.loads(path.read_text()).items()}
 
 
 def _send_function_logs_to(path: Path) -> None:

@@ -30,12 +30,15 @@ SUBSTITUTIONS = {_BUCKET: "${ArtifactBucket}", _ROLE: "${SageMakerRoleArn}"}
 def build_definitions(output_dir: Path = DEFINITIONS_DIR) -> dict[str, Path]:
     """Build every pipeline and write <name>.pipeline.json; returns name -> path."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from mlrelay.pipeline_builder.inference import get_inference_pipeline
     from mlrelay.pipeline_builder.training import get_pipeline
 
     written = {}
     with _offline_session() as session:
-        pipeline = get_pipeline(session, _ROLE, _BUCKET, "mlrelay-training", code_bundle())
-        written["training"] = _write(output_dir / "training.pipeline.json", pipeline.definition())
+        training = get_pipeline(session, _ROLE, _BUCKET, "mlrelay-training", code_bundle())
+        written["training"] = _write(output_dir / "training.pipeline.json", training.definition())
+        inference = get_inference_pipeline(session, _ROLE, _BUCKET, "mlrelay-inference", code_bundle())
+        written["inference"] = _write(output_dir / "inference.pipeline.json", inference.definition())
     return written
 
 

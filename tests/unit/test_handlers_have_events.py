@@ -7,13 +7,17 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from app import app
+from chalicelib.inference_schedule import ScheduleFired
+from chalicelib.inference_steps import InferenceStepEvent
 from chalicelib.pipeline_callback import PipelineStatusEvent
 from chalicelib.training_steps import TrainingStepEvent
 from tests.conftest import EVENTS, ROOT, load_event
 
 # How each handler parses its event; a new handler must be added here.
 EVENT_PARSERS = {
+    "inference_step": lambda event: InferenceStepEvent.model_validate({"request": event}),
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
+    "on_inference_schedule": ScheduleFired.model_validate,
     "on_pipeline_status": PipelineStatusEvent.model_validate,
     "training_step": lambda event: TrainingStepEvent.model_validate({"request": event}),
 }

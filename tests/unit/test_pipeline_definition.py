@@ -14,10 +14,12 @@ from tests.conftest import ROOT
 COMMITTED = ROOT / "pipelines" / "training.pipeline.json"
 
 
-def test_the_committed_definition_matches_a_fresh_build(tmp_path):
+def test_the_committed_definitions_match_a_fresh_build(tmp_path):
     written = build_definitions(tmp_path)
 
-    assert written["training"].read_text() == COMMITTED.read_text()
+    assert set(written) == {"training", "inference"}
+    for name, path in written.items():
+        assert path.read_text() == (ROOT / "pipelines" / path.name).read_text(), f"{name}: run `make pipelines`"
 
 
 def test_the_definition_names_the_current_step_scripts():
@@ -33,3 +35,10 @@ def test_the_definition_has_the_expected_steps_with_caching_and_retries():
         assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
         assert {e for p in steps[name]["RetryPolicies"] for e in p["ExceptionType"]} >= {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"}
     assert steps["Evaluate"]["PropertyFiles"][0]["FilePath"] == "metrics.json"
+
+
+def test_the_inference_definition_prepares_transforms_and_assembles():
+    definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())
+
+    assert [s["Name"] for s in definition["Steps"]] == ["Prepare", "CreateModel-CreateModel", "Transform", "Assemble"]
+    assert {p["Name"] for p in definition["Parameters"]} >= {"RunId", "ModelDataUrl", "Mode", "Since", "Until", "RowsPerFile"}

@@ -38,7 +38,9 @@ def test_references_see_through_sub_and_getatt_but_not_sub_locals():
 def test_the_project_template_orders_dependencies_first():
     template = Template.load(ROOT / "infra" / "resources.json")
 
-    order = template.creation_order(external={"OnConfigDropped", "OnPipelineStatus", "TrainingStep"})
+    order = template.creation_order(
+        external={"OnConfigDropped", "OnPipelineStatus", "OnInferenceSchedule", "TrainingStep", "InferenceStep"}
+    )
 
     assert order.index("FailuresDeadLetterQueue") < order.index("FailuresQueue")
     assert order.index("ConfigBucket") < order.index("TrainConfigDroppedRule")

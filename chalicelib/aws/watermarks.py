@@ -1,0 +1,43 @@
+"""How far daily inference has got per model, kept in the runs table.
+
+The item `watermark#daily#<model>` holds the `until` date of the last
+successful daily run; the next daily run predicts items added since then.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.errors import AwsError, error_code
+
+
+class DailyWatermarks:
+    def __init__(self, table_name: str, dynamodb_client: Any = None):
+        self._table = table_name
+        self._client = dynamodb_client or client("dynamodb")
+
+    def last_until(self, model_name: str) -> date | None:
+        item = self._client.get_item(TableName=self._table, Key=self._key(model_name), ConsistentRead=True).get("Item")
+        return date.fromisoformat(item["until"]["S"]) if item else None
+
+    def advance(self, model_name: str, until: date, run_id: str) -> None:
+        """Move forward only: a late rerun of an older day must not pull it back."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**self._key(model_name), "until": {"S": until.isoformat()}, "last_run_id": {"S": run_id}},
+                ConditionExpression="attribute_not_exists(#until) OR #until <= :until",
+                ExpressionAttributeNames={"#until": "until"},
+                ExpressionAttributeValues={":until": {"S": until.isoformat()}},
+            )
+        except ClientError as err:
+            if error_code(err) != "ConditionalCheckFailedException":
+                raise AwsError(f"cannot record the daily watermark of {model_name}: {error_code(err)}") from err
+
+    @staticmethod
+    def _key(model_name: str) -> dict[str, Any]:
+        return {"run_id": {"S": f"watermark#daily#{model_name}"}}

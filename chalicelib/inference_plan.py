@@ -1,0 +1,66 @@
+"""What an inference run selects, runs and loads: pure functions of its inputs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.config.schema import ModelConfig
+from chalicelib.naming import execution_name
+from chalicelib.training_plan import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
+
+ROWS_PER_FILE = 50_000  # batch transform and COPY both do best with many moderate files
+INFERENCE_TIMEOUT_SECONDS = 6 * 3600 + PIPELINE_OVERHEAD_SECONDS
+
+
+def scheduled_run_id(model_name: str, mode: str, scheduled_for: datetime) -> str:
+    """One run per model per day (daily) or month (monthly): a schedule delivered twice runs once."""
+    period = scheduled_for.strftime("%Y-%m-%d") if mode == "daily" else scheduled_for.strftime("%Y-%m")
+    return f"infer-{model_name}-{mode}-{period}"
+
+
+def on_demand_run_id(model_name: str, bucket: str, key: str, version: str) -> str:
+    return execution_name("infer", f"{model_name}-on-demand", bucket, key, version)
+
+
+def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date, date]:
+    """[since, until): items added since the last successful daily run, up to the scheduled day."""
+    until = scheduled_for.date()
+    since = last_until if last_until is not None and last_until < until else until - timedelta(days=1)
+    return since, until
+
+
+def inference_settings(
+    config: ModelConfig, run: dict[str, Any], container: dict[str, Any], window: tuple[date, date] | None,
+) -> dict[str, Any]:
+    """The settings the inference state machine carries: pipeline parameters and the like."""
+    environment = container.get("Environment", {})
+    catalogue = run.get("catalogue_uri") or config.inference.catalogue_uri or config.data.uri
+    since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
+    values = {
+        "RunId": run["run_id"],
+        "ModelImageUri": container["Image"],
+        "ModelDataUrl": container["ModelDataUrl"],
+        "ModelCodeUri": environment.get("SAGEMAKER_SUBMIT_DIRECTORY", ""),
+        "ModelProgram": environment.get("SAGEMAKER_PROGRAM", "train.py"),
+        "CatalogueUri": catalogue,
+        "IdColumn": config.inference.id_column,
+        "AddedAtColumn": config.inference.added_at_column,
+        "FeatureColumns": ",".join(config.data.feature_columns),
+        "Mode": run["mode"],
+        "Since": since,
+        "Until": until,
+        "RowsPerFile": str(ROWS_PER_FILE),
+    }
+    return {
+        "pipeline_parameters": [{"Name": k, "Value": v} for k, v in values.items()],
+        "pipeline_display_name": pipeline_display_name(run["run_id"]),
+        "pipeline_client_token": pipeline_client_token(run["run_id"]),
+        "callback_timeout_seconds": run.get("callback_timeout_seconds") or INFERENCE_TIMEOUT_SECONDS,
+        "window": {"since": since, "until": until},
+    }
+
+
+def predicted_at(scheduled_for: datetime) -> str:
+    """The warehouse timestamp of a run's rows (UTC, seconds)."""
+    return scheduled_for.strftime("%Y-%m-%d %H:%M:%S")

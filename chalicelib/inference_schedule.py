@@ -1,0 +1,57 @@
+"""A daily or monthly schedule fired: start one inference run per model that asks for it.
+
+Run ids come from the model, the mode and the scheduled day (or month), so
+a schedule delivered twice starts each run once: Step Functions refuses a
+used execution name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from chalicelib import settings
+from chalicelib.aws.model_versions import ModelVersions
+from chalicelib.aws.s3 import S3Objects
+from chalicelib.aws.stepfunctions import Workflows
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
+from chalicelib.inference_plan import scheduled_run_id
+from chalicelib.messages import InferenceRequested
+from chalicelib.observability import logger
+
+
+class ScheduleFired(BaseModel):
+    """What the schedule rule's input transformer sends."""
+
+    mode: Literal["daily", "monthly"]
+    scheduled_for: datetime
+
+
+def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    fired = ScheduleFired.model_validate(event)
+    versions = ModelVersions(settings.models_table())
+    outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
+    for model_name in versions.model_names():
+        approved = versions.approved(model_name)
+        if approved is None or not _wants(approved.config, fired.mode):
+            outcome["skipped"].append(model_name)
+            continue
+        run_id = scheduled_run_id(model_name, fired.mode, fired.scheduled_for)
+        request = InferenceRequested(run_id=run_id, model_name=model_name, mode=fired.mode, scheduled_for=fired.scheduled_for)
+        started = Workflows().start(settings.inference_state_machine_arn(), run_id, request.model_dump(mode="json"))
+        outcome["already_started" if started.already_existed else "started"].append(run_id)
+    logger.info("inference schedule handled", extra={"mode": fired.mode, **{k: len(v) for k, v in outcome.items()}})
+    return outcome
+
+
+def _wants(config_ref: dict[str, Any], mode: str) -> bool:
+    """Whether the config the approved model was trained from enables this schedule."""
+    try:
+        content = S3Objects().read(config_ref["bucket"], config_ref["key"], config_ref.get("version_id"), MAX_CONFIG_BYTES)
+        config = parse_config(content.data, config_ref["key"])
+    except (ConfigError, KeyError) as err:
+        logger.warning("cannot read the approved model's config; not scheduling it", extra={"error": str(err)})
+        return False
+    return bool(getattr(config.inference, mode))

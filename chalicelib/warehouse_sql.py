@@ -1,0 +1,114 @@
+"""The SQL mlrelay sends to Redshift: pure functions, checked before anything is sent.
+
+The load is one BatchExecuteStatement, so it is one transaction: COPY the
+transform output (by manifest) into a session-temporary staging table,
+delete this run's rows from the target, insert from staging. Rerunning a
+run therefore replaces its rows instead of adding to them.
+
+BatchExecuteStatement takes no Parameters, and COPY accepts no bind
+parameters at all, so the few values in the batch are rendered as literals.
+All of them are ours, not users': identifiers are checked against a strict
+pattern, and every literal against the shape it must have (run id, model
+name, S3 URI, role ARN, timestamp) before quoting. Users' data (item ids,
+labels) only ever travels inside the COPY'd files. The row-count check,
+a plain query, uses the Data API's Parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,126}$")
+_SHAPES = {
+    "run id": re.compile(r"^[A-Za-z0-9_-]{1,80}$"),
+    "model name": re.compile(r"^[a-z][a-z0-9-]{1,47}$"),
+    "mode": re.compile(r"^(daily|monthly|on_demand)$"),
+    "S3 URI": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*()/=-]+$"),
+    "IAM role ARN": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
+    "timestamp": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+}
+PREDICTION_COLUMNS = ("item_id", "predicted_label", "probabilities")
+
+
+class UnsafeSqlValueError(ValueError):
+    """A name or value does not have the shape it must have to go into SQL."""
+
+
+@dataclass(frozen=True)
+class PredictionsTable:
+    schema: str
+    table: str
+
+    def __post_init__(self) -> None:
+        for what, name in (("schema", self.schema), ("table", self.table)):
+            if not _IDENTIFIER.match(name):
+                raise UnsafeSqlValueError(
+                    f"{what} name {name!r} is not allowed: use lowercase letters, digits and underscores, "
+                    "starting with a letter or underscore (at most 127 characters)"
+                )
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    run_id: str
+    model_name: str
+    model_version: int
+    mode: str
+    predicted_at: str  # "YYYY-MM-DD HH:MM:SS", UTC
+    manifest_uri: str
+    iam_role_arn: str
+
+
+def create_table_sqls(target: PredictionsTable) -> list[str]:
+    """DDL for `mlrelay warehouse init` (Redshift and the local warehouse both accept it)."""
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {target.schema}",
+        f"CREATE TABLE IF NOT EXISTS {target.qualified} ("
+        "item_id VARCHAR(128) NOT NULL, "
+        "model_name VARCHAR(64) NOT NULL, "
+        "model_version INTEGER NOT NULL, "
+        "predicted_label VARCHAR(64) NOT NULL, "
+        "probabilities VARCHAR(4096), "  # a JSON object of class -> probability
+        "run_id VARCHAR(128) NOT NULL, "
+        "mode VARCHAR(16) NOT NULL, "
+        "predicted_at TIMESTAMP NOT NULL)",
+    ]
+
+
+def load_sqls(target: PredictionsTable, request: LoadRequest) -> list[str]:
+    staging = f"stage_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
+    columns = ", ".join(PREDICTION_COLUMNS)
+    return [
+        f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), predicted_label VARCHAR(64), probabilities VARCHAR(4096))",
+        f"COPY {staging} ({columns}) FROM {_literal(request.manifest_uri, 'S3 URI')} "
+        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST",
+        f"DELETE FROM {target.qualified} WHERE run_id = {_literal(request.run_id, 'run id')}",
+        f"INSERT INTO {target.qualified} (item_id, model_name, model_version, predicted_label, probabilities, "
+        "run_id, mode, predicted_at) "
+        f"SELECT item_id, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, "
+        f"predicted_label, probabilities, {_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
+        f"CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP) FROM {staging}",
+        f"DROP TABLE {staging}",
+    ]
+
+
+def count_sql(target: PredictionsTable, run_id: str) -> tuple[str, list[dict[str, str]]]:
+    """How many rows a run has in the target, with the run id as a Data API parameter."""
+    return f"SELECT COUNT(*) AS loaded FROM {target.qualified} WHERE run_id = :run_id", [{"name": "run_id", "value": run_id}]
+
+
+def client_token(run_id: str, step: str) -> str:
+    """The same run and step send the same request: the Data API runs it once."""
+    return hashlib.sha256(f"{run_id}\x1f{step}".encode()).hexdigest()[:64]
+
+
+def _literal(value: str, shape: str) -> str:
+    if not _SHAPES[shape].match(value):
+        raise UnsafeSqlValueError(f"{shape} {value!r} does not have the expected shape; refusing to put it in SQL")
+    return "'" + value.replace("'", "''") + "'"

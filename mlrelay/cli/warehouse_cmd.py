@@ -1,0 +1,50 @@
+"""`mlrelay warehouse init|query`: the predictions table, through the Redshift Data API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from mlrelay.cli.connection import connect
+from mlrelay.cli.output import console, fail
+from mlrelay.local.stack import StackInfo
+from mlrelay.warehouse_client import WarehouseQueryError, connection_from, result_table, run_statement
+
+app = typer.Typer(help="The predictions warehouse (Redshift; the local warehouse on the embedded stack).", no_args_is_help=True)
+
+
+@app.command()
+def init() -> None:
+    """Create the predictions schema and table (idempotent)."""
+    info, client = connect()
+    schema, table = info.outputs["PredictionsTableName"].split(".")
+    statement = _run(client("redshift-data"), info, sqls=create_table_sqls(PredictionsTable(schema, table)))
+    console.print(f"[green]✓[/] {schema}.{table} is ready ({len(statement.get('SubStatements', []))} statements)")
+
+
+@app.command()
+def query(sql: str = typer.Argument(..., help="One SQL statement, e.g. \"SELECT mode, COUNT(*) FROM mlrelay.predictions GROUP BY 1\"")) -> None:
+    """Run one statement through the Data API and print its result as a table."""
+    info, client = connect()
+    data = client("redshift-data")
+    statement = _run(data, info, sql=sql)
+    if not statement.get("HasResultSet"):
+        console.print(f"done: {statement.get('ResultRows', 0)} rows affected")
+        return
+    columns, rows = result_table(data, statement["Id"])
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+    console.print(f"{len(rows)} rows")
+
+
+def _run(data: Any, info: StackInfo, sql: str | None = None, sqls: list[str] | None = None) -> dict[str, Any]:
+    try:
+        with console.status("waiting for the warehouse…"):
+            return run_statement(data, connection_from(info.outputs), sql=sql, sqls=sqls)
+    except WarehouseQueryError as err:
+        fail(str(err))
