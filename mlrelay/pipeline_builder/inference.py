@@ -17,15 +17,14 @@ from typing import Any
 from sagemaker.model import Model
 from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.sklearn.processing import SKLearnProcessor
-from sagemaker.transformer import Transformer
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.steps import ProcessingStep, TransformStep
+from sagemaker.workflow.steps import ProcessingStep
 
 from mlrelay.pipeline_builder.code import CodeBundle
-from mlrelay.pipeline_builder.training import CACHE, PROCESSING_INSTANCE, RETRIES, SKLEARN_VERSION
+from mlrelay.pipeline_builder.training import CACHE, PROCESSING_INSTANCE, RETRIES, SKLEARN_VERSION, batch_transform_step
 
 
 def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
@@ -78,16 +77,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     )
     create_model = ModelStep(name="CreateModel", step_args=model.create(instance_type=PROCESSING_INSTANCE))
 
-    transformer = Transformer(
-        model_name=create_model.properties.ModelName, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        output_path=run_path("transform"), accept="application/jsonlines", assemble_with="Line",
-        strategy="MultiRecord", sagemaker_session=session,
-    )
-    transform = TransformStep(
-        name="Transform",
-        step_args=transformer.transform(data=outputs["items"].S3Output.S3Uri, content_type="text/csv", split_type="Line"),
-        cache_config=CACHE, retry_policies=RETRIES,
-    )
+    transform = batch_transform_step("Transform", create_model, outputs["items"].S3Output.S3Uri, run_path("transform"), session)
 
     assemble = ProcessingStep(
         name="Assemble",

@@ -48,6 +48,20 @@ RETRIES = [
 ]
 
 
+def batch_transform_step(name: str, model_step: ModelStep, input_uri: Any, output_path: Any, session: Any) -> TransformStep:
+    """Batch transform of headerless CSV lines, one JSON line out per line in."""
+    transformer = Transformer(
+        model_name=model_step.properties.ModelName, instance_type=PROCESSING_INSTANCE, instance_count=1,
+        output_path=output_path, accept="application/jsonlines", assemble_with="Line",
+        strategy="MultiRecord", sagemaker_session=session,
+    )
+    return TransformStep(
+        name=name,
+        step_args=transformer.transform(data=input_uri, content_type="text/csv", split_type="Line"),
+        cache_config=CACHE, retry_policies=RETRIES,
+    )
+
+
 def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
     run_id = ParameterString("RunId")
     input_uri = ParameterString("InputDataUri")
@@ -105,17 +119,9 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     )
     create_model = ModelStep(name="CreateModel", step_args=model.create(instance_type=PROCESSING_INSTANCE))
 
-    transformer = Transformer(
-        model_name=create_model.properties.ModelName, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        output_path=run_path("transform"), accept="application/jsonlines", assemble_with="Line",
-        strategy="MultiRecord", sagemaker_session=session,
-    )
-    transform = TransformStep(
-        name="TransformValidation",
-        step_args=transformer.transform(
-            data=split_output["validation_features"].S3Output.S3Uri, content_type="text/csv", split_type="Line"
-        ),
-        cache_config=CACHE, retry_policies=RETRIES,
+    transform = batch_transform_step(
+        "TransformValidation", create_model, split_output["validation_features"].S3Output.S3Uri,
+        run_path("transform"), session,
     )
 
     evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="metrics.json")
