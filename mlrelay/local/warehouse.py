@@ -179,7 +179,10 @@ class LocalWarehouse:
             self._statements[statement_id] = statement
             if token:
                 self._tokens[token] = statement_id
-        self._worker.submit(self._run, statement)
+        try:
+            self._worker.submit(self._run, statement)
+        except RuntimeError as err:  # the stack is stopping
+            raise RequestError("the local warehouse has stopped") from err
         return self._response(statement)
 
     def _response(self, statement: Statement) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def main() -> None:
         if not os.path.exists(predictions_path):
             sys.exit(f"batch transform wrote no output for {name}")
         with open(ids_path) as ids_file, open(predictions_path) as predictions_file:
-            ids = [line.rstrip("\n") for line in ids_file if line.strip()]
+            ids = [row[0] for row in csv.reader(ids_file) if row]  # the Prepare step wrote them as CSV
             predictions = [json.loads(line) for line in predictions_file if line.strip()]
         if len(ids) != len(predictions):
             sys.exit(f"{name}: {len(ids)} items but {len(predictions)} predictions")

@@ -41,6 +41,7 @@ class Aws:
         self.sqs = self.stack.client("sqs")
         self.dynamodb = self.stack.client("dynamodb")
         self.lambda_ = self.stack.client("lambda")
+        self.data = self.stack.client("redshift-data")
         outputs = self.stack.info.outputs
         self.bucket = outputs["ConfigBucketName"]
         self.training_arn = outputs["TrainingStateMachineArn"]
@@ -65,13 +66,13 @@ class Aws:
         assert "FunctionError" not in response, response["Payload"].read()
         return json.loads(response["Payload"].read())
 
-    def runs(self, prefix: str, timeout: float = 120) -> list[dict[str, Any]]:
-        """Executions of the training workflow whose name starts with `prefix`, once all finished."""
+    def runs(self, prefix: str, timeout: float = 120, machine: str = "training") -> list[dict[str, Any]]:
+        """Executions of a workflow whose name starts with `prefix`, once all have finished."""
+        arn = self.training_arn if machine == "training" else self.stack.info.outputs["InferenceStateMachineArn"]
         deadline = time.monotonic() + timeout
         while True:
             executions = [
-                e for e in self.sfn.list_executions(stateMachineArn=self.training_arn)["executions"]
-                if e["name"].startswith(prefix)
+                e for e in self.sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(prefix)
             ]
             if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
                 return executions

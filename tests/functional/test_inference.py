@@ -1,0 +1,175 @@
+"""GIVEN an approved model, WHEN inference runs, THEN its predictions are in the warehouse exactly once."""
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.inference_plan import on_demand_run_id, scheduled_run_id
+from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls, load_sqls, LoadRequest
+from mlrelay.local import moto_patches
+from mlrelay.local.sagemaker_runner import list_steps
+from mlrelay.synthetic import synthesize
+from mlrelay.warehouse_client import connection_from, run_statement
+from tests.conftest import valid_config
+
+pytestmark = pytest.mark.functional
+
+MODEL = "infer-check"
+CATALOGUE_ROWS = 1500  # the session's training table, which is also this model's catalogue
+
+
+@pytest.fixture(scope="module")
+def approved_model(aws):
+    table = aws.stack.info.outputs["PredictionsTableName"].split(".")
+    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=create_table_sqls(PredictionsTable(*table)))
+    aws.drop(f"configs/train/{MODEL}.json", json.dumps(valid_config(model_name=MODEL)).encode())
+    (run,) = aws.runs(f"train-{MODEL}-")
+    assert run["status"] == "SUCCEEDED"
+    return run
+
+
+def fire(aws, mode, at):
+    aws.stack.fire_schedule(f"mlrelay-dev-inference-{mode}", at)
+    aws.stack.runtime.wait_idle()  # the handler has started its runs
+
+
+def inference_run(aws, run_id):
+    (run,) = aws.runs(run_id, machine="inference")
+    return run, aws.sfn.describe_execution(executionArn=run["executionArn"])
+
+
+def rows(aws, where):
+    return aws.stack.warehouse.query(f"SELECT COUNT(*) FROM {aws.stack.info.outputs['PredictionsTableName']} WHERE {where}")[0][0]
+
+
+def drop_request(aws, name, **fields):
+    key = f"configs/infer/{name}.json"
+    put = aws.drop(key, json.dumps({"schema_version": 1, "model_name": MODEL, **fields}).encode())
+    return on_demand_run_id(MODEL, aws.bucket, key, put["VersionId"])
+
+
+def test_daily_predicts_only_new_items_and_monthly_the_whole_catalogue(aws, approved_model):
+    daily_at = datetime(2026, 10, 14, 5, tzinfo=timezone.utc)
+    fire(aws, "daily", daily_at)
+    fire(aws, "monthly", datetime(2026, 11, 1, 6, tzinfo=timezone.utc))
+
+    daily, daily_execution = inference_run(aws, scheduled_run_id(MODEL, "daily", daily_at))
+    monthly, _ = inference_run(aws, f"infer-{MODEL}-monthly-2026-11")
+
+    assert daily["status"] == monthly["status"] == "SUCCEEDED"
+    catalogue = synthesize(CATALOGUE_ROWS, seed=1)
+    added_on_the_day_before = int((catalogue["added_at"] == "2026-10-13").sum())
+    assert rows(aws, f"run_id = '{daily['name']}'") == added_on_the_day_before
+    assert rows(aws, f"run_id = '{monthly['name']}'") == CATALOGUE_ROWS
+    output = json.loads(daily_execution["output"])
+    assert output["verified"]["notification"]["kind"] == "predictions_loaded"
+
+
+def test_a_schedule_delivered_twice_starts_one_run(aws, approved_model):
+    at = datetime(2026, 10, 20, 5, tzinfo=timezone.utc)
+
+    fire(aws, "daily", at)
+    fire(aws, "daily", at)
+
+    runs = aws.runs(scheduled_run_id(MODEL, "daily", at), machine="inference")
+    assert len(runs) == 1 and runs[0]["status"] == "SUCCEEDED"
+
+
+def test_loading_a_run_again_replaces_its_rows(aws, approved_model):
+    run_id = drop_request(aws, "reload")
+    run, _ = inference_run(aws, run_id)
+    assert run["status"] == "SUCCEEDED"
+    loaded = rows(aws, f"run_id = '{run_id}'")
+    request = LoadRequest(
+        run_id=run_id, model_name=MODEL, model_version=1, mode="on_demand", predicted_at="2026-11-23 05:00:00",
+        manifest_uri=f"s3://{aws.bucket}/runs/{run_id}/predictions/manifest.json",
+        iam_role_arn="arn:aws:iam::123456789012:role/mlrelay-dev-redshift-copy",
+    )
+
+    table = PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))
+    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=load_sqls(table, request))
+
+    assert loaded == CATALOGUE_ROWS
+    assert rows(aws, f"run_id = '{run_id}'") == loaded
+
+
+def test_no_approved_model_fails_clearly_and_reaches_the_failure_path(aws):
+    key = "configs/infer/never-trained.json"
+    put = aws.drop(key, json.dumps({"schema_version": 1, "model_name": "never-trained"}).encode())
+    run_id = on_demand_run_id("never-trained", aws.bucket, key, put["VersionId"])
+
+    run, execution = inference_run(aws, run_id)
+
+    assert (run["status"], execution["error"]) == ("FAILED", "NoApprovedModel")
+    assert "never-trained has no approved version" in execution["cause"]
+    (message,) = aws.failures_for(lambda m: m.get("run_id") == run_id)
+    assert message["workflow"] == "inference" and message["error"] == "NoApprovedModel"
+
+
+@pytest.fixture
+def tamper_after_pipeline(aws):
+    """Run each pipeline to its end, then change its outputs before the workflow loads them."""
+    changes = []
+
+    def starter(pipeline, execution):
+        aws.stack.pipelines.run_now(pipeline, execution)
+        run_id = {p["Name"]: p["Value"] for p in execution.pipeline_parameters}["RunId"]
+        for change in changes:
+            change(f"runs/{run_id}/predictions")
+        aws.stack.runtime.wait_idle()
+
+    moto_patches.install_pipeline_runner(starter, list_steps)
+    yield changes
+    moto_patches.install_pipeline_runner(aws.stack.pipelines.submit, list_steps)
+
+
+def test_a_copy_of_a_missing_file_fails_the_run_and_leaves_the_table_unchanged(aws, approved_model, tamper_after_pipeline):
+    tamper_after_pipeline.append(lambda prefix: aws.s3.delete_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv"))
+    before = rows(aws, "TRUE")
+
+    run, execution = inference_run(aws, drop_request(aws, "missing-file"))
+
+    assert (run["status"], execution["error"]) == ("FAILED", "RedshiftLoadFailed")
+    assert "The specified key does not exist" in execution["cause"]
+    assert rows(aws, "TRUE") == before
+
+
+def test_a_copy_with_a_bad_column_fails_with_the_databases_message(aws, approved_model, tamper_after_pipeline):
+    def add_a_column(prefix):
+        aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv", Body=b'I1,BOX,"{}",surplus\n')
+
+    tamper_after_pipeline.append(add_a_column)
+    before = rows(aws, "TRUE")
+
+    run, execution = inference_run(aws, drop_request(aws, "bad-column"))
+
+    assert (run["status"], execution["error"]) == ("FAILED", "RedshiftLoadFailed")
+    assert "Expected Number of Columns: 3 Found: 4" in execution["cause"]
+    assert rows(aws, "TRUE") == before
+
+
+def test_a_row_count_mismatch_is_detected(aws, approved_model, tamper_after_pipeline):
+    def claim_one_more_row(prefix):
+        summary = json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=f"{prefix}/summary.json")["Body"].read())
+        summary["rows"] += 1
+        aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/summary.json", Body=json.dumps(summary).encode())
+
+    tamper_after_pipeline.append(claim_one_more_row)
+
+    run, execution = inference_run(aws, drop_request(aws, "count-mismatch"))
+
+    assert (run["status"], execution["error"]) == ("FAILED", "RowCountMismatchError")
+    assert f"holds {CATALOGUE_ROWS:,} rows" in execution["cause"] and f"produced {CATALOGUE_ROWS + 1:,}" in execution["cause"]
+
+
+def test_hostile_item_ids_are_loaded_as_data(aws, approved_model):
+    catalogue = synthesize(5, seed=9)
+    catalogue["item_id"] = ["x'); DROP TABLE mlrelay.predictions; --", 'q"uote', "semi;colon", "comma,id", "line\\nbreak"]
+    aws.s3.put_object(Bucket="mlrelay-demo-data", Key="catalogue/hostile.csv", Body=catalogue.to_csv(index=False).encode())
+
+    run, _ = inference_run(aws, drop_request(aws, "hostile", catalogue_uri="s3://mlrelay-demo-data/catalogue/hostile.csv"))
+
+    assert run["status"] == "SUCCEEDED"
+    stored = {r[0] for r in aws.stack.warehouse.query(f"SELECT item_id FROM mlrelay.predictions WHERE run_id = '{run['name']}'")}
+    assert stored == set(catalogue["item_id"])

@@ -1,0 +1,48 @@
+import json
+from datetime import date, datetime, timezone
+
+from chalicelib.config.parsing import parse_config
+from chalicelib.inference_plan import daily_window, inference_settings, on_demand_run_id, scheduled_run_id
+from tests.conftest import EXAMPLES, ROOT
+
+AT = datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
+
+
+def test_scheduled_runs_are_named_by_day_or_month():
+    assert scheduled_run_id("packaging-type", "daily", AT) == "infer-packaging-type-daily-2026-11-23"
+    assert scheduled_run_id("packaging-type", "monthly", AT) == "infer-packaging-type-monthly-2026-11"
+    assert scheduled_run_id("packaging-type", "daily", AT.replace(hour=23)) == scheduled_run_id("packaging-type", "daily", AT)
+
+
+def test_on_demand_runs_are_named_by_object_version():
+    first = on_demand_run_id("packaging-type", "b", "configs/infer/x.json", "v1")
+
+    assert first == on_demand_run_id("packaging-type", "b", "configs/infer/x.json", "v1")
+    assert first != on_demand_run_id("packaging-type", "b", "configs/infer/x.json", "v2")
+    assert len(first) <= 80
+
+
+def test_the_first_daily_run_takes_the_previous_day():
+    assert daily_window(AT, None) == (date(2026, 11, 22), date(2026, 11, 23))
+
+
+def test_a_daily_run_takes_everything_since_the_last_successful_one():
+    assert daily_window(AT, date(2026, 11, 20)) == (date(2026, 11, 20), date(2026, 11, 23))
+
+
+def test_a_watermark_ahead_of_the_run_does_not_give_an_empty_window():
+    assert daily_window(AT, date(2026, 11, 25)) == (date(2026, 11, 22), date(2026, 11, 23))
+
+
+def test_settings_fill_every_parameter_the_inference_pipeline_declares():
+    config = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
+    container = {"Image": "img", "ModelDataUrl": "s3://b/m.tar.gz", "Environment": {"SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/c.tar.gz"}}
+    run = {"run_id": "infer-x", "mode": "daily", "catalogue_uri": None, "callback_timeout_seconds": None}
+
+    settings = inference_settings(config, run, container, (date(2026, 11, 22), date(2026, 11, 23)))
+
+    values = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
+    declared = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())["Parameters"]
+    assert set(values) == {p["Name"] for p in declared}
+    assert values["CatalogueUri"] == config.data.uri  # no catalogue_uri: the training table
+    assert (values["Since"], values["Until"], values["ModelCodeUri"]) == ("2026-11-22", "2026-11-23", "s3://b/c.tar.gz")
