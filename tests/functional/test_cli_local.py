@@ -63,3 +63,13 @@ def test_runs_show_names_the_failed_training_scripts_error(state_file, aws):
     assert "step Train: AlgorithmError: ValueError:" in shown.output
     assert "class" in shown.output.split("step Train: AlgorithmError: ValueError:")[1].splitlines()[0]
     assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split", "Train"]
+
+
+def test_warehouse_init_and_query_print_results(state_file, aws):
+    initialised = runner.invoke(app, ["warehouse", "init"], terminal_width=200)
+    queried = runner.invoke(app, ["warehouse", "query", "SELECT 41 + 1 AS answer, 'text' AS kind"], terminal_width=200)
+    broken = runner.invoke(app, ["warehouse", "query", "SELECT * FROM no_such_table"], terminal_width=200)
+
+    assert initialised.exit_code == 0 and "mlrelay.predictions is ready" in initialised.output
+    assert queried.exit_code == 0 and "42" in queried.output and "1 rows" in queried.output
+    assert broken.exit_code == 1 and "no_such_table" in broken.output
