@@ -69,7 +69,7 @@ def _counts(console: Console, stack: EmbeddedStack, table: str, show: bool) -> l
     statement = run_statement(data, connection_from(stack.info.outputs), sql=COUNTS_SQL.format(table=table))
     columns, rows = result_table(data, statement["Id"])
     if show:
-        console.print(f"   mlrelay warehouse query \"SELECT mode, predicted_label, COUNT(*) ... GROUP BY ...\"")
+        console.print("   mlrelay warehouse query \"SELECT mode, predicted_label, COUNT(*) ... GROUP BY ...\"")
         rendered = Table(*columns, box=None, padding=(0, 2))
         for row in rows:
             rendered.add_row(*(str(v) for v in row))
