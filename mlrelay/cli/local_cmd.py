@@ -23,7 +23,10 @@ app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mod
 
 
 @app.command()
-def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses.")) -> None:
+def up(
+    stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses."),
+    demo_data: bool = typer.Option(True, help="Put a synthetic catalogue where the example configs' data.uri points."),
+) -> None:
     """Start the embedded stack and keep it running in the foreground until Ctrl-C."""
     from mlrelay.local.stack import EmbeddedStack
     from mlrelay.local.state_file import remove_state, write_state
@@ -34,6 +37,8 @@ def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the s
     with console.status("starting the embedded AWS stack…"):
         stack.start()
     try:
+        if demo_data:
+            _seed_demo_data(stack)
         path = write_state(stack.info)
         console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}")
         table = Table("output", "value", box=None, padding=(0, 2))
@@ -48,6 +53,17 @@ def up(stage: str = typer.Option("dev", help="Chalice stage whose settings the s
         remove_state()
         stack.stop()
     console.print("stack stopped")
+
+
+def _seed_demo_data(stack: Any) -> None:
+    from mlrelay.demo.sections import CATALOGUE_ROWS, CLEAN_DATA, DATA_BUCKET
+    from mlrelay.synthetic import synthesize
+
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket=DATA_BUCKET)
+    table = synthesize(CATALOGUE_ROWS, seed=1).to_csv(index=False).encode()
+    s3.put_object(Bucket=DATA_BUCKET, Key=CLEAN_DATA, Body=table)
+    console.print(f"[green]✓[/] demo catalogue ({CATALOGUE_ROWS:,} items) in s3://{DATA_BUCKET}/{CLEAN_DATA}")
 
 
 @app.command()
