@@ -1,0 +1,90 @@
+import json
+
+from chalicelib.alert_content import SLACK_TEXT_LIMIT, SNS_BODY_LIMIT, SNS_SUBJECT_LIMIT, alert_for, cause_excerpt
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:mlrelay-dev-training:train-pt-1"
+FAILED = {
+    "kind": "step_failed", "workflow": "training", "run_id": "train-pt-1", "model_name": "packaging-type",
+    "state": "WaitForTrainingPipeline", "execution_arn": EXECUTION, "error": "PipelineFailed",
+    "cause": "SageMaker pipeline execution failed: step Train: AlgorithmError: ValueError: y contains 1 class",
+    "occurred_at": "2026-11-23T03:12:44Z",
+}
+
+
+def texts(slack):
+    for block in slack["blocks"]:
+        if "text" in block:
+            yield block["text"]["text"]
+        for element in block.get("elements", []):
+            yield element["text"]
+
+
+def test_a_failure_says_what_where_why_and_how_to_resume():
+    alert = alert_for(FAILED, "us-east-1")
+
+    body = alert.sns_body()
+    assert alert.title == "❌ training run failed at WaitForTrainingPipeline"
+    assert "step Train: AlgorithmError: ValueError: y contains 1 class" in body
+    assert "mlrelay runs resume train-pt-1" in body
+    assert f"#/v2/executions/details/{EXECUTION}" in body
+    assert alert.sns_subject() == "training run failed at WaitForTrainingPipeline"
+
+
+def test_a_lambda_cause_is_reduced_to_its_message():
+    cause = json.dumps({"errorType": "NotFoundError", "errorMessage": "s3://b/k no longer exists", "stackTrace": ["..."] * 50})
+
+    assert cause_excerpt(cause) == "NotFoundError: s3://b/k no longer exists"
+
+
+def test_a_huge_cause_fits_every_limit():
+    huge = {**FAILED, "cause": "x" * 1_000_000, "run_id": "r" * 80, "state": "S" * 500}
+
+    alert = alert_for(huge, "us-east-1")
+
+    assert all(len(text) <= SLACK_TEXT_LIMIT for text in texts(alert.slack()))
+    assert len(alert.slack()["blocks"]) <= 50
+    assert len(alert.sns_body()) <= SNS_BODY_LIMIT and len(alert.sns_body().encode()) <= 256 * 1024
+    assert len(alert.sns_subject()) <= SNS_SUBJECT_LIMIT and alert.sns_subject().isascii()
+
+
+def test_a_rejected_model_quotes_its_reasons_and_deltas():
+    message = {
+        "kind": "model_rejected", "model_name": "packaging-type", "version": 2, "run_id": "train-pt-2",
+        "primary_metric": "macro_f1", "score": 0.6718, "baseline_score": 0.914, "baseline_version": 1,
+        "deltas": {"macro_f1": -0.2422, "accuracy": -0.1875},
+        "reasons": ["✗ macro_f1 0.6718 vs approved 0.9140 (-0.2422; largest allowed drop 0.0100)"],
+    }
+
+    body = alert_for(message, "us-east-1").sns_body()
+
+    assert "packaging-type v2 rejected" in body
+    assert "macro_f1 -0.2422" in body and "(approved: 0.9140)" in body
+    assert "largest allowed drop 0.0100" in body
+
+
+def test_a_rejected_config_lists_its_field_problems():
+    message = {
+        "kind": "config_rejected", "workflow": "training",
+        "config": {"bucket": "b", "key": "configs/train/x.json", "version_id": "v1"},
+        "problems": [{"path": "data.uri", "message": "must be an S3 URI"}], "problem_count": 3,
+        "report_uri": "s3://b/configs/train/x.json.error.json",
+    }
+
+    body = alert_for(message, "us-east-1").sns_body()
+
+    assert "data.uri: must be an S3 URI" in body and "… and 2 more" in body
+    assert "s3://b/configs/train/x.json.error.json" in body
+
+
+def test_repeats_of_the_same_failure_share_a_collapse_key_and_others_do_not():
+    same = alert_for(FAILED, "us-east-1").collapse_key
+
+    assert same == alert_for(dict(FAILED), "us-east-1").collapse_key
+    assert same != alert_for({**FAILED, "state": "LoadTrainingConfig"}, "us-east-1").collapse_key
+    assert same != alert_for({**FAILED, "run_id": "train-pt-9"}, "us-east-1").collapse_key
+
+
+def test_an_unknown_message_still_alerts():
+    alert = alert_for({"kind": "mystery", "x": 1}, "us-east-1")
+
+    assert "unknown kind" in alert.title and '"x": 1' in alert.detail
