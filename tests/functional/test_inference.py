@@ -105,6 +105,7 @@ def test_no_approved_model_fails_clearly_and_reaches_the_failure_path(aws):
     assert "never-trained has no approved version" in execution["cause"]
     (message,) = aws.failures_for(lambda m: m.get("run_id") == run_id)
     assert message["workflow"] == "inference" and message["error"] == "NoApprovedModel"
+    assert message["state"] == "ResolveApprovedModel"
 
 
 @pytest.fixture

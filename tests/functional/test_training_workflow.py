@@ -50,7 +50,11 @@ def test_a_step_that_fails_is_caught_reported_and_recorded(aws):
     assert aws.run_record("train-vanished-manual")["status"] == "FAILED"
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert entered == ["RecordRunStarted", "LoadTrainingConfig", "ReportFailure", "MarkRunFailed", "FailureKind", "RunFailed"]
+    assert entered == [
+        "RecordRunStarted", "LoadTrainingConfig", "LoadTrainingConfigFailed", "ReportFailure", "MarkRunFailed",
+        "FailureKind", "RunFailed",
+    ]
+    assert message["state"] == "LoadTrainingConfig"
 
 
 def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
@@ -66,6 +70,7 @@ def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
     assert "step Split: AlgorithmError: column(s) colour not in the training table" in execution["cause"]
     (message,) = aws.failures_for(lambda m: m.get("run_id") == run["name"])
     assert "colour not in the training table" in message["cause"]
+    assert message["state"] == "WaitForTrainingPipeline"
     assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split"]  # nothing ran after the failed step
 
 

@@ -54,3 +54,16 @@ def test_every_substitution_is_provided_by_the_template_and_used(path):
 
 def test_every_asl_file_is_declared_in_the_template():
     assert set(declared_state_machines()) == {f"statemachines/{p.name}" for p in ASL_FILES}
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_every_failure_reaches_the_report_with_the_name_of_its_step(path):
+    states = load(path)["States"]
+    for name, state in task_states(load(path)).items():
+        for catch in state.get("Catch", []):
+            target = states[catch["Next"]]
+            if catch["Next"] in ("ReportFailure", "MarkRunFailed", "FailureKind", "ReadPipelineOutcome"):
+                continue
+            assert target["Type"] == "Pass" and target["Next"] == "ReportFailure", f"{name} -> {catch['Next']}"
+            assert target["Result"]["name"] in states, f"{catch['Next']} names a step that does not exist"
+    assert states["ReportFailure"]["Parameters"]["MessageBody"]["state.$"] == "$.failed_state.name"
