@@ -6,6 +6,7 @@ queues, state machines) are declared in infra/resources.json.
 
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib.alerts import handle_alerts
 from chalicelib.config_drop import handle_config_dropped
 from chalicelib.inference_schedule import handle_inference_schedule
 from chalicelib.inference_steps import handle_inference_step
@@ -36,6 +37,15 @@ def on_inference_schedule(event, context):
 def on_pipeline_status(event, context):
     """SageMaker pipeline status change: answer the workflow waiting for that pipeline."""
     return handle_pipeline_status(event, context)
+
+
+# --- People (SQS event source mappings in infra/resources.json) ---------------
+
+
+@app.lambda_function(name="alerts")
+def alerts(event, context):
+    """Failures and notifications queues: each message to Slack and SNS once."""
+    return handle_alerts(event, context)
 
 
 # --- Workflow steps (lambda:invoke Tasks in statemachines/) ------------------

@@ -89,3 +89,19 @@ def predictions_table() -> tuple[str, str]:
 
 def runs_table() -> str:
     return _required("RUNS_TABLE")
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def alerts_table() -> str:
+    return _required("ALERTS_TABLE")
+
+
+def alerts_topic_arn() -> str:
+    return _required("ALERTS_TOPIC_ARN")
+
+
+def slack_webhook_parameter() -> str:
+    return _required("SLACK_WEBHOOK_PARAMETER")

@@ -55,6 +55,25 @@ def up(
     console.print("stack stopped")
 
 
+@app.command()
+def alerts(limit: int = typer.Option(50, help="Show at most this many, newest last.")) -> None:
+    """What the alerts consumer sent: the Slack posts the local receiver accepted, and the SNS messages."""
+    import requests
+
+    info, client = connect()
+    receiver = info.local.get("slack_webhook_url", "").split("/services/")[0]
+    posts = requests.get(f"{receiver}/messages", timeout=5).json() if receiver else []
+    console.print(f"[bold]Slack[/] ({len(posts)} posts)")
+    for post in posts[-limit:]:
+        console.print(f"  {post['message'].get('text', '')}")
+    sqs = client("sqs")
+    inbox = info.local.get("alerts_inbox_url")
+    messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []) if inbox else []
+    console.print(f"[bold]SNS[/] (the last {len(messages)} messages on the topic's local subscriber)")
+    for message in messages[-limit:]:
+        console.print(f"  {json.loads(message['Body']).get('Subject', '')}")
+
+
 def _seed_demo_data(stack: Any) -> None:
     from mlrelay.demo.sections import CATALOGUE_ROWS, CLEAN_DATA, DATA_BUCKET
     from mlrelay.synthetic import synthesize

@@ -32,6 +32,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             registry(console, checks, stack)
             predictions(console, checks, stack, CATALOGUE_ROWS)
         broken_config(console, checks, stack)
+        _alerts(console, stack)
     if checks.failed:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")
         return False
@@ -50,3 +51,9 @@ def _show_stack(console: Console, stack: EmbeddedStack) -> None:
     console.print(f"   logs: {LOG_DIR}/functions.log (functions), {LOG_DIR}/pipelines/ (pipeline steps)")
     for logical_id, reason in applied.skipped.items():
         console.print(f"   [dim]not emulated: {logical_id} ({reason})[/]")
+
+
+def _alerts(console: Console, stack: EmbeddedStack) -> None:
+    console.print("\n[bold]8. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
+    for received in stack.slack.messages:
+        console.print(f"   {received.message.get('text', '')}")

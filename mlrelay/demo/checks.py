@@ -57,12 +57,3 @@ def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except s3.exceptions.NoSuchKey:
         return None
-
-
-def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    messages = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
-        for message in batch:
-            messages.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return messages

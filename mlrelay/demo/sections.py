@@ -9,7 +9,7 @@ from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.trigger import training_run_id
-from mlrelay.demo.checks import Checks, drain, finished_run, read_json
+from mlrelay.demo.checks import Checks, finished_run, read_json, wait_for
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, PROJECT_ROOT, EmbeddedStack
 from mlrelay.runs import RunDetail, list_runs
@@ -85,8 +85,11 @@ def registry(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     packages = stack.client("sagemaker").list_model_packages(ModelPackageGroupName="packaging-type")["ModelPackageSummaryList"]
     in_registry = {int(p["ModelPackageArn"].rsplit("/", 1)[-1]): p["ModelApprovalStatus"] for p in packages}
     checks.check(in_registry == statuses, f"SageMaker model package group packaging-type agrees: {in_registry}")
-    notices = [m["kind"] for m in drain(stack.client("sqs"), stack.info.outputs["NotificationsQueueUrl"])]
-    checks.check(notices == ["model_promoted", "model_rejected"], f"notifications sent: {', '.join(notices)}")
+    posted = wait_for(lambda: _slack_titles(stack, "packaging-type v"), timeout_seconds=15) or []
+    checks.check(
+        any("v1 promoted" in t for t in posted) and any("v2 rejected" in t for t in posted),
+        f"Slack and SNS told: {'; '.join(posted)}",
+    )
 
 
 def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
@@ -106,9 +109,12 @@ def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> Non
         for problem in report["problems"]:
             table.add_row(problem["path"] or "(file)", problem["message"])
         console.print(table)
-    messages = drain(stack.client("sqs"), stack.info.outputs["FailuresQueueUrl"])
-    rejected = [m for m in messages if m.get("kind") == "config_rejected" and m["config"]["key"] == key]
-    checks.check(len(rejected) == 1, f"one failure message on the failures queue ({len(rejected)} found)")
+    posted = wait_for(lambda: _slack_titles(stack, key), timeout_seconds=15) or []
+    checks.check(len(posted) == 1, f"one alert in Slack and by SNS: {'; '.join(posted) or 'none'}")
+
+
+def _slack_titles(stack: EmbeddedStack, containing: str) -> list[str]:
+    return [m.message.get("text", "") for m in stack.slack.messages if containing in m.message.get("text", "")]
 
 
 def _drop_and_wait(checks: Checks, stack: EmbeddedStack, body: bytes) -> RunDetail | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlrelay.local.sqs_poller import MappingSpec
 from mlrelay.local.template import Template, TemplateError, resolve
 
 NOT_EMULATED = {
@@ -57,6 +58,7 @@ class AppliedStack:
     state_machine_definitions: dict[str, str]  # logical id -> definition after substitution
     pipeline_definitions: dict[str, str]  # logical id -> SageMaker pipeline definition after substitution
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters and pseudo parameters
+    event_source_mappings: list[MappingSpec] = field(default_factory=list)
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.parameters:
@@ -82,6 +84,7 @@ class TemplateApplier:
         self._parameters: dict[str, str] = {}
         self._definitions: dict[str, str] = {}
         self._pipeline_definitions: dict[str, str] = {}
+        self._mappings: list[MappingSpec] = []
 
     def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
         self._parameters = {**template.parameter_defaults(), **parameters}
@@ -113,6 +116,7 @@ class TemplateApplier:
         return AppliedStack(
             self._resources, created, environments, skipped, dict(self._definitions), dict(self._pipeline_definitions),
             {**self._parameters, **self._pseudo_parameters()},
+            list(self._mappings),
         )
 
     def _placeholder(self, logical_id: str, kind: str, props: dict[str, Any]) -> Physical:
@@ -169,6 +173,7 @@ class TemplateApplier:
             "AWS::Events::Rule": self._rule,
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::SageMaker::Pipeline": self._pipeline,
+            "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
         }
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -257,6 +262,19 @@ class TemplateApplier:
             name=props["Name"], definition=definition, roleArn=self._role_arn(), type=props.get("Type", "STANDARD")
         )["stateMachineArn"]
         return Physical(arn, {"Arn": arn, "Name": props["Name"]})
+
+    def _event_source_mapping(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        # Started as a poller by the stack once the functions exist (mlrelay/local/sqs_poller.py).
+        queue_arn = props["EventSourceArn"]
+        queue_url = next(p.ref for p in self._resources.values() if p.attributes.get("Arn") == queue_arn)
+        self._mappings.append(
+            MappingSpec(
+                queue_url=queue_url, queue_arn=queue_arn, function_name=props["FunctionName"],
+                batch_size=int(props.get("BatchSize", 10)),
+                report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            )
+        )
+        return Physical(logical_id)
 
     def _pipeline(self, logical_id: str, props: dict[str, Any]) -> Physical:
         sagemaker = self._client("sagemaker")

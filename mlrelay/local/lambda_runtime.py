@@ -44,6 +44,7 @@ class Invocation:
     succeeded: bool
     error: str | None
     duration_ms: float
+    event: Any = None  # what the function was given (tests read queue traffic from it)
 
 
 class LocalLambdaContext:
@@ -136,14 +137,25 @@ class LocalLambdaRuntime:
         try:
             result = function.handler(event, LocalLambdaContext(function))
         except Exception as err:
-            self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}")
+            self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}", event)
             logger.warning("%s failed: %s: %s", function.name, type(err).__name__, err)
             raise
-        self._record(function, invocation_type, attempt, started, None)
+        self._record(function, invocation_type, attempt, started, None, event)
         return result
 
-    def _record(self, function: LocalFunction, kind: str, attempt: int, started: float, error: str | None) -> None:
+    def _record(self, function: LocalFunction, kind: str, attempt: int, started: float, error: str | None, event: Any) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
         with self._lock:
-            self.invocations.append(Invocation(function.name, kind, attempt, error is None, error, duration_ms))
+            self.invocations.append(Invocation(function.name, kind, attempt, error is None, error, duration_ms, event))
+
+    def queue_messages(self, function_name: str, queue_arn: str) -> list[dict[str, Any]]:
+        """Bodies of the SQS records `function_name` was given from `queue_arn`, each once (retries folded)."""
+        seen: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            invocations = [i for i in self.invocations if i.function_name == function_name and isinstance(i.event, dict)]
+        for invocation in invocations:
+            for record in invocation.event.get("Records", []):
+                if record.get("eventSourceARN") == queue_arn:
+                    seen.setdefault(record["messageId"], json.loads(record["body"]))
+        return list(seen.values())
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from mlrelay.local import moto_patches
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
+from mlrelay.local.slack_receiver import SlackReceiver
+from mlrelay.local.sqs_poller import SqsPoller
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import code_bundle
 from mlrelay.local.template import Template
@@ -53,6 +55,7 @@ class StackInfo:
     outputs: dict[str, str]
     functions: dict[str, str]  # Chalice name -> deployed function name
     state_machines: dict[str, str]  # logical id -> ARN
+    local: dict[str, str] = field(default_factory=dict)  # what only the embedded stack has (the Slack receiver)
 
 
 class EmbeddedStack:
@@ -69,6 +72,8 @@ class EmbeddedStack:
             emit=self._emit_sagemaker_event,
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"))
+        self.slack: SlackReceiver | None = None
+        self._pollers: list[SqsPoller] = []
         self._server: ThreadedMotoServer | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None
@@ -118,6 +123,11 @@ class EmbeddedStack:
                     arn=self.applied.resources[spec.logical_id].attributes["Arn"],
                 )
             )
+        local = self._connect_people()
+        for mapping in self.applied.event_source_mappings:
+            poller = SqsPoller(mapping, self.client("sqs"), self.runtime.invoke, REGION)
+            poller.start()
+            self._pollers.append(poller)
         state_machines = {
             logical_id: self.applied.ref(logical_id) for logical_id in self.applied.state_machine_definitions
         }
@@ -128,6 +138,7 @@ class EmbeddedStack:
             outputs=self.applied.outputs(template),
             functions={spec.handler.split(".", 1)[1]: spec.name for spec in specs},
             state_machines=state_machines,
+            local=local,
         )
         return self
 
@@ -142,6 +153,10 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         self.wait_idle(timeout_seconds=120)
+        for poller in self._pollers:
+            poller.stop()
+        if self.slack is not None:
+            self.slack.stop()
         self.pipelines.shutdown()
         self.runtime.shutdown()
         self.warehouse.shutdown()
@@ -177,6 +192,18 @@ class EmbeddedStack:
             "ingestion-time": time.time(),
         }
         rule.send_to_targets(event)
+
+    def _connect_people(self) -> dict[str, str]:
+        """A Slack receiver behind the webhook parameter, and a queue subscribed to the alerts topic."""
+        self.slack = SlackReceiver()
+        self.client("ssm").put_parameter(
+            Name=self.applied.parameters["SlackWebhookParameterName"], Value=self.slack.url, Type="SecureString", Overwrite=True
+        )
+        sqs = self.client("sqs")
+        inbox = sqs.create_queue(QueueName=f"mlrelay-{self.stage}-local-alerts-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.client("sns").subscribe(TopicArn=self.applied.ref("AlertsTopic"), Protocol="sqs", Endpoint=inbox_arn)
+        return {"slack_webhook_url": self.slack.url, "alerts_inbox_url": inbox}
 
     def _upload_step_code(self, bucket: str) -> None:
         """Put the step scripts where the pipeline definitions expect them (`make deploy` does the same)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -33,7 +33,6 @@ class Aws:
     """The running stack's clients and resource names, plus end-state readers."""
 
     stack: EmbeddedStack
-    inbox: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.s3 = self.stack.client("s3")
@@ -79,12 +78,22 @@ class Aws:
             time.sleep(0.1)
 
     def failures_for(self, predicate) -> list[dict[str, Any]]:
-        """Messages on the failures queue matching `predicate` (drains the queue into self.inbox)."""
-        while batch := self.sqs.receive_message(QueueUrl=self.failures_url, MaxNumberOfMessages=10).get("Messages"):
-            for message in batch:
-                self.inbox.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.failures_url, ReceiptHandle=message["ReceiptHandle"])
-        return [m for m in self.inbox if predicate(m)]
+        """Messages that went through the failures queue (the alerts consumer takes them off it)."""
+        return self._queue_traffic("FailuresQueue", predicate)
+
+    def notifications_for(self, predicate) -> list[dict[str, Any]]:
+        return self._queue_traffic("NotificationsQueue", predicate)
+
+    def _queue_traffic(self, logical_id: str, predicate) -> list[dict[str, Any]]:
+        self.stack.wait_idle()
+        arn = self.stack.applied.resources[logical_id].attributes["Arn"]
+        function = self.stack.info.functions["alerts"]
+        deadline = time.monotonic() + 10
+        while True:  # the poller picks messages up within a second or two
+            found = [m for m in self.stack.runtime.queue_messages(function, arn) if predicate(m)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
 
     def object_versions(self, key: str) -> list[dict[str, Any]]:
         listing = self.s3.list_object_versions(Bucket=self.bucket, Prefix=key)

@@ -76,16 +76,13 @@ def test_the_sagemaker_registry_agrees_and_keeps_the_reasons(aws, two_versions):
 
 
 def test_both_outcomes_reach_the_notifications_path(aws, two_versions):
-    queue = aws.stack.info.outputs["NotificationsQueueUrl"]
-    notices = []
-    while batch := aws.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-        for message in batch:
-            notices.append(json.loads(message["Body"]))
-            aws.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    mine = aws.notifications_for(lambda n: n.get("model_name") == MODEL and n["kind"].startswith("model_"))
+    mine.sort(key=lambda n: n["version"])
 
-    mine = [n for n in notices if n["model_name"] == MODEL]
     assert [(n["kind"], n["version"]) for n in mine] == [("model_promoted", 1), ("model_rejected", 2)]
     assert mine[1]["deltas"]["macro_f1"] < 0
+    posted = [m.message["text"] for m in aws.stack.slack.messages]
+    assert f"✅ {MODEL} v1 promoted" in posted and f"🚫 {MODEL} v2 rejected" in posted
 
 
 def test_duplicate_pipeline_status_events_do_not_break_a_run(aws, two_versions):

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, SqsModel
 
 from app import app
 from chalicelib.inference_schedule import ScheduleFired
@@ -15,6 +15,7 @@ from tests.conftest import EVENTS, ROOT, load_event
 
 # How each handler parses its event; a new handler must be added here.
 EVENT_PARSERS = {
+    "alerts": SqsModel.model_validate,
     "inference_step": lambda event: InferenceStepEvent.model_validate({"request": event}),
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
     "on_inference_schedule": ScheduleFired.model_validate,

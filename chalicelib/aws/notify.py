@@ -1,0 +1,57 @@
+"""The two ways an alert reaches people: the SNS alerts topic and a Slack incoming webhook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.errors import AwsError, error_code
+
+WEBHOOK_CACHE_SECONDS = 300  # a rotated webhook URL is picked up within five minutes
+
+
+class SlackDeliveryError(RuntimeError):
+    """Slack did not accept the message after the retries; the record is retried later."""
+
+
+class AlertsTopic:
+    def __init__(self, topic_arn: str, sns_client: Any = None):
+        self._topic = topic_arn
+        self._client = sns_client or client("sns")
+
+    def publish(self, subject: str, body: str) -> str:
+        try:
+            return str(self._client.publish(TopicArn=self._topic, Subject=subject, Message=body)["MessageId"])
+        except ClientError as err:
+            raise AwsError(f"cannot publish to {self._topic}: {error_code(err)}") from err
+
+
+class SlackWebhook:
+    """Posts through slack_sdk, which waits out 429s (Retry-After) and retries server errors."""
+
+    def __init__(self, parameter_name: str):
+        self._parameter = parameter_name
+
+    def post(self, message: dict[str, Any]) -> None:
+        url = parameters.get_parameter(self._parameter, decrypt=True, max_age=WEBHOOK_CACHE_SECONDS)
+        webhook = WebhookClient(
+            url,
+            timeout=10,
+            retry_handlers=[
+                RateLimitErrorRetryHandler(max_retry_count=3),
+                ServerErrorRetryHandler(max_retry_count=2),
+                ConnectionErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        response = webhook.send_dict(message)
+        if response.status_code != 200:
+            raise SlackDeliveryError(f"Slack answered {response.status_code}: {response.body[:200]}")

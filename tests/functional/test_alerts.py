@@ -1,0 +1,80 @@
+"""GIVEN the alerts consumer on the failures and notifications queues, THEN people hear once."""
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import valid_config
+
+pytestmark = pytest.mark.functional
+
+
+def slack_posts(aws, containing, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m.message for m in aws.stack.slack.messages if containing in json.dumps(m.message, ensure_ascii=False)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+SNS_SUBJECTS: list[str] = []  # what the local subscriber of the alerts topic has received so far
+
+
+def sns_subjects(aws, containing):
+    inbox = aws.stack.info.local["alerts_inbox_url"]
+    while batch := aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            SNS_SUBJECTS.append(json.loads(message["Body"])["Subject"])
+            aws.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+    return [subject for subject in SNS_SUBJECTS if containing in subject]
+
+
+def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_command(aws):
+    document = valid_config(model_name="alert-failing")
+    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    aws.drop("configs/train/alert-failing.json", json.dumps(document).encode())
+    (run,) = aws.runs("train-alert-failing-")
+
+    (post,) = slack_posts(aws, run["name"])
+
+    assert post["text"] == "❌ training run failed at WaitForTrainingPipeline"
+    text = json.dumps(post, ensure_ascii=False)
+    assert "colour not in the training table" in text
+    assert f"mlrelay runs resume {run['name']}" in text
+    assert sns_subjects(aws, "training run failed at WaitForTrainingPipeline")
+
+
+def test_slack_answering_429_then_200_gets_one_post_after_waiting(aws):
+    attempts_before = aws.stack.slack.attempts
+    aws.stack.slack.script(429, retry_after=1)
+    started = time.monotonic()
+
+    aws.drop("configs/train/rate-limited.json", b'{"schema_version": 1}')
+    posts = slack_posts(aws, "configs/train/rate-limited.json")
+
+    assert len(posts) == 1
+    assert aws.stack.slack.attempts - attempts_before == 2
+    assert time.monotonic() - started >= 1.0  # the Retry-After was honoured
+
+
+def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
+    failure = {
+        "kind": "step_failed", "workflow": "training", "run_id": "train-repeated-1", "model_name": "packaging-type",
+        "state": "LoadTrainingConfig", "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:x:train-repeated-1",
+        "error": "NotFoundError", "cause": "gone", "occurred_at": "2026-11-23T03:00:00Z",
+    }
+    queue = aws.stack.info.outputs["FailuresQueueUrl"]
+
+    for _ in range(3):
+        aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failure))
+    assert len(aws.failures_for(lambda m: m.get("run_id") == "train-repeated-1")) >= 1
+    time.sleep(2)
+
+    assert len(slack_posts(aws, "train-repeated-1", timeout=1)) == 1
+    record = aws.dynamodb.get_item(
+        TableName=aws.stack.applied.ref("AlertsTable"),
+        Key={"collapse_key": {"S": "failed|training|train-repeated-1|LoadTrainingConfig|NotFoundError"}},
+    )["Item"]
+    assert len(record["message_ids"]["SS"]) == 3 and set(record["delivered"]["SS"]) == {"slack", "sns"}

@@ -1,0 +1,28 @@
+from chalicelib.alerts import plan_delivery
+from chalicelib.aws.alert_ledger import AlertRecord
+
+
+def record(ids, delivered=()):
+    return AlertRecord(frozenset(ids), frozenset(delivered), window_ends=0)
+
+
+def test_a_first_message_goes_to_every_channel():
+    assert plan_delivery(record({"m1"}), "m1").channels == ("slack", "sns")
+
+
+def test_a_retry_sends_only_what_did_not_go_out():
+    plan = plan_delivery(record({"m1"}, {"slack"}), "m1")
+
+    assert plan.channels == ("sns",) and not plan.collapsed
+
+
+def test_a_repeat_after_delivery_is_collapsed_and_counted():
+    plan = plan_delivery(record({"m1", "m2", "m3"}, {"slack", "sns"}), "m3")
+
+    assert plan.collapsed and plan.channels == () and plan.repeats == 3
+
+
+def test_a_repeat_while_the_first_is_undelivered_completes_the_delivery():
+    plan = plan_delivery(record({"m1", "m2"}, {"slack"}), "m2")
+
+    assert plan.channels == ("sns",) and not plan.collapsed
