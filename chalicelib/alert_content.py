@@ -57,6 +57,8 @@ class Alert:
 
 def alert_for(message: dict[str, Any], region: str) -> Alert:
     """The alert for one message from the failures or notifications queue."""
+    if "requestContext" in message and "responsePayload" in message:
+        return _lambda_failed(message, region)
     kind = message.get("kind")
     builder = _BUILDERS.get(str(kind))
     if builder is None:
@@ -137,6 +139,19 @@ def _predictions_loaded(message: dict[str, Any], region: str) -> Alert:
         title=f"📦 {message.get('rows_loaded', 0):,} {message.get('mode')} predictions loaded for {message.get('model_name')}",
         fields=[("Table", message.get("table", "?")), ("Model version", f"v{message.get('model_version')}"), ("Run", message.get("run_id", "?"))],
         detail=classes,
+    )
+
+
+def _lambda_failed(message: dict[str, Any], region: str) -> Alert:
+    """An asynchronous invocation (a trigger) that failed after its retries: Lambda's destination record."""
+    context, response = message.get("requestContext", {}), message.get("responsePayload") or {}
+    function = str(context.get("functionArn", "?")).split(":function:")[-1].split(":")[0]
+    return Alert(
+        collapse_key=f"lambda|{function}|{context.get('requestId')}",
+        title=f"❌ {function} failed after {context.get('approximateInvokeCount', '?')} attempts",
+        fields=[("Function", function), ("Error", str(response.get("errorType", "?"))), ("When", str(message.get("timestamp", "?")))],
+        detail=cause_excerpt(json.dumps(response)) + "\n\nevent: " + _cut(json.dumps(message.get("requestPayload"), default=str), 1000),
+        actions=[f"Logs: /aws/lambda/{function}", "Fix the cause, then deliver the event again (it is above)"],
     )
 
 

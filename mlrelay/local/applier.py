@@ -59,6 +59,7 @@ class AppliedStack:
     pipeline_definitions: dict[str, str]  # logical id -> SageMaker pipeline definition after substitution
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters and pseudo parameters
     event_source_mappings: list[MappingSpec] = field(default_factory=list)
+    failure_destinations: dict[str, str] = field(default_factory=dict)  # function name -> queue URL
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.parameters:
@@ -85,6 +86,7 @@ class TemplateApplier:
         self._definitions: dict[str, str] = {}
         self._pipeline_definitions: dict[str, str] = {}
         self._mappings: list[MappingSpec] = []
+        self._failure_destinations: dict[str, str] = {}
 
     def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
         self._parameters = {**template.parameter_defaults(), **parameters}
@@ -117,6 +119,7 @@ class TemplateApplier:
             self._resources, created, environments, skipped, dict(self._definitions), dict(self._pipeline_definitions),
             {**self._parameters, **self._pseudo_parameters()},
             list(self._mappings),
+            dict(self._failure_destinations),
         )
 
     def _placeholder(self, logical_id: str, kind: str, props: dict[str, Any]) -> Physical:
@@ -174,6 +177,7 @@ class TemplateApplier:
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::SageMaker::Pipeline": self._pipeline,
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
+            "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
         }
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -274,6 +278,14 @@ class TemplateApplier:
                 report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             )
         )
+        return Physical(logical_id)
+
+    def _event_invoke_config(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        # Asynchronous invocations that fail after their retries go to this destination.
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            queue_url = next(p.ref for p in self._resources.values() if p.attributes.get("Arn") == destination)
+            self._failure_destinations[props["FunctionName"]] = queue_url
         return Physical(logical_id)
 
     def _pipeline(self, logical_id: str, props: dict[str, Any]) -> Physical:

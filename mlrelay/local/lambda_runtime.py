@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class LocalLambdaRuntime:
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
     max_workers: int = 8
+    # function name -> sends an on-failure destination record (EventInvokeConfig)
+    failure_destinations: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lambda-async")
@@ -123,14 +126,19 @@ class LocalLambdaRuntime:
             self._pending.discard(future)
 
     def _run_async(self, function: LocalFunction, event: Any) -> None:
+        request_id = str(uuid.uuid4())
         for attempt in range(1, ASYNC_RETRIES + 2):
             try:
                 self._run(function, event, "Event", attempt)
                 return
-            except Exception:  # noqa: BLE001 - recorded in self.invocations
+            except Exception as err:  # noqa: BLE001 - recorded in self.invocations
+                last_error = err
                 if attempt <= ASYNC_RETRIES:
                     time.sleep(0.2 * attempt)  # Lambda waits minutes; locally a pause will do
         logger.error("async invocation of %s failed after %d attempts", function.name, ASYNC_RETRIES + 1)
+        send = self.failure_destinations.get(function.name)
+        if send is not None:
+            send(destination_record(function, event, request_id, last_error, ASYNC_RETRIES + 1))
 
     def _run(self, function: LocalFunction, event: Any, invocation_type: str, attempt: int) -> Any:
         started = time.perf_counter()
@@ -159,3 +167,18 @@ class LocalLambdaRuntime:
                     seen.setdefault(record["messageId"], json.loads(record["body"]))
         return list(seen.values())
 
+
+
+def destination_record(function: LocalFunction, event: Any, request_id: str, error: Exception, attempts: int) -> dict[str, Any]:
+    """The record Lambda sends to an on-failure destination (its documented shape)."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "requestContext": {
+            "requestId": request_id, "functionArn": f"{function.arn}:$LATEST",
+            "condition": "RetriesExhausted", "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": type(error).__name__, "errorMessage": str(error)[:4000]},
+    }

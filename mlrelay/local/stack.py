@@ -20,6 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -124,6 +125,8 @@ class EmbeddedStack:
                 )
             )
         local = self._connect_people()
+        for function_name, queue_url in self.applied.failure_destinations.items():
+            self.runtime.failure_destinations[function_name] = self._sender(queue_url)
         for mapping in self.applied.event_source_mappings:
             poller = SqsPoller(mapping, self.client("sqs"), self.runtime.invoke, REGION)
             poller.start()
@@ -192,6 +195,10 @@ class EmbeddedStack:
             "ingestion-time": time.time(),
         }
         rule.send_to_targets(event)
+
+    def _sender(self, queue_url: str) -> Callable[[dict[str, Any]], None]:
+        sqs = self.client("sqs")
+        return lambda record: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
 
     def _connect_people(self) -> dict[str, str]:
         """A Slack receiver behind the webhook parameter, and a queue subscribed to the alerts topic."""

@@ -22,13 +22,18 @@ def slack_posts(aws, containing, timeout=15):
 SNS_SUBJECTS: list[str] = []  # what the local subscriber of the alerts topic has received so far
 
 
-def sns_subjects(aws, containing):
+def sns_subjects(aws, containing, timeout=10):
     inbox = aws.stack.info.local["alerts_inbox_url"]
-    while batch := aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
-        for message in batch:
-            SNS_SUBJECTS.append(json.loads(message["Body"])["Subject"])
-            aws.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
-    return [subject for subject in SNS_SUBJECTS if containing in subject]
+    deadline = time.monotonic() + timeout
+    while True:  # Slack is told first, SNS right after
+        while batch := aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                SNS_SUBJECTS.append(json.loads(message["Body"])["Subject"])
+                aws.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+        found = [subject for subject in SNS_SUBJECTS if containing in subject]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_command(aws):
@@ -78,3 +83,18 @@ def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
         Key={"collapse_key": {"S": "failed|training|train-repeated-1|LoadTrainingConfig|NotFoundError"}},
     )["Item"]
     assert len(record["message_ids"]["SS"]) == 3 and set(record["delivered"]["SS"]) == {"slack", "sns"}
+
+
+def test_a_trigger_that_keeps_failing_reaches_the_failure_path_through_its_destination(aws):
+    function = aws.stack.info.functions["on_config_dropped"]
+    broken_event = {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}}}
+
+    aws.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(broken_event).encode())
+    aws.stack.runtime.wait_idle()
+
+    attempts = [i for i in aws.stack.runtime.invocations if i.function_name == function and i.event == broken_event]
+    assert len(attempts) == 3 and not any(i.succeeded for i in attempts)
+    (record,) = aws.failures_for(lambda m: m.get("requestPayload") == broken_event)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    (post,) = slack_posts(aws, "mlrelay-dev-on_config_dropped failed after 3 attempts")
+    assert "ValidationError" in json.dumps(post)

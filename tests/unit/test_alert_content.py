@@ -88,3 +88,18 @@ def test_an_unknown_message_still_alerts():
     alert = alert_for({"kind": "mystery", "x": 1}, "us-east-1")
 
     assert "unknown kind" in alert.title and '"x": 1' in alert.detail
+
+
+def test_a_lambda_destination_record_names_the_function_and_its_error():
+    record = {
+        "version": "1.0", "timestamp": "2026-11-23T03:00:00.000Z",
+        "requestContext": {"requestId": "r1", "functionArn": "arn:aws:lambda:us-east-1:1:function:mlrelay-dev-on_config_dropped:$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": {"detail": {}}, "responseContext": {"functionError": "Unhandled"},
+        "responsePayload": {"errorType": "ValidationError", "errorMessage": "detail.bucket: Field required"},
+    }
+
+    alert = alert_for(record, "us-east-1")
+
+    assert alert.title == "❌ mlrelay-dev-on_config_dropped failed after 3 attempts"
+    assert "ValidationError: detail.bucket: Field required" in alert.sns_body()
