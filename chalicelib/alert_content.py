@@ -134,11 +134,16 @@ def _model_outcome(message: dict[str, Any], region: str) -> Alert:
 
 def _predictions_loaded(message: dict[str, Any], region: str) -> Alert:
     classes = ", ".join(f"{k} {v:,}" for k, v in message.get("per_class", {}).items())
+    far = bool(message.get("far_from_previous"))
+    rows = f"{message.get('rows_loaded', 0):,} {message.get('mode')} predictions loaded for {message.get('model_name')}"
+    previous = message.get("previous_rows")
     return Alert(
         collapse_key=f"loaded|{message.get('run_id')}",
-        title=f"📦 {message.get('rows_loaded', 0):,} {message.get('mode')} predictions loaded for {message.get('model_name')}",
-        fields=[("Table", message.get("table", "?")), ("Model version", f"v{message.get('model_version')}"), ("Run", message.get("run_id", "?"))],
+        title=(f"⚠️ {rows}: far from the previous run's {previous:,}" if far else f"📦 {rows}"),
+        fields=[("Table", message.get("table", "?")), ("Model version", f"v{message.get('model_version')}"), ("Run", message.get("run_id", "?"))]
+        + ([("Previous run", f"{previous:,} rows")] if previous is not None else []),
         detail=classes,
+        actions=["Check the catalogue's new items and the model's input before trusting these"] if far else [],
     )
 
 

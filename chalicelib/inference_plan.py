@@ -9,7 +9,11 @@ from chalicelib.config.schema import ModelConfig
 from chalicelib.naming import execution_name
 from chalicelib.training_plan import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
 
-ROWS_PER_FILE = 50_000  # batch transform and COPY both do best with many moderate files
+ROWS_PER_FILE = 50_000
+# A run's row count is "far" from the previous run's (same model and mode)
+# when one is at least three times the other and they differ by 100 rows or more.
+ANOMALY_FACTOR = 3.0
+ANOMALY_MIN_DIFFERENCE = 100  # batch transform and COPY both do best with many moderate files
 INFERENCE_TIMEOUT_SECONDS = 6 * 3600 + PIPELINE_OVERHEAD_SECONDS
 
 
@@ -64,3 +68,11 @@ def inference_settings(
 def predicted_at(scheduled_for: datetime) -> str:
     """The warehouse timestamp of a run's rows (UTC, seconds)."""
     return scheduled_for.strftime("%Y-%m-%d %H:%M:%S")
+
+
+
+def far_from_previous(rows: int, previous: int | None) -> bool:
+    if previous is None or abs(rows - previous) < ANOMALY_MIN_DIFFERENCE:
+        return False
+    low, high = sorted((rows, previous))
+    return low == 0 or high / low >= ANOMALY_FACTOR

@@ -14,9 +14,9 @@ from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.aws.redshift_data import DataApi
 from chalicelib.aws.s3 import S3Objects
 from chalicelib.aws.sagemaker import ModelRegistry
-from chalicelib.aws.watermarks import DailyWatermarks
+from chalicelib.aws.watermarks import DailyWatermarks, RowCounts
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
-from chalicelib.inference_plan import daily_window, inference_settings, predicted_at
+from chalicelib.inference_plan import daily_window, far_from_previous, inference_settings, predicted_at
 from chalicelib.messages import PredictionsLoaded
 from chalicelib.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
 
@@ -134,9 +134,11 @@ def verify(request: VerifyStep) -> dict[str, Any]:
         )
     if request.mode == "daily" and request.window_until:
         DailyWatermarks(settings.runs_table()).advance(request.model_name, date.fromisoformat(request.window_until), request.run_id)
+    previous = RowCounts(settings.runs_table()).swap(request.model_name, request.mode, loaded, request.run_id)
     notice = PredictionsLoaded(
         run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
         mode=request.mode, rows_loaded=loaded, per_class=summary["per_class"], table=f"{schema}.{table}",
+        previous_rows=previous, far_from_previous=far_from_previous(loaded, previous),
         occurred_at=datetime.now(timezone.utc),
     )
     return {"rows_loaded": loaded, "notification": notice.model_dump(mode="json")}

@@ -98,4 +98,6 @@ class PredictionsLoaded(BaseModel):
     rows_loaded: int
     per_class: dict[str, int]
     table: str
+    previous_rows: int | None = None  # the previous run's, same model and mode
+    far_from_previous: bool = False
     occurred_at: datetime

@@ -41,3 +41,25 @@ class DailyWatermarks:
     @staticmethod
     def _key(model_name: str) -> dict[str, Any]:
         return {"run_id": {"S": f"watermark#daily#{model_name}"}}
+
+
+class RowCounts:
+    """The row count of each model's last successful run per mode (item `rows#<mode>#<model>`)."""
+
+    def __init__(self, table_name: str, dynamodb_client: Any = None):
+        self._table = table_name
+        self._client = dynamodb_client or client("dynamodb")
+
+    def swap(self, model_name: str, mode: str, rows: int, run_id: str) -> int | None:
+        """Record this run's count; returns the previous run's (None for the first, or for a rerun of it)."""
+        try:
+            old = self._client.put_item(
+                TableName=self._table,
+                Item={"run_id": {"S": f"rows#{mode}#{model_name}"}, "rows": {"N": str(rows)}, "last_run_id": {"S": run_id}},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except ClientError as err:
+            raise AwsError(f"cannot record the row count of {model_name}: {error_code(err)}") from err
+        if not old or old.get("last_run_id", {}).get("S") == run_id:
+            return None
+        return int(old["rows"]["N"])

@@ -164,13 +164,17 @@ def test_a_row_count_mismatch_is_detected(aws, approved_model, tamper_after_pipe
     assert f"holds {CATALOGUE_ROWS:,} rows" in execution["cause"] and f"produced {CATALOGUE_ROWS + 1:,}" in execution["cause"]
 
 
-def test_hostile_item_ids_are_loaded_as_data(aws, approved_model):
+def test_hostile_item_ids_are_loaded_as_data_and_a_count_far_from_the_last_is_flagged(aws, approved_model):
+    full, _ = inference_run(aws, drop_request(aws, "before-hostile"))
+    assert full["status"] == "SUCCEEDED"
     catalogue = synthesize(5, seed=9)
     catalogue["item_id"] = ["x'); DROP TABLE mlrelay.predictions; --", 'q"uote', "semi;colon", "comma,id", "line\\nbreak"]
     aws.s3.put_object(Bucket="mlrelay-demo-data", Key="catalogue/hostile.csv", Body=catalogue.to_csv(index=False).encode())
 
-    run, _ = inference_run(aws, drop_request(aws, "hostile", catalogue_uri="s3://mlrelay-demo-data/catalogue/hostile.csv"))
+    run, execution = inference_run(aws, drop_request(aws, "hostile", catalogue_uri="s3://mlrelay-demo-data/catalogue/hostile.csv"))
 
     assert run["status"] == "SUCCEEDED"
+    notice = json.loads(execution["output"])["verified"]["notification"]
+    assert (notice["rows_loaded"], notice["previous_rows"], notice["far_from_previous"]) == (5, CATALOGUE_ROWS, True)
     stored = {r[0] for r in aws.stack.warehouse.query(f"SELECT item_id FROM mlrelay.predictions WHERE run_id = '{run['name']}'")}
     assert stored == set(catalogue["item_id"])

@@ -103,3 +103,13 @@ def test_a_lambda_destination_record_names_the_function_and_its_error():
 
     assert alert.title == "❌ mlrelay-dev-on_config_dropped failed after 3 attempts"
     assert "ValidationError: detail.bucket: Field required" in alert.sns_body()
+
+
+def test_a_load_far_from_the_previous_run_is_flagged():
+    message = {"kind": "predictions_loaded", "model_name": "packaging-type", "mode": "monthly", "rows_loaded": 400,
+               "previous_rows": 4000, "far_from_previous": True, "per_class": {"BOX": 400}, "run_id": "r", "table": "t"}
+
+    alert = alert_for(message, "us-east-1")
+
+    assert alert.title == "⚠️ 400 monthly predictions loaded for packaging-type: far from the previous run's 4,000"
+    assert "Previous run: 4,000 rows" in alert.sns_body()

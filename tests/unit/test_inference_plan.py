@@ -46,3 +46,13 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     assert set(values) == {p["Name"] for p in declared}
     assert values["CatalogueUri"] == config.data.uri  # no catalogue_uri: the training table
     assert (values["Since"], values["Until"], values["ModelCodeUri"]) == ("2026-11-22", "2026-11-23", "s3://b/c.tar.gz")
+
+
+def test_row_counts_far_from_the_previous_run():
+    from chalicelib.inference_plan import far_from_previous
+
+    assert not far_from_previous(4000, None)
+    assert not far_from_previous(6, 4)  # small runs vary a lot in ratio but not in rows
+    assert not far_from_previous(4000, 3900)
+    assert far_from_previous(400, 4000) and far_from_previous(12_000, 4000)
+    assert far_from_previous(0, 150)
