@@ -8,6 +8,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.alerts import handle_alerts
 from chalicelib.config_drop import handle_config_dropped
+from chalicelib.daily_freshness import handle_daily_freshness
 from chalicelib.inference_schedule import handle_inference_schedule
 from chalicelib.inference_steps import handle_inference_step
 from chalicelib.observability import logger
@@ -46,6 +47,12 @@ def on_pipeline_status(event, context):
 def alerts(event, context):
     """Failures and notifications queues: each message to Slack and SNS once."""
     return handle_alerts(event, context)
+
+
+@app.lambda_function(name="check_daily_freshness")
+def check_daily_freshness(event, context):
+    """Hourly: tell people about models with no successful daily run for 36 hours."""
+    return handle_daily_freshness(event, context)
 
 
 # --- Workflow steps (lambda:invoke Tasks in statemachines/) ------------------

@@ -160,6 +160,17 @@ def _lambda_failed(message: dict[str, Any], region: str) -> Alert:
     )
 
 
+def _daily_stale(message: dict[str, Any], region: str) -> Alert:
+    model, last = message.get("model_name", "?"), message.get("last_success")
+    return Alert(
+        collapse_key=f"stale|{model}|{str(message.get('checked_at', ''))[:10]}",  # once a day per model
+        title=f"⏰ no daily predictions for {model} in over 36 hours",
+        fields=[("Model", model), ("Last successful daily run", last or "never"), ("Checked", str(message.get("checked_at", "?")))],
+        detail="",
+        actions=["Recent runs: `mlrelay runs list`", "Check the daily schedule rule is enabled and its last run's alert"],
+    )
+
+
 def _unknown(message: dict[str, Any]) -> Alert:
     text = json.dumps(message, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -180,4 +191,5 @@ _BUILDERS = {
     "model_promoted": _model_outcome,
     "model_rejected": _model_outcome,
     "predictions_loaded": _predictions_loaded,
+    "daily_inference_stale": _daily_stale,
 }

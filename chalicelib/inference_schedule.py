@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from chalicelib import settings
-from chalicelib.aws.model_versions import ModelVersions
+from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.s3 import S3Objects
 from chalicelib.aws.stepfunctions import Workflows
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
@@ -31,11 +31,10 @@ class ScheduleFired(BaseModel):
 
 def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
     fired = ScheduleFired.model_validate(event)
-    versions = ModelVersions(settings.models_table())
     outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
-    for model_name in versions.model_names():
-        approved = versions.approved(model_name)
-        if approved is None or not _wants(approved.config, fired.mode):
+    wanting = {record.model_name for record in models_wanting(fired.mode)}
+    for model_name in ModelVersions(settings.models_table()).model_names():
+        if model_name not in wanting:
             outcome["skipped"].append(model_name)
             continue
         run_id = scheduled_run_id(model_name, fired.mode, fired.scheduled_for)
@@ -44,6 +43,13 @@ def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, 
         outcome["already_started" if started.already_existed else "started"].append(run_id)
     logger.info("inference schedule handled", extra={"mode": fired.mode, **{k: len(v) for k, v in outcome.items()}})
     return outcome
+
+
+def models_wanting(mode: str) -> list[VersionRecord]:
+    """The approved versions of the models whose config enables this schedule."""
+    versions = ModelVersions(settings.models_table())
+    approved = [versions.approved(name) for name in versions.model_names()]
+    return [record for record in approved if record is not None and _wants(record.config, mode)]
 
 
 def _wants(config_ref: dict[str, Any], mode: str) -> bool:

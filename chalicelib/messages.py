@@ -101,3 +101,13 @@ class PredictionsLoaded(BaseModel):
     previous_rows: int | None = None  # the previous run's, same model and mode
     far_from_previous: bool = False
     occurred_at: datetime
+
+
+class DailyInferenceStale(BaseModel):
+    """A model that asks for daily predictions has had no successful daily run for 36 hours."""
+
+    kind: Literal["daily_inference_stale"] = "daily_inference_stale"
+    workflow: Literal["inference"] = "inference"
+    model_name: str
+    last_success: datetime | None
+    checked_at: datetime

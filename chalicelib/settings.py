@@ -105,3 +105,7 @@ def alerts_topic_arn() -> str:
 
 def slack_webhook_parameter() -> str:
     return _required("SLACK_WEBHOOK_PARAMETER")
+
+
+def notifications_queue_url() -> str:
+    return _required("NOTIFICATIONS_QUEUE_URL")

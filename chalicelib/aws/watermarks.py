@@ -6,7 +6,7 @@ successful daily run; the next daily run predicts items added since then.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,15 +21,26 @@ class DailyWatermarks:
         self._client = dynamodb_client or client("dynamodb")
 
     def last_until(self, model_name: str) -> date | None:
-        item = self._client.get_item(TableName=self._table, Key=self._key(model_name), ConsistentRead=True).get("Item")
+        item = self._item(model_name)
         return date.fromisoformat(item["until"]["S"]) if item else None
+
+    def last_success(self, model_name: str) -> datetime | None:
+        """When the last successful daily run finished loading."""
+        item = self._item(model_name)
+        return datetime.fromisoformat(item["succeeded_at"]["S"]) if item and "succeeded_at" in item else None
+
+    def _item(self, model_name: str) -> dict[str, Any] | None:
+        return self._client.get_item(TableName=self._table, Key=self._key(model_name), ConsistentRead=True).get("Item")
 
     def advance(self, model_name: str, until: date, run_id: str) -> None:
         """Move forward only: a late rerun of an older day must not pull it back."""
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item={**self._key(model_name), "until": {"S": until.isoformat()}, "last_run_id": {"S": run_id}},
+                Item={
+                    **self._key(model_name), "until": {"S": until.isoformat()}, "last_run_id": {"S": run_id},
+                    "succeeded_at": {"S": datetime.now(timezone.utc).isoformat()},
+                },
                 ConditionExpression="attribute_not_exists(#until) OR #until <= :until",
                 ExpressionAttributeNames={"#until": "until"},
                 ExpressionAttributeValues={":until": {"S": until.isoformat()}},

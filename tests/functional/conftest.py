@@ -77,21 +77,21 @@ class Aws:
                 return executions
             time.sleep(0.1)
 
-    def failures_for(self, predicate) -> list[dict[str, Any]]:
+    def failures_for(self, predicate, at_least: int = 1) -> list[dict[str, Any]]:
         """Messages that went through the failures queue (the alerts consumer takes them off it)."""
-        return self._queue_traffic("FailuresQueue", predicate)
+        return self._queue_traffic("FailuresQueue", predicate, at_least)
 
-    def notifications_for(self, predicate) -> list[dict[str, Any]]:
-        return self._queue_traffic("NotificationsQueue", predicate)
+    def notifications_for(self, predicate, at_least: int = 1) -> list[dict[str, Any]]:
+        return self._queue_traffic("NotificationsQueue", predicate, at_least)
 
-    def _queue_traffic(self, logical_id: str, predicate) -> list[dict[str, Any]]:
+    def _queue_traffic(self, logical_id: str, predicate, at_least: int) -> list[dict[str, Any]]:
         self.stack.wait_idle()
         arn = self.stack.applied.resources[logical_id].attributes["Arn"]
         function = self.stack.info.functions["alerts"]
         deadline = time.monotonic() + 10
         while True:  # the poller picks messages up within a second or two
             found = [m for m in self.stack.runtime.queue_messages(function, arn) if predicate(m)]
-            if found or time.monotonic() > deadline:
+            if len(found) >= at_least or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
 

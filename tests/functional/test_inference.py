@@ -1,7 +1,7 @@
 """GIVEN an approved model, WHEN inference runs, THEN its predictions are in the warehouse exactly once."""
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -178,3 +178,21 @@ def test_hostile_item_ids_are_loaded_as_data_and_a_count_far_from_the_last_is_fl
     assert (notice["rows_loaded"], notice["previous_rows"], notice["far_from_previous"]) == (5, CATALOGUE_ROWS, True)
     stored = {r[0] for r in aws.stack.warehouse.query(f"SELECT item_id FROM mlrelay.predictions WHERE run_id = '{run['name']}'")}
     assert stored == set(catalogue["item_id"])
+
+
+def test_no_successful_daily_run_for_36_hours_is_noticed_once_a_day(aws, approved_model):
+    fire(aws, "daily", datetime(2026, 10, 5, 5, tzinfo=timezone.utc))  # a successful daily run now
+    aws.runs(f"infer-{MODEL}-daily-2026-10-05", machine="inference")
+    now = datetime.now(timezone.utc)
+
+    fresh = aws.invoke("check_daily_freshness", {"checked_at": now.isoformat()})
+    later = (now + timedelta(days=2)).isoformat()
+    stale = aws.invoke("check_daily_freshness", {"checked_at": later})
+    again = aws.invoke("check_daily_freshness", {"checked_at": later})
+
+    assert MODEL not in fresh["stale"]
+    assert MODEL in stale["stale"] and MODEL in again["stale"]
+    notices = aws.notifications_for(lambda m: m.get("kind") == "daily_inference_stale" and m["model_name"] == MODEL, at_least=2)
+    assert len(notices) == 2
+    posts = [m for m in aws.stack.slack.messages if m.message["text"] == f"⏰ no daily predictions for {MODEL} in over 36 hours"]
+    assert len(posts) == 1  # the second check the same day collapses into the first alert

@@ -7,6 +7,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, SqsModel
 
 from app import app
+from chalicelib.daily_freshness import FreshnessCheck
 from chalicelib.inference_schedule import ScheduleFired
 from chalicelib.inference_steps import InferenceStepEvent
 from chalicelib.pipeline_callback import PipelineStatusEvent
@@ -16,6 +17,7 @@ from tests.conftest import EVENTS, ROOT, load_event
 # How each handler parses its event; a new handler must be added here.
 EVENT_PARSERS = {
     "alerts": SqsModel.model_validate,
+    "check_daily_freshness": FreshnessCheck.model_validate,
     "inference_step": lambda event: InferenceStepEvent.model_validate({"request": event}),
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
     "on_inference_schedule": ScheduleFired.model_validate,
