@@ -24,7 +24,14 @@ from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.steps import ProcessingStep
 
 from mlrelay.pipeline_builder.code import CodeBundle
-from mlrelay.pipeline_builder.training import CACHE, PROCESSING_INSTANCE, RETRIES, SKLEARN_VERSION, batch_transform_step
+from mlrelay.pipeline_builder.training import (
+    CACHE,
+    PROCESSING_INSTANCE,
+    RETRIES,
+    batch_transform_step,
+    run_path,
+    sklearn_processor,
+)
 
 
 def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
@@ -42,14 +49,11 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     until = ParameterString("Until", default_value="")
     rows_per_file = ParameterInteger("RowsPerFile", default_value=50_000)
 
-    def run_path(*parts: str) -> Join:
-        return Join(on="/", values=[f"s3://{bucket}/runs", run_id, *parts])
+    def outputs_of(*parts: str) -> Join:
+        return run_path(bucket, run_id, *parts)
 
     def processor(step: str) -> SKLearnProcessor:
-        return SKLearnProcessor(
-            framework_version=SKLEARN_VERSION, role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
-            base_job_name=f"{name}-{step}", sagemaker_session=session,
-        )
+        return sklearn_processor(role, session, f"{name}-{step}")
 
     prepare = ProcessingStep(
         name="Prepare",
@@ -57,7 +61,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             code=code.uri(bucket, "prepare_inference.py"),
             inputs=[ProcessingInput(source=catalogue, destination="/opt/ml/processing/input/catalogue")],
             outputs=[
-                ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=run_path("prepare", o))
+                ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("prepare", o))
                 for o in ("items", "ids", "selection")
             ],
             arguments=[
@@ -77,7 +81,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     )
     create_model = ModelStep(name="CreateModel", step_args=model.create(instance_type=PROCESSING_INSTANCE))
 
-    transform = batch_transform_step("Transform", create_model, outputs["items"].S3Output.S3Uri, run_path("transform"), session)
+    transform = batch_transform_step("Transform", create_model, outputs["items"].S3Output.S3Uri, outputs_of("transform"), session)
 
     assemble = ProcessingStep(
         name="Assemble",
@@ -87,10 +91,10 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
                 ProcessingInput(source=outputs["ids"].S3Output.S3Uri, destination="/opt/ml/processing/input/ids"),
                 ProcessingInput(source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions"),
             ],
-            outputs=[ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=run_path("predictions"))],
+            outputs=[ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=outputs_of("predictions"))],
             arguments=[
                 "--ids", "/opt/ml/processing/input/ids", "--predictions", "/opt/ml/processing/input/predictions",
-                "--output", "/opt/ml/processing/output", "--output-uri", run_path("predictions"),
+                "--output", "/opt/ml/processing/output", "--output-uri", outputs_of("predictions"),
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,

@@ -62,6 +62,19 @@ def batch_transform_step(name: str, model_step: ModelStep, input_uri: Any, outpu
     )
 
 
+def sklearn_processor(role: str, session: Any, base_job_name: str) -> SKLearnProcessor:
+    """The scikit-learn container every processing step of both pipelines runs in."""
+    return SKLearnProcessor(
+        framework_version=SKLEARN_VERSION, role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
+        base_job_name=base_job_name, sagemaker_session=session,
+    )
+
+
+def run_path(bucket: str, run_id: ParameterString, *parts: str) -> Join:
+    """s3://<bucket>/runs/<RunId>/<parts...>: where a run's step outputs go."""
+    return Join(on="/", values=[f"s3://{bucket}/runs", run_id, *parts])
+
+
 def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
     run_id = ParameterString("RunId")
     input_uri = ParameterString("InputDataUri")
@@ -72,20 +85,16 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     hyperparameters = ParameterString("Hyperparameters", default_value="{}")  # a JSON object
     instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.large")
 
-    def run_path(*parts: str) -> Join:
-        return Join(on="/", values=[f"s3://{bucket}/runs", run_id, *parts])
+    def outputs_of(*parts: str) -> Join:
+        return run_path(bucket, run_id, *parts)
 
-    processor = SKLearnProcessor(
-        framework_version=SKLEARN_VERSION, role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        base_job_name=f"{name}-split", sagemaker_session=session,
-    )
     split = ProcessingStep(
         name="Split",
-        step_args=processor.run(
+        step_args=sklearn_processor(role, session, f"{name}-split").run(
             code=code.uri(bucket, "split.py"),
             inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data")],
             outputs=[
-                ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=run_path("split", o))
+                ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("split", o))
                 for o in ("train", "validation", "validation_features")
             ],
             # Container paths are passed explicitly so any runner can map them.
@@ -103,7 +112,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     estimator = SKLearn(
         entry_point="train.py", source_dir=code.uri(bucket, SOURCE_ARCHIVE), framework_version=SKLEARN_VERSION,
         py_version="py3", role=role, instance_type=instance_type, instance_count=1,  # scikit-learn: one instance
-        output_path=run_path("model"), base_job_name=f"{name}-train", sagemaker_session=session,
+        output_path=outputs_of("model"), base_job_name=f"{name}-train", sagemaker_session=session,
         hyperparameters={"model-type": model_type, "hyperparameters": hyperparameters, "label-column": label},
         disable_profiler=True,
     )
@@ -121,24 +130,20 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
 
     transform = batch_transform_step(
         "TransformValidation", create_model, split_output["validation_features"].S3Output.S3Uri,
-        run_path("transform"), session,
+        outputs_of("transform"), session,
     )
 
     evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="metrics.json")
-    evaluator = SKLearnProcessor(
-        framework_version=SKLEARN_VERSION, role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        base_job_name=f"{name}-evaluate", sagemaker_session=session,
-    )
     evaluate = ProcessingStep(
         name="Evaluate",
-        step_args=evaluator.run(
+        step_args=sklearn_processor(role, session, f"{name}-evaluate").run(
             code=code.uri(bucket, "evaluate.py"),
             inputs=[
                 ProcessingInput(source=split_output["validation"].S3Output.S3Uri, destination="/opt/ml/processing/input/validation"),
                 ProcessingInput(source=split_output["train"].S3Output.S3Uri, destination="/opt/ml/processing/input/train"),
                 ProcessingInput(source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions"),
             ],
-            outputs=[ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=run_path("evaluation"))],
+            outputs=[ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=outputs_of("evaluation"))],
             arguments=[
                 "--label-column", label, "--validation", "/opt/ml/processing/input/validation",
                 "--train", "/opt/ml/processing/input/train", "--predictions", "/opt/ml/processing/input/predictions",
