@@ -80,11 +80,14 @@ def should_ignore(dropped: DroppedObject) -> IgnoreObject | None:
     return None
 
 
+def upload_identity(version_id: str | None, etag: str) -> str:
+    """What names one upload: its version id, or in an unversioned bucket only its ETag."""
+    return version_id if version_id and version_id != "null" else f"etag:{etag.strip(chr(34))}"
+
+
 def training_run_id(bucket: str, key: str, version_id: str | None, etag: str) -> str:
     """The run id for one uploaded version of a config: the same upload, the same run."""
-    # A version id names one upload exactly; an unversioned bucket has only the ETag.
-    identity = version_id if version_id and version_id != "null" else f"etag:{etag.strip(chr(34))}"
-    return execution_name(TRAINING_RUN_PREFIX, config_stem(key), bucket, key, identity)
+    return execution_name(TRAINING_RUN_PREFIX, config_stem(key), bucket, key, upload_identity(version_id, etag))
 
 
 def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | StartInference | RejectConfig:
@@ -109,8 +112,8 @@ def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
 
 def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
     config = parse_config(data, dropped.key, InferenceRequestConfig)
-    version = dropped.version_id if dropped.version_id and dropped.version_id != "null" else f"etag:{dropped.etag}"
-    run_id = on_demand_run_id(config.model_name, dropped.bucket, dropped.key, version)
+    identity = upload_identity(dropped.version_id, dropped.etag)
+    run_id = on_demand_run_id(config.model_name, dropped.bucket, dropped.key, identity)
     request = InferenceRequested(
         run_id=run_id, model_name=config.model_name, mode="on_demand", scheduled_for=dropped.event_time,
         catalogue_uri=config.catalogue_uri,

@@ -83,8 +83,7 @@ class LocalPipelineRunner:
         self.emit_events = True  # fault injection: False loses the status-change events
 
     def submit(self, pipeline: Any, execution: Any) -> None:
-        execution.pipeline_execution_status = "Executing"
-        setattr(execution, STEPS_ATTRIBUTE, [])
+        _begin(execution)
         future = self._pool.submit(self._run_guarded, pipeline, execution)
         with self._lock:
             self._pending.add(future)
@@ -92,8 +91,7 @@ class LocalPipelineRunner:
 
     def run_now(self, pipeline: Any, execution: Any) -> None:
         """Run an execution to its end before returning (a pipeline faster than its workflow)."""
-        execution.pipeline_execution_status = "Executing"
-        setattr(execution, STEPS_ATTRIBUTE, [])
+        _begin(execution)
         self._run_guarded(pipeline, execution)
 
     def step_runs_for(self, pipeline_execution_description: str) -> list[str]:
@@ -242,6 +240,12 @@ class LocalPipelineRunner:
         }
         if self.emit_events:
             self._emit(STEP_STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
+
+
+def _begin(execution: Any) -> None:
+    """moto created the execution as Succeeded with no steps; it is now running."""
+    execution.pipeline_execution_status = "Executing"
+    setattr(execution, STEPS_ATTRIBUTE, [])
 
 
 def list_steps(execution: Any) -> list[dict[str, Any]]:
