@@ -125,28 +125,31 @@ def tamper_after_pipeline(aws):
     moto_patches.install_pipeline_runner(aws.stack.pipelines.submit, list_steps)
 
 
-def test_a_copy_of_a_missing_file_fails_the_run_and_leaves_the_table_unchanged(aws, approved_model, tamper_after_pipeline):
-    tamper_after_pipeline.append(lambda prefix: aws.s3.delete_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv"))
+def delete_the_part(aws, prefix):
+    aws.s3.delete_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv")
+
+
+def add_a_column(aws, prefix):
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv", Body=b'I1,BOX,"{}",surplus\n')
+
+
+@pytest.mark.parametrize(
+    ("name", "break_the_copy", "database_says"),
+    [
+        ("missing-file", delete_the_part, "The specified key does not exist"),
+        ("bad-column", add_a_column, "Expected Number of Columns: 3 Found: 4"),
+    ],
+)
+def test_a_failing_copy_fails_the_run_with_the_databases_message_and_leaves_the_table_unchanged(
+    aws, approved_model, tamper_after_pipeline, name, break_the_copy, database_says
+):
+    tamper_after_pipeline.append(lambda prefix: break_the_copy(aws, prefix))
     before = rows(aws, "TRUE")
 
-    run, execution = inference_run(aws, drop_request(aws, "missing-file"))
+    run, execution = inference_run(aws, drop_request(aws, name))
 
     assert (run["status"], execution["error"]) == ("FAILED", "RedshiftLoadFailed")
-    assert "The specified key does not exist" in execution["cause"]
-    assert rows(aws, "TRUE") == before
-
-
-def test_a_copy_with_a_bad_column_fails_with_the_databases_message(aws, approved_model, tamper_after_pipeline):
-    def add_a_column(prefix):
-        aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv", Body=b'I1,BOX,"{}",surplus\n')
-
-    tamper_after_pipeline.append(add_a_column)
-    before = rows(aws, "TRUE")
-
-    run, execution = inference_run(aws, drop_request(aws, "bad-column"))
-
-    assert (run["status"], execution["error"]) == ("FAILED", "RedshiftLoadFailed")
-    assert "Expected Number of Columns: 3 Found: 4" in execution["cause"]
+    assert database_says in execution["cause"]
     assert rows(aws, "TRUE") == before
 
 
