@@ -32,8 +32,9 @@ class ScheduleFired(BaseModel):
 def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
     fired = ScheduleFired.model_validate(event)
     outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
-    wanting = {record.model_name for record in models_wanting(fired.mode)}
-    for model_name in ModelVersions(settings.models_table()).model_names():
+    names = ModelVersions(settings.models_table()).model_names()
+    wanting = {record.model_name for record in models_wanting(fired.mode, names)}
+    for model_name in names:
         if model_name not in wanting:
             outcome["skipped"].append(model_name)
             continue
@@ -45,10 +46,10 @@ def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, 
     return outcome
 
 
-def models_wanting(mode: str) -> list[VersionRecord]:
-    """The approved versions of the models whose config enables this schedule."""
+def models_wanting(mode: str, names: list[str] | None = None) -> list[VersionRecord]:
+    """The approved versions of the models (all, or `names`) whose config enables this schedule."""
     versions = ModelVersions(settings.models_table())
-    approved = [versions.approved(name) for name in versions.model_names()]
+    approved = [versions.approved(name) for name in (versions.model_names() if names is None else names)]
     return [record for record in approved if record is not None and _wants(record.config, mode)]
 
 
