@@ -17,12 +17,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import settings
-from chalicelib.alert_content import alert_for
+from chalicelib.alert_content import Alert, alert_for
 from chalicelib.aws.alert_ledger import AlertLedger, AlertRecord
-from chalicelib.aws.notify import AlertsTopic, SlackWebhook
+from chalicelib.aws.errors import AwsError
+from chalicelib.aws.notify import AlertsTopic, SlackDeliveryError, SlackWebhook
 from chalicelib.observability import logger
 
 CHANNELS = ("slack", "sns")
+
+
+class AlertNotDeliveredError(RuntimeError):
+    """At least one channel refused the alert; the record goes back to the queue."""
 COLLAPSE_WINDOW_SECONDS = 15 * 60  # repeats of the same failure of the same run within it make no new alert
 
 
@@ -52,9 +57,21 @@ def deliver(record: SQSRecord) -> None:
     if plan.collapsed:
         logger.info("repeat collapsed into an earlier alert", extra={"key": alert.collapse_key, "repeats": plan.repeats})
         return
+    undelivered: list[Exception] = []
     for channel in plan.channels:
-        if channel == "slack":
-            SlackWebhook(settings.slack_webhook_parameter()).post(alert.slack())
-        else:
-            AlertsTopic(settings.alerts_topic_arn()).publish(alert.sns_subject(), alert.sns_body())
+        try:
+            _send(channel, alert)
+        except (SlackDeliveryError, AwsError) as err:  # one channel down must not silence the other
+            logger.warning("alert not delivered", extra={"channel": channel, "key": alert.collapse_key, "error": str(err)})
+            undelivered.append(err)
+            continue
         ledger.mark_delivered(alert.collapse_key, channel)
+    if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
+        raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]
+
+
+def _send(channel: str, alert: Alert) -> None:
+    if channel == "slack":
+        SlackWebhook(settings.slack_webhook_parameter(), settings.slack_min_interval_seconds()).post(alert.slack())
+    else:
+        AlertsTopic(settings.alerts_topic_arn()).publish(alert.sns_subject(), alert.sns_body())

@@ -107,5 +107,10 @@ def slack_webhook_parameter() -> str:
     return _required("SLACK_WEBHOOK_PARAMETER")
 
 
+def slack_min_interval_seconds() -> float:
+    """Spacing between Slack posts from one container; Slack allows about one message a second."""
+    return float(os.environ.get("SLACK_MIN_INTERVAL_SECONDS", "1.0"))
+
+
 def notifications_queue_url() -> str:
     return _required("NOTIFICATIONS_QUEUE_URL")

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
+from mlrelay.demo.failure import injected_failure
 from mlrelay.demo.predictions import predictions
 from mlrelay.demo.sections import CATALOGUE_ROWS, broken_config, registry, train_first_model, train_noisy_model, upload_demo_data
 from mlrelay.local.stack import EmbeddedStack
@@ -31,6 +32,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             train_noisy_model(console, checks, stack)
             registry(console, checks, stack)
             predictions(console, checks, stack, CATALOGUE_ROWS)
+            injected_failure(console, checks, stack)
         broken_config(console, checks, stack)
         _alerts(console, stack)
     if checks.failed:
@@ -54,6 +56,6 @@ def _show_stack(console: Console, stack: EmbeddedStack) -> None:
 
 
 def _alerts(console: Console, stack: EmbeddedStack) -> None:
-    console.print("\n[bold]8. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
+    console.print("\n[bold]9. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
     for received in stack.slack.messages:
         console.print(f"   {received.message.get('text', '')}")

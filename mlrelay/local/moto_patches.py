@@ -24,6 +24,12 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    rule gets only its own ticks (EmbeddedStack.fire_schedule), as on AWS.
 8. Step Functions names the Data API "redshiftdata" in aws-sdk integrations;
    moto hands that name to boto3, which calls it "redshift-data". We map it.
+9. Not a gap in moto but a test hook: a Task state's attempt can be made to
+   fail with a chosen error before it calls its service (mlrelay/local/faults.py),
+   the way Step Functions Local's mocked "Throw" responses do. Several of moto's
+   task classes turn any exception into their own generic error, which would
+   lose the injected one, so an error that already is a Step Functions failure
+   event keeps it.
 
 tests/unit/test_moto_patches.py pins the moto internals these rely on, so a
 moto upgrade that moves them fails loudly there, not somewhere obscure.
@@ -47,7 +53,14 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
 from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.mock_eval_utils import eval_mocked_response
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.mocking.mock_config import MockedResponseThrow
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.utilities.arns import parse_arn
 
@@ -81,6 +94,22 @@ _DATA_API_ACTIONS = (
 )
 _original_data_api = {name: getattr(RedshiftDataAPIServiceResponse, name, None) for name in _DATA_API_ACTIONS}
 _warehouse: Any = None
+_original_evaluate_with_timeout = ExecutionState._evaluate_with_timeout
+
+
+def _classes_with_own_from_error() -> list[type]:
+    assert state_task_service_factory  # imported so that every service task class exists
+    found, pending = [ExecutionState], list(ExecutionState.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "_from_error" in cls.__dict__:
+            found.append(cls)
+    return found
+
+
+_original_from_error = {cls: cls.__dict__["_from_error"] for cls in _classes_with_own_from_error()}
+_fault_plan: Any = None
 
 
 def install(router: InvokeRouter) -> None:
@@ -113,12 +142,24 @@ def install_warehouse(warehouse: Any) -> None:
         setattr(RedshiftDataAPIServiceResponse, name, _data_api_action(name))
 
 
+def install_fault_plan(plan: Any) -> None:
+    """Let `plan` (a mlrelay.local.faults.FaultPlan) fail Task state attempts."""
+    global _fault_plan
+    _fault_plan = plan
+    ExecutionState._evaluate_with_timeout = _evaluate_with_faults  # type: ignore[method-assign]
+    for cls, original in _original_from_error.items():
+        setattr(cls, "_from_error", _keeping_failure_events(original))
+
+
 def installed_router() -> InvokeRouter | None:
     return _router
 
 
 def uninstall() -> None:
-    global _router, _installed, _pipeline_starter, _step_lister
+    global _router, _installed, _pipeline_starter, _step_lister, _fault_plan
+    ExecutionState._evaluate_with_timeout = _original_evaluate_with_timeout  # type: ignore[method-assign]
+    for cls, original in _original_from_error.items():
+        setattr(cls, "_from_error", original)
     LambdaFunction.invoke = _original_lambda_invoke  # type: ignore[method-assign]
     Rule.send_to_targets = _original_send_to_targets  # type: ignore[method-assign]
     SageMakerModelBackend.start_pipeline_execution = _original_start_pipeline_execution  # type: ignore[method-assign]
@@ -133,7 +174,7 @@ def uninstall() -> None:
             setattr(RedshiftDataAPIServiceResponse, name, original)
     if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
         del SageMakerResponse.list_pipeline_execution_steps  # type: ignore[attr-defined]
-    _router = _pipeline_starter = _step_lister = None
+    _router = _pipeline_starter = _step_lister = _fault_plan = None
     _installed = False
 
 
@@ -278,3 +319,21 @@ def _data_api_action(name: str) -> Callable[[RedshiftDataAPIServiceResponse], An
         return 200, {}, json.dumps(answer, default=str)
 
     return action
+
+
+def _evaluate_with_faults(self: ExecutionState, env: Environment) -> None:
+    if _fault_plan is not None and isinstance(self, StateTask):
+        context = env.states.context_object.context_object_data
+        fault = _fault_plan.take(context["Execution"]["Name"], context["State"]["Name"])
+        if fault is not None:  # raises a TaskFailed with the fault's error, as a mocked Throw does
+            eval_mocked_response(env, MockedResponseThrow(0, 0, fault.error, fault.cause))
+    _original_evaluate_with_timeout(self, env)
+
+
+def _keeping_failure_events(original: Callable[..., Any]) -> Callable[..., Any]:
+    def from_error(self: ExecutionState, env: Environment, ex: Exception) -> Any:
+        if isinstance(ex, FailureEventException):
+            return ex.failure_event
+        return original(self, env, ex)
+
+    return from_error

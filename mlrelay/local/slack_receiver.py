@@ -2,7 +2,8 @@
 
 POST / takes a message as Slack would and answers "ok" (200), unless
 responses were scripted: `script(429, retry_after=1)` or `script(500)` make
-the next posts fail that way, as Slack does under rate limiting or outage.
+the next posts fail that way, as Slack does under rate limiting or outage;
+`down = True` answers 503 to every post until it is set back.
 GET /messages lists what was accepted, for `mlrelay local alerts`.
 """
 
@@ -32,6 +33,7 @@ class Received:
 class SlackReceiver:
     messages: list[Received] = field(default_factory=list)
     attempts: int = 0
+    down: bool = False
 
     def __post_init__(self) -> None:
         self._script: list[ScriptedResponse] = []
@@ -78,7 +80,7 @@ class SlackReceiver:
     def _answer(self, body: bytes) -> tuple[int, dict[str, str]]:
         with self._lock:
             self.attempts += 1
-            scripted = self._script.pop(0) if self._script else None
+            scripted = ScriptedResponse(503) if self.down else self._script.pop(0) if self._script else None
             if scripted is None:
                 self.messages.append(Received(time.time(), json.loads(body or b"{}")))
                 return 200, {}

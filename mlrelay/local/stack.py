@@ -28,6 +28,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from mlrelay.local import moto_patches
+from mlrelay.local.faults import FaultPlan
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
@@ -73,6 +74,7 @@ class EmbeddedStack:
             emit=self._emit_sagemaker_event,
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"))
+        self.faults = FaultPlan()
         self.slack: SlackReceiver | None = None
         self._pollers: list[SqsPoller] = []
         self._server: ThreadedMotoServer | None = None
@@ -106,6 +108,7 @@ class EmbeddedStack:
         moto_patches.install(self.runtime.invoke)
         moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps)
         moto_patches.install_warehouse(self.warehouse)
+        moto_patches.install_fault_plan(self.faults)
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)

@@ -96,6 +96,13 @@ class Statement:
         return entry
 
 
+@dataclass(frozen=True)
+class Refusal:
+    sql_containing: str
+    error: str
+    run_id: str | None
+
+
 class LocalWarehouse:
     def __init__(self, s3_client: Callable[[], Any], database_path: str = ":memory:"):
         self._connection = duckdb.connect(database_path)
@@ -106,6 +113,7 @@ class LocalWarehouse:
         self._db_lock = threading.Lock()  # the DuckDB connection
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
         self.executed: list[str] = []  # every SQL text run, in order (tests count COPYs with it)
+        self._refusals: list[Refusal] = []  # statements the database will fail (fault injection)
 
     # --- the Data API --------------------------------------------------------
 
@@ -153,6 +161,11 @@ class LocalWarehouse:
                 raise TimeoutError("warehouse statements still running")
             time.sleep(0.02)
 
+    def refuse(self, sql_containing: str, error: str, run_id: str | None = None) -> None:
+        """Fail the next statement with a part containing `sql_containing` (and mentioning `run_id`) with `error`."""
+        with self._lock:
+            self._refusals.append(Refusal(sql_containing, error, run_id))
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Read the database directly (tests and benchmarks; the CLI goes through the Data API)."""
         with self._db_lock:
@@ -194,6 +207,7 @@ class LocalWarehouse:
                 self._finish(statement, "ABORTED", None)
                 return
             statement.status = "STARTED"
+        refusal = self._refusal_for(statement)
         with self._db_lock:
             for part in statement.parts:
                 part.status = "STARTED"
@@ -202,7 +216,7 @@ class LocalWarehouse:
             for part in statement.parts:
                 started = time.perf_counter_ns()
                 try:
-                    self._execute(part, statement.parameters)
+                    self._execute(part, statement.parameters, refusal)
                 except (duckdb.Error, CopyError) as err:
                     part.status, part.error = "FAILED", str(err)[:MAX_ERROR_CHARS]
                     cursor.execute("ROLLBACK")
@@ -216,8 +230,21 @@ class LocalWarehouse:
             cursor.execute("COMMIT")
             self._finish(statement, "FINISHED", None)
 
-    def _execute(self, part: SubStatement, parameters: dict[str, str]) -> None:
+    def _refusal_for(self, statement: Statement) -> Refusal | None:
+        texts = [part.sql for part in statement.parts] + list(statement.parameters.values())
+        with self._lock:
+            for refusal in self._refusals:
+                if any(refusal.sql_containing in part.sql for part in statement.parts) and (
+                    refusal.run_id is None or any(refusal.run_id in text for text in texts)
+                ):
+                    self._refusals.remove(refusal)
+                    return refusal
+        return None
+
+    def _execute(self, part: SubStatement, parameters: dict[str, str], refusal: Refusal | None) -> None:
         self.executed.append(part.sql)
+        if refusal is not None and refusal.sql_containing in part.sql:
+            raise CopyError(refusal.error)
         if is_copy(part.sql):
             part.result_rows = run_copy(self._connection, self._s3_client(), part.sql)
             return

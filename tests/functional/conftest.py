@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
+    os.environ["SLACK_MIN_INTERVAL_SECONDS"] = "0.1"  # the spacing itself is unit-tested; here it would only add minutes
     with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs")) as running:
         s3 = running.client("s3")
         s3.create_bucket(Bucket=DATA_BUCKET)
@@ -45,6 +47,7 @@ class Aws:
         self.bucket = outputs["ConfigBucketName"]
         self.training_arn = outputs["TrainingStateMachineArn"]
         self.failures_url = outputs["FailuresQueueUrl"]
+        self._sns_received: list[dict[str, Any]] = []  # what the alerts topic's local subscriber has had so far
 
     def drop(self, key: str, body: bytes) -> dict[str, Any]:
         """Upload like a user, then wait until the triggered handlers have finished."""
@@ -92,6 +95,31 @@ class Aws:
         while True:  # the poller picks messages up within a second or two
             found = [m for m in self.stack.runtime.queue_messages(function, arn) if predicate(m)]
             if len(found) >= at_least or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+    def slack_posts(self, containing: str, timeout: float = 15) -> list[dict[str, Any]]:
+        """Messages the local Slack receiver accepted that mention `containing`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                m.message for m in self.stack.slack.messages if containing in json.dumps(m.message, ensure_ascii=False)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+    def sns_messages(self, containing: str, timeout: float = 10) -> list[dict[str, Any]]:
+        """Notifications the alerts topic delivered (to the local inbox queue) that mention `containing`."""
+        inbox = self.stack.info.local["alerts_inbox_url"]
+        deadline = time.monotonic() + timeout
+        while True:  # Slack is told first, SNS right after
+            while batch := self.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
+                for message in batch:
+                    self._sns_received.append(json.loads(message["Body"]))
+                    self.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+            found = [n for n in self._sns_received if containing in n["Subject"] + n["Message"]]
+            if found or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
 

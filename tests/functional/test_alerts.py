@@ -10,45 +10,19 @@ from tests.conftest import valid_config
 pytestmark = pytest.mark.functional
 
 
-def slack_posts(aws, containing, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [m.message for m in aws.stack.slack.messages if containing in json.dumps(m.message, ensure_ascii=False)]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
-
-
-SNS_SUBJECTS: list[str] = []  # what the local subscriber of the alerts topic has received so far
-
-
-def sns_subjects(aws, containing, timeout=10):
-    inbox = aws.stack.info.local["alerts_inbox_url"]
-    deadline = time.monotonic() + timeout
-    while True:  # Slack is told first, SNS right after
-        while batch := aws.sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages"):
-            for message in batch:
-                SNS_SUBJECTS.append(json.loads(message["Body"])["Subject"])
-                aws.sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
-        found = [subject for subject in SNS_SUBJECTS if containing in subject]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
-
-
 def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_command(aws):
     document = valid_config(model_name="alert-failing")
     document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
     aws.drop("configs/train/alert-failing.json", json.dumps(document).encode())
     (run,) = aws.runs("train-alert-failing-")
 
-    (post,) = slack_posts(aws, run["name"])
+    (post,) = aws.slack_posts(run["name"])
 
     assert post["text"] == "❌ training run failed at WaitForTrainingPipeline"
     text = json.dumps(post, ensure_ascii=False)
     assert "colour not in the training table" in text
     assert f"mlrelay runs resume {run['name']}" in text
-    assert sns_subjects(aws, "training run failed at WaitForTrainingPipeline")
+    assert aws.sns_messages("training run failed at WaitForTrainingPipeline")
 
 
 def test_slack_answering_429_then_200_gets_one_post_after_waiting(aws):
@@ -57,7 +31,7 @@ def test_slack_answering_429_then_200_gets_one_post_after_waiting(aws):
     started = time.monotonic()
 
     aws.drop("configs/train/rate-limited.json", b'{"schema_version": 1}')
-    posts = slack_posts(aws, "configs/train/rate-limited.json")
+    posts = aws.slack_posts("configs/train/rate-limited.json")
 
     assert len(posts) == 1
     assert aws.stack.slack.attempts - attempts_before == 2
@@ -77,7 +51,7 @@ def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
     assert len(aws.failures_for(lambda m: m.get("run_id") == "train-repeated-1")) >= 1
     time.sleep(2)
 
-    assert len(slack_posts(aws, "train-repeated-1", timeout=1)) == 1
+    assert len(aws.slack_posts("train-repeated-1", timeout=1)) == 1
     record = aws.dynamodb.get_item(
         TableName=aws.stack.applied.ref("AlertsTable"),
         Key={"collapse_key": {"S": "failed|training|train-repeated-1|LoadTrainingConfig|NotFoundError"}},
@@ -96,5 +70,39 @@ def test_a_trigger_that_keeps_failing_reaches_the_failure_path_through_its_desti
     assert len(attempts) == 3 and not any(i.succeeded for i in attempts)
     (record,) = aws.failures_for(lambda m: m.get("requestPayload") == broken_event)
     assert record["requestContext"]["condition"] == "RetriesExhausted"
-    (post,) = slack_posts(aws, "mlrelay-dev-on_config_dropped failed after 3 attempts")
+    (post,) = aws.slack_posts("mlrelay-dev-on_config_dropped failed after 3 attempts")
     assert "ValidationError" in json.dumps(post)
+
+
+def test_slack_down_retries_the_message_then_keeps_it_in_the_dead_letter_queue(aws):
+    failure = {
+        "kind": "step_failed", "workflow": "training", "run_id": "train-slack-down-1", "model_name": "packaging-type",
+        "state": "EvaluateCandidate", "error": "ValueError", "cause": "boom", "occurred_at": "2026-11-23T03:00:00Z",
+    }
+    queue, dead_letters = aws.failures_url, aws.stack.applied.ref("FailuresDeadLetterQueue")
+    visibility = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    attempts_before = aws.stack.slack.attempts
+    aws.sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "1"})  # retry within seconds
+    aws.stack.slack.down = True
+    time.sleep(1.5)  # the poller's current long poll read the old visibility timeout when it began
+    try:
+        aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failure))
+        deadline, parked = time.monotonic() + 90, []
+        while not parked and time.monotonic() < deadline:
+            parked = aws.sqs.receive_message(
+                QueueUrl=dead_letters, AttributeNames=["All"], WaitTimeSeconds=1, VisibilityTimeout=0
+            ).get("Messages", [])
+    finally:
+        aws.stack.slack.down = False
+        aws.sqs.set_queue_attributes(QueueUrl=queue, Attributes=visibility)
+
+    (message,) = parked
+    assert json.loads(message["Body"]) == failure
+    deliveries = [
+        i for i in aws.stack.runtime.invocations
+        if i.function_name == aws.stack.info.functions["alerts"] and "train-slack-down-1" in json.dumps(i.event)
+    ]
+    assert len(deliveries) == 5 and not any(i.succeeded for i in deliveries)  # the queue's maxReceiveCount
+    assert aws.stack.slack.attempts - attempts_before >= 5
+    assert aws.slack_posts("train-slack-down-1", timeout=0) == []
+    assert len(aws.sns_messages("train-slack-down-1")) == 1  # SNS took it once; only Slack was retried

@@ -36,6 +36,20 @@ def test_the_patched_methods_still_have_the_signatures_we_replace():
     assert list(inspect.signature(moto_patches._original_start_pipeline_execution).parameters) == list(
         inspect.signature(moto_patches._start_pipeline_execution).parameters
     )
+    assert list(inspect.signature(moto_patches._original_evaluate_with_timeout).parameters) == ["self", "env"]
+
+
+def test_every_attempt_of_an_execution_state_still_goes_through_evaluate_with_timeout():
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+
+    # the fault hook sits there, inside the retry loop and before the Catch
+    assert "self._evaluate_with_timeout(env)" in inspect.getsource(ExecutionState._eval_state)
+    # ... and the errors it raises are turned into failure events by the state's own _from_error
+    assert "self._from_error(env=env, ex=ex)" in inspect.getsource(ExecutionState._eval_state)
+    owners = {cls.__name__ for cls in moto_patches._original_from_error}
+    assert {"StateTaskServiceDynamoDB", "StateTaskServiceLambda", "StateTaskServiceAwsSdk"} <= owners
+    for original in moto_patches._original_from_error.values():
+        assert list(inspect.signature(original).parameters) == ["self", "env", "ex"]
 
 
 def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add(aws):
@@ -112,6 +126,9 @@ def test_uninstall_restores_moto(aws):
 
     assert LambdaFunction.invoke is moto_patches._original_lambda_invoke
     assert Rule.send_to_targets is moto_patches._original_send_to_targets
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+
+    assert ExecutionState._evaluate_with_timeout is moto_patches._original_evaluate_with_timeout
 
 
 def _lambda_function():

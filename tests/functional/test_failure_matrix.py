@@ -1,0 +1,234 @@
+"""GIVEN a fault in any Task state of either workflow, THEN people hear of a permanent one once, and never of a transient one.
+
+Faults are injected in front of the state's integration (mlrelay/local/faults.py).
+A permanent fault's error matches no Retry, so the state's Catch takes it; a
+transient one is the first error of the state's own Retry, once. The failure
+path itself (ReportFailure, MarkRunFailed) is the thing that alerts, so it is
+not in the matrix; its own failures still fail the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from chalicelib.inference_plan import on_demand_run_id
+from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from mlrelay.local import moto_patches
+from mlrelay.local.faults import PERMANENT_ERROR
+from mlrelay.local.sagemaker_runner import list_steps
+from mlrelay.warehouse_client import connection_from, run_statement
+from tests.conftest import ROOT, valid_config
+from tests.state_machines import load, task_states
+
+pytestmark = pytest.mark.functional
+
+ASL = {name: load(ROOT / "statemachines" / f"{name}.asl.json") for name in ("training", "inference")}
+FAILURE_PATH = {"ReportFailure", "MarkRunFailed"}
+SERVING_MODEL = "fm-serving"
+COUNT_SQL = "SELECT COUNT(*) AS loaded"
+# These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
+REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount"}
+EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
+
+# How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
+TRAINING_CASES = {
+    "ReadPipelineOutcome": {"also": {"WaitForTrainingPipeline": EARLY_END}},
+    "RegisterRejectedModel": {"config": {"approval": {"min_score": 0.99}}},
+}
+INFERENCE_CASES = {
+    "ReadPipelineOutcome": {"also": {"WaitForInferencePipeline": EARLY_END}},
+    "LoadFailed": {"refuse": "COPY"},
+    "CountFailed": {"refuse": COUNT_SQL},
+}
+
+
+def matrix_states(workflow):
+    return sorted(set(task_states(ASL[workflow])) - FAILURE_PATH)
+
+
+def transient_error(workflow, state):
+    return task_states(ASL[workflow])[state]["Retry"][0]["ErrorEquals"][0]
+
+
+def slug(state):
+    return f"fm-{state.lower()}"
+
+
+def settle(aws, run_names):
+    """Wait until every run has been alerted on, then long enough for any duplicate to arrive too."""
+    for name in run_names:
+        aws.slack_posts(name, timeout=20)
+    aws.stack.wait_idle()
+    time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def early_pipelines(aws):
+    """Runs (by run id prefix) whose pipelines end before their workflow starts waiting for them."""
+    stack, prefixes = aws.stack, []
+
+    def start(pipeline, execution):
+        if not any(execution.pipeline_execution_description.startswith(p) for p in prefixes):
+            return stack.pipelines.submit(pipeline, execution)
+        stack.pipelines.run_now(pipeline, execution)
+        stack.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
+
+    moto_patches.install_pipeline_runner(start, list_steps)
+    yield prefixes
+    moto_patches.install_pipeline_runner(stack.pipelines.submit, list_steps)
+
+
+def drop_training(aws, name, **config):
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(valid_config(model_name=name, **config))
+    )
+
+
+def inject_case(aws, prefix, state, case):
+    aws.stack.faults.inject(prefix, state)
+    for other, error in case.get("also", {}).items():
+        aws.stack.faults.inject(prefix, other, error=error)
+
+
+def inject_transient_everywhere(aws, workflow, prefix):
+    for state in matrix_states(workflow):
+        aws.stack.faults.inject(prefix, state, error=transient_error(workflow, state), times=1)
+
+
+@pytest.fixture(scope="module")
+def training_runs(aws, early_pipelines):
+    """All at once: a run per Task state failing permanently, and two runs where every state fails once."""
+    for state in matrix_states("training"):
+        case = TRAINING_CASES.get(state, {})
+        inject_case(aws, f"train-{slug(state)}-", state, case)
+        drop_training(aws, slug(state), **case.get("config", {}))
+    inject_transient_everywhere(aws, "training", "train-fm-transient-approved-")
+    drop_training(aws, "fm-transient-approved")
+    inject_transient_everywhere(aws, "training", "train-fm-transient-early-")
+    early_pipelines.append("train-fm-transient-early-")
+    drop_training(aws, "fm-transient-early", approval={"min_score": 0.99})  # ends rejected, by way of the early path
+    drop_training(aws, SERVING_MODEL)
+    aws.stack.runtime.wait_idle()
+    names = [slug(s) for s in matrix_states("training")] + ["fm-transient-approved", "fm-transient-early", SERVING_MODEL]
+    runs = {name: aws.runs(f"train-{name}-") for name in names}
+    settle(aws, [run["name"] for name in names[:-3] for run in runs[name]])
+    return runs
+
+
+@pytest.fixture(scope="module")
+def serving_model(aws, training_runs):
+    (run,) = training_runs[SERVING_MODEL]
+    assert run["status"] == "SUCCEEDED"
+    table = PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))
+    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=create_table_sqls(table))
+    key = f"configs/infer/{SERVING_MODEL}.json"
+    put = aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=json.dumps({"schema_version": 1, "model_name": SERVING_MODEL}))
+    aws.stack.runtime.wait_idle()
+    (baseline,) = aws.runs(on_demand_run_id(SERVING_MODEL, aws.bucket, key, put["VersionId"]), machine="inference")
+    assert baseline["status"] == "SUCCEEDED"
+    return json.loads(aws.sfn.describe_execution(executionArn=baseline["executionArn"])["input"])
+
+
+@pytest.fixture(scope="module")
+def inference_runs(aws, serving_model, early_pipelines):
+    """All at once, as the trigger would start them for the serving model: the same cases as for training."""
+    arn = aws.stack.info.outputs["InferenceStateMachineArn"]
+    names = []
+
+    def start(name):
+        run_id = f"infer-{SERVING_MODEL}-{name}"
+        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
+        names.append(name)
+        return run_id
+
+    for state in matrix_states("inference"):
+        case = INFERENCE_CASES.get(state, {})
+        inject_case(aws, f"infer-{SERVING_MODEL}-{slug(state)}", state, case)
+        if "refuse" in case:
+            aws.stack.warehouse.refuse(case["refuse"], "ERROR: injected database failure", run_id=f"infer-{SERVING_MODEL}-{slug(state)}")
+        start(slug(state))
+    for kind in ("approved", "early"):
+        inject_transient_everywhere(aws, "inference", f"infer-{SERVING_MODEL}-fm-transient-{kind}")
+    early_pipelines.append(f"infer-{SERVING_MODEL}-fm-transient-early")
+    start("fm-transient-approved")
+    start("fm-transient-early")
+    for state in REPORTED_AS:
+        run_id = f"infer-{SERVING_MODEL}-fm-transient-{state.lower()}"
+        aws.stack.faults.inject(run_id, state, error=transient_error("inference", state), times=1)
+        aws.stack.warehouse.refuse(INFERENCE_CASES[state]["refuse"], f"ERROR: the database refused ({state})", run_id=run_id)
+        start(f"fm-transient-{state.lower()}")
+    runs = {name: aws.runs(f"infer-{SERVING_MODEL}-{name}", machine="inference") for name in names}
+    settle(aws, [runs[slug(state)][0]["name"] for state in matrix_states("inference")])
+    return runs
+
+
+def assert_alerted_once(aws, workflow, state, runs):
+    (run,) = runs
+    assert run["status"] == "FAILED"
+    fired = [f.state for f in aws.stack.faults.fired_in(run["name"]) if f.error == PERMANENT_ERROR]
+    assert fired == [state]  # no Retry matched: one attempt, then the Catch
+    reported = REPORTED_AS.get(state, state)
+    (post,) = aws.slack_posts(run["name"], timeout=1)
+    assert post["text"] == f"❌ {workflow} run failed at {reported}"
+    text = json.dumps(post, ensure_ascii=False)
+    assert PERMANENT_ERROR in text and f"mlrelay runs resume {run['name']}" in text
+    (notification,) = aws.sns_messages(run["name"], timeout=1)
+    assert notification["Subject"] == f"{workflow} run failed at {reported}"
+    assert f"mlrelay runs resume {run['name']}" in notification["Message"]
+
+
+def assert_retried_unseen(aws, workflow, runs):
+    """The run succeeded, every Task state it entered failed once first, and nobody heard of a failure."""
+    (run,) = runs
+    assert run["status"] == "SUCCEEDED"
+    history = aws.sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    entered = {e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
+    fired = [f.state for f in aws.stack.faults.fired_in(run["name"])]
+    assert len(fired) == len(set(fired)) and set(fired) == entered & set(matrix_states(workflow))
+    assert not aws.failures_for(lambda m: m.get("run_id") == run["name"], at_least=0)
+    assert not [post for post in aws.slack_posts(run["name"], timeout=0) if "failed" in post["text"]]
+    return set(fired)
+
+
+def test_the_matrix_reaches_every_state_it_names():
+    for workflow, cases in (("training", TRAINING_CASES), ("inference", INFERENCE_CASES)):
+        assert set(cases) <= set(matrix_states(workflow)), workflow
+        assert FAILURE_PATH <= set(task_states(ASL[workflow])), "the failure path was renamed: update FAILURE_PATH"
+
+
+@pytest.mark.parametrize("state", matrix_states("training"))
+def test_a_permanent_fault_in_a_training_state_alerts_once_by_slack_and_sns(aws, training_runs, state):
+    assert_alerted_once(aws, "training", state, training_runs[slug(state)])
+
+
+@pytest.mark.parametrize("state", matrix_states("inference"))
+def test_a_permanent_fault_in_an_inference_state_alerts_once_by_slack_and_sns(aws, inference_runs, state):
+    assert_alerted_once(aws, "inference", state, inference_runs[slug(state)])
+
+
+def test_transient_faults_in_every_training_state_are_retried_and_nobody_is_alerted(aws, training_runs):
+    covered = assert_retried_unseen(aws, "training", training_runs["fm-transient-approved"])
+    covered |= assert_retried_unseen(aws, "training", training_runs["fm-transient-early"])
+
+    assert covered == set(matrix_states("training"))
+
+
+def test_transient_faults_in_every_inference_state_are_retried_and_nobody_is_alerted(aws, inference_runs):
+    covered = assert_retried_unseen(aws, "inference", inference_runs["fm-transient-approved"])
+    covered |= assert_retried_unseen(aws, "inference", inference_runs["fm-transient-early"])
+
+    assert covered == set(matrix_states("inference")) - set(REPORTED_AS)
+
+
+@pytest.mark.parametrize("state", sorted(REPORTED_AS))
+def test_a_transient_fault_reading_a_failed_statement_is_retried_and_the_databases_error_reported(aws, inference_runs, state):
+    (run,) = inference_runs[f"fm-transient-{state.lower()}"]
+
+    assert run["status"] == "FAILED"
+    assert [f.state for f in aws.stack.faults.fired_in(run["name"])] == [state]
+    (message,) = aws.failures_for(lambda m: m.get("run_id") == run["name"])
+    assert message["state"] == REPORTED_AS[state]
+    assert message["cause"] == f"ERROR: the database refused ({state})"
