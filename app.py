@@ -13,6 +13,7 @@ from chalicelib.inference_schedule import handle_inference_schedule
 from chalicelib.inference_steps import handle_inference_step
 from chalicelib.observability import logger
 from chalicelib.pipeline_callback import handle_pipeline_status
+from chalicelib.resume import handle_resume
 from chalicelib.training_steps import handle_training_step
 
 app = Chalice(app_name="mlrelay")
@@ -68,3 +69,12 @@ def training_step(event, context):
 def inference_step(event, context):
     """A Lambda step of the inference state machine."""
     return handle_inference_step(event, context)
+
+
+# --- Operations --------------------------------------------------------------
+
+
+@app.lambda_function(name="resume_run")
+def resume_run(event, context):
+    """Resume a failed run from its failed step: {"run_id": ..., "config": optional fixed config ref}."""
+    return handle_resume(event, context)

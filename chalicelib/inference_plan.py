@@ -56,10 +56,11 @@ def inference_settings(
         "Until": until,
         "RowsPerFile": str(ROWS_PER_FILE),
     }
+    parameters = [{"Name": k, "Value": v} for k, v in values.items()]
     return {
-        "pipeline_parameters": [{"Name": k, "Value": v} for k, v in values.items()],
+        "pipeline_parameters": parameters,
         "pipeline_display_name": pipeline_display_name(run["run_id"]),
-        "pipeline_client_token": pipeline_client_token(run["run_id"]),
+        "pipeline_client_token": pipeline_client_token(run["run_id"], parameters),
         "callback_timeout_seconds": run.get("callback_timeout_seconds") or INFERENCE_TIMEOUT_SECONDS,
         "window": {"since": since, "until": until},
     }

@@ -18,6 +18,7 @@ from chalicelib.aws.watermarks import DailyWatermarks, RowCounts
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
 from chalicelib.inference_plan import daily_window, far_from_previous, inference_settings, predicted_at
 from chalicelib.messages import PredictionsLoaded
+from chalicelib.step_ledger import recorded
 from chalicelib.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
 
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -47,10 +48,12 @@ class PrepareStep(RunRef):
 class LoadStep(RunRef):
     step: Literal["load"]
     model_version: int
+    execution: str = ""  # the execution's name: a resumed run submits anew, a retry within one does not
 
 
 class CountStep(RunRef):
     step: Literal["count"]
+    execution: str = ""
 
 
 class VerifyStep(RunRef):
@@ -67,7 +70,7 @@ class InferenceStepEvent(BaseModel):
 def handle_inference_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = InferenceStepEvent.model_validate({"request": event}).request
     handlers = {"prepare": prepare, "load": load, "count": count, "verify": verify}
-    return handlers[request.step](request)  # type: ignore[operator]
+    return recorded(event, lambda: handlers[request.step](request))  # type: ignore[operator]
 
 
 def prepare(request: PrepareStep) -> dict[str, Any]:
@@ -107,7 +110,7 @@ def load(request: LoadStep) -> dict[str, Any]:
         ),
     )
     statement_id = DataApi(settings.warehouse_connection()).batch(
-        sqls, client_token(request.run_id, "load"), f"mlrelay load {request.run_id}"
+        sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
     )
     return {"statement_id": statement_id, "expected_rows": summary["rows"], "per_class": summary["per_class"]}
 
@@ -116,7 +119,7 @@ def count(request: CountStep) -> dict[str, Any]:
     schema, table = settings.predictions_table()
     sql, parameters = count_sql(PredictionsTable(schema, table), request.run_id)
     statement_id = DataApi(settings.warehouse_connection()).execute(
-        sql, parameters, client_token(request.run_id, "count"), f"mlrelay count {request.run_id}"
+        sql, parameters, client_token(request.run_id, f"count:{request.execution}"), f"mlrelay count {request.run_id}"
     )
     return {"statement_id": statement_id}
 

@@ -25,7 +25,7 @@ def training_settings(config: ModelConfig, run_id: str, callback_timeout_seconds
         "approval": config.approval.model_dump(mode="json"),
         "pipeline_parameters": pipeline_parameters(config, run_id),
         "pipeline_display_name": pipeline_display_name(run_id),
-        "pipeline_client_token": pipeline_client_token(run_id),
+        "pipeline_client_token": pipeline_client_token(run_id, pipeline_parameters(config, run_id)),
         "callback_timeout_seconds": callback_timeout_seconds
         or config.training.max_runtime_minutes * 60 + PIPELINE_OVERHEAD_SECONDS,
     }
@@ -51,6 +51,8 @@ def pipeline_display_name(run_id: str) -> str:
     return re.sub("-+", "-", _DISPLAY_UNSAFE.sub("-", run_id)).strip("-")[:82]
 
 
-def pipeline_client_token(run_id: str) -> str:
-    # The same run starts the same pipeline execution, however often the state is retried.
-    return hashlib.sha256(f"training-pipeline\x1f{run_id}".encode()).hexdigest()[:64]
+def pipeline_client_token(run_id: str, parameters: list[dict[str, str]]) -> str:
+    # The same run with the same parameters starts the same pipeline execution, however often
+    # the state is retried; a run resumed with a fixed config starts a new one (cached steps are reused).
+    canonical = json.dumps(parameters, sort_keys=True)
+    return hashlib.sha256(f"training-pipeline\x1f{run_id}\x1f{canonical}".encode()).hexdigest()[:64]

@@ -17,6 +17,7 @@ from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
 from chalicelib.config.schema import ApprovalCriteria
 from chalicelib.messages import ConfigRef, TrainingOutcome
 from chalicelib.promotion import ModelMetrics, decide_promotion
+from chalicelib.step_ledger import recorded
 from chalicelib.training_plan import training_settings
 
 MAX_METRICS_BYTES = 1024 * 1024
@@ -53,10 +54,10 @@ class TrainingStepEvent(BaseModel):
 def handle_training_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = TrainingStepEvent.model_validate({"request": event}).request
     if isinstance(request, LoadConfigStep):
-        return load_training_settings(request)
+        return recorded(event, lambda: load_training_settings(request))
     if isinstance(request, EvaluateStep):
-        return evaluate_candidate(request)
-    return register_model(request)
+        return recorded(event, lambda: evaluate_candidate(request))
+    return recorded(event, lambda: register_model(request))
 
 
 def load_training_settings(request: LoadConfigStep) -> dict[str, Any]:

@@ -1,17 +1,22 @@
-"""Runs as people think of them: one execution, state by state.
+"""Runs as people think of them: one run id, state by state, across its attempts.
 
-A run id is the execution name (chalicelib/naming.py), so a run is found
-by building its ARN on each workflow's state machine.
+A run id is the name of its first execution (chalicelib/naming.py); each
+resume adds an execution named `<run id>-r<n>`. A run is found by building
+those ARNs on each workflow's state machine.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from chalicelib.aws.stepfunctions import execution_arn_for
+from chalicelib.naming import MAX_RESUMES, resumed_execution_name
+
+_RESUMED = re.compile(r"^(?P<run>.+)-r(?P<attempt>\d{1,2})$")  # run ids end in a hex digest or a date, never so
 
 
 class RunNotFoundError(LookupError):
@@ -26,6 +31,7 @@ class RunSummary:
     started: datetime
     stopped: datetime | None
     execution_arn: str
+    attempts: int = 1  # the first execution, then one per resume
 
 
 @dataclass
@@ -48,34 +54,58 @@ class RunDetail:
     error: str | None
     cause: str | None
     steps: list[StepRecord] = field(default_factory=list)
+    earlier: list[RunDetail] = field(default_factory=list)  # earlier attempts of the run, oldest first
 
 
 def list_runs(sfn: Any, state_machines: dict[str, str]) -> list[RunSummary]:
-    """Every execution of every workflow, newest first."""
-    runs = []
+    """Every run of every workflow, newest first; a resumed run is one run, shown by its latest attempt."""
+    executions = []
     for logical_id, arn in state_machines.items():
         paginator = sfn.get_paginator("list_executions")
         for page in paginator.paginate(stateMachineArn=arn):
-            runs.extend(_summary(e, _workflow_name(logical_id)) for e in page["executions"])
-    return sorted(runs, key=lambda run: run.started, reverse=True)
+            executions.extend(_summary(e, _workflow_name(logical_id)) for e in page["executions"])
+    runs: dict[tuple[str, str], list[RunSummary]] = {}
+    for execution in executions:
+        resumed = _RESUMED.match(execution.run_id)
+        run_id = resumed.group("run") if resumed else execution.run_id
+        runs.setdefault((execution.workflow, run_id), []).append(execution)
+    latest = []
+    for (_, run_id), attempts in runs.items():
+        newest = max(attempts, key=lambda attempt: attempt.started)
+        latest.append(RunSummary(run_id, newest.workflow, newest.status, min(a.started for a in attempts),
+                                 newest.stopped, newest.execution_arn, len(attempts)))
+    return sorted(latest, key=lambda run: run.started, reverse=True)
 
 
 def show_run(sfn: Any, state_machines: dict[str, str], run_id: str) -> RunDetail:
+    """The run's latest attempt, with the earlier ones in `earlier`."""
     for logical_id, arn in state_machines.items():
-        try:
-            execution = sfn.describe_execution(executionArn=execution_arn_for(arn, run_id))
-        except sfn.exceptions.ExecutionDoesNotExist:
-            continue
-        summary = _summary(execution, _workflow_name(logical_id))
-        return RunDetail(
-            summary=summary,
-            input=json.loads(execution.get("input") or "{}"),
-            output=json.loads(execution["output"]) if execution.get("output") else None,
-            error=execution.get("error"),
-            cause=execution.get("cause"),
-            steps=steps_from_history(_history(sfn, summary.execution_arn)),
-        )
+        attempts = []
+        for attempt in range(MAX_RESUMES + 1):
+            name = run_id if attempt == 0 else resumed_execution_name(run_id, attempt)
+            try:
+                execution = sfn.describe_execution(executionArn=execution_arn_for(arn, name))
+            except sfn.exceptions.ExecutionDoesNotExist:
+                break
+            attempts.append(_detail(sfn, execution, _workflow_name(logical_id)))
+        if attempts:
+            latest = attempts[-1]
+            latest.earlier = attempts[:-1]
+            latest.summary = replace(latest.summary, run_id=run_id, attempts=len(attempts))
+            return latest
     raise RunNotFoundError(f"no run named {run_id!r}; `mlrelay runs list` shows the run ids")
+
+
+def _detail(sfn: Any, execution: dict[str, Any], workflow: str) -> RunDetail:
+    summary = _summary(execution, workflow)
+    return RunDetail(
+        summary=summary,
+        input=json.loads(execution.get("input") or "{}"),
+        output=json.loads(execution["output"]) if execution.get("output") else None,
+        error=execution.get("error"),
+        cause=execution.get("cause"),
+        steps=steps_from_history(history(sfn, summary.execution_arn)),
+    )
 
 
 def steps_from_history(events: list[dict[str, Any]]) -> list[StepRecord]:
@@ -106,7 +136,7 @@ def steps_from_history(events: list[dict[str, Any]]) -> list[StepRecord]:
     return steps
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
         events.extend(page["events"])

@@ -52,3 +52,10 @@ class PipelineCallbacks:
                 return False
             raise AwsError(f"cannot mark the callback of {execution_arn}: {error_code(err)}") from err
         return True
+
+    def forget(self, execution_arn: str) -> None:
+        """Drop a finished pipeline's outcome and token, so that its retry is waited for afresh."""
+        try:
+            self._client.delete_item(TableName=self._table, Key={"pipeline_execution_arn": {"S": execution_arn}})
+        except ClientError as err:
+            raise AwsError(f"cannot reset the callback of {execution_arn}: {error_code(err)}") from err

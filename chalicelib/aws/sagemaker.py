@@ -37,6 +37,13 @@ class Pipelines:
         reason = f"step {failed[0]['StepName']}: {failed[0]['FailureReason']}" if failed else execution.get("FailureReason", "")
         return PipelineOutcome(execution["PipelineExecutionStatus"], reason)
 
+    def retry(self, execution_arn: str, client_token: str) -> None:
+        """RetryPipelineExecution: the failed step and those after it run again; succeeded steps do not."""
+        try:
+            self._client.retry_pipeline_execution(PipelineExecutionArn=execution_arn, ClientRequestToken=client_token)
+        except ClientError as err:
+            raise AwsError(f"cannot retry pipeline execution {execution_arn}: {error_code(err)}") from err
+
     def steps(self, execution_arn: str) -> list[dict[str, Any]]:
         steps: list[dict[str, Any]] = []
         for page in self._client.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution_arn):

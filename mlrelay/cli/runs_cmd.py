@@ -1,6 +1,8 @@
-"""`mlrelay runs list|show`: workflow runs and their state-by-state history."""
+"""`mlrelay runs list|show|resume`: workflow runs, their state-by-state history, and resuming them."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.table import Column, Table
@@ -8,9 +10,10 @@ from rich.table import Column, Table
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 from mlrelay.tables import steps_table
+from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
 from mlrelay.runs import RunNotFoundError, list_runs, show_run
 
-app = typer.Typer(help="Inspect workflow runs on the running local stack.", no_args_is_help=True)
+app = typer.Typer(help="Inspect and resume workflow runs on the running local stack.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -42,7 +45,11 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
     except RunNotFoundError as err:
         fail(str(err))
     summary = detail.summary
-    console.print(f"[bold]{summary.run_id}[/] ({summary.workflow}): {summary.status}")
+    for number, attempt in enumerate(detail.earlier, start=1):
+        console.print(f"[dim]attempt {number}: {attempt.summary.status} ({attempt.summary.execution_arn})[/]")
+        console.print(steps_table(attempt))
+    attempt_note = f", attempt {summary.attempts}" if summary.attempts > 1 else ""
+    console.print(f"[bold]{summary.run_id}[/] ({summary.workflow}{attempt_note}): {summary.status}")
     console.print(f"execution: {summary.execution_arn}")
     config = detail.input.get("config", {})
     console.print(f"model: {detail.input.get('model_name')}   requested: {detail.input.get('requested_at')}")
@@ -53,3 +60,51 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
             console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
+
+
+@app.command()
+def resume(
+    run_id: str = typer.Argument(..., help="The failed run, as `mlrelay runs list` and its alert name it."),
+    with_config: Path | None = typer.Option(
+        None, "--with-config", exists=True, dir_okay=False,
+        help="A fixed training config: the run goes back to the step that reads the config and redoes what follows "
+        "(pipeline steps whose inputs did not change come from the cache).",
+    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the resumed run to end and show it."),
+) -> None:
+    """Resume a failed run from the step that failed: the steps before it are not run again.
+
+    Calls the stack's resume_run function (on AWS, invoke mlrelay-<stage>-resume_run the same way).
+    A run that succeeded is left alone; a running run is refused.
+    """
+    info, client = connect()
+    event: dict[str, object] = {"run_id": run_id}
+    try:
+        if with_config is not None:
+            event["config"] = upload_resume_config(client("s3"), info.outputs["ConfigBucketName"], run_id, with_config)
+        answer = invoke(client("lambda"), info.functions["resume_run"], event)
+    except ResumeError as err:
+        fail(str(err))
+    if answer["outcome"] == "nothing_to_do":
+        console.print(answer["message"])
+        return
+    if answer["outcome"] != "resumed":
+        fail(answer["message"])
+    console.print(f"resumed [bold]{run_id}[/] at [bold]{answer['from_state']}[/] (attempt {answer['attempt'] + 1})")
+    sfn = client("stepfunctions")
+    skipped = skipped_steps(sfn, answer["previous_execution_arn"], answer["from_state"])
+    console.print(f"skipped, done in an earlier attempt: {', '.join(skipped) or 'nothing'}")
+    if answer.get("retried_pipeline_execution_arn"):
+        console.print(f"retrying pipeline execution {answer['retried_pipeline_execution_arn']} from its failed step")
+    if not wait:
+        console.print(f"execution: {answer['execution_arn']}")
+        return
+    try:
+        final = wait_for_execution(sfn, answer["execution_arn"])
+    except ResumeError as err:
+        fail(str(err))
+    detail = show_run(sfn, info.state_machines, run_id)
+    console.print(steps_table(detail))
+    if final != "SUCCEEDED":
+        fail(f"the resumed run ended {final}: {detail.error or ''} {detail.cause or ''}".strip())
+    console.print(f"[green]run {run_id} succeeded[/]")

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
-from mlrelay.demo.failure import injected_failure
+from mlrelay.demo.failure import injected_failure, resume_failed_run
 from mlrelay.demo.predictions import predictions
 from mlrelay.demo.sections import CATALOGUE_ROWS, broken_config, registry, train_first_model, train_noisy_model, upload_demo_data
 from mlrelay.local.stack import EmbeddedStack
@@ -32,7 +32,9 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             train_noisy_model(console, checks, stack)
             registry(console, checks, stack)
             predictions(console, checks, stack, CATALOGUE_ROWS)
-            injected_failure(console, checks, stack)
+            failed_run = injected_failure(console, checks, stack)
+            if failed_run:
+                resume_failed_run(console, checks, stack, failed_run)
         broken_config(console, checks, stack)
         _alerts(console, stack)
     if checks.failed:

@@ -1,4 +1,4 @@
-"""The demo's failure at 3 am: one injected database error, and the one alert it makes."""
+"""The demo's failure at 3 am: one injected database error, the one alert it makes, and the resume."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from chalicelib.inference_plan import scheduled_run_id
 from mlrelay.demo.checks import Checks, finished_run, wait_for
 from mlrelay.demo.predictions import DAILY_AT, MODEL
 from mlrelay.local.stack import EmbeddedStack
+from mlrelay.resume_client import invoke, skipped_steps, wait_for_execution
 from mlrelay.tables import steps_table
 
 FAILING_DAY = DAILY_AT + timedelta(days=1)
@@ -32,3 +33,27 @@ def injected_failure(console: Console, checks: Checks, stack: EmbeddedStack) -> 
     checks.check("Serializable isolation violation" in text, "it says why: the database's own error")
     checks.check(f"mlrelay runs resume {run_id}" in text, f"and how to resume: mlrelay runs resume {run_id}")
     return run_id
+
+
+def resume_failed_run(console: Console, checks: Checks, stack: EmbeddedStack, run_id: str) -> None:
+    console.print(f"\n   mlrelay runs resume {run_id}")
+    copies_before = _copies(stack, run_id)
+    answer = invoke(stack.client("lambda"), stack.info.functions["resume_run"], {"run_id": run_id})
+    if not checks.check(answer.get("outcome") == "resumed", f"resumed at {answer.get('from_state')}: {answer.get('message', 'the step that failed')}"):
+        return
+    sfn = stack.client("stepfunctions")
+    skipped = skipped_steps(sfn, answer["previous_execution_arn"], answer["from_state"])
+    console.print(f"   skipped, done in the failed attempt: {', '.join(skipped)}")
+    status = wait_for_execution(sfn, answer["execution_arn"], timeout_seconds=120)
+    stack.wait_idle()
+    checks.check(status == "SUCCEEDED", f"the resumed run {status}")
+    pipeline_steps = stack.pipelines.step_runs_for(run_id)
+    checks.check(len(pipeline_steps) == len(set(pipeline_steps)), f"pipeline steps ran once each: {', '.join(pipeline_steps)}")
+    table = stack.info.outputs["PredictionsTableName"]
+    (rows,) = stack.warehouse.query(f"SELECT COUNT(*) FROM {table} WHERE run_id = '{run_id}'")[0]
+    copies = _copies(stack, run_id) - copies_before
+    checks.check(copies == 1 and rows > 0, f"the load ran again once: {rows} rows in {table}, loaded once")
+
+
+def _copies(stack: EmbeddedStack, run_id: str) -> int:
+    return sum(1 for sql in stack.warehouse.executed if sql.startswith("COPY") and run_id in sql)

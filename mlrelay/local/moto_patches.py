@@ -15,6 +15,8 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    never reports a FailureReason; ListPipelineExecutionSteps is missing. We
    hand each new execution to the local runner (mlrelay/local/sagemaker_runner.py),
    honour the token, and answer the two reads from what the runner recorded.
+   RetryPipelineExecution is missing too: we hand the failed execution back to
+   the runner, which reruns its failed step and those after it (once per token).
 5. Step Functions' SendTaskFailure drops the `cause` (the response handler
    passes only `error`), so a failed pipeline's reason would be lost. We pass it.
 6. The Redshift Data API executes no SQL and lacks BatchExecuteStatement. We
@@ -48,6 +50,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult, EmptyResult
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
+from moto.sagemaker.exceptions import ConflictException
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
@@ -78,10 +81,13 @@ _targets_lock = threading.Lock()
 
 # (moto's pipeline, moto's execution) -> None: run the execution
 PipelineStarter = Callable[[Any, Any], None]
+# (moto's pipeline, moto's execution) -> None: rerun a failed execution from its failed step
+PipelineRetrier = Callable[[Any, Any], None]
 # (moto's execution) -> the ListPipelineExecutionSteps entries
 StepLister = Callable[[Any], list[dict[str, Any]]]
 
 _pipeline_starter: PipelineStarter | None = None
+_pipeline_retrier: PipelineRetrier | None = None
 _step_lister: StepLister | None = None
 
 _original_lambda_invoke = LambdaFunction.invoke
@@ -125,10 +131,12 @@ def install(router: InvokeRouter) -> None:
     _installed = True
 
 
-def install_pipeline_runner(starter: PipelineStarter, step_lister: StepLister) -> None:
+def install_pipeline_runner(starter: PipelineStarter, step_lister: StepLister, retrier: PipelineRetrier | None = None) -> None:
     """Run SageMaker pipeline executions with `starter`; list their steps with `step_lister`."""
-    global _pipeline_starter, _step_lister
+    global _pipeline_starter, _step_lister, _pipeline_retrier
     _pipeline_starter, _step_lister = starter, step_lister
+    _pipeline_retrier = retrier or _pipeline_retrier
+    SageMakerResponse.retry_pipeline_execution = _retry_pipeline_execution  # type: ignore[attr-defined]
     SageMakerModelBackend.start_pipeline_execution = _start_pipeline_execution  # type: ignore[method-assign]
     SageMakerModelBackend.describe_pipeline_execution = _describe_pipeline_execution  # type: ignore[method-assign]
     SageMakerResponse.list_pipeline_execution_steps = _list_pipeline_execution_steps  # type: ignore[attr-defined]
@@ -172,9 +180,10 @@ def uninstall() -> None:
                 delattr(RedshiftDataAPIServiceResponse, name)
         else:
             setattr(RedshiftDataAPIServiceResponse, name, original)
-    if hasattr(SageMakerResponse, "list_pipeline_execution_steps"):
-        del SageMakerResponse.list_pipeline_execution_steps  # type: ignore[attr-defined]
-    _router = _pipeline_starter = _step_lister = _fault_plan = None
+    for added in ("list_pipeline_execution_steps", "retry_pipeline_execution"):
+        if hasattr(SageMakerResponse, added):
+            delattr(SageMakerResponse, added)
+    _router = _pipeline_starter = _step_lister = _fault_plan = _pipeline_retrier = None
     _installed = False
 
 
@@ -291,6 +300,24 @@ def _list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
     )
     steps = _step_lister(execution) if _step_lister is not None else []
     return ActionResult({"PipelineExecutionSteps": steps})
+
+
+def _retry_pipeline_execution(self: SageMakerResponse) -> ActionResult:
+    arn = self._get_param("PipelineExecutionArn")
+    token = self._get_param("ClientRequestToken") or ""
+    with _pipeline_lock:
+        execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+        tokens = execution.__dict__.setdefault("mlrelay_retry_tokens", set())
+        if token and token in tokens:
+            return ActionResult({"PipelineExecutionArn": arn})
+        if execution.pipeline_execution_status not in ("Failed", "Stopped"):
+            raise ConflictException(f"Pipeline execution {arn} is {execution.pipeline_execution_status}: only a failed or stopped execution can be retried")
+        if _pipeline_retrier is None:
+            raise ConflictException("no local pipeline runner to retry with")
+        pipeline = get_pipeline_from_name(self.sagemaker_backend.pipelines, arn.split(":pipeline/")[1].split("/")[0])
+        tokens.add(token)
+        _pipeline_retrier(pipeline, execution)
+    return ActionResult({"PipelineExecutionArn": arn})
 
 
 def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:

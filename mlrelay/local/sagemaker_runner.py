@@ -28,6 +28,8 @@ from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, run_process
 logger = logging.getLogger(__name__)
 
 STEPS_ATTRIBUTE = "mlrelay_steps"  # where step records live on moto's execution object
+OUTPUTS_ATTRIBUTE = "mlrelay_outputs"  # succeeded steps' properties, which a retry reuses
+RETRYABLE_STATUSES = {"Failed", "Stopped"}
 STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
 EventEmitter = Callable[[str, dict[str, Any], list[str]], None]  # detail-type, detail, resources
@@ -81,9 +83,21 @@ class LocalPipelineRunner:
         self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.step_runs: list[StepRun] = []
         self.emit_events = True  # fault injection: False loses the status-change events
+        self.step_faults: dict[tuple[str, str], int] = {}  # fault injection: (run id prefix, step) -> failures left
 
     def submit(self, pipeline: Any, execution: Any) -> None:
         _begin(execution)
+        future = self._pool.submit(self._run_guarded, pipeline, execution)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(lambda done: self._discard(done))
+
+    def retry(self, pipeline: Any, execution: Any) -> None:
+        """RetryPipelineExecution: run the failed step and those after it; succeeded steps keep their outputs."""
+        if execution.pipeline_execution_status not in RETRYABLE_STATUSES:
+            raise ValueError(f"{execution.arn} is {execution.pipeline_execution_status}; only a failed or stopped execution can be retried")
+        execution.pipeline_execution_status = "Executing"
+        execution.pipeline_execution_failure_reason = None
         future = self._pool.submit(self._run_guarded, pipeline, execution)
         with self._lock:
             self._pending.add(future)
@@ -137,14 +151,16 @@ class LocalPipelineRunner:
         order = TopologicalSorter(
             {name: step_references(step.get("Arguments")) | set(step.get("DependsOn", [])) for name, step in steps.items()}
         ).static_order()
-        properties: dict[str, Any] = {}
-        models: dict[str, dict[str, Any]] = {}
+        properties, models = getattr(execution, OUTPUTS_ATTRIBUTE, ({}, {}))
+        setattr(execution, OUTPUTS_ATTRIBUTE, (properties, models))
         try:
             parameters = parameter_values(definition.get("Parameters", []), execution.pipeline_parameters)
         except ExpressionError as err:
             self._finish(pipeline, execution, "Failed", f"ValidationError: {err}")
             return
         for name in order:
+            if name in properties:  # succeeded in an earlier attempt of this execution
+                continue
             step = steps[name]
             record = StepRecord(name, step["Type"], _now())
             getattr(execution, STEPS_ATTRIBUTE).append(record)
@@ -172,6 +188,14 @@ class LocalPipelineRunner:
         else:
             with self._lock:  # counted when the work starts, whether or not it succeeds
                 self.step_runs.append(StepRun(execution.arn, execution.pipeline_execution_description, step["Name"]))
+                fault = next(
+                    (key for key, left in self.step_faults.items()
+                     if left > 0 and key[1] == step["Name"] and execution.pipeline_execution_description.startswith(key[0])),
+                    None,
+                )
+                if fault is not None:
+                    self.step_faults[fault] -= 1
+                    raise JobFailedError(f"AlgorithmError: injected failure of step {step['Name']}")
             properties = self._execute(execution, step, arguments, record, models)
             if caching:
                 self._cache[key] = (execution.arn, properties)
@@ -246,6 +270,7 @@ def _begin(execution: Any) -> None:
     """moto created the execution as Succeeded with no steps; it is now running."""
     execution.pipeline_execution_status = "Executing"
     setattr(execution, STEPS_ATTRIBUTE, [])
+    setattr(execution, OUTPUTS_ATTRIBUTE, ({}, {}))
 
 
 def list_steps(execution: Any) -> list[dict[str, Any]]:

@@ -106,7 +106,7 @@ class EmbeddedStack:
 
         clients.reset()
         moto_patches.install(self.runtime.invoke)
-        moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps)
+        moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps, self.pipelines.retry)
         moto_patches.install_warehouse(self.warehouse)
         moto_patches.install_fault_plan(self.faults)
         app_module, specs = _chalice_functions(self.stage, self.project_root)

@@ -47,11 +47,13 @@ def test_a_step_that_fails_is_caught_reported_and_recorded(aws):
     assert message["kind"] == "step_failed"
     assert message["error"] == "NotFoundError"
     assert message["execution_arn"] == run["executionArn"]
-    assert aws.run_record("train-vanished-manual")["status"] == "FAILED"
+    record = aws.run_record("train-vanished-manual")
+    assert record["status"] == "FAILED" and record["failed_state"] == "LoadTrainingConfig"
+    assert json.loads(record["resume_input"])["config"]["version_id"] == "no-such-version"  # where a resume re-enters
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert entered == [
-        "RecordRunStarted", "LoadTrainingConfig", "LoadTrainingConfigFailed", "ReportFailure", "MarkRunFailed",
+        "StartOrResume", "RecordRunStarted", "LoadTrainingConfig", "LoadTrainingConfigFailed", "ReportFailure", "MarkRunFailed",
         "FailureKind", "RunFailed",
     ]
     assert message["state"] == "LoadTrainingConfig"
@@ -115,4 +117,4 @@ def test_a_pipeline_that_ends_before_its_workflow_waits_still_completes_the_run(
     assert run["status"] == "SUCCEEDED"
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert entered[3:7] == ["WaitForTrainingPipeline", "ReadPipelineOutcome", "PipelineSucceeded", "EvaluateCandidate"]
+    assert entered[4:8] == ["WaitForTrainingPipeline", "ReadPipelineOutcome", "PipelineSucceeded", "EvaluateCandidate"]

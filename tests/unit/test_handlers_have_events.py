@@ -11,6 +11,7 @@ from chalicelib.daily_freshness import FreshnessCheck
 from chalicelib.inference_schedule import ScheduleFired
 from chalicelib.inference_steps import InferenceStepEvent
 from chalicelib.pipeline_callback import PipelineStatusEvent
+from chalicelib.resume import ResumeRequest
 from chalicelib.training_steps import TrainingStepEvent
 from tests.conftest import EVENTS, ROOT, load_event
 
@@ -22,6 +23,7 @@ EVENT_PARSERS = {
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
     "on_inference_schedule": ScheduleFired.model_validate,
     "on_pipeline_status": PipelineStatusEvent.model_validate,
+    "resume_run": ResumeRequest.model_validate,
     "training_step": lambda event: TrainingStepEvent.model_validate({"request": event}),
 }
 HANDLERS = sorted(f.name for f in app.pure_lambda_functions)

@@ -1,6 +1,6 @@
 import re
 
-from chalicelib.naming import MAX_EXECUTION_NAME, config_stem, execution_name
+from chalicelib.naming import MAX_EXECUTION_NAME, MAX_RUN_ID, config_stem, execution_name, resumed_execution_name
 
 ALLOWED = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
@@ -23,11 +23,12 @@ def test_identity_parts_cannot_be_shifted_into_a_collision():
     assert execution_name("t", "r", "ab", "c") != execution_name("t", "r", "a", "bc")
 
 
-def test_long_readable_part_is_cut_to_80_characters_and_stays_unique():
+def test_long_readable_part_is_cut_so_that_a_resume_suffix_still_fits_and_stays_unique():
     long_a = execution_name("train", "x" * 300, "a")
     long_b = execution_name("train", "x" * 300, "b")
 
-    assert len(long_a) == MAX_EXECUTION_NAME
+    assert len(long_a) == MAX_RUN_ID
+    assert len(resumed_execution_name(long_a, 99)) == MAX_EXECUTION_NAME
     assert long_a != long_b
     assert ALLOWED.match(long_a)
 

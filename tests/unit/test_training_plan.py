@@ -34,8 +34,11 @@ def test_display_names_fit_sagemakers_pattern():
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}", pipeline_display_name(run_id)), run_id
 
 
-def test_client_tokens_are_stable_per_run_and_within_sagemakers_limits():
-    token = pipeline_client_token("train-pt-1")
+def test_client_tokens_are_stable_per_run_and_parameters_and_within_sagemakers_limits():
+    parameters = [{"Name": "InputDataUri", "Value": "s3://b/t.csv"}]
+    fixed = [{"Name": "InputDataUri", "Value": "s3://b/fixed.csv"}]
+    token = pipeline_client_token("train-pt-1", parameters)
 
-    assert token == pipeline_client_token("train-pt-1") != pipeline_client_token("train-pt-2")
+    assert token == pipeline_client_token("train-pt-1", parameters) != pipeline_client_token("train-pt-2", parameters)
+    assert token != pipeline_client_token("train-pt-1", fixed)  # a run resumed with a fixed config starts anew
     assert 32 <= len(token) <= 128 and re.fullmatch(r"[a-zA-Z0-9-]+", token)

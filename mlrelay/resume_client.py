@@ -1,0 +1,59 @@
+"""The client side of resuming a run: upload a fixed config, call resume_run, wait, say what was skipped."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config.parsing import ConfigError, parse_config
+from mlrelay.runs import history, steps_from_history
+
+
+class ResumeError(RuntimeError):
+    """The resume could not be asked for."""
+
+
+def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> dict[str, Any]:
+    """Validate `path` and put it next to the run's outputs (outside configs/, so that it starts nothing)."""
+    data = path.read_bytes()
+    try:
+        parse_config(data, path.name)
+    except ConfigError as err:
+        problems = "; ".join(f"{p.path or '(file)'}: {p.message}" for p in err.problems)
+        raise ResumeError(f"{path} is not a valid config, so the run was not resumed: {problems}") from err
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    key = f"runs/{run_id}/resume-configs/{stamp}{path.suffix}"
+    put = s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return {"bucket": bucket, "key": key, "version_id": put.get("VersionId"), "etag": put["ETag"].strip('"')}
+
+
+def invoke(lambda_client: Any, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+    payload = json.loads(response["Payload"].read() or b"{}")
+    if "FunctionError" in response:
+        raise ResumeError(f"{function_name} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+    return payload
+
+
+def skipped_steps(sfn: Any, previous_execution_arn: str, from_state: str) -> list[str]:
+    """Task states that succeeded before `from_state` in the failed attempt: the resumed run does not redo them."""
+    names = []
+    for step in steps_from_history(history(sfn, previous_execution_arn)):
+        if step.name == from_state:
+            break
+        if step.state_type == "Task" and step.status == "succeeded":
+            names.append(step.name)
+    return names
+
+
+def wait_for_execution(sfn: Any, execution_arn: str, timeout_seconds: float = 3600) -> str:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        if status != "RUNNING":
+            return str(status)
+        time.sleep(0.5)
+    raise ResumeError(f"{execution_arn} still running after {timeout_seconds:.0f}s")

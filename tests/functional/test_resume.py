@@ -1,0 +1,184 @@
+"""GIVEN a run that failed once at step S, WHEN it is resumed, THEN only S and what follows run again.
+
+Every step S on each workflow's plain path fails once (a fault in front of
+its integration), the run is resumed through the resume_run function, and the
+test counts, across both executions, how often each state was entered and how
+often the real work ran: pipeline steps started, COPY statements executed,
+model versions registered, prediction rows loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from chalicelib.aws.model_versions import ModelVersions
+from chalicelib.inference_plan import on_demand_run_id
+from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from mlrelay.runs import history
+from mlrelay.warehouse_client import connection_from, run_statement
+from tests.conftest import valid_config
+
+pytestmark = pytest.mark.functional
+
+TRAINING_PATH = [
+    "RecordRunStarted", "LoadTrainingConfig", "StartTrainingPipeline", "WaitForTrainingPipeline",
+    "EvaluateCandidate", "RegisterApprovedModel", "NotifyOutcome", "RecordRunSucceeded",
+]
+INFERENCE_PATH = [
+    "RecordRunStarted", "ResolveApprovedModel", "PrepareInference", "StartInferencePipeline", "WaitForInferencePipeline",
+    "StartLoad", "CheckLoad", "StartCount", "CheckCount", "VerifyRowCount", "NotifyPredictionsLoaded", "RecordRunSucceeded",
+]
+FAIL_ONCE = "Injected.PermanentFailure"  # matches no Retry: the run fails at once
+SERVING_MODEL = "rs-serving"
+
+
+def drop_training(aws, name):
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(valid_config(model_name=name)))
+    aws.stack.runtime.wait_idle()
+
+
+def slug(state):
+    return f"rs-{state.lower()}"
+
+
+def wait_until_ended(aws, execution_arn, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = aws.sfn.describe_execution(executionArn=execution_arn)["status"]
+        if status != "RUNNING":
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"{execution_arn} still running")
+
+
+def entered(aws, execution_arns):
+    counts = {}
+    for arn in execution_arns:
+        for event in history(aws.sfn, arn):
+            if "stateEnteredEventDetails" in event:
+                name = event["stateEnteredEventDetails"]["name"]
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def resume_all(aws, failed_runs):
+    answers = {}
+    for key, run in failed_runs.items():
+        assert run["status"] == "FAILED", key
+        answers[key] = aws.invoke("resume_run", {"run_id": run["name"]})
+    for answer in answers.values():
+        assert answer["outcome"] == "resumed", answer
+        answer["final"] = wait_until_ended(aws, answer["execution_arn"])
+    aws.stack.wait_idle()
+    return answers
+
+
+@pytest.fixture(scope="module")
+def training_resumes(aws):
+    for state in TRAINING_PATH:
+        aws.stack.faults.inject(f"train-{slug(state)}-", state, error=FAIL_ONCE, times=1)
+        drop_training(aws, slug(state))
+    failed = {state: aws.runs(f"train-{slug(state)}-")[0] for state in TRAINING_PATH}
+    return failed, resume_all(aws, failed)
+
+
+@pytest.mark.parametrize("state", TRAINING_PATH)
+def test_a_training_run_resumed_after_a_failure_redoes_only_the_failed_step_and_what_follows(aws, training_resumes, state):
+    failed, answers = training_resumes
+    run, answer = failed[state], answers[state]
+
+    assert answer["from_state"] == state and answer["final"] == "SUCCEEDED"
+    counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
+    position = TRAINING_PATH.index(state)
+    assert [counts.get(s, 0) for s in TRAINING_PATH] == [1] * position + [2] + [1] * (len(TRAINING_PATH) - position - 1)
+    steps = aws.stack.pipelines.step_runs_for(run["name"])
+    assert sorted(steps) == sorted(set(steps)) and steps  # each pipeline step's work ran once
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"]).versions(slug(state))
+    assert [(v.version, v.status) for v in versions] == [(1, "Approved")]
+    record = aws.run_record(run["name"])
+    assert record["status"] == "SUCCEEDED" and record["resume_count"] == "1"
+
+
+def test_a_failed_pipeline_step_is_retried_from_that_step_only(aws):
+    aws.stack.pipelines.step_faults[("train-rs-pipeline-step-", "Train")] = 1
+    drop_training(aws, "rs-pipeline-step")
+    (run,) = aws.runs("train-rs-pipeline-step-")
+    assert run["status"] == "FAILED"
+
+    answer = aws.invoke("resume_run", {"run_id": run["name"]})
+    final = wait_until_ended(aws, answer["execution_arn"])
+
+    assert answer["from_state"] == "WaitForTrainingPipeline" and answer["retried_pipeline_execution_arn"]
+    assert final == "SUCCEEDED"
+    steps = aws.stack.pipelines.step_runs_for(run["name"])
+    assert steps.count("Split") == 1 and steps.count("Train") == 2  # Split's output was reused, Train ran again
+    assert steps.index("Evaluate") > len(steps) - 1 - steps[::-1].index("Train")  # the steps after Train ran after it
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"]).versions("rs-pipeline-step")
+    assert [(v.version, v.status) for v in versions] == [(1, "Approved")]
+
+
+@pytest.fixture(scope="module")
+def serving_model(aws):
+    """An approved model, and the input the trigger gives its on-demand inference runs."""
+    table = PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))
+    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=create_table_sqls(table))
+    drop_training(aws, SERVING_MODEL)
+    (trained,) = aws.runs(f"train-{SERVING_MODEL}-")
+    assert trained["status"] == "SUCCEEDED"
+    key = f"configs/infer/{SERVING_MODEL}.json"
+    put = aws.drop(key, json.dumps({"schema_version": 1, "model_name": SERVING_MODEL}).encode())
+    (baseline,) = aws.runs(on_demand_run_id(SERVING_MODEL, aws.bucket, key, put["VersionId"]), machine="inference")
+    return json.loads(aws.sfn.describe_execution(executionArn=baseline["executionArn"])["input"])
+
+
+@pytest.fixture(scope="module")
+def inference_resumes(aws, serving_model):
+    arn = aws.stack.info.outputs["InferenceStateMachineArn"]
+    failed = {}
+    for state in INFERENCE_PATH:
+        run_id = f"infer-{SERVING_MODEL}-{slug(state)}"
+        aws.stack.faults.inject(run_id, state, error=FAIL_ONCE, times=1)
+        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
+    run_id = f"infer-{SERVING_MODEL}-rs-refused-copy"  # a failure inside the work: the database refuses the COPY once
+    aws.stack.warehouse.refuse("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
+    aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
+    for state in INFERENCE_PATH + ["RefusedCopy"]:
+        name = "rs-refused-copy" if state == "RefusedCopy" else slug(state)
+        (failed[state],) = aws.runs(f"infer-{SERVING_MODEL}-{name}", machine="inference")
+    return failed, resume_all(aws, failed)
+
+
+@pytest.mark.parametrize("state", INFERENCE_PATH + ["RefusedCopy"])
+def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_and_loads_once(aws, inference_resumes, state):
+    failed, answers = inference_resumes
+    run, answer = failed[state], answers[state]
+    failed_at = "StartLoad" if state == "RefusedCopy" else state
+
+    assert answer["from_state"] == failed_at and answer["final"] == "SUCCEEDED"
+    counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
+    position = INFERENCE_PATH.index(failed_at)
+    later = len(INFERENCE_PATH) - position - 1
+    if state == "RefusedCopy":  # the load ran, failed and was reported; the resume ran it again
+        assert [counts.get(s, 0) for s in INFERENCE_PATH[: position + 2]] == [1] * position + [2, 2]
+    else:
+        assert [counts.get(s, 0) for s in INFERENCE_PATH] == [1] * position + [2] + [1] * later
+    steps = aws.stack.pipelines.step_runs_for(run["name"])
+    assert steps and len(steps) == len(set(steps))  # every pipeline step's work ran once
+    copies = sum(1 for sql in aws.stack.warehouse.executed if sql.startswith("COPY") and run["name"] in sql)
+    assert copies == (2 if state == "RefusedCopy" else 1)
+    table = aws.stack.info.outputs["PredictionsTableName"]
+    (loaded,) = aws.stack.warehouse.query(f"SELECT COUNT(*) FROM {table} WHERE run_id = '{run['name']}'")[0]
+    output = json.loads(aws.sfn.describe_execution(executionArn=answer["execution_arn"])["output"])
+    assert loaded == output["verified"]["rows_loaded"] > 0  # one set of rows
+
+
+def test_resuming_a_succeeded_run_does_nothing_and_an_unknown_run_is_named(aws, training_resumes):
+    failed, _ = training_resumes
+    done = aws.invoke("resume_run", {"run_id": failed["RecordRunSucceeded"]["name"]})
+    unknown = aws.invoke("resume_run", {"run_id": "train-nope-0000000000000000"})
+
+    assert done["outcome"] == "nothing_to_do" and "already succeeded" in done["message"]
+    assert unknown["outcome"] == "not_found" and "train-nope-0000000000000000" in unknown["message"]
