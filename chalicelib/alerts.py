@@ -24,11 +24,11 @@ from chalicelib.aws.notify import AlertsTopic, SlackDeliveryError, SlackWebhook
 from chalicelib.observability import logger
 
 CHANNELS = ("slack", "sns")
+COLLAPSE_WINDOW_SECONDS = 15 * 60  # repeats of the same failure of the same run within it make no new alert
 
 
 class AlertNotDeliveredError(RuntimeError):
     """At least one channel refused the alert; the record goes back to the queue."""
-COLLAPSE_WINDOW_SECONDS = 15 * 60  # repeats of the same failure of the same run within it make no new alert
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def installed_router() -> InvokeRouter | None:
 
 
 def uninstall() -> None:
-    global _router, _installed, _pipeline_starter, _step_lister, _fault_plan
+    global _router, _installed, _pipeline_starter, _step_lister, _fault_plan, _pipeline_retrier
     ExecutionState._evaluate_with_timeout = _original_evaluate_with_timeout  # type: ignore[method-assign]
     for cls, original in _original_from_error.items():
         setattr(cls, "_from_error", original)

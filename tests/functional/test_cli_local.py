@@ -73,3 +73,35 @@ def test_warehouse_init_and_query_print_results(state_file, aws):
     assert initialised.exit_code == 0 and "mlrelay.predictions is ready" in initialised.output
     assert queried.exit_code == 0 and "42" in queried.output and "1 rows" in queried.output
     assert broken.exit_code == 1 and "no_such_table" in broken.output
+
+
+def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_both_attempts(state_file, aws, tmp_path):
+    # GIVEN a run that failed in the pipeline because its config names a column the table lacks
+    document = valid_config(model_name="cli-fixable")
+    broken = {**document, "data": {**document["data"], "feature_columns": ["weight_g", "colour"]}}
+    aws.drop("configs/train/cli-fixable.json", json.dumps(broken).encode())
+    (run,) = aws.runs("train-cli-fixable-")
+    assert run["status"] == "FAILED"
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(document))
+    invalid = tmp_path / "invalid.json"
+    invalid.write_bytes((EXAMPLES / "broken-packaging-type.json").read_bytes())
+
+    refused = runner.invoke(app, ["runs", "resume", run["name"], "--with-config", str(invalid)], terminal_width=300)
+    resumed = runner.invoke(app, ["runs", "resume", run["name"], "--with-config", str(fixed)], terminal_width=300)
+    again = runner.invoke(app, ["runs", "resume", run["name"]], terminal_width=300)
+    shown = runner.invoke(app, ["runs", "show", run["name"]], terminal_width=300)
+
+    refusal = " ".join(refused.output.split())  # errors go to a console of its own width
+    assert refused.exit_code == 1 and "is not a valid config" in refusal and "data.validation_split" in refusal
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resumed {run['name']} at LoadTrainingConfig (attempt 2)" in resumed.output
+    assert "skipped, done in an earlier attempt: RecordRunStarted" in resumed.output
+    assert f"run {run['name']} succeeded" in resumed.output
+    assert again.exit_code == 0 and "already succeeded" in again.output
+    assert "attempt 1: FAILED" in shown.output and "attempt 2): SUCCEEDED" in shown.output
+    record = aws.run_record(run["name"])
+    (resume,) = record["resumes"]
+    assert resume["M"]["config_changed"] == {"BOOL": True} and "resume-configs" in resume["M"]["config"]["S"]
+    # the fixed parameters start a new pipeline execution; Split runs again because its input changed
+    assert aws.stack.pipelines.step_runs_for(run["name"]).count("Split") == 2

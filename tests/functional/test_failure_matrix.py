@@ -16,9 +16,7 @@ import pytest
 
 from chalicelib.inference_plan import on_demand_run_id
 from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
-from mlrelay.local import moto_patches
 from mlrelay.local.faults import PERMANENT_ERROR
-from mlrelay.local.sagemaker_runner import list_steps
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import ROOT, valid_config
 from tests.state_machines import load, task_states
@@ -63,22 +61,6 @@ def settle(aws, run_names):
         aws.slack_posts(name, timeout=20)
     aws.stack.wait_idle()
     time.sleep(2)
-
-
-@pytest.fixture(scope="module")
-def early_pipelines(aws):
-    """Runs (by run id prefix) whose pipelines end before their workflow starts waiting for them."""
-    stack, prefixes = aws.stack, []
-
-    def start(pipeline, execution):
-        if not any(execution.pipeline_execution_description.startswith(p) for p in prefixes):
-            return stack.pipelines.submit(pipeline, execution)
-        stack.pipelines.run_now(pipeline, execution)
-        stack.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
-
-    moto_patches.install_pipeline_runner(start, list_steps)
-    yield prefixes
-    moto_patches.install_pipeline_runner(stack.pipelines.submit, list_steps)
 
 
 def drop_training(aws, name, **config):

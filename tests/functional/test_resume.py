@@ -19,7 +19,8 @@ from chalicelib.inference_plan import on_demand_run_id
 from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
 from mlrelay.runs import history
 from mlrelay.warehouse_client import connection_from, run_statement
-from tests.conftest import valid_config
+from tests.conftest import ROOT, valid_config
+from tests.state_machines import load
 
 pytestmark = pytest.mark.functional
 
@@ -31,17 +32,36 @@ INFERENCE_PATH = [
     "RecordRunStarted", "ResolveApprovedModel", "PrepareInference", "StartInferencePipeline", "WaitForInferencePipeline",
     "StartLoad", "CheckLoad", "StartCount", "CheckCount", "VerifyRowCount", "NotifyPredictionsLoaded", "RecordRunSucceeded",
 ]
+# The paths some runs take instead: a pipeline that ended before the workflow waited, a candidate below the floor.
+EARLY_TRAINING_PATH = TRAINING_PATH[:4] + ["ReadPipelineOutcome"] + TRAINING_PATH[4:]
+REJECTED_PATH = TRAINING_PATH[:5] + ["RegisterRejectedModel"] + TRAINING_PATH[6:]
+EARLY_INFERENCE_PATH = INFERENCE_PATH[:5] + ["ReadPipelineOutcome"] + INFERENCE_PATH[5:]
+TRAINING_CASES = {state: (TRAINING_PATH, {}) for state in TRAINING_PATH} | {
+    "ReadPipelineOutcome": (EARLY_TRAINING_PATH, {}),
+    "RegisterRejectedModel": (REJECTED_PATH, {"approval": {"min_score": 0.99}}),
+}
+INFERENCE_CASES = {state: (INFERENCE_PATH, state) for state in INFERENCE_PATH} | {
+    "ReadPipelineOutcome": (EARLY_INFERENCE_PATH, "ReadPipelineOutcome"),
+    "RefusedCopy": (INFERENCE_PATH, "StartLoad"),  # failures inside the work: the database refuses once
+    "RefusedCount": (INFERENCE_PATH, "StartCount"),
+}
 FAIL_ONCE = "Injected.PermanentFailure"  # matches no Retry: the run fails at once
 SERVING_MODEL = "rs-serving"
 
 
-def drop_training(aws, name):
-    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(valid_config(model_name=name)))
+def drop_training(aws, name, **config):
+    document = valid_config(model_name=name, **config)
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(document))
     aws.stack.runtime.wait_idle()
 
 
 def slug(state):
     return f"rs-{state.lower()}"
+
+
+def assert_entered_once_except_the_failed_step(counts, path, state):
+    position = path.index(state)
+    assert [counts.get(s, 0) for s in path] == [1] * position + [2] + [1] * (len(path) - position - 1)
 
 
 def wait_until_ended(aws, execution_arn, timeout=120):
@@ -77,27 +97,27 @@ def resume_all(aws, failed_runs):
 
 
 @pytest.fixture(scope="module")
-def training_resumes(aws):
-    for state in TRAINING_PATH:
+def training_resumes(aws, early_pipelines):
+    early_pipelines.append(f"train-{slug('ReadPipelineOutcome')}-")
+    for state, (_, config) in TRAINING_CASES.items():
         aws.stack.faults.inject(f"train-{slug(state)}-", state, error=FAIL_ONCE, times=1)
-        drop_training(aws, slug(state))
-    failed = {state: aws.runs(f"train-{slug(state)}-")[0] for state in TRAINING_PATH}
+        drop_training(aws, slug(state), **config)
+    failed = {state: aws.runs(f"train-{slug(state)}-")[0] for state in TRAINING_CASES}
     return failed, resume_all(aws, failed)
 
 
-@pytest.mark.parametrize("state", TRAINING_PATH)
+@pytest.mark.parametrize("state", sorted(TRAINING_CASES))
 def test_a_training_run_resumed_after_a_failure_redoes_only_the_failed_step_and_what_follows(aws, training_resumes, state):
     failed, answers = training_resumes
     run, answer = failed[state], answers[state]
+    path, config = TRAINING_CASES[state]
 
     assert answer["from_state"] == state and answer["final"] == "SUCCEEDED"
-    counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
-    position = TRAINING_PATH.index(state)
-    assert [counts.get(s, 0) for s in TRAINING_PATH] == [1] * position + [2] + [1] * (len(TRAINING_PATH) - position - 1)
+    assert_entered_once_except_the_failed_step(entered(aws, [run["executionArn"], answer["execution_arn"]]), path, state)
     steps = aws.stack.pipelines.step_runs_for(run["name"])
-    assert sorted(steps) == sorted(set(steps)) and steps  # each pipeline step's work ran once
+    assert steps and len(steps) == len(set(steps))  # each pipeline step's work ran once
     versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"]).versions(slug(state))
-    assert [(v.version, v.status) for v in versions] == [(1, "Approved")]
+    assert [(v.version, v.status) for v in versions] == [(1, "Rejected" if config else "Approved")]
     record = aws.run_record(run["name"])
     assert record["status"] == "SUCCEEDED" and record["resume_count"] == "1"
 
@@ -135,50 +155,89 @@ def serving_model(aws):
 
 
 @pytest.fixture(scope="module")
-def inference_resumes(aws, serving_model):
+def inference_resumes(aws, serving_model, early_pipelines):
     arn = aws.stack.info.outputs["InferenceStateMachineArn"]
-    failed = {}
-    for state in INFERENCE_PATH:
-        run_id = f"infer-{SERVING_MODEL}-{slug(state)}"
-        aws.stack.faults.inject(run_id, state, error=FAIL_ONCE, times=1)
+    early_pipelines.append(f"infer-{SERVING_MODEL}-{slug('ReadPipelineOutcome')}")
+    for case in INFERENCE_CASES:
+        run_id = f"infer-{SERVING_MODEL}-{slug(case)}"
+        if case == "RefusedCopy":
+            aws.stack.warehouse.refuse("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
+        elif case == "RefusedCount":
+            aws.stack.warehouse.refuse("SELECT COUNT(*) AS loaded", "ERROR: 57014 canceling statement", run_id=run_id)
+        else:
+            aws.stack.faults.inject(run_id, case, error=FAIL_ONCE, times=1)
         aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
-    run_id = f"infer-{SERVING_MODEL}-rs-refused-copy"  # a failure inside the work: the database refuses the COPY once
-    aws.stack.warehouse.refuse("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
-    aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
-    for state in INFERENCE_PATH + ["RefusedCopy"]:
-        name = "rs-refused-copy" if state == "RefusedCopy" else slug(state)
-        (failed[state],) = aws.runs(f"infer-{SERVING_MODEL}-{name}", machine="inference")
+    failed = {case: aws.runs(f"infer-{SERVING_MODEL}-{slug(case)}", machine="inference")[0] for case in INFERENCE_CASES}
     return failed, resume_all(aws, failed)
 
 
-@pytest.mark.parametrize("state", INFERENCE_PATH + ["RefusedCopy"])
-def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_and_loads_once(aws, inference_resumes, state):
+@pytest.mark.parametrize("case", sorted(INFERENCE_CASES))
+def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_and_loads_once(aws, inference_resumes, case):
     failed, answers = inference_resumes
-    run, answer = failed[state], answers[state]
-    failed_at = "StartLoad" if state == "RefusedCopy" else state
+    run, answer = failed[case], answers[case]
+    path, failed_at = INFERENCE_CASES[case]
 
     assert answer["from_state"] == failed_at and answer["final"] == "SUCCEEDED"
     counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
-    position = INFERENCE_PATH.index(failed_at)
-    later = len(INFERENCE_PATH) - position - 1
-    if state == "RefusedCopy":  # the load ran, failed and was reported; the resume ran it again
-        assert [counts.get(s, 0) for s in INFERENCE_PATH[: position + 2]] == [1] * position + [2, 2]
+    if case.startswith("Refused"):  # the statement ran, failed, was checked and reported; the resume ran both again
+        position = path.index(failed_at)
+        assert [counts.get(s, 0) for s in path] == [1] * position + [2, 2] + [1] * (len(path) - position - 2)
     else:
-        assert [counts.get(s, 0) for s in INFERENCE_PATH] == [1] * position + [2] + [1] * later
+        assert_entered_once_except_the_failed_step(counts, path, failed_at)
     steps = aws.stack.pipelines.step_runs_for(run["name"])
     assert steps and len(steps) == len(set(steps))  # every pipeline step's work ran once
     copies = sum(1 for sql in aws.stack.warehouse.executed if sql.startswith("COPY") and run["name"] in sql)
-    assert copies == (2 if state == "RefusedCopy" else 1)
+    assert copies == (2 if case == "RefusedCopy" else 1)
     table = aws.stack.info.outputs["PredictionsTableName"]
     (loaded,) = aws.stack.warehouse.query(f"SELECT COUNT(*) FROM {table} WHERE run_id = '{run['name']}'")[0]
     output = json.loads(aws.sfn.describe_execution(executionArn=answer["execution_arn"])["output"])
     assert loaded == output["verified"]["rows_loaded"] > 0  # one set of rows
 
 
-def test_resuming_a_succeeded_run_does_nothing_and_an_unknown_run_is_named(aws, training_resumes):
+def test_every_step_a_run_can_resume_at_is_in_the_matrices():
+    routes = {}
+    for name in ("training", "inference"):
+        choices = load(ROOT / "statemachines" / f"{name}.asl.json")["States"]["StartOrResume"]["Choices"]
+        routes[name] = {c["StringEquals"] for c in choices if "StringEquals" in c}
+
+    assert routes["training"] == set(TRAINING_CASES)
+    assert routes["inference"] == {failed_at for _, failed_at in INFERENCE_CASES.values()}
+
+
+def test_resuming_a_succeeded_run_does_nothing_a_running_one_is_refused_and_an_unknown_one_named(aws, training_resumes):
     failed, _ = training_resumes
+    drop_training(aws, "rs-still-running")
+    (running,) = aws.runs("train-rs-still-running-", timeout=0)
+    deadline = time.monotonic() + 10
+    while aws.run_record(running["name"]).get("status") != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the ledger knows the run once RecordRunStarted has run
+
+    during = aws.invoke("resume_run", {"run_id": running["name"]})
     done = aws.invoke("resume_run", {"run_id": failed["RecordRunSucceeded"]["name"]})
     unknown = aws.invoke("resume_run", {"run_id": "train-nope-0000000000000000"})
 
+    assert during["outcome"] == "refused" and "still running" in during["message"]
     assert done["outcome"] == "nothing_to_do" and "already succeeded" in done["message"]
     assert unknown["outcome"] == "not_found" and "train-nope-0000000000000000" in unknown["message"]
+    (finished,) = aws.runs("train-rs-still-running-")
+    assert finished["status"] == "SUCCEEDED"
+    assert [e["name"] for e in aws.runs("train-rs-still-running-")] == [running["name"]]  # no second execution
+
+
+def test_a_lambda_step_that_already_succeeded_returns_its_recorded_output_without_working_again(aws, training_resumes):
+    failed, _ = training_resumes
+    run = failed["RecordRunSucceeded"]
+    scheduled = next(
+        json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in history(aws.sfn, run["executionArn"])
+        if "taskScheduledEventDetails" in e and '"load_config"' in e["taskScheduledEventDetails"]["parameters"]
+    )
+    event = scheduled["Payload"]
+    first = json.loads(aws.run_record(run["name"])["steps"]["load_config"]["M"]["output"]["S"])
+
+    again = aws.invoke("training_step", event)
+    changed = aws.invoke("training_step", {**event, "callback_timeout_seconds": 77})
+
+    steps = aws.run_record(run["name"])["steps"]
+    assert again == first
+    assert changed["callback_timeout_seconds"] == 77  # another input is new work
+    assert steps["load_config"]["M"]["attempts"] == {"N": "2"}  # the repeat was not counted as an attempt

@@ -57,6 +57,7 @@ def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add(aws):
     from moto.sagemaker.responses import SageMakerResponse
 
     assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
+    assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
     assert 'self.pipeline_execution_status = "Succeeded"' in inspect.getsource(FakePipelineExecution.__init__)
     assert "cause" not in inspect.getsource(moto_patches._original_send_task_failure)
 
