@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIPELINES_STAMP := $(VENV)/.installed-pipelines
 
-.PHONY: demo test lint bench clean pipelines
+.PHONY: demo test lint bench clean pipelines package deploy
+STAGE ?= dev
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,14 @@ demo: $(STAMP)
 
 test: $(PIPELINES_STAMP)
 	$(BIN)/python -m pytest
+
+# make package STAGE=prod: build/package/prod/sam.json and deployment.zip, nothing deployed
+package: $(STAMP)
+	$(BIN)/mlrelay deploy --stage $(STAGE) --dry-run
+
+# make deploy STAGE=prod: the same, then CloudFormation in the account your AWS credentials name
+deploy: $(STAMP)
+	$(BIN)/mlrelay deploy --stage $(STAGE)
 
 pipelines: $(PIPELINES_STAMP)
 	$(BIN)/mlrelay pipelines build

@@ -1,9 +1,10 @@
-"""Cold-start import cost of the Lambda handlers, measured on the real package.
+"""Cold-start import cost of the Lambda handlers, and the IAM wildcards, measured on the real package.
 
-Builds the Lambda zip with `chalice package`, unpacks it, and imports `app`
-with `python -X importtime` in a virtualenv holding only what the Lambda
-Python runtime ships (boto3). Prints the zip size, the import time (median of
-several runs) and any heavy library the import pulled in.
+Builds the template and the Lambda zip as `make package` does, unpacks the zip,
+and imports `app` with `python -X importtime` in a virtualenv holding only what
+the Lambda Python runtime ships (boto3). Prints the zip size, the import time
+(median of several runs), any heavy library the import pulled in, and the IAM
+statements with wildcards (target: none outside mlrelay/iam_check.py's list).
 
     .venv/bin/python benchmarks/import_time.py [--runs 7]
 """
@@ -11,6 +12,7 @@ several runs) and any heavy library the import pulled in.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -22,6 +24,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mlrelay.iam_check import statements, unexcused, wildcards  # noqa: E402
+from mlrelay.packaging import package  # noqa: E402
 BUILD = ROOT / "build"
 RUNTIME_VENV = BUILD / "lambda-runtime-venv"
 HEAVY = {"sagemaker", "pandas", "numpy", "moto", "duckdb", "pyarrow", "sklearn"}
@@ -34,12 +39,12 @@ def main() -> None:
     parser.add_argument("--stage", default="dev")
     args = parser.parse_args()
 
-    package_dir = BUILD / "package" / args.stage
-    print(f"building the Lambda package (chalice package --stage {args.stage})…", flush=True)
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "package", "--stage", args.stage, str(package_dir)], cwd=ROOT, env=env, check=True)
-    zip_path = package_dir / "deployment.zip"
+    print(f"building the package (make package STAGE={args.stage})…", flush=True)
+    built = package(args.stage, BUILD / "package" / args.stage)
+    zip_path = built.zip_file
+    template = json.loads(built.template.read_text())
+    with_wildcards = [(name, s.get("Sid")) for name, s in statements(template) if wildcards(s)]
+    outside = unexcused(template)
     python = _runtime_python()
 
     with tempfile.TemporaryDirectory() as unpacked:
@@ -55,7 +60,10 @@ def main() -> None:
     print(f"import app: median {statistics.median(timings) / 1000:.0f} ms over {args.runs} runs "
           f"(min {min(timings) / 1000:.0f}, max {max(timings) / 1000:.0f}); {len(modules)} top-level modules")
     print(f"heavy libraries imported: {', '.join(heavy) if heavy else 'none'}")
-    if heavy:
+    total = sum(1 for _ in statements(template))
+    print(f"IAM statements: {total}; with a wildcard: {len(with_wildcards)} "
+          f"({', '.join(sorted({sid for _, sid in with_wildcards}))}); outside the exception list: {len(outside)}")
+    if heavy or outside:
         sys.exit(1)
 
 

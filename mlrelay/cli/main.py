@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlrelay.cli import config_cmd, data_cmd, local_cmd, models_cmd, pipelines_cmd, runs_cmd, warehouse_cmd
+from mlrelay.cli import config_cmd, data_cmd, deploy_cmd, local_cmd, models_cmd, pipelines_cmd, runs_cmd, warehouse_cmd
 from mlrelay.cli.output import console
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(pipelines_cmd.app, name="pipelines")
 app.add_typer(warehouse_cmd.app, name="warehouse")
+app.command("deploy")(deploy_cmd.deploy_command)
 
 
 @app.command()

@@ -32,6 +32,10 @@ stack needs; each patch below makes moto act as AWS does, nothing more:
    task classes turn any exception into their own generic error, which would
    lose the injected one, so an error that already is a Step Functions failure
    event keeps it.
+10. Also for tests only: the stack can run Wait states and Retry back-offs on a
+    faster clock (`EmbeddedStack(time_scale=0.1)`), so that a suite of hundreds
+    of runs does not spend minutes sleeping. The order and number of attempts
+    and polls do not change; the demo runs at real speed.
 
 tests/unit/test_moto_patches.py pins the moto internals these rely on, so a
 moto upgrade that moves them fails loudly there, not somewhere obscure.
@@ -57,6 +61,8 @@ from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_f
 from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.mock_eval_utils import eval_mocked_response
@@ -116,6 +122,8 @@ def _classes_with_own_from_error() -> list[type]:
 
 _original_from_error = {cls: cls.__dict__["_from_error"] for cls in _classes_with_own_from_error()}
 _fault_plan: Any = None
+_original_wait_interval = WaitFunction._wait_interval
+_original_retrier_time = retrier_decl.time
 
 
 def install(router: InvokeRouter) -> None:
@@ -159,6 +167,34 @@ def install_fault_plan(plan: Any) -> None:
         setattr(cls, "_from_error", _keeping_failure_events(original))
 
 
+def install_time_scale(scale: float) -> None:
+    """Wait states and Retry back-offs take `scale` times as long (1.0 restores real time)."""
+    if scale == 1.0:
+        WaitFunction._wait_interval = _original_wait_interval  # type: ignore[method-assign]
+        retrier_decl.time = _original_retrier_time  # type: ignore[attr-defined]
+        return
+
+    def scaled_wait(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds * scale)  # still ends early when the execution stops
+
+    WaitFunction._wait_interval = scaled_wait  # type: ignore[method-assign]
+    retrier_decl.time = _ScaledTime(scale)  # type: ignore[attr-defined]
+
+
+class _ScaledTime:
+    """The `time` module as retrier_decl uses it (sleep), on a faster clock."""
+
+    def __init__(self, scale: float):
+        self._scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        _original_retrier_time.sleep(seconds * self._scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_original_retrier_time, name)
+
+
 def installed_router() -> InvokeRouter | None:
     return _router
 
@@ -168,6 +204,7 @@ def uninstall() -> None:
     ExecutionState._evaluate_with_timeout = _original_evaluate_with_timeout  # type: ignore[method-assign]
     for cls, original in _original_from_error.items():
         setattr(cls, "_from_error", original)
+    install_time_scale(1.0)
     LambdaFunction.invoke = _original_lambda_invoke  # type: ignore[method-assign]
     Rule.send_to_targets = _original_send_to_targets  # type: ignore[method-assign]
     SageMakerModelBackend.start_pipeline_execution = _original_start_pipeline_execution  # type: ignore[method-assign]

@@ -61,8 +61,11 @@ class StackInfo:
 
 
 class EmbeddedStack:
-    def __init__(self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None):
+    def __init__(
+        self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None, time_scale: float = 1.0,
+    ):
         self.stage = stage
+        self.time_scale = time_scale  # Wait states and Retry back-offs (tests run them faster)
         self.log_dir = log_dir
         self.project_root = project_root
         self.runtime = LocalLambdaRuntime()
@@ -109,6 +112,7 @@ class EmbeddedStack:
         moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps, self.pipelines.retry)
         moto_patches.install_warehouse(self.warehouse)
         moto_patches.install_fault_plan(self.faults)
+        moto_patches.install_time_scale(self.time_scale)
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)

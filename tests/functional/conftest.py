@@ -23,7 +23,8 @@ DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     os.environ["SLACK_MIN_INTERVAL_SECONDS"] = "0.1"  # the spacing itself is unit-tested; here it would only add minutes
-    with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs")) as running:
+    # Wait states and Retry back-offs at a tenth of real time: same attempts and polls, minutes less sleeping.
+    with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs"), time_scale=0.1) as running:
         s3 = running.client("s3")
         s3.create_bucket(Bucket=DATA_BUCKET)
         for key, seed, noise in (("catalogue/train.csv", 1, 0.02), ("catalogue/train-noisy.csv", 2, 0.3)):

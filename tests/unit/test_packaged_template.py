@@ -1,0 +1,106 @@
+"""The template `make package` writes, proven offline: cfn-lint, IAM, substitutions, the zip."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app import app
+from mlrelay.iam_check import WILDCARD_EXCEPTIONS, statements, unexcused, wildcards
+from tests.conftest import ROOT
+
+SUBSTITUTION = re.compile(r"\$\{(\w+)\}")
+MAX_ZIP_BYTES = 10 * 1024 * 1024
+HEAVY = ("sagemaker/", "pandas/", "numpy/", "moto/", "duckdb/", "sklearn/")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    from mlrelay.packaging import package
+
+    return package("prod", tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture(scope="module")
+def template(packaged):
+    return json.loads(packaged.template.read_text())
+
+
+def resources(template, kind):
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_cfn_lint_finds_no_errors(packaged):
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(packaged.template)], capture_output=True, text=True
+    )
+
+    assert result.returncode & 2 == 0, result.stdout  # bit 2: errors (warnings and notes are printed, not fatal)
+
+
+def test_every_substitution_in_the_state_machines_is_provided(template):
+    machines = resources(template, "AWS::Serverless::StateMachine")
+
+    assert len(machines) == len(list((ROOT / "statemachines").glob("*.asl.json")))
+    for name, machine in machines.items():
+        wanted = set(SUBSTITUTION.findall(json.dumps(machine["Properties"]["Definition"])))
+        assert wanted and wanted <= set(machine["Properties"]["DefinitionSubstitutions"]), name
+
+
+def test_every_handler_has_a_function_with_a_role_of_its_own(template):
+    functions = resources(template, "AWS::Serverless::Function")
+    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+
+    names = {f["Properties"]["FunctionName"]["Fn::Sub"].replace("${Stage}", "prod"): f for f in functions.values()}
+
+    assert sorted(names) == sorted(f"mlrelay-prod-{f.name}" for f in app.pure_lambda_functions)
+    assert len(roles) == len(functions)
+    for name, function in names.items():
+        role = template["Resources"][function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        (policy,) = role["Properties"]["Policies"]
+        assert policy["PolicyName"] == name.replace("mlrelay-prod-", "mlrelay-")  # its own policy, not a shared one
+
+
+def test_iam_has_no_wildcard_outside_the_exception_list(template):
+    excused = [s.get("Sid") for _, s in statements(template) if wildcards(s)]
+
+    assert unexcused(template) == []
+    assert sorted(set(excused)) == sorted(WILDCARD_EXCEPTIONS)  # the check sees them, and the list has no stale entry
+
+
+def test_the_wildcard_check_catches_what_it_should():
+    role = {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
+        {"Sid": "A", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"},
+        {"Sid": "B", "Action": ["sqs:SendMessage"], "Resource": "*"},
+        {"Sid": "C", "Action": ["sqs:SendMessage"], "Resource": "arn:aws:sqs:us-east-1:1:q"},
+    ]}}]}}
+
+    assert [sid for _, sid, _ in unexcused({"Resources": {"R": role}})] == ["A", "B"]
+
+
+def test_the_lambda_zip_is_small_and_carries_no_heavy_library(packaged):
+    names = zipfile.ZipFile(packaged.zip_file).namelist()
+
+    assert packaged.zip_file.stat().st_size < MAX_ZIP_BYTES
+    assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
+    assert not [n for n in names if n.startswith(HEAVY)]
+
+
+def test_deploy_parameters_come_from_the_stages_file_and_the_zip_from_its_upload(template):
+    from mlrelay.deploy import DeployError, stack_parameters, with_uploaded_code
+
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack_parameters("prod")}
+    shipped = with_uploaded_code(json.loads(json.dumps(template)), "s3://deploy-bucket/deploy/abc.zip")
+
+    assert parameters["Stage"] == "prod" and set(parameters) <= set(template["Parameters"])
+    assert {f["Properties"]["CodeUri"] for f in resources(shipped, "AWS::Serverless::Function").values()} == {
+        "s3://deploy-bucket/deploy/abc.zip"
+    }
+    with pytest.raises(DeployError, match="infra/parameters/nowhere.json is missing"):
+        stack_parameters("nowhere")
