@@ -71,9 +71,9 @@ def deploy(package: Package, session: Any, say: Callable[[str], None]) -> Deploy
     name = stack_name(package.stage)
     changed = _apply_change_set(cfn, name, f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}", stack_parameters(package.stage), say)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
-    for key, content in code_bundle().objects.items():
-        s3.put_object(Bucket=outputs["ArtifactBucketName"], Key=key, Body=content)
-    say(f"step scripts uploaded to s3://{outputs['ArtifactBucketName']}/{code_bundle().prefix}/")
+    bundle = code_bundle()
+    bundle.upload(s3, outputs["ArtifactBucketName"])
+    say(f"step scripts uploaded to s3://{outputs['ArtifactBucketName']}/{bundle.prefix}/")
     return Deployed(name, outputs, changed)
 
 

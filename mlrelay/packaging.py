@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrelay.pipeline_builder.code import code_bundle
+from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +44,10 @@ def merge_template(project_root: Path = PROJECT_ROOT) -> dict[str, Any]:
         if kind == "AWS::SageMaker::Pipeline":
             metadata = resource.get("Metadata", {})
             body = (project_root / metadata["mlrelay:DefinitionFile"]).read_text()
-            if bundle.prefix not in body:
-                raise PackagingError(
-                    f"{metadata['mlrelay:DefinitionFile']} was built for other step scripts than pipelines/scripts/ "
-                    "holds now: run `make pipelines` and commit the result"
-                )
+            try:
+                bundle.require_built_for(body, metadata["mlrelay:DefinitionFile"])
+            except StaleDefinitionError as err:
+                raise PackagingError(str(err)) from err
             substitutions = metadata.get("mlrelay:DefinitionSubstitutions", {})
             resource["Properties"]["PipelineDefinition"] = {"PipelineDefinitionBody": {"Fn::Sub": [body, substitutions]}}
         elif kind == "AWS::Serverless::StateMachine" and "DefinitionUri" in resource["Properties"]:
@@ -68,7 +67,7 @@ def package(stage: str, out_dir: Path, project_root: Path = PROJECT_ROOT) -> Pac
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice), "package", "--stage", stage, "--merge-template", str(merge_file), str(out_dir)]
     # chalice package needs a region to name ARNs; the template itself uses ${AWS::Region}.
-    environment = {"AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), **os.environ}
+    environment = {"AWS_DEFAULT_REGION": "us-east-1", **os.environ}
     result = subprocess.run(command, cwd=project_root, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise PackagingError(f"chalice package failed: {(result.stderr or result.stdout).strip()[-2000:]}")

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 STEPS_ATTRIBUTE = "mlrelay_steps"  # where step records live on moto's execution object
 OUTPUTS_ATTRIBUTE = "mlrelay_outputs"  # succeeded steps' properties, which a retry reuses
-RETRYABLE_STATUSES = {"Failed", "Stopped"}
 STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
 EventEmitter = Callable[[str, dict[str, Any], list[str]], None]  # detail-type, detail, resources
@@ -87,21 +86,14 @@ class LocalPipelineRunner:
 
     def submit(self, pipeline: Any, execution: Any) -> None:
         _begin(execution)
-        future = self._pool.submit(self._run_guarded, pipeline, execution)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(lambda done: self._discard(done))
+        self._schedule(pipeline, execution)
 
     def retry(self, pipeline: Any, execution: Any) -> None:
-        """RetryPipelineExecution: run the failed step and those after it; succeeded steps keep their outputs."""
-        if execution.pipeline_execution_status not in RETRYABLE_STATUSES:
-            raise ValueError(f"{execution.arn} is {execution.pipeline_execution_status}; only a failed or stopped execution can be retried")
+        """RetryPipelineExecution (moto_patches checks the execution failed): the failed step and those after it
+        run again; succeeded steps keep their outputs."""
         execution.pipeline_execution_status = "Executing"
         execution.pipeline_execution_failure_reason = None
-        future = self._pool.submit(self._run_guarded, pipeline, execution)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(lambda done: self._discard(done))
+        self._schedule(pipeline, execution)
 
     def run_now(self, pipeline: Any, execution: Any) -> None:
         """Run an execution to its end before returning (a pipeline faster than its workflow)."""
@@ -126,6 +118,12 @@ class LocalPipelineRunner:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _schedule(self, pipeline: Any, execution: Any) -> None:
+        future = self._pool.submit(self._run_guarded, pipeline, execution)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(lambda done: self._discard(done))
 
     def _discard(self, future: Future[Any]) -> None:
         with self._lock:

@@ -35,7 +35,7 @@ from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
 from mlrelay.local.warehouse import LocalWarehouse
-from mlrelay.pipeline_builder.code import code_bundle
+from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 from mlrelay.local.template import Template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -223,14 +223,11 @@ class EmbeddedStack:
         """Put the step scripts where the pipeline definitions expect them (`make deploy` does the same)."""
         bundle = code_bundle()
         for logical_id, definition in self.applied.pipeline_definitions.items():
-            if bundle.prefix not in definition:
-                raise StackError(
-                    f"{logical_id}'s definition was built for other step scripts than pipelines/scripts/ holds now: "
-                    "run `mlrelay pipelines build` (needs requirements-pipelines.txt) and commit the result"
-                )
-        s3 = self.client("s3")
-        for key, content in bundle.objects.items():
-            s3.put_object(Bucket=bucket, Key=key, Body=content)
+            try:
+                bundle.require_built_for(definition, f"{logical_id}'s definition")
+            except StaleDefinitionError as err:
+                raise StackError(str(err)) from err
+        bundle.upload(self.client("s3"), bucket)
 
     def _emit_sagemaker_event(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         from moto.events.models import events_backends

@@ -13,10 +13,15 @@ import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "scripts"
 CODE_ROOT = "pipelines/code"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"  # the training job's and the model's source_dir
+
+
+class StaleDefinitionError(RuntimeError):
+    """A committed pipeline definition names other step scripts than pipelines/scripts/ holds."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,19 @@ class CodeBundle:
 
     def uri(self, bucket: str, name: str) -> str:
         return f"s3://{bucket}/{self.prefix}/{name}"
+
+    def require_built_for(self, definition: str, name: str) -> None:
+        """Refuse a pipeline definition built for other scripts (it would run code that is not there)."""
+        if self.prefix not in definition:
+            raise StaleDefinitionError(
+                f"{name} was built for other step scripts than pipelines/scripts/ holds now: "
+                "run `make pipelines` and commit the result"
+            )
+
+    def upload(self, s3: Any, bucket: str) -> None:
+        """Put the scripts where the pipeline definitions expect them (the stack and `make deploy`)."""
+        for key, content in self.objects.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=content)
 
 
 def code_bundle(scripts_dir: Path = SCRIPTS_DIR) -> CodeBundle:

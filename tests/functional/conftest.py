@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 
+from chalicelib.inference_plan import on_demand_run_id
+from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
 from mlrelay.local import moto_patches
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.sagemaker_runner import list_steps
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
 from mlrelay.synthetic import synthesize
+from mlrelay.warehouse_client import connection_from, run_statement
+from tests.conftest import valid_config
 
 
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
@@ -100,6 +104,23 @@ class Aws:
             if len(found) >= at_least or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
+
+    def drop_training_config(self, model_name: str, **config: Any) -> None:
+        """Upload a quick training config for `model_name` (off the daily and monthly schedules, which other
+        modules fire); the run starts once the trigger has handled it (`stack.runtime.wait_idle()`)."""
+        document = valid_config(model_name=model_name, inference={"daily": False, "monthly": False}, **config)
+        self.s3.put_object(Bucket=self.bucket, Key=f"configs/train/{model_name}.json", Body=json.dumps(document))
+
+    def on_demand_input(self, model_name: str) -> dict[str, Any]:
+        """The input the trigger gives an approved model's on-demand inference runs, from one that succeeded
+        (the predictions table is created first)."""
+        table = PredictionsTable(*self.stack.info.outputs["PredictionsTableName"].split("."))
+        run_statement(self.data, connection_from(self.stack.info.outputs), sqls=create_table_sqls(table))
+        key = f"configs/infer/{model_name}.json"
+        put = self.drop(key, json.dumps({"schema_version": 1, "model_name": model_name}).encode())
+        (baseline,) = self.runs(on_demand_run_id(model_name, self.bucket, key, put["VersionId"]), machine="inference")
+        assert baseline["status"] == "SUCCEEDED", baseline
+        return json.loads(self.sfn.describe_execution(executionArn=baseline["executionArn"])["input"])
 
     def slack_posts(self, containing: str, timeout: float = 15) -> list[dict[str, Any]]:
         """Messages the local Slack receiver accepted that mention `containing`."""

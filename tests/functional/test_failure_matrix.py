@@ -14,11 +14,8 @@ import time
 
 import pytest
 
-from chalicelib.inference_plan import on_demand_run_id
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
 from mlrelay.local.faults import PERMANENT_ERROR
-from mlrelay.warehouse_client import connection_from, run_statement
-from tests.conftest import ROOT, valid_config
+from tests.conftest import ROOT
 from tests.state_machines import load, task_states
 
 pytestmark = pytest.mark.functional
@@ -29,7 +26,6 @@ SERVING_MODEL = "fm-serving"
 COUNT_SQL = "SELECT COUNT(*) AS loaded"
 # These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
 REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount"}
-NOT_SCHEDULED = {"daily": False, "monthly": False}  # other modules fire the schedules; these models stay out
 EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
 
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
@@ -64,11 +60,6 @@ def settle(aws, run_names):
     time.sleep(2)
 
 
-def drop_training(aws, name, **config):
-    document = valid_config(model_name=name, inference=NOT_SCHEDULED, **config)
-    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(document))
-
-
 def inject_case(aws, prefix, state, case):
     aws.stack.faults.inject(prefix, state)
     for other, error in case.get("also", {}).items():
@@ -86,13 +77,13 @@ def training_runs(aws, early_pipelines):
     for state in matrix_states("training"):
         case = TRAINING_CASES.get(state, {})
         inject_case(aws, f"train-{slug(state)}-", state, case)
-        drop_training(aws, slug(state), **case.get("config", {}))
+        aws.drop_training_config(slug(state), **case.get("config", {}))
     inject_transient_everywhere(aws, "training", "train-fm-transient-approved-")
-    drop_training(aws, "fm-transient-approved")
+    aws.drop_training_config("fm-transient-approved")
     inject_transient_everywhere(aws, "training", "train-fm-transient-early-")
     early_pipelines.append("train-fm-transient-early-")
-    drop_training(aws, "fm-transient-early", approval={"min_score": 0.99})  # ends rejected, by way of the early path
-    drop_training(aws, SERVING_MODEL)
+    aws.drop_training_config("fm-transient-early", approval={"min_score": 0.99})  # ends rejected, by way of the early path
+    aws.drop_training_config(SERVING_MODEL)
     aws.stack.runtime.wait_idle()
     names = [slug(s) for s in matrix_states("training")] + ["fm-transient-approved", "fm-transient-early", SERVING_MODEL]
     runs = {name: aws.runs(f"train-{name}-") for name in names}
@@ -104,14 +95,7 @@ def training_runs(aws, early_pipelines):
 def serving_model(aws, training_runs):
     (run,) = training_runs[SERVING_MODEL]
     assert run["status"] == "SUCCEEDED"
-    table = PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))
-    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=create_table_sqls(table))
-    key = f"configs/infer/{SERVING_MODEL}.json"
-    put = aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=json.dumps({"schema_version": 1, "model_name": SERVING_MODEL}))
-    aws.stack.runtime.wait_idle()
-    (baseline,) = aws.runs(on_demand_run_id(SERVING_MODEL, aws.bucket, key, put["VersionId"]), machine="inference")
-    assert baseline["status"] == "SUCCEEDED"
-    return json.loads(aws.sfn.describe_execution(executionArn=baseline["executionArn"])["input"])
+    return aws.on_demand_input(SERVING_MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,9 @@ import time
 import pytest
 
 from chalicelib.aws.model_versions import ModelVersions
-from chalicelib.inference_plan import on_demand_run_id
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from mlrelay.resume_client import wait_for_execution
 from mlrelay.runs import history
-from mlrelay.warehouse_client import connection_from, run_statement
-from tests.conftest import ROOT, valid_config
+from tests.conftest import ROOT
 from tests.state_machines import load
 
 pytestmark = pytest.mark.functional
@@ -49,12 +47,6 @@ FAIL_ONCE = "Injected.PermanentFailure"  # matches no Retry: the run fails at on
 SERVING_MODEL = "rs-serving"
 
 
-def drop_training(aws, name, **config):
-    document = valid_config(model_name=name, inference={"daily": False, "monthly": False}, **config)  # stay off schedules
-    aws.s3.put_object(Bucket=aws.bucket, Key=f"configs/train/{name}.json", Body=json.dumps(document))
-    aws.stack.runtime.wait_idle()
-
-
 def slug(state):
     return f"rs-{state.lower()}"
 
@@ -71,16 +63,6 @@ def assert_entered(counts, path, expected):
 def assert_entered_once_except_the_failed_step(counts, path, state):
     position = path.index(state)
     assert_entered(counts, path, [1] * position + [2] + [1] * (len(path) - position - 1))
-
-
-def wait_until_ended(aws, execution_arn, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = aws.sfn.describe_execution(executionArn=execution_arn)["status"]
-        if status != "RUNNING":
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"{execution_arn} still running")
 
 
 def entered(aws, execution_arns):
@@ -100,7 +82,7 @@ def resume_all(aws, failed_runs):
         answers[key] = aws.invoke("resume_run", {"run_id": run["name"]})
     for answer in answers.values():
         assert answer["outcome"] == "resumed", answer
-        answer["final"] = wait_until_ended(aws, answer["execution_arn"])
+        answer["final"] = wait_for_execution(aws.sfn, answer["execution_arn"], timeout_seconds=120)
     aws.stack.wait_idle()
     return answers
 
@@ -110,7 +92,8 @@ def training_resumes(aws, early_pipelines):
     early_pipelines.append(f"train-{slug('ReadPipelineOutcome')}-")
     for state, (_, config) in TRAINING_CASES.items():
         aws.stack.faults.inject(f"train-{slug(state)}-", state, error=FAIL_ONCE, times=1)
-        drop_training(aws, slug(state), **config)
+        aws.drop_training_config(slug(state), **config)
+    aws.stack.runtime.wait_idle()
     failed = {state: aws.runs(f"train-{slug(state)}-")[0] for state in TRAINING_CASES}
     return failed, resume_all(aws, failed)
 
@@ -133,12 +116,13 @@ def test_a_training_run_resumed_after_a_failure_redoes_only_the_failed_step_and_
 
 def test_a_failed_pipeline_step_is_retried_from_that_step_only(aws):
     aws.stack.pipelines.step_faults[("train-rs-pipeline-step-", "Train")] = 1
-    drop_training(aws, "rs-pipeline-step")
+    aws.drop_training_config("rs-pipeline-step")
+    aws.stack.runtime.wait_idle()
     (run,) = aws.runs("train-rs-pipeline-step-")
     assert run["status"] == "FAILED"
 
     answer = aws.invoke("resume_run", {"run_id": run["name"]})
-    final = wait_until_ended(aws, answer["execution_arn"])
+    final = wait_for_execution(aws.sfn, answer["execution_arn"], timeout_seconds=120)
 
     assert answer["from_state"] == "WaitForTrainingPipeline" and answer["retried_pipeline_execution_arn"]
     assert final == "SUCCEEDED"
@@ -152,15 +136,11 @@ def test_a_failed_pipeline_step_is_retried_from_that_step_only(aws):
 @pytest.fixture(scope="module")
 def serving_model(aws):
     """An approved model, and the input the trigger gives its on-demand inference runs."""
-    table = PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))
-    run_statement(aws.data, connection_from(aws.stack.info.outputs), sqls=create_table_sqls(table))
-    drop_training(aws, SERVING_MODEL)
+    aws.drop_training_config(SERVING_MODEL)
+    aws.stack.runtime.wait_idle()
     (trained,) = aws.runs(f"train-{SERVING_MODEL}-")
     assert trained["status"] == "SUCCEEDED"
-    key = f"configs/infer/{SERVING_MODEL}.json"
-    put = aws.drop(key, json.dumps({"schema_version": 1, "model_name": SERVING_MODEL}).encode())
-    (baseline,) = aws.runs(on_demand_run_id(SERVING_MODEL, aws.bucket, key, put["VersionId"]), machine="inference")
-    return json.loads(aws.sfn.describe_execution(executionArn=baseline["executionArn"])["input"])
+    return aws.on_demand_input(SERVING_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +195,8 @@ def test_every_step_a_run_can_resume_at_is_in_the_matrices():
 
 def test_resuming_a_succeeded_run_does_nothing_a_running_one_is_refused_and_an_unknown_one_named(aws, training_resumes):
     failed, _ = training_resumes
-    drop_training(aws, "rs-still-running")
+    aws.drop_training_config("rs-still-running")
+    aws.stack.runtime.wait_idle()
     (running,) = aws.runs("train-rs-still-running-", timeout=0)
     deadline = time.monotonic() + 10
     while aws.run_record(running["name"]).get("status") != "RUNNING" and time.monotonic() < deadline:
