@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIPELINES_STAMP := $(VENV)/.installed-pipelines
 
-.PHONY: demo test lint bench clean pipelines package deploy
+.PHONY: demo test lint bench clean pipelines statemachines package deploy
 STAGE ?= dev
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/mlrelay demo
 
 test: $(PIPELINES_STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # make package STAGE=prod: build/package/prod/sam.json and deployment.zip, nothing deployed
@@ -37,7 +38,12 @@ deploy: $(STAMP)
 pipelines: $(PIPELINES_STAMP)
 	$(BIN)/mlrelay pipelines build
 
+# rewrite statemachines/*.asl.json from mlrelay/asl/ (a test fails while they differ)
+statemachines: $(STAMP)
+	$(BIN)/mlrelay statemachines build
+
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/statelint statemachines/*.asl.json
 
 bench: $(STAMP)

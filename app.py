@@ -6,15 +6,15 @@ queues, state machines) are declared in infra/resources.json.
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib.alerts import handle_alerts
-from chalicelib.config_drop import handle_config_dropped
-from chalicelib.daily_freshness import handle_daily_freshness
-from chalicelib.inference_schedule import handle_inference_schedule
-from chalicelib.inference_steps import handle_inference_step
-from chalicelib.observability import logger
-from chalicelib.pipeline_callback import handle_pipeline_status
-from chalicelib.resume import handle_resume
-from chalicelib.training_steps import handle_training_step
+from chalicelib.alerts.handler import handle_alerts
+from chalicelib.inference.freshness import handle_daily_freshness
+from chalicelib.inference.handler import handle_inference_step
+from chalicelib.inference.schedule import handle_inference_schedule
+from chalicelib.intake.handler import handle_config_dropped
+from chalicelib.pipeline_status.handler import handle_pipeline_status
+from chalicelib.resume.handler import handle_resume
+from chalicelib.shared.observability import logger
+from chalicelib.training.handler import handle_training_step
 
 app = Chalice(app_name="mlrelay")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))

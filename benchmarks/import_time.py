@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from mlrelay.iam_check import statements, unexcused, wildcards  # noqa: E402
 from mlrelay.packaging import package  # noqa: E402
+
 BUILD = ROOT / "build"
 RUNTIME_VENV = BUILD / "lambda-runtime-venv"
 HEAVY = {"sagemaker", "pandas", "numpy", "moto", "duckdb", "pyarrow", "sklearn"}

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.trigger import training_run_id  # noqa: E402
+from chalicelib.shared.naming import training_run_id  # noqa: E402
 from mlrelay.demo.checks import finished_run  # noqa: E402
 from mlrelay.local.stack import EmbeddedStack  # noqa: E402
 from mlrelay.synthetic import synthesize  # noqa: E402

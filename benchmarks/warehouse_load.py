@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls  # noqa: E402
+from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls  # noqa: E402
 from mlrelay.local.stack import EmbeddedStack  # noqa: E402
 from mlrelay.warehouse_client import connection_from, run_statement  # noqa: E402
 
@@ -38,7 +38,7 @@ def write_parts(directory: Path, rows: int) -> list[Path]:
         labels = LABELS[rng.integers(0, 4, per_part)]
         probability = np.round(rng.uniform(0.25, 1.0, per_part), 4)
         lines = [
-            f'I{part:02d}{i:07d},{label},"{{""{label}"": {p}}}"\n' for i, (label, p) in enumerate(zip(labels, probability))
+            f'I{part:02d}{i:07d},{label},"{{""{label}"": {p}}}"\n' for i, (label, p) in enumerate(zip(labels, probability, strict=True))
         ]
         path = directory / f"part-{part:05d}.csv"
         path.write_text("".join(lines))

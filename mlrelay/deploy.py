@@ -69,7 +69,8 @@ def deploy(package: Package, session: Any, say: Callable[[str], None]) -> Deploy
     s3.put_object(Bucket=bucket, Key=template_key, Body=body)
     say(f"uploaded s3://{bucket}/{zip_key} and the template")
     name = stack_name(package.stage)
-    changed = _apply_change_set(cfn, name, f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}", stack_parameters(package.stage), say)
+    template_url = f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}"
+    changed = _apply_change_set(cfn, name, template_url, stack_parameters(package.stage), say)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
     bundle = code_bundle()
     bundle.upload(s3, outputs["ArtifactBucketName"])

@@ -39,7 +39,7 @@ def merge_template(project_root: Path = PROJECT_ROOT) -> dict[str, Any]:
     """infra/resources.json with the pipeline and state machine definitions inlined."""
     template = json.loads((project_root / "infra" / "resources.json").read_text())
     bundle = code_bundle(project_root / "pipelines" / "scripts")
-    for logical_id, resource in template["Resources"].items():
+    for resource in template["Resources"].values():
         kind = resource.get("Type")
         if kind == "AWS::SageMaker::Pipeline":
             metadata = resource.get("Metadata", {})

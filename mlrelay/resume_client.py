@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> dict[
     except ConfigError as err:
         problems = "; ".join(f"{p.path or '(file)'}: {p.message}" for p in err.problems)
         raise ResumeError(f"{path} is not a valid config, so the run was not resumed: {problems}") from err
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     key = f"runs/{run_id}/resume-configs/{stamp}{path.suffix}"
     put = s3.put_object(Bucket=bucket, Key=key, Body=data)
     return {"bucket": bucket, "key": key, "version_id": put.get("VersionId"), "etag": put["ETag"].strip('"')}

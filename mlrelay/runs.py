@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.aws.stepfunctions import execution_arn_for
-from chalicelib.naming import MAX_RESUMES, resumed_execution_name
+from chalicelib.shared.naming import MAX_RESUMES, resumed_execution_name
 
 _RESUMED = re.compile(r"^(?P<run>.+)-r(?P<attempt>\d{1,2})$")  # run ids end in a hex digest or a date, never so
 

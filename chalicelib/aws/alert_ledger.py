@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, error_code
+from chalicelib.aws.dynamo_items import from_item, to_item
+from chalicelib.aws.errors import translated
+
+EXPIRY_AFTER_WINDOW_SECONDS = 86400  # the table's TTL attribute: a day after the window ends
 
 
 @dataclass(frozen=True)
@@ -29,41 +30,30 @@ class AlertLedger:
 
     def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int) -> AlertRecord:
         """Note this message under its key (starting a new window when the last one ended)."""
-        current = self._get(collapse_key)
+        with translated(f"cannot read alert ledger {self._table}"):
+            item = self._client.get_item(TableName=self._table, Key=_key(collapse_key), ConsistentRead=True).get("Item")
+        current = _record(item) if item else None
         if current is None or current.window_ends <= now:
-            self._put_new(collapse_key, now + window_seconds)
-        item = self._update(
-            collapse_key, "ADD message_ids :ids", {":ids": {"SS": [message_id]}}
-        )
-        return _record(item)
+            window_ends = now + window_seconds
+            with translated(f"cannot write alert ledger {self._table}"):
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=to_item({
+                        "collapse_key": collapse_key, "window_ends": window_ends,
+                        "expires_at": window_ends + EXPIRY_AFTER_WINDOW_SECONDS,
+                    }),
+                )
+        return _record(self._add(collapse_key, "message_ids", message_id))
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
-        self._update(collapse_key, "ADD delivered :channel", {":channel": {"SS": [channel]}})
+        self._add(collapse_key, "delivered", channel)
 
-    def _get(self, collapse_key: str) -> AlertRecord | None:
-        try:
-            item = self._client.get_item(TableName=self._table, Key=_key(collapse_key), ConsistentRead=True).get("Item")
-        except ClientError as err:
-            raise AwsError(f"cannot read alert ledger {self._table}: {error_code(err)}") from err
-        return _record(item) if item else None
-
-    def _put_new(self, collapse_key: str, window_ends: int) -> None:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={**_key(collapse_key), "window_ends": {"N": str(window_ends)}, "expires_at": {"N": str(window_ends + 86400)}},
-            )
-        except ClientError as err:
-            raise AwsError(f"cannot write alert ledger {self._table}: {error_code(err)}") from err
-
-    def _update(self, collapse_key: str, expression: str, values: dict[str, Any]) -> dict[str, Any]:
-        try:
+    def _add(self, collapse_key: str, attribute: str, value: str) -> dict[str, Any]:
+        with translated(f"cannot update alert ledger {self._table}"):
             return self._client.update_item(
-                TableName=self._table, Key=_key(collapse_key), UpdateExpression=expression,
-                ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
+                TableName=self._table, Key=_key(collapse_key), UpdateExpression=f"ADD {attribute} :value",
+                ExpressionAttributeValues={":value": {"SS": [value]}}, ReturnValues="ALL_NEW",
             )["Attributes"]
-        except ClientError as err:
-            raise AwsError(f"cannot update alert ledger {self._table}: {error_code(err)}") from err
 
 
 def _key(collapse_key: str) -> dict[str, Any]:
@@ -71,8 +61,9 @@ def _key(collapse_key: str) -> dict[str, Any]:
 
 
 def _record(item: dict[str, Any]) -> AlertRecord:
+    values = from_item(item)
     return AlertRecord(
-        message_ids=frozenset(item.get("message_ids", {}).get("SS", [])),
-        delivered=frozenset(item.get("delivered", {}).get("SS", [])),
-        window_ends=int(item.get("window_ends", {}).get("N", "0")),
+        message_ids=frozenset(values.get("message_ids", set())),
+        delivered=frozenset(values.get("delivered", set())),
+        window_ends=int(values.get("window_ends", 0)),
     )

@@ -1,17 +1,51 @@
-"""The project's own AWS errors: adapters turn botocore's ClientError into these."""
+"""The project's own AWS errors, and the one place botocore's ClientError becomes one of them.
+
+Every adapter wraps its calls in `translated("what it was doing")`, so an
+error always says what failed (the object, the table, the execution) and
+keeps AWS's error code for the callers that act on it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import ClientError
+
+# Codes by which AWS says "no such thing", across the services we call.
+NOT_FOUND_CODES = frozenset(
+    {"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "ResourceNotFoundException", "ExecutionDoesNotExist"}
+)
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class AwsError(RuntimeError):
     """An AWS call failed in a way the caller cannot fix by retrying at once."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code  # AWS's error code, e.g. "ExecutionAlreadyExists"
 
 
 class NotFoundError(AwsError):
     """The object, table item or execution does not exist (any more)."""
 
 
-def error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
+class ConditionFailedError(AwsError):
+    """A conditional write found the item in another state (someone else got there first)."""
+
+
+@contextmanager
+def translated(action: str, not_found: frozenset[str] = NOT_FOUND_CODES) -> Iterator[None]:
+    """Turn a ClientError inside the block into our error: `action` says what was being done."""
+    try:
+        yield
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        detail = f"{action}: {code}" + (f" ({error['Message']})" if error.get("Message") else "")
+        if code in not_found:
+            raise NotFoundError(detail, code) from err
+        if code == CONDITION_FAILED:
+            raise ConditionFailedError(detail, code) from err
+        raise AwsError(detail, code) from err

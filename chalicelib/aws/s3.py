@@ -1,4 +1,4 @@
-"""S3 access for config objects and the reports written beside them."""
+"""S3 objects: configs, the reports written beside them, and run outputs."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, NotFoundError, error_code
-
-_MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NoSuchBucket"}
+from chalicelib.aws.errors import NotFoundError, translated
 
 
 @dataclass(frozen=True)
@@ -30,11 +26,10 @@ class S3Objects:
         if version_id and version_id != "null":
             request["VersionId"] = version_id
         try:
-            response = self._client.get_object(**request)
-        except ClientError as err:
-            if error_code(err) in _MISSING:
-                raise NotFoundError(f"s3://{bucket}/{key} (version {version_id}) no longer exists") from err
-            raise AwsError(f"cannot read s3://{bucket}/{key}: {error_code(err)}") from err
+            with translated(f"cannot read s3://{bucket}/{key}"):
+                response = self._client.get_object(**request)
+        except NotFoundError as err:
+            raise NotFoundError(f"s3://{bucket}/{key} (version {version_id}) no longer exists", err.code) from err
         body = response["Body"]
         try:
             data = body.read(max_bytes + 1)
@@ -42,13 +37,14 @@ class S3Objects:
             body.close()
         return ObjectContent(data=data[:max_bytes], size=int(response.get("ContentLength", len(data))))
 
-    def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
-        try:
+    def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
+        return json.loads(self.read(bucket, key, None, max_bytes).data)
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None:
+        with translated(f"cannot write s3://{bucket}/{key}"):
             self._client.put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=json.dumps(document, indent=2, default=str).encode(),
                 ContentType="application/json",
             )
-        except ClientError as err:
-            raise AwsError(f"cannot write s3://{bucket}/{key}: {error_code(err)}") from err

@@ -1,4 +1,4 @@
-"""SageMaker pipelines (reads) and the model registry."""
+"""SageMaker pipelines (reads and retries) and the model registry."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, error_code
+from chalicelib.aws.errors import AwsError, translated
 
 # SageMaker limits: a model package description is at most 1,024 characters,
 # customer metadata values at most 256.
@@ -28,30 +26,27 @@ class Pipelines:
         self._client = sagemaker_client or client("sagemaker")
 
     def outcome(self, execution_arn: str) -> PipelineOutcome:
-        try:
+        with translated(f"cannot describe pipeline execution {execution_arn}"):
             execution = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
-            steps = self.steps(execution_arn)
-        except ClientError as err:
-            raise AwsError(f"cannot describe pipeline execution {execution_arn}: {error_code(err)}") from err
-        failed = [s for s in steps if s.get("StepStatus") == "Failed" and s.get("FailureReason")]
+        failed = [s for s in self.steps(execution_arn) if s.get("StepStatus") == "Failed" and s.get("FailureReason")]
         reason = f"step {failed[0]['StepName']}: {failed[0]['FailureReason']}" if failed else execution.get("FailureReason", "")
         return PipelineOutcome(execution["PipelineExecutionStatus"], reason)
 
     def retry(self, execution_arn: str, client_token: str) -> None:
         """RetryPipelineExecution: the failed step and those after it run again; succeeded steps do not."""
-        try:
+        with translated(f"cannot retry pipeline execution {execution_arn}"):
             self._client.retry_pipeline_execution(PipelineExecutionArn=execution_arn, ClientRequestToken=client_token)
-        except ClientError as err:
-            raise AwsError(f"cannot retry pipeline execution {execution_arn}: {error_code(err)}") from err
 
     def steps(self, execution_arn: str) -> list[dict[str, Any]]:
         steps: list[dict[str, Any]] = []
-        for page in self._client.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution_arn):
-            steps.extend(page["PipelineExecutionSteps"])
+        with translated(f"cannot list the steps of pipeline execution {execution_arn}"):
+            for page in self._client.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution_arn):
+                steps.extend(page["PipelineExecutionSteps"])
         return steps
 
     def definition(self, execution_arn: str) -> dict[str, Any]:
-        response = self._client.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)
+        with translated(f"cannot read the definition of pipeline execution {execution_arn}"):
+            response = self._client.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)
         return json.loads(response["PipelineDefinition"])
 
 
@@ -61,16 +56,17 @@ class ModelRegistry:
 
     def ensure_group(self, name: str, description: str) -> None:
         try:
-            self._client.create_model_package_group(ModelPackageGroupName=name, ModelPackageGroupDescription=description)
-        except ClientError as err:
+            with translated(f"cannot create model package group {name}"):
+                self._client.create_model_package_group(ModelPackageGroupName=name, ModelPackageGroupDescription=description)
+        except AwsError as err:
             if "already exists" not in str(err):
-                raise AwsError(f"cannot create model package group {name}: {error_code(err)}") from err
+                raise
 
     def register(
         self, group: str, approved: bool, description: str, container: dict[str, Any], metadata: dict[str, str],
     ) -> str:
         """Create the next model package version; returns its ARN."""
-        try:
+        with translated(f"cannot register a model package in {group}"):
             response = self._client.create_model_package(
                 ModelPackageGroupName=group,
                 ModelPackageDescription=description[:MAX_DESCRIPTION],
@@ -82,21 +78,10 @@ class ModelRegistry:
                 },
                 CustomerMetadataProperties={k: str(v)[:MAX_METADATA_VALUE] for k, v in metadata.items()},
             )
-        except ClientError as err:
-            raise AwsError(f"cannot register a model package in {group}: {error_code(err)}") from err
         return str(response["ModelPackageArn"])
 
     def container(self, model_package_arn: str) -> dict[str, Any]:
         """The serving container a model package version registered (image, artifact, code)."""
-        try:
+        with translated(f"cannot describe model package {model_package_arn}"):
             package = self._client.describe_model_package(ModelPackageName=model_package_arn)
-        except ClientError as err:
-            raise AwsError(f"cannot describe model package {model_package_arn}: {error_code(err)}") from err
         return dict(package["InferenceSpecification"]["Containers"][0])
-
-    def packages(self, group: str) -> list[dict[str, Any]]:
-        packages: list[dict[str, Any]] = []
-        paginator = self._client.get_paginator("list_model_packages")
-        for page in paginator.paginate(ModelPackageGroupName=group):
-            packages.extend(page["ModelPackageSummaryList"])
-        return packages

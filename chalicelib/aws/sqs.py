@@ -1,14 +1,13 @@
-"""Sending messages to the failure path."""
+"""Sending messages to the failures and notifications queues."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, error_code
+from chalicelib.aws.errors import translated
 
 
 class Queue:
@@ -17,8 +16,6 @@ class Queue:
         self._client = sqs_client or client("sqs")
 
     def send(self, message: BaseModel) -> str:
-        try:
+        with translated(f"cannot send to {self._url}"):
             response = self._client.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json())
-        except ClientError as err:
-            raise AwsError(f"cannot send to {self._url}: {error_code(err)}") from err
         return str(response["MessageId"])

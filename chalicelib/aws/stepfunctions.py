@@ -1,4 +1,4 @@
-"""Starting workflow executions by deterministic name."""
+"""Step Functions: starting executions by deterministic name, and answering waiting tasks."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, error_code
+from chalicelib.aws.errors import AwsError, translated
+
+# A token that is answered already, timed out, or belongs to a finished
+# execution: a late or duplicate answer, which is not an error for the caller.
+_STALE_TOKEN = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
+# Step Functions limits: error names 256 characters, causes 32,768.
+MAX_ERROR, MAX_CAUSE = 256, 32768
 
 
 @dataclass(frozen=True)
@@ -29,21 +33,15 @@ class Workflows:
         90 days, which makes the name our second line of deduplication.
         """
         try:
-            response = self._client.start_execution(
-                stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
-            )
-        except ClientError as err:
-            if error_code(err) == "ExecutionAlreadyExists":
+            with translated(f"cannot start {name} on {state_machine_arn}"):
+                response = self._client.start_execution(
+                    stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
+                )
+        except AwsError as err:
+            if err.code == "ExecutionAlreadyExists":
                 return StartedExecution(execution_arn_for(state_machine_arn, name), already_existed=True)
-            raise AwsError(f"cannot start {name} on {state_machine_arn}: {error_code(err)}") from err
+            raise
         return StartedExecution(response["executionArn"], already_existed=False)
-
-
-# A token that is answered already, timed out, or belongs to a finished
-# execution: a late or duplicate answer, which is not an error for the caller.
-_STALE_TOKEN = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
-# Step Functions limits: error names 256 characters, causes 32,768.
-MAX_ERROR, MAX_CAUSE = 256, 32768
 
 
 class TaskCallbacks:
@@ -52,19 +50,19 @@ class TaskCallbacks:
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """False when the token was stale (the answer came too late or twice)."""
-        return self._send(self._client.send_task_success, taskToken=token, output=json.dumps(output))
+        return self._send("send_task_success", taskToken=token, output=json.dumps(output))
 
     def fail(self, token: str, error: str, cause: str) -> bool:
-        return self._send(self._client.send_task_failure, taskToken=token, error=error[:MAX_ERROR], cause=cause[:MAX_CAUSE])
+        return self._send("send_task_failure", taskToken=token, error=error[:MAX_ERROR], cause=cause[:MAX_CAUSE])
 
-    @staticmethod
-    def _send(call: Any, **request: Any) -> bool:
+    def _send(self, operation: str, **request: Any) -> bool:
         try:
-            call(**request)
-        except ClientError as err:
-            if error_code(err) in _STALE_TOKEN:
+            with translated("cannot answer a waiting workflow task", not_found=frozenset()):
+                getattr(self._client, operation)(**request)
+        except AwsError as err:
+            if err.code in _STALE_TOKEN:
                 return False
-            raise AwsError(f"cannot answer a waiting workflow task: {error_code(err)}") from err
+            raise
         return True
 
 

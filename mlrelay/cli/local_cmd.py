@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,12 @@ import typer
 from rich.table import Table
 
 from chalicelib.config.parsing import CONFIG_SUFFIXES
-from chalicelib.trigger import training_run_id
+from chalicelib.shared.naming import training_run_id
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 from mlrelay.demo import wait_for
-from mlrelay.tables import steps_table
 from mlrelay.runs import RunNotFoundError, show_run
+from mlrelay.tables import steps_table
 
 app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)
 
@@ -91,19 +92,19 @@ def schedule(
     at: str = typer.Option(None, help="The schedule's time, ISO 8601 (default: now, UTC)."),
 ) -> None:
     """Fire the daily or monthly inference schedule now, as EventBridge would at its time."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if mode not in ("daily", "monthly"):
         fail(f"mode must be daily or monthly (got {mode!r})", code=2)
     try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(timezone.utc)
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
     except ValueError as err:
         fail(f"--at must be an ISO 8601 time like 2026-11-23T05:00:00Z ({err})", code=2)
     info, client = connect()
     # moto fires no schedules; the running stack's fire_schedule does, behind this endpoint.
     response = client("lambda").invoke(
         FunctionName=info.functions["on_inference_schedule"],
-        Payload=json.dumps({"mode": mode, "scheduled_for": moment.astimezone(timezone.utc).isoformat()}).encode(),
+        Payload=json.dumps({"mode": mode, "scheduled_for": moment.astimezone(UTC).isoformat()}).encode(),
     )
     answer = json.loads(response["Payload"].read())
     if "FunctionError" in response:

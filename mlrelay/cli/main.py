@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from mlrelay.cli import config_cmd, data_cmd, deploy_cmd, local_cmd, models_cmd, pipelines_cmd, runs_cmd, warehouse_cmd
+from mlrelay.cli import (
+    config_cmd,
+    data_cmd,
+    deploy_cmd,
+    local_cmd,
+    models_cmd,
+    pipelines_cmd,
+    runs_cmd,
+    statemachines_cmd,
+    warehouse_cmd,
+)
 from mlrelay.cli.output import console
 
 app = typer.Typer(
@@ -18,6 +28,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(pipelines_cmd.app, name="pipelines")
+app.add_typer(statemachines_cmd.app, name="statemachines")
 app.add_typer(warehouse_cmd.app, name="warehouse")
 app.command("deploy")(deploy_cmd.deploy_command)
 

@@ -9,9 +9,9 @@ from rich.table import Column, Table
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.tables import steps_table
 from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
 from mlrelay.runs import RunNotFoundError, list_runs, show_run
+from mlrelay.tables import steps_table
 
 app = typer.Typer(help="Inspect and resume workflow runs on the running local stack.", no_args_is_help=True)
 

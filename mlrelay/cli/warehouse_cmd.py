@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 from mlrelay.local.stack import StackInfo
@@ -26,7 +26,9 @@ def init() -> None:
 
 
 @app.command()
-def query(sql: str = typer.Argument(..., help="One SQL statement, e.g. \"SELECT mode, COUNT(*) FROM mlrelay.predictions GROUP BY 1\"")) -> None:
+def query(
+    sql: str = typer.Argument(..., help="One SQL statement, e.g. \"SELECT mode, COUNT(*) FROM mlrelay.predictions GROUP BY 1\""),
+) -> None:
     """Run one statement through the Data API and print its result as a table."""
     info, client = connect()
     data = client("redshift-data")

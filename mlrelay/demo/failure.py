@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from rich.console import Console
 
-from chalicelib.inference_plan import scheduled_run_id
+from chalicelib.shared.naming import scheduled_run_id
 from mlrelay.demo.checks import Checks, finished_run, wait_for
 from mlrelay.demo.predictions import DAILY_AT, MODEL
 from mlrelay.local.stack import EmbeddedStack
@@ -21,7 +21,7 @@ def injected_failure(console: Console, checks: Checks, stack: EmbeddedStack) -> 
     """Tomorrow's daily run meets a database error at the load; returns its run id."""
     run_id = scheduled_run_id(MODEL, "daily", FAILING_DAY)
     console.print("\n[bold]7. A failure at 3 am[/]: the next daily run, with the warehouse refusing its load once")
-    stack.warehouse.refuse("COPY", DATABASE_ERROR, run_id=run_id)
+    stack.faults.refuse_statement("COPY", DATABASE_ERROR, run_id=run_id)
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-daily", FAILING_DAY)
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)
     if not checks.check(detail is not None and detail.summary.status == "FAILED", f"run {run_id} failed"):
@@ -39,7 +39,8 @@ def resume_failed_run(console: Console, checks: Checks, stack: EmbeddedStack, ru
     console.print(f"\n   mlrelay runs resume {run_id}")
     copies_before = _copies(stack, run_id)
     answer = invoke(stack.client("lambda"), stack.info.functions["resume_run"], {"run_id": run_id})
-    if not checks.check(answer.get("outcome") == "resumed", f"resumed at {answer.get('from_state')}: {answer.get('message', 'the step that failed')}"):
+    said = answer.get("message", "the step that failed")
+    if not checks.check(answer.get("outcome") == "resumed", f"resumed at {answer.get('from_state')}: {said}"):
         return
     sfn = stack.client("stepfunctions")
     skipped = skipped_steps(sfn, answer["previous_execution_arn"], answer["from_state"])

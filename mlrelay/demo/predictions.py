@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
 
-from chalicelib.inference_plan import scheduled_run_id
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.shared.naming import scheduled_run_id
 from mlrelay.demo.checks import Checks, finished_run
 from mlrelay.local.stack import EmbeddedStack
 from mlrelay.runs import list_runs
 from mlrelay.warehouse_client import connection_from, result_table, run_statement
 
 MODEL = "packaging-type"
-DAILY_AT = datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
-MONTHLY_AT = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
+DAILY_AT = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+MONTHLY_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 COUNTS_SQL = "SELECT mode, predicted_label, COUNT(*) AS items FROM {table} GROUP BY mode, predicted_label ORDER BY mode, predicted_label"
 
 

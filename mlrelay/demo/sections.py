@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions
-from chalicelib.trigger import training_run_id
+from chalicelib.shared.naming import training_run_id
 from mlrelay.demo.checks import Checks, finished_run, read_json, wait_for
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, PROJECT_ROOT, EmbeddedStack
@@ -45,7 +45,10 @@ def train_first_model(console: Console, checks: Checks, stack: EmbeddedStack) ->
         return None
     console.print(steps_table(detail))
     registration = (detail.output or {}).get("registration", {})
-    checks.check(registration.get("status") == "Approved", f"v{registration.get('version')} registered {registration.get('status')}: the first model needs only the floor")
+    checks.check(
+        registration.get("status") == "Approved",
+        f"v{registration.get('version')} registered {registration.get('status')}: the first model needs only the floor",
+    )
     metrics = (detail.output or {}).get("decision", {}).get("metrics", {})
     accuracy, majority = metrics.get("accuracy", 0.0), metrics.get("majority_class_rate", 1.0)
     checks.check(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -12,7 +12,7 @@ def s3_object_created(
     time: datetime | None = None,
 ) -> dict[str, Any]:
     """An EventBridge 'Object Created' event in the shape S3 sends."""
-    moment = (time or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = (time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

@@ -1,19 +1,24 @@
-"""Injected failures of Task states in the local stack's workflows (tests and the demo).
+"""One fault plan for the local stack: every kind of failure tests and the demo inject, and one clear().
 
-The same idea as Step Functions Local's mocked "Throw" responses, but in front
-of the real integration instead of replacing it: a fault makes a Task state's
-attempt fail with a chosen error before the state calls its service. After
-`times` failed attempts the state calls through as usual, so a fault can be
-transient (retried by the state's own Retry) or permanent (caught, alerted).
+- a Task state's attempts fail with a chosen error before the state calls its
+  service (like Step Functions Local's mocked "Throw", but after `times`
+  failures the state calls through, so a fault can be transient or permanent);
+- a pipeline step fails (as a script error would);
+- a pipeline's status events are lost;
+- a pipeline ends before its workflow starts waiting for it (the race the
+  callback handshake covers), optionally changing its outputs first;
+- the warehouse refuses a statement with the database's error;
+- Slack answers an error (429 with Retry-After, 500, or down until removed).
 
-A fault is matched by execution name prefix (a run id) and state name, and its
-count is shared by every execution of that run, so "fail once" still holds
-when the run is resumed in a new execution.
+Faults are matched by run: an execution name or pipeline description (both
+start with the run id) starting with `run_prefix`. A fault's count is shared
+by every execution of that run, so "fail once" still holds when it is resumed.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PERMANENT_ERROR = "Injected.PermanentFailure"  # matches no Retry, so the first failure is caught
@@ -21,17 +26,22 @@ PERMANENT_ERROR = "Injected.PermanentFailure"  # matches no Retry, so the first 
 
 @dataclass
 class Fault:
+    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack
     run_prefix: str
-    state: str
-    error: str
-    cause: str
-    remaining: int | None  # attempts still to fail; None fails every attempt
+    target: str  # the state, step or SQL fragment it applies to ("" for all)
+    remaining: int | None  # occurrences still to fail; None: every one until removed
+    error: str = ""
+    cause: str = ""
+    status: int = 0  # Slack's HTTP status
+    retry_after: int | None = None
+    then: Callable[[str], None] | None = None  # early_end: runs with the run id once the pipeline has ended
 
 
 @dataclass(frozen=True)
 class FiredFault:
-    execution_name: str
-    state: str
+    run: str  # the execution name or pipeline description it hit
+    kind: str
+    target: str
     error: str
 
 
@@ -43,40 +53,91 @@ class FaultPlan:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
-    def inject(
-        self,
-        run_prefix: str,
-        state: str,
-        error: str = PERMANENT_ERROR,
-        cause: str | None = None,
-        times: int | None = None,
+    # --- injecting ------------------------------------------------------------
+
+    def fail_state(
+        self, run_prefix: str, state: str, error: str = PERMANENT_ERROR, cause: str | None = None, times: int | None = None,
     ) -> Fault:
         """Make `state` fail with `error` in runs whose execution name starts with `run_prefix`."""
-        if not run_prefix or not state:
-            raise ValueError("a fault needs a run prefix and a state name, so that it cannot hit other runs")
-        fault = Fault(run_prefix, state, error, cause or f"injected failure of {state}", times)
+        return self._add(Fault("state", _required(run_prefix), state, times, error, cause or f"injected failure of {state}"))
+
+    def fail_pipeline_step(self, run_prefix: str, step: str, times: int | None = 1) -> Fault:
+        """The step's work fails as a script error would (AlgorithmError)."""
+        return self._add(Fault("pipeline_step", _required(run_prefix), step, times, f"AlgorithmError: injected failure of step {step}"))
+
+    def lose_status_events(self, run_prefix: str) -> Fault:
+        """The run's pipeline executions emit no status-change events: only the wait's timeout ends the run."""
+        return self._add(Fault("lost_events", _required(run_prefix), "", None))
+
+    def end_pipeline_early(self, run_prefix: str, then: Callable[[str], None] | None = None) -> Fault:
+        """The run's pipelines end (and `then(run_id)` runs) before the workflow starts waiting for them."""
+        return self._add(Fault("early_end", _required(run_prefix), "", None, then=then))
+
+    def refuse_statement(self, sql_containing: str, error: str, run_id: str | None = None, times: int = 1) -> Fault:
+        """The warehouse fails the next statement with a part containing `sql_containing` (mentioning `run_id`)."""
+        return self._add(Fault("statement", run_id or "", sql_containing, times, error))
+
+    def fail_slack(self, status: int = 503, retry_after: int | None = None, times: int | None = 1) -> Fault:
+        """Slack answers `status` to the next `times` posts (None: every post until the fault is removed)."""
+        return self._add(Fault("slack", "", "", times, status=status, retry_after=retry_after))
+
+    def remove(self, fault: Fault) -> None:
         with self._lock:
-            self._faults.append(fault)
-        return fault
+            if fault in self._faults:
+                self._faults.remove(fault)
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def take(self, execution_name: str, state: str) -> Fault | None:
-        """The fault this attempt of `state` must fail with, if any (counts the attempt)."""
+    # --- consulted by the emulated services -----------------------------------
+
+    def state_fault(self, execution_name: str, state: str) -> Fault | None:
+        return self._take("state", lambda f: f.target == state and execution_name.startswith(f.run_prefix), execution_name)
+
+    def pipeline_step_fault(self, description: str, step: str) -> Fault | None:
+        return self._take("pipeline_step", lambda f: f.target == step and description.startswith(f.run_prefix), description)
+
+    def loses_status_events(self, description: str) -> bool:
+        return self._take("lost_events", lambda f: description.startswith(f.run_prefix), description) is not None
+
+    def early_end(self, description: str) -> Fault | None:
+        return self._take("early_end", lambda f: description.startswith(f.run_prefix), description)
+
+    def statement_refusal(self, sql_parts: list[str], texts: list[str]) -> Fault | None:
+        """`texts`: everything the statement says (its SQL and parameters), searched for the fault's run id."""
+        return self._take(
+            "statement",
+            lambda f: any(f.target in sql for sql in sql_parts) and (not f.run_prefix or any(f.run_prefix in t for t in texts)),
+            " ".join(sql_parts)[:200],
+        )
+
+    def slack_response(self) -> Fault | None:
+        return self._take("slack", lambda f: True, "slack")
+
+    def fired_in(self, run_prefix: str, kind: str = "state") -> list[FiredFault]:
+        with self._lock:
+            return [f for f in self.fired if f.kind == kind and f.run.startswith(run_prefix)]
+
+    def _add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def _take(self, kind: str, matches: Callable[[Fault], bool], run: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.state != state or not execution_name.startswith(fault.run_prefix):
-                    continue
-                if fault.remaining == 0:
+                if fault.kind != kind or fault.remaining == 0 or not matches(fault):
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
-                self.fired.append(FiredFault(execution_name, state, fault.error))
+                if kind in ("state", "pipeline_step", "statement", "slack"):
+                    self.fired.append(FiredFault(run, kind, fault.target, fault.error or str(fault.status)))
                 return fault
         return None
 
-    def fired_in(self, run_prefix: str) -> list[FiredFault]:
-        with self._lock:
-            return [f for f in self.fired if f.execution_name.startswith(run_prefix)]
+
+def _required(run_prefix: str) -> str:
+    if not run_prefix:
+        raise ValueError("a fault needs a run prefix, so that it cannot hit other runs")
+    return run_prefix

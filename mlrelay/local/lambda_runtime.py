@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class LocalLambdaRuntime:
             try:
                 self._run(function, event, "Event", attempt)
                 return
-            except Exception as err:  # noqa: BLE001 - recorded in self.invocations
+            except Exception as err:
                 last_error = err
                 if attempt <= ASYNC_RETRIES:
                     time.sleep(0.2 * attempt)  # Lambda waits minutes; locally a pause will do
@@ -173,7 +173,7 @@ def destination_record(function: LocalFunction, event: Any, request_id: str, err
     """The record Lambda sends to an on-failure destination (its documented shape)."""
     return {
         "version": "1.0",
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "requestContext": {
             "requestId": request_id, "functionArn": f"{function.arn}:$LATEST",
             "condition": "RetriesExhausted", "approximateInvokeCount": attempts,

@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from mlrelay.local.faults import FaultPlan
 from mlrelay.local.pipeline_expressions import ExpressionError, evaluate, parameter_values, step_references
 from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, run_processing, run_training, run_transform
 
@@ -71,8 +72,9 @@ class StepRun:
 
 
 class LocalPipelineRunner:
-    def __init__(self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter):
+    def __init__(self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan):
         self._s3_client = s3_client
+        self._faults = faults
         self._work_dir = work_dir
         self._log_dir = log_dir
         self._emit = emit
@@ -81,15 +83,13 @@ class LocalPipelineRunner:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.step_runs: list[StepRun] = []
-        self.emit_events = True  # fault injection: False loses the status-change events
-        self.step_faults: dict[tuple[str, str], int] = {}  # fault injection: (run id prefix, step) -> failures left
 
     def submit(self, pipeline: Any, execution: Any) -> None:
         _begin(execution)
         self._schedule(pipeline, execution)
 
     def retry(self, pipeline: Any, execution: Any) -> None:
-        """RetryPipelineExecution (moto_patches checks the execution failed): the failed step and those after it
+        """RetryPipelineExecution (the emulated API checks the execution failed): the failed step and those after it
         run again; succeeded steps keep their outputs."""
         execution.pipeline_execution_status = "Executing"
         execution.pipeline_execution_failure_reason = None
@@ -132,7 +132,7 @@ class LocalPipelineRunner:
     def _run_guarded(self, pipeline: Any, execution: Any) -> None:
         try:
             self._run(pipeline, execution)
-        except Exception as err:  # noqa: BLE001 - a runner bug must still end the execution
+        except Exception as err:
             logger.exception("local pipeline runner failed")
             self._finish(pipeline, execution, "Failed", f"InternalError: {err}")
 
@@ -186,14 +186,9 @@ class LocalPipelineRunner:
         else:
             with self._lock:  # counted when the work starts, whether or not it succeeds
                 self.step_runs.append(StepRun(execution.arn, execution.pipeline_execution_description, step["Name"]))
-                fault = next(
-                    (key for key, left in self.step_faults.items()
-                     if left > 0 and key[1] == step["Name"] and execution.pipeline_execution_description.startswith(key[0])),
-                    None,
-                )
-                if fault is not None:
-                    self.step_faults[fault] -= 1
-                    raise JobFailedError(f"AlgorithmError: injected failure of step {step['Name']}")
+            fault = self._faults.pipeline_step_fault(execution.pipeline_execution_description, step["Name"])
+            if fault is not None:
+                raise JobFailedError(fault.error)
             properties = self._execute(execution, step, arguments, record, models)
             if caching:
                 self._cache[key] = (execution.arn, properties)
@@ -248,7 +243,7 @@ class LocalPipelineRunner:
             "executionStartTime": _iso(execution.start_time),
             "executionEndTime": _iso(_now()) if status in {"Succeeded", "Failed", "Stopped"} else None,
         }
-        if self.emit_events:
+        if not self._faults.loses_status_events(execution.pipeline_execution_description):
             self._emit(STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
 
     def _step_event(self, pipeline: Any, execution: Any, record: StepRecord) -> None:
@@ -260,7 +255,7 @@ class LocalPipelineRunner:
             "failureReason": record.failure_reason,
             "metadata": record.metadata,
         }
-        if self.emit_events:
+        if not self._faults.loses_status_events(execution.pipeline_execution_description):
             self._emit(STEP_STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
 
 
@@ -282,7 +277,7 @@ def _cache_key(pipeline_name: str, step_name: str, arguments: dict[str, Any]) ->
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -1,9 +1,8 @@
 """A Slack-compatible incoming-webhook receiver on loopback, for the local stack and its tests.
 
-POST / takes a message as Slack would and answers "ok" (200), unless
-responses were scripted: `script(429, retry_after=1)` or `script(500)` make
-the next posts fail that way, as Slack does under rate limiting or outage;
-`down = True` answers 503 to every post until it is set back.
+POST / takes a message as Slack would and answers "ok" (200), unless the
+stack's fault plan says otherwise (`faults.fail_slack(429, retry_after=1)`,
+or 503 until removed), as Slack does under rate limiting or outage.
 GET /messages lists what was accepted, for `mlrelay local alerts`.
 """
 
@@ -16,11 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
-@dataclass
-class ScriptedResponse:
-    status: int
-    retry_after: int | None = None
+from mlrelay.local.faults import FaultPlan
 
 
 @dataclass
@@ -31,17 +26,16 @@ class Received:
 
 @dataclass
 class SlackReceiver:
+    faults: FaultPlan = field(default_factory=FaultPlan)
     messages: list[Received] = field(default_factory=list)
     attempts: int = 0
-    down: bool = False
 
     def __post_init__(self) -> None:
-        self._script: list[ScriptedResponse] = []
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, headers = receiver._answer(body)
                 self.send_response(status)
@@ -50,7 +44,7 @@ class SlackReceiver:
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"error")
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 payload = json.dumps([{"at": m.at, "message": m.message} for m in receiver.messages]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -69,10 +63,6 @@ class SlackReceiver:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/services/T000/B000/local"
 
-    def script(self, status: int, retry_after: int | None = None, times: int = 1) -> None:
-        with self._lock:
-            self._script.extend(ScriptedResponse(status, retry_after) for _ in range(times))
-
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
@@ -80,9 +70,9 @@ class SlackReceiver:
     def _answer(self, body: bytes) -> tuple[int, dict[str, str]]:
         with self._lock:
             self.attempts += 1
-            scripted = ScriptedResponse(503) if self.down else self._script.pop(0) if self._script else None
-            if scripted is None:
+            fault = self.faults.slack_response()
+            if fault is None:
                 self.messages.append(Received(time.time(), json.loads(body or b"{}")))
                 return 200, {}
-        headers = {"Retry-After": str(scripted.retry_after)} if scripted.retry_after is not None else {}
-        return scripted.status, headers
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return fault.status, headers

@@ -52,7 +52,7 @@ class SqsPoller:
                     QueueUrl=self._spec.queue_url, MaxNumberOfMessages=min(self._spec.batch_size, 10),
                     WaitTimeSeconds=1, AttributeNames=["All"],
                 ).get("Messages", [])
-            except Exception:  # noqa: BLE001 - the stack is stopping, or moto hiccuped: try again
+            except Exception:
                 if not self._stop.wait(0.5):
                     continue
                 return
@@ -63,10 +63,11 @@ class SqsPoller:
         event = {"Records": [self._record(m) for m in batch]}
         try:
             answer = json.loads(self._invoke(self._spec.function_name, event, "RequestResponse") or b"{}")
-        except Exception:  # noqa: BLE001 - a function error leaves the whole batch on the queue
+        except Exception:
             logger.warning("%s failed on a batch of %d; the records will be retried", self._spec.function_name, len(batch))
             return
-        failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])} if self._spec.report_batch_item_failures else set()
+        reported = (answer or {}).get("batchItemFailures", []) if self._spec.report_batch_item_failures else []
+        failed = {f["itemIdentifier"] for f in reported}
         for message in batch:
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=self._spec.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -17,26 +17,28 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from mlrelay.local import moto_patches
-from mlrelay.local.faults import FaultPlan
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
+from mlrelay.local.emulated import events, lambda_, redshift_data, sagemaker, stepfunctions
+from mlrelay.local.faults import FaultPlan
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
+from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
-from mlrelay.local.template import Template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -61,6 +63,9 @@ class StackInfo:
 
 
 class EmbeddedStack:
+    """Start it (or use it as a context manager); every patch, thread, variable and server it sets up is
+    undone by `stop()`, and by a start that fails half-way, through one ExitStack."""
+
     def __init__(
         self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None, time_scale: float = 1.0,
     ):
@@ -68,6 +73,7 @@ class EmbeddedStack:
         self.time_scale = time_scale  # Wait states and Retry back-offs (tests run them faster)
         self.log_dir = log_dir
         self.project_root = project_root
+        self.faults = FaultPlan()
         self.runtime = LocalLambdaRuntime()
         self._work_dir = Path(tempfile.mkdtemp(prefix="mlrelay-sagemaker-"))
         self.pipelines = LocalPipelineRunner(
@@ -75,15 +81,13 @@ class EmbeddedStack:
             work_dir=self._work_dir,
             log_dir=(log_dir or self._work_dir) / "pipelines",
             emit=self._emit_sagemaker_event,
+            faults=self.faults,
         )
-        self.warehouse = LocalWarehouse(lambda: self.client("s3"))
-        self.faults = FaultPlan()
+        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults)
         self.slack: SlackReceiver | None = None
-        self._pollers: list[SqsPoller] = []
-        self._server: ThreadedMotoServer | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None
-        self._saved_environment: dict[str, str | None] = {}
+        self._cleanup = ExitStack()
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()
@@ -92,34 +96,45 @@ class EmbeddedStack:
         self.stop()
 
     def start(self) -> EmbeddedStack:
+        with ExitStack() as undo:  # on any error below, everything done so far is undone
+            self._start(undo)
+            self._cleanup = undo.pop_all()
+        return self
+
+    def _start(self, undo: ExitStack) -> None:
+        from chalicelib.aws import clients
+
+        undo.callback(clients.reset)
+        undo.callback(shutil.rmtree, self._work_dir, True)
+        for component in (self.warehouse, self.runtime, self.pipelines):
+            undo.callback(component.shutdown)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         # moto's Step Functions interpreter logs every caught task error at length;
         # the execution history already records them.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        undo.callback(server.stop)
+        host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        self._set_environment(_emulator_environment(endpoint, port))
+        undo.enter_context(mock.patch.dict(os.environ, _emulator_environment(endpoint, port)))
         response = requests.post(
             f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
         )
         response.raise_for_status()
-        from chalicelib.aws import clients
-
         clients.reset()
-        moto_patches.install(self.runtime.invoke)
-        moto_patches.install_pipeline_runner(self.pipelines.submit, list_steps, self.pipelines.retry)
-        moto_patches.install_warehouse(self.warehouse)
-        moto_patches.install_fault_plan(self.faults)
-        moto_patches.install_time_scale(self.time_scale)
+        undo.enter_context(lambda_.patched(self.runtime.invoke))
+        undo.enter_context(events.patched(self.runtime.invoke))
+        undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps))
+        undo.enter_context(redshift_data.patched(self.warehouse))
+        undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
         self.applied = applier.apply(template, {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage)}, specs)
-        self._set_environment(_shared_environment(self.applied.function_environment))
+        undo.enter_context(mock.patch.dict(os.environ, _shared_environment(self.applied.function_environment)))
         if self.log_dir is not None:
-            _send_function_logs_to(self.log_dir / "functions.log")
+            undo.enter_context(_function_logs_in(self.log_dir / "functions.log"))
         self._upload_step_code(self.applied.outputs(template)["ArtifactBucketName"])
         for spec in specs:
             self.runtime.register(
@@ -131,26 +146,22 @@ class EmbeddedStack:
                     arn=self.applied.resources[spec.logical_id].attributes["Arn"],
                 )
             )
-        local = self._connect_people()
+        local = self._connect_people(undo)
         for function_name, queue_url in self.applied.failure_destinations.items():
             self.runtime.failure_destinations[function_name] = self._sender(queue_url)
         for mapping in self.applied.event_source_mappings:
             poller = SqsPoller(mapping, self.client("sqs"), self.runtime.invoke, REGION)
             poller.start()
-            self._pollers.append(poller)
-        state_machines = {
-            logical_id: self.applied.ref(logical_id) for logical_id in self.applied.state_machine_definitions
-        }
+            undo.callback(poller.stop)
         self.info = StackInfo(
             endpoint=endpoint,
             stage=self.stage,
             region=REGION,
             outputs=self.applied.outputs(template),
             functions={spec.handler.split(".", 1)[1]: spec.name for spec in specs},
-            state_machines=state_machines,
+            state_machines={logical_id: self.applied.ref(logical_id) for logical_id in self.applied.state_machine_definitions},
             local=local,
         )
-        return self
 
     def wait_idle(self, timeout_seconds: float = 300) -> None:
         """Until no Lambda invocation and no pipeline execution is running (they start each other)."""
@@ -162,28 +173,10 @@ class EmbeddedStack:
                 return
 
     def stop(self) -> None:
-        self.wait_idle(timeout_seconds=120)
-        for poller in self._pollers:
-            poller.stop()
-        if self.slack is not None:
-            self.slack.stop()
-        self.pipelines.shutdown()
-        self.runtime.shutdown()
-        self.warehouse.shutdown()
-        shutil.rmtree(self._work_dir, ignore_errors=True)
-        moto_patches.uninstall()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment.clear()
-        from chalicelib.aws import clients
-
-        clients.reset()
+        try:
+            self.wait_idle(timeout_seconds=120)
+        finally:
+            self._cleanup.close()
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
@@ -195,7 +188,7 @@ class EmbeddedStack:
         rule = events_backends[ACCOUNT_ID][REGION].event_buses["default"].rules.get(rule_name)
         if rule is None or not rule.scheduled_expression:
             raise StackError(f"no schedule rule named {rule_name!r}")
-        moment = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
             "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
             "account": ACCOUNT_ID, "time": moment, "region": REGION, "resources": [rule.arn], "detail": {},
@@ -207,9 +200,21 @@ class EmbeddedStack:
         sqs = self.client("sqs")
         return lambda record: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
 
-    def _connect_people(self) -> dict[str, str]:
+    def _start_pipeline(self, pipeline: Any, execution: Any) -> None:
+        """A new pipeline execution: run it in the background, or to its end at once when a fault says so."""
+        early = self.faults.early_end(execution.pipeline_execution_description)
+        if early is None:
+            self.pipelines.submit(pipeline, execution)
+            return
+        self.pipelines.run_now(pipeline, execution)
+        if early.then is not None:
+            early.then(execution.pipeline_execution_description)
+        self.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
+
+    def _connect_people(self, undo: ExitStack) -> dict[str, str]:
         """A Slack receiver behind the webhook parameter, and a queue subscribed to the alerts topic."""
-        self.slack = SlackReceiver()
+        self.slack = SlackReceiver(self.faults)
+        undo.callback(self.slack.stop)
         self.client("ssm").put_parameter(
             Name=self.applied.parameters["SlackWebhookParameterName"], Value=self.slack.url, Type="SecureString", Overwrite=True
         )
@@ -235,11 +240,6 @@ class EmbeddedStack:
         event = {"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources}
         events_backends[ACCOUNT_ID][REGION].put_events([event])
 
-    def _set_environment(self, variables: dict[str, str]) -> None:
-        for name, value in variables.items():
-            self._saved_environment.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-
 
 def _stage_parameters(project_root: Path, stage: str) -> dict[str, str]:
     """infra/parameters/<stage>.json: the template parameters a stage deploys with."""
@@ -249,13 +249,19 @@ def _stage_parameters(project_root: Path, stage: str) -> dict[str, str]:
     return {name: str(value) for name, value in json.loads(path.read_text()).items()}
 
 
-def _send_function_logs_to(path: Path) -> None:
+@contextmanager
+def _function_logs_in(path: Path) -> Iterator[None]:
     """Write the functions' Powertools logs to a file, as CloudWatch Logs would keep them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    stream = path.open("a", encoding="utf-8")
-    for handler in logging.getLogger("mlrelay").handlers:  # the Powertools Logger's service name
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+    handlers = [h for h in logging.getLogger("mlrelay").handlers if isinstance(h, logging.StreamHandler)]  # Powertools' service logger
+    with path.open("a", encoding="utf-8") as stream:
+        previous = [handler.setStream(stream) for handler in handlers]
+        try:
+            yield
+        finally:
+            for handler, original in zip(handlers, previous, strict=True):
+                if original is not None:  # None: it already wrote there
+                    handler.setStream(original)
 
 
 def _emulator_environment(endpoint: str, port: int) -> dict[str, str]:

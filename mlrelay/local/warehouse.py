@@ -16,17 +16,19 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+from mlrelay.local.faults import Fault, FaultPlan
 from mlrelay.local.redshift_copy import CopyError, is_copy, run_copy
 
 # Data API placeholders are :name; DuckDB's are $name. "::" is a cast, not a parameter.
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _TERMINAL = {"FINISHED", "FAILED", "ABORTED"}
 MAX_ERROR_CHARS = 1024
+_NO_RESULT_SET = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "COMMIT", "TRUNCATE", "GRANT"}
 
 
 class StatementNotFoundError(LookupError):
@@ -96,24 +98,17 @@ class Statement:
         return entry
 
 
-@dataclass(frozen=True)
-class Refusal:
-    sql_containing: str
-    error: str
-    run_id: str | None
-
-
 class LocalWarehouse:
-    def __init__(self, s3_client: Callable[[], Any], database_path: str = ":memory:"):
+    def __init__(self, s3_client: Callable[[], Any], faults: FaultPlan | None = None, database_path: str = ":memory:"):
         self._connection = duckdb.connect(database_path)
         self._s3_client = s3_client
+        self._faults = faults or FaultPlan()
         self._statements: dict[str, Statement] = {}
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()  # the statement and token maps
         self._db_lock = threading.Lock()  # the DuckDB connection
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
         self.executed: list[str] = []  # every SQL text run, in order (tests count COPYs with it)
-        self._refusals: list[Refusal] = []  # statements the database will fail (fault injection)
 
     # --- the Data API --------------------------------------------------------
 
@@ -139,7 +134,7 @@ class LocalWarehouse:
         if not sub.has_result_set:
             raise RequestError(f"Query {statement_id} does not have a result set")
         return {
-            "ColumnMetadata": [{"name": n, "label": n, "typeName": t} for n, t in zip(sub.columns, sub.types)],
+            "ColumnMetadata": [{"name": n, "label": n, "typeName": t} for n, t in zip(sub.columns, sub.types, strict=True)],
             "Records": [[_field(v) for v in row] for row in sub.rows],
             "TotalNumRows": len(sub.rows),
         }
@@ -160,11 +155,6 @@ class LocalWarehouse:
             if time.monotonic() > deadline:
                 raise TimeoutError("warehouse statements still running")
             time.sleep(0.02)
-
-    def refuse(self, sql_containing: str, error: str, run_id: str | None = None) -> None:
-        """Fail the next statement with a part containing `sql_containing` (and mentioning `run_id`) with `error`."""
-        with self._lock:
-            self._refusals.append(Refusal(sql_containing, error, run_id))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Read the database directly (tests and benchmarks; the CLI goes through the Data API)."""
@@ -207,7 +197,8 @@ class LocalWarehouse:
                 self._finish(statement, "ABORTED", None)
                 return
             statement.status = "STARTED"
-        refusal = self._refusal_for(statement)
+        sqls = [part.sql for part in statement.parts]
+        refusal = self._faults.statement_refusal(sqls, sqls + list(statement.parameters.values()))
         with self._db_lock:
             for part in statement.parts:
                 part.status = "STARTED"
@@ -230,20 +221,9 @@ class LocalWarehouse:
             cursor.execute("COMMIT")
             self._finish(statement, "FINISHED", None)
 
-    def _refusal_for(self, statement: Statement) -> Refusal | None:
-        texts = [part.sql for part in statement.parts] + list(statement.parameters.values())
-        with self._lock:
-            for refusal in self._refusals:
-                if any(refusal.sql_containing in part.sql for part in statement.parts) and (
-                    refusal.run_id is None or any(refusal.run_id in text for text in texts)
-                ):
-                    self._refusals.remove(refusal)
-                    return refusal
-        return None
-
-    def _execute(self, part: SubStatement, parameters: dict[str, str], refusal: Refusal | None) -> None:
+    def _execute(self, part: SubStatement, parameters: dict[str, str], refusal: Fault | None) -> None:
         self.executed.append(part.sql)
-        if refusal is not None and refusal.sql_containing in part.sql:
+        if refusal is not None and refusal.target in part.sql:
             raise CopyError(refusal.error)
         if is_copy(part.sql):
             part.result_rows = run_copy(self._connection, self._s3_client(), part.sql)
@@ -285,7 +265,7 @@ def _connection_fields(request: dict[str, Any]) -> dict[str, str]:
 
 
 def _is_dml(sql: str) -> bool:
-    return sql.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "COMMIT", "TRUNCATE", "GRANT"}
+    return sql.lstrip().split(None, 1)[0].upper() in _NO_RESULT_SET
 
 
 def _field(value: Any) -> dict[str, Any]:
@@ -301,4 +281,4 @@ def _field(value: Any) -> dict[str, Any]:
 
 
 def _now() -> float:
-    return datetime.now(timezone.utc).timestamp()
+    return datetime.now(UTC).timestamp()

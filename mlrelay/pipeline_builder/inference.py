@@ -89,9 +89,13 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             code=code.uri(bucket, "assemble_predictions.py"),
             inputs=[
                 ProcessingInput(source=outputs["ids"].S3Output.S3Uri, destination="/opt/ml/processing/input/ids"),
-                ProcessingInput(source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions"),
+                ProcessingInput(
+                    source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
+                ),
             ],
-            outputs=[ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=outputs_of("predictions"))],
+            outputs=[
+                ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=outputs_of("predictions")),
+            ],
             arguments=[
                 "--ids", "/opt/ml/processing/input/ids", "--predictions", "/opt/ml/processing/input/predictions",
                 "--output", "/opt/ml/processing/output", "--output-uri", outputs_of("predictions"),
@@ -102,7 +106,10 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
 
     return Pipeline(
         name=name,
-        parameters=[run_id, model_image, model_data, model_code, model_program, catalogue, id_column, added_at_column, features, mode, since, until, rows_per_file],
+        parameters=[
+            run_id, model_image, model_data, model_code, model_program, catalogue, id_column, added_at_column, features, mode,
+            since, until, rows_per_file,
+        ],
         steps=[prepare, create_model, transform, assemble],
         sagemaker_session=session,
     )

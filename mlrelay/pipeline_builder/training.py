@@ -141,9 +141,13 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
             inputs=[
                 ProcessingInput(source=split_output["validation"].S3Output.S3Uri, destination="/opt/ml/processing/input/validation"),
                 ProcessingInput(source=split_output["train"].S3Output.S3Uri, destination="/opt/ml/processing/input/train"),
-                ProcessingInput(source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions"),
+                ProcessingInput(
+                    source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
+                ),
             ],
-            outputs=[ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=outputs_of("evaluation"))],
+            outputs=[
+                ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=outputs_of("evaluation")),
+            ],
             arguments=[
                 "--label-column", label, "--validation", "/opt/ml/processing/input/validation",
                 "--train", "/opt/ml/processing/input/train", "--predictions", "/opt/ml/processing/input/predictions",

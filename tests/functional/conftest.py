@@ -10,16 +10,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.inference_plan import on_demand_run_id
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls
-from mlrelay.local import moto_patches
+from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.shared.naming import on_demand_run_id
 from mlrelay.local.events import s3_object_created
-from mlrelay.local.sagemaker_runner import list_steps
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
 from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
-
 
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
 
@@ -166,17 +163,19 @@ def aws(stack):
     return Aws(stack)
 
 
+class EarlyPipelines:
+    """Runs (by run id prefix) whose pipelines end before their workflow starts waiting for them."""
+
+    def __init__(self, stack):
+        self.stack, self.faults = stack, []
+
+    def append(self, run_prefix):
+        self.faults.append(self.stack.faults.end_pipeline_early(run_prefix))
+
+
 @pytest.fixture(scope="module")
 def early_pipelines(aws):
-    """Runs (by run id prefix) whose pipelines end before their workflow starts waiting for them."""
-    stack, prefixes = aws.stack, []
-
-    def start(pipeline, execution):
-        if not any(execution.pipeline_execution_description.startswith(p) for p in prefixes):
-            return stack.pipelines.submit(pipeline, execution)
-        stack.pipelines.run_now(pipeline, execution)
-        stack.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
-
-    moto_patches.install_pipeline_runner(start, list_steps, stack.pipelines.retry)
-    yield prefixes
-    moto_patches.install_pipeline_runner(stack.pipelines.submit, list_steps, stack.pipelines.retry)
+    early = EarlyPipelines(aws.stack)
+    yield early
+    for fault in early.faults:
+        aws.stack.faults.remove(fault)

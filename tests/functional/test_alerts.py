@@ -27,7 +27,7 @@ def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_comm
 
 def test_slack_answering_429_then_200_gets_one_post_after_waiting(aws):
     attempts_before = aws.stack.slack.attempts
-    aws.stack.slack.script(429, retry_after=1)
+    aws.stack.faults.fail_slack(429, retry_after=1)
     started = time.monotonic()
 
     aws.drop("configs/train/rate-limited.json", b'{"schema_version": 1}')
@@ -83,7 +83,7 @@ def test_slack_down_retries_the_message_then_keeps_it_in_the_dead_letter_queue(a
     visibility = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["VisibilityTimeout"])["Attributes"]
     attempts_before = aws.stack.slack.attempts
     aws.sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "1"})  # retry within seconds
-    aws.stack.slack.down = True
+    slack_down = aws.stack.faults.fail_slack(503, times=None)
     time.sleep(1.5)  # the poller's current long poll read the old visibility timeout when it began
     try:
         aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failure))
@@ -93,7 +93,7 @@ def test_slack_down_retries_the_message_then_keeps_it_in_the_dead_letter_queue(a
                 QueueUrl=dead_letters, AttributeNames=["All"], WaitTimeSeconds=1, VisibilityTimeout=0
             ).get("Messages", [])
     finally:
-        aws.stack.slack.down = False
+        aws.stack.faults.remove(slack_down)
         aws.sqs.set_queue_attributes(QueueUrl=queue, Attributes=visibility)
 
     (message,) = parked

@@ -61,14 +61,14 @@ def settle(aws, run_names):
 
 
 def inject_case(aws, prefix, state, case):
-    aws.stack.faults.inject(prefix, state)
+    aws.stack.faults.fail_state(prefix, state)
     for other, error in case.get("also", {}).items():
-        aws.stack.faults.inject(prefix, other, error=error)
+        aws.stack.faults.fail_state(prefix, other, error=error)
 
 
 def inject_transient_everywhere(aws, workflow, prefix):
     for state in matrix_states(workflow):
-        aws.stack.faults.inject(prefix, state, error=transient_error(workflow, state), times=1)
+        aws.stack.faults.fail_state(prefix, state, error=transient_error(workflow, state), times=1)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,8 @@ def inference_runs(aws, serving_model, early_pipelines):
         case = INFERENCE_CASES.get(state, {})
         inject_case(aws, f"infer-{SERVING_MODEL}-{slug(state)}", state, case)
         if "refuse" in case:
-            aws.stack.warehouse.refuse(case["refuse"], "ERROR: injected database failure", run_id=f"infer-{SERVING_MODEL}-{slug(state)}")
+            run_id = f"infer-{SERVING_MODEL}-{slug(state)}"
+            aws.stack.faults.refuse_statement(case["refuse"], "ERROR: injected database failure", run_id=run_id)
         start(slug(state))
     for kind in ("approved", "early"):
         inject_transient_everywhere(aws, "inference", f"infer-{SERVING_MODEL}-fm-transient-{kind}")
@@ -123,8 +124,8 @@ def inference_runs(aws, serving_model, early_pipelines):
     start("fm-transient-early")
     for state in REPORTED_AS:
         run_id = f"infer-{SERVING_MODEL}-fm-transient-{state.lower()}"
-        aws.stack.faults.inject(run_id, state, error=transient_error("inference", state), times=1)
-        aws.stack.warehouse.refuse(INFERENCE_CASES[state]["refuse"], f"ERROR: the database refused ({state})", run_id=run_id)
+        aws.stack.faults.fail_state(run_id, state, error=transient_error("inference", state), times=1)
+        aws.stack.faults.refuse_statement(INFERENCE_CASES[state]["refuse"], f"ERROR: the database refused ({state})", run_id=run_id)
         start(f"fm-transient-{state.lower()}")
     runs = {name: aws.runs(f"infer-{SERVING_MODEL}-{name}", machine="inference") for name in names}
     settle(aws, [runs[slug(state)][0]["name"] for state in matrix_states("inference")])
@@ -134,7 +135,7 @@ def inference_runs(aws, serving_model, early_pipelines):
 def assert_alerted_once(aws, workflow, state, runs):
     (run,) = runs
     assert run["status"] == "FAILED"
-    fired = [f.state for f in aws.stack.faults.fired_in(run["name"]) if f.error == PERMANENT_ERROR]
+    fired = [f.target for f in aws.stack.faults.fired_in(run["name"]) if f.error == PERMANENT_ERROR]
     assert fired == [state]  # no Retry matched: one attempt, then the Catch
     reported = REPORTED_AS.get(state, state)
     # a state after the notice (RecordRunSucceeded) also lets the promotion or load notice through
@@ -153,7 +154,7 @@ def assert_retried_unseen(aws, workflow, runs):
     assert run["status"] == "SUCCEEDED"
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
     entered = {e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e}
-    fired = [f.state for f in aws.stack.faults.fired_in(run["name"])]
+    fired = [f.target for f in aws.stack.faults.fired_in(run["name"])]
     assert len(fired) == len(set(fired)) and set(fired) == entered & set(matrix_states(workflow))
     assert not aws.failures_for(lambda m: m.get("run_id") == run["name"], at_least=0)
     assert not [post for post in aws.slack_posts(run["name"], timeout=0) if "failed" in post["text"]]
@@ -195,7 +196,7 @@ def test_a_transient_fault_reading_a_failed_statement_is_retried_and_the_databas
     (run,) = inference_runs[f"fm-transient-{state.lower()}"]
 
     assert run["status"] == "FAILED"
-    assert [f.state for f in aws.stack.faults.fired_in(run["name"])] == [state]
+    assert [f.target for f in aws.stack.faults.fired_in(run["name"])] == [state]
     (message,) = aws.failures_for(lambda m: m.get("run_id") == run["name"])
     assert message["state"] == REPORTED_AS[state]
     assert message["cause"] == f"ERROR: the database refused ({state})"

@@ -1,14 +1,12 @@
 """GIVEN an approved model, WHEN inference runs, THEN its predictions are in the warehouse exactly once."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.inference_plan import on_demand_run_id, scheduled_run_id
-from chalicelib.warehouse_sql import PredictionsTable, create_table_sqls, load_sqls, LoadRequest
-from mlrelay.local import moto_patches
-from mlrelay.local.sagemaker_runner import list_steps
+from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls
+from chalicelib.shared.naming import on_demand_run_id, scheduled_run_id
 from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
@@ -50,9 +48,9 @@ def drop_request(aws, name, **fields):
 
 
 def test_daily_predicts_only_new_items_and_monthly_the_whole_catalogue(aws, approved_model):
-    daily_at = datetime(2026, 10, 14, 5, tzinfo=timezone.utc)
+    daily_at = datetime(2026, 10, 14, 5, tzinfo=UTC)
     fire(aws, "daily", daily_at)
-    fire(aws, "monthly", datetime(2026, 11, 1, 6, tzinfo=timezone.utc))
+    fire(aws, "monthly", datetime(2026, 11, 1, 6, tzinfo=UTC))
 
     daily, daily_execution = inference_run(aws, scheduled_run_id(MODEL, "daily", daily_at))
     monthly, _ = inference_run(aws, f"infer-{MODEL}-monthly-2026-11")
@@ -67,7 +65,7 @@ def test_daily_predicts_only_new_items_and_monthly_the_whole_catalogue(aws, appr
 
 
 def test_a_schedule_delivered_twice_starts_one_run(aws, approved_model):
-    at = datetime(2026, 10, 20, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 10, 20, 5, tzinfo=UTC)
 
     fire(aws, "daily", at)
     fire(aws, "daily", at)
@@ -113,16 +111,13 @@ def tamper_after_pipeline(aws):
     """Run each pipeline to its end, then change its outputs before the workflow loads them."""
     changes = []
 
-    def starter(pipeline, execution):
-        aws.stack.pipelines.run_now(pipeline, execution)
-        run_id = {p["Name"]: p["Value"] for p in execution.pipeline_parameters}["RunId"]
+    def tamper(run_id):
         for change in changes:
             change(f"runs/{run_id}/predictions")
-        aws.stack.runtime.wait_idle()
 
-    moto_patches.install_pipeline_runner(starter, list_steps)
+    fault = aws.stack.faults.end_pipeline_early("infer-", then=tamper)
     yield changes
-    moto_patches.install_pipeline_runner(aws.stack.pipelines.submit, list_steps)
+    aws.stack.faults.remove(fault)
 
 
 def delete_the_part(aws, prefix):
@@ -184,9 +179,9 @@ def test_hostile_item_ids_are_loaded_as_data_and_a_count_far_from_the_last_is_fl
 
 
 def test_no_successful_daily_run_for_36_hours_is_noticed_once_a_day(aws, approved_model):
-    fire(aws, "daily", datetime(2026, 10, 5, 5, tzinfo=timezone.utc))  # a successful daily run now
+    fire(aws, "daily", datetime(2026, 10, 5, 5, tzinfo=UTC))  # a successful daily run now
     aws.runs(f"infer-{MODEL}-daily-2026-10-05", machine="inference")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     fresh = aws.invoke("check_daily_freshness", {"checked_at": now.isoformat()})
     later = (now + timedelta(days=2)).isoformat()

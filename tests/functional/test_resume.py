@@ -55,9 +55,9 @@ POLLS = {"CheckLoad", "CheckCount"}  # a bounded loop may check a statement more
 
 
 def assert_entered(counts, path, expected):
-    polled = [min(counts.get(s, 0), want) if s in POLLS else counts.get(s, 0) for s, want in zip(path, expected)]
+    polled = [min(counts.get(s, 0), want) if s in POLLS else counts.get(s, 0) for s, want in zip(path, expected, strict=True)]
     assert polled == expected
-    assert all(counts.get(s, 0) >= want for s, want in zip(path, expected))
+    assert all(counts.get(s, 0) >= want for s, want in zip(path, expected, strict=True))
 
 
 def assert_entered_once_except_the_failed_step(counts, path, state):
@@ -91,7 +91,7 @@ def resume_all(aws, failed_runs):
 def training_resumes(aws, early_pipelines):
     early_pipelines.append(f"train-{slug('ReadPipelineOutcome')}-")
     for state, (_, config) in TRAINING_CASES.items():
-        aws.stack.faults.inject(f"train-{slug(state)}-", state, error=FAIL_ONCE, times=1)
+        aws.stack.faults.fail_state(f"train-{slug(state)}-", state, error=FAIL_ONCE, times=1)
         aws.drop_training_config(slug(state), **config)
     aws.stack.runtime.wait_idle()
     failed = {state: aws.runs(f"train-{slug(state)}-")[0] for state in TRAINING_CASES}
@@ -115,7 +115,7 @@ def test_a_training_run_resumed_after_a_failure_redoes_only_the_failed_step_and_
 
 
 def test_a_failed_pipeline_step_is_retried_from_that_step_only(aws):
-    aws.stack.pipelines.step_faults[("train-rs-pipeline-step-", "Train")] = 1
+    aws.stack.faults.fail_pipeline_step("train-rs-pipeline-step-", "Train", times=1)
     aws.drop_training_config("rs-pipeline-step")
     aws.stack.runtime.wait_idle()
     (run,) = aws.runs("train-rs-pipeline-step-")
@@ -150,11 +150,11 @@ def inference_resumes(aws, serving_model, early_pipelines):
     for case in INFERENCE_CASES:
         run_id = f"infer-{SERVING_MODEL}-{slug(case)}"
         if case == "RefusedCopy":
-            aws.stack.warehouse.refuse("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
+            aws.stack.faults.refuse_statement("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
         elif case == "RefusedCount":
-            aws.stack.warehouse.refuse("SELECT COUNT(*) AS loaded", "ERROR: 57014 canceling statement", run_id=run_id)
+            aws.stack.faults.refuse_statement("SELECT COUNT(*) AS loaded", "ERROR: 57014 canceling statement", run_id=run_id)
         else:
-            aws.stack.faults.inject(run_id, case, error=FAIL_ONCE, times=1)
+            aws.stack.faults.fail_state(run_id, case, error=FAIL_ONCE, times=1)
         aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
     failed = {case: aws.runs(f"infer-{SERVING_MODEL}-{slug(case)}", machine="inference")[0] for case in INFERENCE_CASES}
     return failed, resume_all(aws, failed)

@@ -4,8 +4,6 @@ import json
 
 import pytest
 
-from mlrelay.local import moto_patches
-from mlrelay.local.sagemaker_runner import list_steps
 from tests.conftest import valid_config
 from tests.state_machines import lint
 
@@ -84,13 +82,11 @@ def test_a_lost_pipeline_event_ends_the_run_by_its_timeout(aws):
         "config": {"bucket": aws.bucket, "key": "manual/lost-event.json", "version_id": version},
         "requested_at": "2026-11-23T03:00:00Z", "callback_timeout_seconds": 3,
     }
-    aws.stack.pipelines.emit_events = False
-    try:
-        aws.sfn.start_execution(stateMachineArn=aws.training_arn, name="train-lost-event", input=json.dumps(run_input))
-        (run,) = aws.runs("train-lost-event", timeout=60)
-    finally:
-        aws.stack.pipelines.wait_idle()
-        aws.stack.pipelines.emit_events = True
+    aws.stack.faults.lose_status_events("train-lost-event")
+
+    aws.sfn.start_execution(stateMachineArn=aws.training_arn, name="train-lost-event", input=json.dumps(run_input))
+    (run,) = aws.runs("train-lost-event", timeout=60)
+    aws.stack.pipelines.wait_idle()
 
     execution = aws.sfn.describe_execution(executionArn=run["executionArn"])
     assert execution["status"] == "FAILED"
@@ -101,18 +97,10 @@ def test_a_lost_pipeline_event_ends_the_run_by_its_timeout(aws):
 
 
 def test_a_pipeline_that_ends_before_its_workflow_waits_still_completes_the_run(aws):
-    stack = aws.stack
+    aws.stack.faults.end_pipeline_early("train-fast-pipeline-")
 
-    def finish_before_answering(pipeline, execution):
-        stack.pipelines.run_now(pipeline, execution)
-        stack.runtime.wait_idle()  # the status event has been handled: nobody was waiting yet
-
-    moto_patches.install_pipeline_runner(finish_before_answering, list_steps)
-    try:
-        aws.drop("configs/train/fast-pipeline.json", json.dumps(valid_config(model_name="fast-pipeline")).encode())
-        (run,) = aws.runs("train-fast-pipeline-")
-    finally:
-        moto_patches.install_pipeline_runner(stack.pipelines.submit, list_steps)
+    aws.drop("configs/train/fast-pipeline.json", json.dumps(valid_config(model_name="fast-pipeline")).encode())
+    (run,) = aws.runs("train-fast-pipeline-")
 
     assert run["status"] == "SUCCEEDED"
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]

@@ -1,6 +1,11 @@
 import json
 
-from chalicelib.alert_content import SLACK_TEXT_LIMIT, SNS_BODY_LIMIT, SNS_SUBJECT_LIMIT, alert_for, cause_excerpt
+import pytest
+
+from chalicelib.alerts.content import SLACK_TEXT_LIMIT, SNS_BODY_LIMIT, SNS_SUBJECT_LIMIT, cause_excerpt
+from chalicelib.alerts.content import alert_for as alert_for_message
+from chalicelib.alerts.handler import AlertQueueRecord
+from chalicelib.shared.messages import StepFailed, UnreadableMessage, alert_messages
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:mlrelay-dev-training:train-pt-1"
 FAILED = {
@@ -9,6 +14,12 @@ FAILED = {
     "cause": "SageMaker pipeline execution failed: step Train: AlgorithmError: ValueError: y contains 1 class",
     "occurred_at": "2026-11-23T03:12:44Z",
 }
+
+
+def alert_for(message, region):
+    """As the alerts function builds it: the queue record's body parsed into its message model first."""
+    record = AlertQueueRecord.model_validate({"messageId": "m-1", "body": json.dumps(message)})
+    return alert_for_message(record.body, region)
 
 
 def texts(slack):
@@ -50,9 +61,11 @@ def test_a_huge_cause_fits_every_limit():
 def test_a_rejected_model_quotes_its_reasons_and_deltas():
     message = {
         "kind": "model_rejected", "model_name": "packaging-type", "version": 2, "run_id": "train-pt-2",
+        "model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/packaging-type/2",
         "primary_metric": "macro_f1", "score": 0.6718, "baseline_score": 0.914, "baseline_version": 1,
         "deltas": {"macro_f1": -0.2422, "accuracy": -0.1875},
         "reasons": ["✗ macro_f1 0.6718 vs approved 0.9140 (-0.2422; largest allowed drop 0.0100)"],
+        "occurred_at": "2026-11-23T03:20:00Z",
     }
 
     body = alert_for(message, "us-east-1").sns_body()
@@ -67,7 +80,7 @@ def test_a_rejected_config_lists_its_field_problems():
         "kind": "config_rejected", "workflow": "training",
         "config": {"bucket": "b", "key": "configs/train/x.json", "version_id": "v1"},
         "problems": [{"path": "data.uri", "message": "must be an S3 URI"}], "problem_count": 3,
-        "report_uri": "s3://b/configs/train/x.json.error.json",
+        "report_uri": "s3://b/configs/train/x.json.error.json", "occurred_at": "2026-11-23T03:20:00Z",
     }
 
     body = alert_for(message, "us-east-1").sns_body()
@@ -84,10 +97,36 @@ def test_repeats_of_the_same_failure_share_a_collapse_key_and_others_do_not():
     assert same != alert_for({**FAILED, "run_id": "train-pt-9"}, "us-east-1").collapse_key
 
 
-def test_an_unknown_message_still_alerts():
+def test_an_unknown_message_still_alerts_naming_what_is_wrong():
     alert = alert_for({"kind": "mystery", "x": 1}, "us-east-1")
 
-    assert "unknown kind" in alert.title and '"x": 1' in alert.detail
+    assert "cannot read" in alert.title and '"x": 1' in alert.detail
+    assert "mystery" in alert.sns_body()
+
+
+@pytest.mark.parametrize("field", ["state", "run_id", "error", "occurred_at"])
+def test_a_step_failed_message_missing_a_field_is_unreadable_and_names_the_field(field):
+    renamed = {("failed_" + k if k == field else k): v for k, v in FAILED.items()}
+
+    record = AlertQueueRecord.model_validate({"messageId": "m-1", "body": json.dumps(renamed)})
+
+    assert isinstance(record.body, UnreadableMessage)
+    assert any(problem.startswith(f"step_failed.{field}") for problem in record.body.problems)
+    assert f"step_failed.{field}" in alert_for_message(record.body, "us-east-1").sns_body()
+
+
+def test_every_state_machine_reports_a_step_failed_message_with_every_field_the_model_requires():
+    from tests.conftest import ROOT
+
+    for name in ("training", "inference"):
+        body = json.loads((ROOT / "statemachines" / f"{name}.asl.json").read_text())["States"]["ReportFailure"]
+        sent = {key.removesuffix(".$") for key in body["Parameters"]["MessageBody"]}
+        required = {n for n, f in StepFailed.model_fields.items() if f.is_required()} | {"kind"}
+        assert required <= sent <= set(StepFailed.model_fields), name
+
+
+def test_a_message_kind_maps_to_its_model():
+    assert isinstance(alert_messages.validate_python(FAILED), StepFailed)
 
 
 def test_a_lambda_destination_record_names_the_function_and_its_error():
@@ -107,7 +146,8 @@ def test_a_lambda_destination_record_names_the_function_and_its_error():
 
 def test_a_load_far_from_the_previous_run_is_flagged():
     message = {"kind": "predictions_loaded", "model_name": "packaging-type", "mode": "monthly", "rows_loaded": 400,
-               "previous_rows": 4000, "far_from_previous": True, "per_class": {"BOX": 400}, "run_id": "r", "table": "t"}
+               "previous_rows": 4000, "far_from_previous": True, "per_class": {"BOX": 400}, "run_id": "r", "table": "t",
+               "model_version": 1, "occurred_at": "2026-11-23T03:20:00Z"}
 
     alert = alert_for(message, "us-east-1")
 

@@ -1,4 +1,4 @@
-from chalicelib.alerts import plan_delivery
+from chalicelib.alerts.plan import plan_delivery
 from chalicelib.aws.alert_ledger import AlertRecord
 
 

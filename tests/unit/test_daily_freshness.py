@@ -1,9 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from chalicelib.alert_content import alert_for
-from chalicelib.daily_freshness import is_stale
+from chalicelib.inference.plan import is_stale
+from tests.unit.test_alert_content import alert_for
 
-NOW = datetime(2026, 11, 24, 17, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 17, tzinfo=UTC)
 
 
 def test_a_daily_run_within_36_hours_is_fresh_and_beyond_is_stale():
@@ -17,8 +17,9 @@ def test_a_newly_approved_model_gets_36_hours_before_it_counts_as_stale():
 
 
 def test_the_notice_says_so_once_a_day_per_model():
-    first = alert_for({"kind": "daily_inference_stale", "model_name": "pt", "last_success": None, "checked_at": "2026-11-24T17:00:00Z"}, "us-east-1")
-    later = alert_for({"kind": "daily_inference_stale", "model_name": "pt", "last_success": None, "checked_at": "2026-11-24T18:00:00Z"}, "us-east-1")
+    notice = {"kind": "daily_inference_stale", "model_name": "pt", "last_success": None}
+    first = alert_for({**notice, "checked_at": "2026-11-24T17:00:00Z"}, "us-east-1")
+    later = alert_for({**notice, "checked_at": "2026-11-24T18:00:00Z"}, "us-east-1")
 
     assert first.title == "⏰ no daily predictions for pt in over 36 hours"
     assert first.collapse_key == later.collapse_key

@@ -7,24 +7,26 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel, SqsModel
 
 from app import app
-from chalicelib.daily_freshness import FreshnessCheck
-from chalicelib.inference_schedule import ScheduleFired
-from chalicelib.inference_steps import InferenceStepEvent
-from chalicelib.pipeline_callback import PipelineStatusEvent
-from chalicelib.resume import ResumeRequest
-from chalicelib.training_steps import TrainingStepEvent
+from chalicelib.alerts.handler import AlertQueueRecord
+from chalicelib.inference.requests import FreshnessCheck, ScheduleFired, inference_step_requests
+from chalicelib.pipeline_status.plan import PipelineStatusEvent
+from chalicelib.resume.handler import ResumeRequest
+from chalicelib.shared.messages import UnreadableMessage
+from chalicelib.training.requests import training_step_requests
 from tests.conftest import EVENTS, ROOT, load_event
 
 # How each handler parses its event; a new handler must be added here.
 EVENT_PARSERS = {
-    "alerts": SqsModel.model_validate,
+    "alerts": lambda event: SqsModel.model_validate(event) and all(
+        not isinstance(AlertQueueRecord.model_validate(r).body, UnreadableMessage) for r in event["Records"]
+    ),
     "check_daily_freshness": FreshnessCheck.model_validate,
-    "inference_step": lambda event: InferenceStepEvent.model_validate({"request": event}),
+    "inference_step": inference_step_requests.validate_python,
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
     "on_inference_schedule": ScheduleFired.model_validate,
     "on_pipeline_status": PipelineStatusEvent.model_validate,
     "resume_run": ResumeRequest.model_validate,
-    "training_step": lambda event: TrainingStepEvent.model_validate({"request": event}),
+    "training_step": training_step_requests.validate_python,
 }
 HANDLERS = sorted(f.name for f in app.pure_lambda_functions)
 

@@ -1,11 +1,12 @@
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from chalicelib.config.parsing import parse_config
-from chalicelib.inference_plan import daily_window, inference_settings, on_demand_run_id, scheduled_run_id
+from chalicelib.inference.plan import daily_window, inference_settings
+from chalicelib.shared.naming import on_demand_run_id, scheduled_run_id
 from tests.conftest import EXAMPLES, ROOT
 
-AT = datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
 
 def test_scheduled_runs_are_named_by_day_or_month():
@@ -49,7 +50,7 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
 
 
 def test_row_counts_far_from_the_previous_run():
-    from chalicelib.inference_plan import far_from_previous
+    from chalicelib.inference.plan import far_from_previous
 
     assert not far_from_previous(4000, None)
     assert not far_from_previous(6, 4)  # small runs vary a lot in ratio but not in rows

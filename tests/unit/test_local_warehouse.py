@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls
+from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls
 from mlrelay.local.warehouse import LocalWarehouse, RequestError, StatementNotFoundError
 
 CONNECTION = {"WorkgroupName": "wg", "Database": "dev"}

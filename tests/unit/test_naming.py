@@ -1,6 +1,6 @@
 import re
 
-from chalicelib.naming import MAX_EXECUTION_NAME, MAX_RUN_ID, config_stem, execution_name, resumed_execution_name
+from chalicelib.shared.naming import MAX_EXECUTION_NAME, MAX_RUN_ID, config_stem, execution_name, resumed_execution_name
 
 ALLOWED = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 

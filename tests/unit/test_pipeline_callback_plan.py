@@ -1,4 +1,4 @@
-from chalicelib.pipeline_callback import SendFailure, SendSuccess, plan_callback
+from chalicelib.pipeline_status.plan import SendFailure, SendSuccess, plan_callback
 from mlrelay.local.transform_host import batches
 from mlrelay.pipeline_builder.code import code_bundle
 

@@ -1,7 +1,7 @@
 import pytest
 
 from chalicelib.config.schema import ApprovalCriteria
-from chalicelib.promotion import ModelMetrics, decide_promotion, population_stability_index
+from chalicelib.training.promotion import ModelMetrics, decide_promotion, population_stability_index
 
 MIX = {"BAG": 0.2, "BOX": 0.5, "MAILER": 0.2, "SHIPS_IN_OWN_CONTAINER": 0.1}
 CRITERIA = ApprovalCriteria(primary_metric="macro_f1", min_score=0.6, max_regression=0.01, max_label_psi=0.2, max_size_change=0.5)

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from chalicelib.messages import ConfigRef
-from chalicelib.resume_plan import NothingToDo, Refused, Resume, RunRecord, plan_resume
+from chalicelib.resume.plan import NothingToDo, Refused, Resume, plan_resume
+from chalicelib.shared.messages import ConfigRef
+from chalicelib.shared.runs import RunRecord
 
 FAILED_AT_EVALUATE = {
     "run_id": "train-pt-1", "workflow": "training", "model_name": "pt",

@@ -1,6 +1,6 @@
 """Slack allows about one message a second: posts from one container are spaced out."""
 
-from chalicelib.aws.notify import Pacer
+from chalicelib.aws.slack import Pacer
 
 
 class FakeTime:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from mlrelay.asl.build import WORKFLOWS, render
 from mlrelay.local.template import Template
 from tests.conftest import ROOT
 from tests.state_machines import ASL_FILES, SUBSTITUTION, lint, load, task_states
@@ -19,6 +20,13 @@ def declared_state_machines():
 
 def test_there_are_state_machines_to_check():
     assert [p.name for p in ASL_FILES] == ["inference.asl.json", "training.asl.json"]
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_the_committed_definition_is_what_the_builder_writes(path):
+    build = WORKFLOWS[path.name.removesuffix(".asl.json")]
+
+    assert path.read_text() == render(build()), f"{path.name} is stale: run `mlrelay statemachines build` and commit it"
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)

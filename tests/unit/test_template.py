@@ -39,7 +39,10 @@ def test_the_project_template_orders_dependencies_first():
     template = Template.load(ROOT / "infra" / "resources.json")
 
     order = template.creation_order(
-        external={"OnConfigDropped", "OnPipelineStatus", "OnInferenceSchedule", "TrainingStep", "InferenceStep", "Alerts", "CheckDailyFreshness"}
+        external={
+            "OnConfigDropped", "OnPipelineStatus", "OnInferenceSchedule", "TrainingStep", "InferenceStep", "Alerts",
+            "CheckDailyFreshness",
+        }
     )
 
     assert order.index("FailuresDeadLetterQueue") < order.index("FailuresQueue")

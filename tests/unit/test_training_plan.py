@@ -2,12 +2,8 @@ import json
 import re
 
 from chalicelib.config.parsing import parse_config
-from chalicelib.training_plan import (
-    PIPELINE_OVERHEAD_SECONDS,
-    pipeline_client_token,
-    pipeline_display_name,
-    training_settings,
-)
+from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
+from chalicelib.training.plan import training_settings
 from tests.conftest import EXAMPLES
 
 CONFIG = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
@@ -37,8 +33,10 @@ def test_display_names_fit_sagemakers_pattern():
 def test_client_tokens_are_stable_per_run_and_parameters_and_within_sagemakers_limits():
     parameters = [{"Name": "InputDataUri", "Value": "s3://b/t.csv"}]
     fixed = [{"Name": "InputDataUri", "Value": "s3://b/fixed.csv"}]
-    token = pipeline_client_token("train-pt-1", parameters)
+    token = pipeline_client_token("training", "train-pt-1", parameters)
 
-    assert token == pipeline_client_token("train-pt-1", parameters) != pipeline_client_token("train-pt-2", parameters)
-    assert token != pipeline_client_token("train-pt-1", fixed)  # a run resumed with a fixed config starts anew
+    assert token == pipeline_client_token("training", "train-pt-1", parameters)
+    assert token != pipeline_client_token("training", "train-pt-2", parameters)
+    assert token != pipeline_client_token("training", "train-pt-1", fixed)  # a run resumed with a fixed config starts anew
+    assert token != pipeline_client_token("inference", "train-pt-1", parameters)  # each pipeline has its own tokens
     assert 32 <= len(token) <= 128 and re.fullmatch(r"[a-zA-Z0-9-]+", token)

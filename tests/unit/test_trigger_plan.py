@@ -1,18 +1,18 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.config.parsing import MAX_CONFIG_BYTES
-from chalicelib.trigger import (
+from chalicelib.intake.plan import (
     DroppedObject,
     RejectConfig,
     StartTraining,
     plan_config_drop,
     should_ignore,
-    training_run_id,
 )
+from chalicelib.shared.naming import training_run_id
 from tests.conftest import valid_config
 
-WHEN = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def dropped(key="configs/train/packaging-type.json", version_id="v1", size=100):

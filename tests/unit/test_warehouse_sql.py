@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.warehouse_sql import (
+from chalicelib.inference.warehouse_sql import (
     LoadRequest,
     PredictionsTable,
     UnsafeSqlValueError,

@@ -1,0 +1,204 @@
+"""What people read when something happens: pure functions from a typed message to an alert.
+
+One alert per message, in two forms: Slack Block Kit and plain text for SNS
+(email). Failures say what failed (workflow, model, step), why (the most
+useful part of the cause), when, where to look, and the command that resumes
+the run. Sizes respect the channels' limits: a Slack text object holds at most
+3,000 characters and a message 50 blocks; an SNS subject 100 characters and a
+message 256 KiB (we stay far below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.shared.messages import (
+    ConfigRejected,
+    DailyInferenceStale,
+    LambdaFailure,
+    PredictionsLoaded,
+    StepFailed,
+    TrainingOutcome,
+    UnreadableMessage,
+)
+
+SLACK_TEXT_LIMIT = 3000
+SNS_SUBJECT_LIMIT = 100
+SNS_BODY_LIMIT = 64 * 1024
+CAUSE_EXCERPT_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class Alert:
+    collapse_key: str  # repeats of the same failure of the same run share it
+    title: str
+    fields: list[tuple[str, str]]
+    detail: str  # the why: an error excerpt, the reasons, the problems
+    actions: list[str] = field(default_factory=list)  # commands and links
+
+    def slack(self) -> dict[str, Any]:
+        facts = "\n".join(f"*{name}:* {value}" for name, value in self.fields)
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": _cut(self.title, 150)}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(facts, SLACK_TEXT_LIMIT)}},
+        ]
+        if self.detail:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"```{self.detail}```", SLACK_TEXT_LIMIT)}})
+        if self.actions:
+            elements = [{"type": "mrkdwn", "text": _cut(action, SLACK_TEXT_LIMIT)} for action in self.actions[:10]]
+            blocks.append({"type": "context", "elements": elements})
+        return {"text": _cut(self.title, SLACK_TEXT_LIMIT), "blocks": blocks}
+
+    def sns_subject(self) -> str:
+        # SNS subjects are ASCII without line breaks.
+        ascii_title = self.title.encode("ascii", "ignore").decode().replace("\n", " ").strip()
+        return ascii_title if len(ascii_title) <= SNS_SUBJECT_LIMIT else ascii_title[: SNS_SUBJECT_LIMIT - 3] + "..."
+
+    def sns_body(self) -> str:
+        lines = [self.title, ""] + [f"{name}: {value}" for name, value in self.fields]
+        if self.detail:
+            lines += ["", self.detail]
+        if self.actions:
+            lines += [""] + self.actions
+        return _cut("\n".join(lines), SNS_BODY_LIMIT)
+
+
+def alert_for(message: Any, region: str) -> Alert:
+    """The alert for one message from the failures or notifications queue (an AlertMessage)."""
+    builder: Callable[[Any, str], Alert] = _BUILDERS[type(message)]
+    return builder(message, region)
+
+
+def cause_excerpt(cause: str | None) -> str:
+    """The part of a cause worth reading: a Lambda's errorMessage, a step's own reason."""
+    if not cause:
+        return "(no cause given)"
+    text = cause.strip()
+    try:
+        parsed = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        text = f"{parsed.get('errorType', 'Error')}: {parsed['errorMessage']}"
+    return _cut(text, CAUSE_EXCERPT_CHARS)
+
+
+def _step_failed(message: StepFailed, region: str) -> Alert:
+    run_id = message.run_id
+    return Alert(
+        collapse_key=f"failed|{message.workflow}|{run_id}|{message.state}|{message.error}",
+        title=f"❌ {message.workflow} run failed at {message.state}",
+        fields=[
+            ("Model", message.model_name),
+            ("Run", run_id),
+            ("Step", message.state),
+            ("Error", message.error),
+            ("When", _iso(message.occurred_at)),
+        ],
+        detail=cause_excerpt(message.cause),
+        actions=[f"Resume from the failed step: `mlrelay runs resume {run_id}`"]
+        + ([f"Execution: {_console_link(message.execution_arn, region)}"] if message.execution_arn else []),
+    )
+
+
+def _config_rejected(message: ConfigRejected, region: str) -> Alert:
+    config = message.config
+    shown = "\n".join(f"{p.path or '(file)'}: {p.message}" for p in message.problems)
+    more = message.problem_count - len(message.problems)
+    return Alert(
+        collapse_key=f"rejected|{config.key}|{config.version_id}",
+        title=f"⚠️ {message.workflow} config rejected: {config.key}",
+        fields=[("File", config.uri), ("Problems", str(message.problem_count))],
+        detail=shown + (f"\n… and {more} more" if more > 0 else ""),
+        actions=[f"Full report: {message.report_uri}", "Check locally: `mlrelay config validate FILE`, then upload again"],
+    )
+
+
+def _model_outcome(message: TrainingOutcome, region: str) -> Alert:
+    promoted = message.kind == "model_promoted"
+    deltas = ", ".join(f"{k} {v:+.4f}" for k, v in message.deltas.items()) or "first model"
+    baseline = f" (approved: {message.baseline_score:.4f})" if message.baseline_score is not None else ""
+    return Alert(
+        collapse_key=f"{message.kind}|{message.run_id}",
+        title=f"{'✅' if promoted else '🚫'} {message.model_name} v{message.version} {'promoted' if promoted else 'rejected'}",
+        fields=[(message.primary_metric, f"{message.score:.4f}{baseline}"), ("Changes", deltas), ("Run", message.run_id)],
+        detail="\n".join(message.reasons),
+        actions=[f"Registry: `mlrelay models show {message.model_name}`"],
+    )
+
+
+def _predictions_loaded(message: PredictionsLoaded, region: str) -> Alert:
+    classes = ", ".join(f"{k} {v:,}" for k, v in message.per_class.items())
+    rows = f"{message.rows_loaded:,} {message.mode} predictions loaded for {message.model_name}"
+    previous = message.previous_rows
+    return Alert(
+        collapse_key=f"loaded|{message.run_id}",
+        title=f"⚠️ {rows}: far from the previous run's {previous:,}" if message.far_from_previous and previous is not None
+        else f"📦 {rows}",
+        fields=[("Table", message.table), ("Model version", f"v{message.model_version}"), ("Run", message.run_id)]
+        + ([("Previous run", f"{previous:,} rows")] if previous is not None else []),
+        detail=classes,
+        actions=["Check the catalogue's new items and the model's input before trusting these"] if message.far_from_previous else [],
+    )
+
+
+def _lambda_failed(message: LambdaFailure, region: str) -> Alert:
+    """An asynchronous invocation (a trigger) that failed after its retries: Lambda's destination record."""
+    context, response = message.requestContext, message.responsePayload or {}
+    function = message.function_name
+    return Alert(
+        collapse_key=f"lambda|{function}|{context.requestId}",
+        title=f"❌ {function} failed after {context.approximateInvokeCount} attempts",
+        fields=[("Function", function), ("Error", str(response.get("errorType", "(none given)"))), ("When", message.timestamp)],
+        detail=cause_excerpt(json.dumps(response)) + "\n\nevent: " + _cut(json.dumps(message.requestPayload, default=str), 1000),
+        actions=[f"Logs: /aws/lambda/{function}", "Fix the cause, then deliver the event again (it is above)"],
+    )
+
+
+def _daily_stale(message: DailyInferenceStale, region: str) -> Alert:
+    last = _iso(message.last_success) if message.last_success else "never"
+    return Alert(
+        collapse_key=f"stale|{message.model_name}|{message.checked_at.date().isoformat()}",  # once a day per model
+        title=f"⏰ no daily predictions for {message.model_name} in over 36 hours",
+        fields=[("Model", message.model_name), ("Last successful daily run", last), ("Checked", _iso(message.checked_at))],
+        detail="",
+        actions=["Recent runs: `mlrelay runs list`", "Check the daily schedule rule is enabled and its last run's alert"],
+    )
+
+
+def _unreadable(message: UnreadableMessage, region: str) -> Alert:
+    digest = hashlib.sha256(message.body.encode()).hexdigest()[:16]
+    return Alert(
+        collapse_key=f"unreadable|{digest}",
+        title="❓ an mlrelay message that the alerts function cannot read",
+        fields=[("Problems", "; ".join(message.problems)[:500])],
+        detail=_cut(message.body, CAUSE_EXCERPT_CHARS),
+        actions=["Whatever sent this is out of step with chalicelib/shared/messages.py: please report it"],
+    )
+
+
+def _iso(moment: Any) -> str:
+    return moment.isoformat().replace("+00:00", "Z") if hasattr(moment, "isoformat") else str(moment)
+
+
+def _console_link(execution_arn: str, region: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
+    StepFailed: _step_failed,
+    ConfigRejected: _config_rejected,
+    TrainingOutcome: _model_outcome,
+    PredictionsLoaded: _predictions_loaded,
+    DailyInferenceStale: _daily_stale,
+    LambdaFailure: _lambda_failed,
+    UnreadableMessage: _unreadable,
+}

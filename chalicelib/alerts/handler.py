@@ -1,0 +1,87 @@
+"""The alerts consumer: every message on the failures and notifications queues reaches people once.
+
+Records are parsed into their message models by Powertools' BatchProcessor
+(an SQS record model whose body is an AlertMessage), then handled one by one;
+a record whose delivery fails is reported in batchItemFailures (the event
+source mapping in infra/resources.json sets ReportBatchItemFailures, which
+Chalice cannot), so only it returns to the queue, and after maxReceiveCount
+it lands in the DLQ. A body that is no known message is not retried (it
+never will be one): it becomes an "unreadable" alert naming its problems.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from pydantic import BaseModel, Json, ValidationError, model_validator
+
+from chalicelib.alerts.content import Alert, alert_for
+from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, plan_delivery
+from chalicelib.aws.errors import AwsError
+from chalicelib.aws.slack import SlackDeliveryError
+from chalicelib.shared import settings
+from chalicelib.shared.messages import AlertMessage, UnreadableMessage
+from chalicelib.shared.observability import logger
+from chalicelib.shared.ports import Ports, aws_ports
+
+
+class AlertNotDeliveredError(RuntimeError):
+    """At least one channel refused the alert; the record goes back to the queue."""
+
+
+class AlertQueueRecord(BaseModel):
+    """An SQS record from the failures or notifications queue, its body parsed into the message it carries."""
+
+    messageId: str
+    body: Json[AlertMessage]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unreadable_body_is_reported(cls, data: Any, handler: Any) -> AlertQueueRecord:
+        try:
+            return handler(data)
+        except ValidationError as err:
+            if not isinstance(data, dict) or "messageId" not in data:
+                raise
+            problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or '(body)'}: {e['msg']}" for e in err.errors()]
+            unreadable = UnreadableMessage(body=str(data.get("body", ""))[:10_000], problems=problems[:20])
+            return cls.model_construct(messageId=data["messageId"], body=unreadable)
+
+
+def handle_alerts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, model=AlertQueueRecord)
+    ports, region = aws_ports(), settings.region()
+    return process_partial_response(
+        event=event, record_handler=lambda record: deliver(record, ports, region), processor=processor, context=context,
+    )
+
+
+def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
+    if isinstance(record.body, UnreadableMessage):
+        logger.error("unreadable queue message", extra={"message_id": record.messageId, "problems": record.body.problems})
+    alert = alert_for(record.body, region)
+    seen = ports.alert_ledger.record(alert.collapse_key, record.messageId, int(time.time()), COLLAPSE_WINDOW_SECONDS)
+    plan = plan_delivery(seen, record.messageId)
+    if plan.collapsed:
+        logger.info("repeat collapsed into an earlier alert", extra={"key": alert.collapse_key, "repeats": plan.repeats})
+        return
+    undelivered: list[Exception] = []
+    for channel in plan.channels:
+        try:
+            _send(channel, alert, ports)
+        except (SlackDeliveryError, AwsError) as err:  # one channel down must not silence the other
+            logger.warning("alert not delivered", extra={"channel": channel, "key": alert.collapse_key, "error": str(err)})
+            undelivered.append(err)
+            continue
+        ports.alert_ledger.mark_delivered(alert.collapse_key, channel)
+    if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
+        raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]
+
+
+def _send(channel: str, alert: Alert, ports: Ports) -> None:
+    if channel == "slack":
+        ports.slack.post(alert.slack())
+    else:
+        ports.topic.publish(alert.sns_subject(), alert.sns_body())

@@ -1,0 +1,16 @@
+"""The inference state machine's Lambda step: the payload's `step` picks the use case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep, inference_step_requests
+from chalicelib.inference.steps import count, load, prepare, verify
+from chalicelib.shared.ports import aws_ports
+from chalicelib.shared.steps import run_step
+
+USE_CASES = {PrepareStep: prepare, LoadStep: load, CountStep: count, VerifyStep: verify}
+
+
+def handle_inference_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_step(event, inference_step_requests, USE_CASES, aws_ports())

@@ -1,0 +1,89 @@
+"""What an inference run selects, runs and loads: pure functions of its inputs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.config.schema import ModelConfig
+from chalicelib.shared import pipeline_runs
+from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_display_name
+
+ROWS_PER_FILE = 50_000  # batch transform and COPY both do best with many moderate files
+# A run's row count is "far" from the previous run's (same model and mode)
+# when one is at least three times the other and they differ by 100 rows or more.
+ANOMALY_FACTOR = 3.0
+ANOMALY_MIN_DIFFERENCE = 100
+INFERENCE_TIMEOUT_SECONDS = 6 * 3600 + PIPELINE_OVERHEAD_SECONDS
+STALE_AFTER = timedelta(hours=36)  # no successful daily run for this long is news
+
+
+class NoApprovedModelError(RuntimeError):
+    """There is no approved model to predict with."""
+
+
+class RowCountMismatchError(RuntimeError):
+    """The warehouse holds a different number of rows than the transform produced."""
+
+
+def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date, date]:
+    """[since, until): items added since the last successful daily run, up to the scheduled day."""
+    until = scheduled_for.date()
+    since = last_until if last_until is not None and last_until < until else until - timedelta(days=1)
+    return since, until
+
+
+def inference_settings(
+    config: ModelConfig, run: dict[str, Any], container: dict[str, Any], window: tuple[date, date] | None,
+) -> dict[str, Any]:
+    """The settings the inference state machine carries: pipeline parameters and the like."""
+    environment = container.get("Environment", {})
+    catalogue = run.get("catalogue_uri") or config.inference.catalogue_uri or config.data.uri
+    since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
+    parameters = pipeline_runs.pipeline_parameters({
+        "RunId": run["run_id"],
+        "ModelImageUri": container["Image"],
+        "ModelDataUrl": container["ModelDataUrl"],
+        "ModelCodeUri": environment.get("SAGEMAKER_SUBMIT_DIRECTORY", ""),
+        "ModelProgram": environment.get("SAGEMAKER_PROGRAM", "train.py"),
+        "CatalogueUri": catalogue,
+        "IdColumn": config.inference.id_column,
+        "AddedAtColumn": config.inference.added_at_column,
+        "FeatureColumns": ",".join(config.data.feature_columns),
+        "Mode": run["mode"],
+        "Since": since,
+        "Until": until,
+        "RowsPerFile": str(ROWS_PER_FILE),
+    })
+    return {
+        "pipeline_parameters": parameters,
+        "pipeline_display_name": pipeline_display_name(run["run_id"]),
+        "pipeline_client_token": pipeline_runs.pipeline_client_token("inference", run["run_id"], parameters),
+        "callback_timeout_seconds": run.get("callback_timeout_seconds") or INFERENCE_TIMEOUT_SECONDS,
+        "window": {"since": since, "until": until},
+    }
+
+
+def predicted_at(scheduled_for: datetime) -> str:
+    """The warehouse timestamp of a run's rows (UTC, seconds)."""
+    return scheduled_for.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def check_row_count(loaded: int, expected: int, table: str, run_id: str) -> None:
+    if loaded != expected:
+        raise RowCountMismatchError(
+            f"{table} holds {loaded:,} rows for run {run_id}, but the transform produced "
+            f"{expected:,}: the load is incomplete or duplicated; resume the run to reload it"
+        )
+
+
+def far_from_previous(rows: int, previous: int | None) -> bool:
+    if previous is None or abs(rows - previous) < ANOMALY_MIN_DIFFERENCE:
+        return False
+    low, high = sorted((rows, previous))
+    return low == 0 or high / low >= ANOMALY_FACTOR
+
+
+def is_stale(now: datetime, last_success: datetime | None, approved_at: datetime) -> bool:
+    """No successful daily run for 36 hours (counting from approval when there has been none)."""
+    return now - (last_success or approved_at) > STALE_AFTER

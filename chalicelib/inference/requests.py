@@ -1,0 +1,55 @@
+"""What the inference functions are given: the schedule's tick, the hourly check, and each Lambda step
+of the state machine (one model per step, told apart by `step`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class ScheduleFired(BaseModel):
+    """What the schedule rule's input transformer sends."""
+
+    mode: Literal["daily", "monthly"]
+    scheduled_for: datetime
+
+
+class FreshnessCheck(BaseModel):
+    checked_at: datetime
+
+
+class RunRef(BaseModel):
+    run_id: str
+    model_name: str
+    mode: Literal["daily", "monthly", "on_demand"]
+    scheduled_for: datetime
+
+
+class PrepareStep(RunRef):
+    step: Literal["prepare"]
+    catalogue_uri: str | None = None
+    callback_timeout_seconds: int | None = None
+
+
+class LoadStep(RunRef):
+    step: Literal["load"]
+    model_version: int
+    execution: str = ""  # the execution's name: a resumed run submits anew, a retry within one does not
+
+
+class CountStep(RunRef):
+    step: Literal["count"]
+    execution: str = ""
+
+
+class VerifyStep(RunRef):
+    step: Literal["verify"]
+    model_version: int
+    count_statement_id: str
+    window_until: str = ""
+
+
+InferenceStepRequest = Annotated[PrepareStep | LoadStep | CountStep | VerifyStep, Field(discriminator="step")]
+inference_step_requests: TypeAdapter[Any] = TypeAdapter(InferenceStepRequest)

@@ -1,0 +1,96 @@
+"""The inference workflow's Lambda steps: resolve the model, submit the load and the count, verify."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from chalicelib.aws.errors import NotFoundError
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.inference.plan import (
+    NoApprovedModelError,
+    check_row_count,
+    daily_window,
+    far_from_previous,
+    inference_settings,
+    predicted_at,
+)
+from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
+from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
+from chalicelib.shared.messages import PredictionsLoaded
+from chalicelib.shared.ports import Ports
+
+MAX_SUMMARY_BYTES = 1024 * 1024
+
+
+def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
+    """Resolve the approved model, its config and container, and what to select."""
+    approved = ports.models.approved(request.model_name)
+    if approved is None:
+        raise NoApprovedModelError(
+            f"model {request.model_name!r} has no approved version: train one (drop a config under configs/train/) first"
+        )
+    ref = approved.config
+    config = parse_config(ports.s3.read(ref["bucket"], ref["key"], ref.get("version_id"), MAX_CONFIG_BYTES).data, ref["key"])
+    container = ports.registry.container(approved.model_package_arn)
+    window = None
+    if request.mode == "daily":
+        window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
+    return {
+        **inference_settings(config, request.model_dump(mode="json"), container, window),
+        "model_version": approved.version,
+        "model_package_arn": approved.model_package_arn,
+    }
+
+
+def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
+    """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
+    bucket, prefix = ports.artifact_bucket, f"runs/{request.run_id}/predictions"
+    summary = _summary(ports, request.run_id)
+    sqls = load_sqls(
+        PredictionsTable(*ports.predictions_table),
+        LoadRequest(
+            run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
+            mode=request.mode, predicted_at=predicted_at(request.scheduled_for),
+            manifest_uri=f"s3://{bucket}/{prefix}/manifest.json", iam_role_arn=ports.copy_role_arn,
+        ),
+    )
+    statement_id = ports.warehouse.batch(
+        sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
+    )
+    return {"statement_id": statement_id, "expected_rows": summary["rows"], "per_class": summary["per_class"]}
+
+
+def count(request: CountStep, ports: Ports) -> dict[str, Any]:
+    sql, parameters = count_sql(PredictionsTable(*ports.predictions_table), request.run_id)
+    statement_id = ports.warehouse.execute(
+        sql, parameters, client_token(request.run_id, f"count:{request.execution}"), f"mlrelay count {request.run_id}"
+    )
+    return {"statement_id": statement_id}
+
+
+def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
+    """Compare the rows in the table with the transform's count; fail loudly if they differ."""
+    summary = _summary(ports, request.run_id)
+    rows = ports.warehouse.rows(request.count_statement_id)
+    loaded = int(rows[0][0]) if rows else 0
+    table = PredictionsTable(*ports.predictions_table).qualified
+    check_row_count(loaded, summary["rows"], table, request.run_id)
+    if request.mode == "daily" and request.window_until:
+        ports.watermarks.advance(request.model_name, date.fromisoformat(request.window_until), request.run_id)
+    previous = ports.row_counts.swap(request.model_name, request.mode, loaded, request.run_id)
+    notice = PredictionsLoaded(
+        run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
+        mode=request.mode, rows_loaded=loaded, per_class=summary["per_class"], table=table,
+        previous_rows=previous, far_from_previous=far_from_previous(loaded, previous),
+        occurred_at=datetime.now(UTC),
+    )
+    return {"rows_loaded": loaded, "notification": notice.model_dump(mode="json")}
+
+
+def _summary(ports: Ports, run_id: str) -> dict[str, Any]:
+    key = f"runs/{run_id}/predictions/summary.json"
+    try:
+        return ports.s3.read_json(ports.artifact_bucket, key, MAX_SUMMARY_BYTES)
+    except NotFoundError as err:
+        raise NotFoundError(f"the inference pipeline wrote no s3://{ports.artifact_bucket}/{key}") from err

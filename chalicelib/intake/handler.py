@@ -1,0 +1,96 @@
+"""Carry out the decision for a config dropped under configs/train/ or configs/infer/.
+
+Deduplication has two lines: Powertools idempotency keyed on the object
+version (bucket, key, version id, ETag) in DynamoDB, then the deterministic
+execution name, which Step Functions refuses to reuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+
+from chalicelib.aws.clients import cached, client
+from chalicelib.aws.errors import NotFoundError
+from chalicelib.config.parsing import MAX_CONFIG_BYTES
+from chalicelib.intake.plan import DroppedObject, RejectConfig, StartInference, StartTraining, plan_config_drop, should_ignore
+from chalicelib.shared import settings
+from chalicelib.shared.observability import logger
+from chalicelib.shared.ports import Ports, aws_ports
+
+# S3 and EventBridge redeliver within minutes; a day covers that with margin,
+# and the execution name covers anything later.
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="[bucket, key, version_id, etag]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=24 * 3600,
+)
+# The key would otherwise include this module's path: a fixed prefix keeps it across refactors.
+IDEMPOTENCY_KEY_PREFIX = "mlrelay-config-drop"
+
+
+def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    dropped = dropped_object_from(S3EventNotificationEventBridgeModel.model_validate(event))
+    ignored = should_ignore(dropped)
+    if ignored:
+        logger.info("ignoring object", extra={"key": dropped.key, "reason": ignored.reason})
+        return {"outcome": "ignored", "reason": ignored.reason}
+    IDEMPOTENCY.register_lambda_context(context)
+    try:
+        return _idempotent_process()(dropped=dropped, ports=aws_ports())
+    except IdempotencyAlreadyInProgressError:
+        # Another delivery of this same object version is being handled now.
+        logger.info("duplicate delivery while in progress", extra={"key": dropped.key})
+        return {"outcome": "duplicate_in_progress"}
+
+
+def dropped_object_from(event: S3EventNotificationEventBridgeModel) -> DroppedObject:
+    s3_object = event.detail.object
+    return DroppedObject(
+        bucket=event.detail.bucket.name,
+        key=s3_object.key,
+        version_id=s3_object.version_id,
+        etag=s3_object.etag,
+        size=int(s3_object.size or 0),
+        event_time=event.time,
+    )
+
+
+@cached
+def _idempotent_process() -> Any:
+    # Built on first use, not at import: the persistence layer needs a client.
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table(), boto3_client=client("dynamodb"))
+    return idempotent_function(
+        data_keyword_argument="dropped", persistence_store=store, config=IDEMPOTENCY, key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )(process_dropped_config)
+
+
+def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, Any]:
+    try:
+        content = ports.s3.read(dropped.bucket, dropped.key, dropped.version_id, MAX_CONFIG_BYTES)
+    except NotFoundError as err:
+        logger.warning("config vanished before it was read", extra={"key": dropped.key, "error": str(err)})
+        return {"outcome": "ignored", "reason": str(err)}
+    decision = plan_config_drop(dropped, content.data, content.size)
+    if isinstance(decision, RejectConfig):
+        ports.s3.put_json(dropped.bucket, decision.report_key, decision.report)
+        ports.failures.send(decision.message)
+        logger.info("config rejected", extra={"key": dropped.key, "problems": decision.message.problem_count})
+        return {"outcome": "rejected", "report_uri": decision.message.report_uri}
+    return _start(decision, ports)
+
+
+def _start(decision: StartTraining | StartInference, ports: Ports) -> dict[str, Any]:
+    training = isinstance(decision, StartTraining)
+    machine = ports.training_machine if training else ports.inference_machine
+    started = ports.workflows.start(machine, decision.run_id, decision.request.model_dump(mode="json"))
+    outcome = "already_started" if started.already_existed else "started"
+    logger.info(("training" if training else "inference") + " run " + outcome, extra={"run_id": decision.run_id})
+    return {"outcome": outcome, "run_id": decision.run_id, "execution_arn": started.execution_arn}

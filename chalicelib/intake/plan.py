@@ -1,0 +1,131 @@
+"""Decide what a dropped config object means: start a run, reject, or ignore.
+
+configs/train/ holds model configs (a training run); configs/infer/ holds
+inference requests (an on-demand inference run).
+
+Pure functions returning small plan objects; chalicelib/intake/handler.py
+carries the plan out. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.config.inference_request import InferenceRequestConfig
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
+from chalicelib.shared.messages import (
+    MAX_PROBLEMS_IN_MESSAGE,
+    ConfigRef,
+    ConfigRejected,
+    InferenceRequested,
+    ProblemEntry,
+    TrainingRequested,
+)
+from chalicelib.shared.naming import on_demand_run_id, training_run_id, upload_identity
+
+ERROR_REPORT_SUFFIX = ".error.json"
+INFERENCE_PREFIX = "configs/infer/"
+
+
+@dataclass(frozen=True)
+class DroppedObject:
+    """One object version that S3 reported as created."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    event_time: datetime
+
+    @property
+    def ref(self) -> ConfigRef:
+        return ConfigRef(bucket=self.bucket, key=self.key, version_id=self.version_id, etag=self.etag)
+
+
+@dataclass(frozen=True)
+class StartTraining:
+    run_id: str
+    request: TrainingRequested
+
+
+@dataclass(frozen=True)
+class StartInference:
+    run_id: str
+    request: InferenceRequested
+
+
+@dataclass(frozen=True)
+class RejectConfig:
+    report_key: str
+    report: dict[str, Any]
+    message: ConfigRejected
+
+
+@dataclass(frozen=True)
+class IgnoreObject:
+    reason: str
+
+
+def should_ignore(dropped: DroppedObject) -> IgnoreObject | None:
+    if dropped.key.endswith(ERROR_REPORT_SUFFIX):
+        return IgnoreObject("an error report written by mlrelay, not a config")
+    if dropped.key.endswith("/"):
+        return IgnoreObject("a folder placeholder, not a config")
+    return None
+
+
+def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTraining | StartInference | RejectConfig:
+    """`data` is the object's content (possibly cut short when `size` is over the limit)."""
+    inference = dropped.key.startswith(INFERENCE_PREFIX)
+    if size > MAX_CONFIG_BYTES:
+        problems = [ConfigProblem("", f"file is {size:,} bytes; a config may be at most {MAX_CONFIG_BYTES:,} bytes")]
+    else:
+        try:
+            return _inference_run(dropped, data) if inference else _training_run(dropped, data)
+        except ConfigError as err:
+            problems = err.problems
+    return _rejection(dropped, problems, "inference" if inference else "training")
+
+
+def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
+    config = parse_config(data, dropped.key)
+    run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
+    request = TrainingRequested(run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time)
+    return StartTraining(run_id=run_id, request=request)
+
+
+def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
+    config = parse_config(data, dropped.key, InferenceRequestConfig)
+    identity = upload_identity(dropped.version_id, dropped.etag)
+    run_id = on_demand_run_id(config.model_name, dropped.bucket, dropped.key, identity)
+    request = InferenceRequested(
+        run_id=run_id, model_name=config.model_name, mode="on_demand", scheduled_for=dropped.event_time,
+        catalogue_uri=config.catalogue_uri,
+    )
+    return StartInference(run_id=run_id, request=request)
+
+
+def _rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
+    report_key = dropped.key + ERROR_REPORT_SUFFIX
+    entries = [ProblemEntry(path=p.path, message=p.message) for p in problems]
+    report = {
+        "config": dropped.ref.uri,
+        "version_id": dropped.version_id,
+        "etag": dropped.etag,
+        "rejected_at": dropped.event_time.isoformat(),
+        "problems": [e.model_dump() for e in entries],
+        "what_to_do": "Fix the fields listed under problems and upload the file again; "
+        "`mlrelay config validate FILE` runs the same checks locally.",
+    }
+    message = ConfigRejected(
+        workflow=workflow,
+        config=dropped.ref,
+        problems=entries[:MAX_PROBLEMS_IN_MESSAGE],
+        problem_count=len(entries),
+        report_uri=f"s3://{dropped.bucket}/{report_key}",
+        occurred_at=dropped.event_time,
+    )
+    return RejectConfig(report_key=report_key, report=report, message=message)

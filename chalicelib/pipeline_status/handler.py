@@ -1,0 +1,47 @@
+"""Answer the workflow that waits for a SageMaker pipeline, from the pipeline's status event.
+
+The workflow stores its task token against the pipeline execution ARN; this
+handler stores the outcome against the same key. Whichever comes second
+completes the handshake (the workflow reads the stored outcome when it was
+too late to wait), so a fast pipeline cannot strand a run. A duplicate
+event finds the delivery already claimed and does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.pipeline_status.plan import (
+    TERMINAL_STATUSES,
+    PipelineStatusDetail,
+    PipelineStatusEvent,
+    SendSuccess,
+    plan_callback,
+)
+from chalicelib.shared.observability import logger
+from chalicelib.shared.ports import Ports, aws_ports
+
+
+def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return answer_waiting_workflow(PipelineStatusEvent.model_validate(event).detail, aws_ports())
+
+
+def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[str, Any]:
+    arn = detail.pipeline_execution_arn
+    if detail.status not in TERMINAL_STATUSES:
+        return {"outcome": "ignored", "status": detail.status}
+    reason = "" if detail.status == "Succeeded" else ports.pipelines.outcome(arn).failure_reason
+    token = ports.pipeline_callbacks.record_outcome(arn, detail.status, reason)
+    if token is None:
+        logger.info("pipeline ended before its workflow waited; the workflow reads the outcome", extra={"arn": arn})
+        return {"outcome": "recorded"}
+    if not ports.pipeline_callbacks.claim_delivery(arn, datetime.now(UTC).isoformat()):
+        logger.info("duplicate pipeline status event", extra={"arn": arn, "status": detail.status})
+        return {"outcome": "duplicate"}
+    plan = plan_callback(arn, detail.status, reason)
+    if isinstance(plan, SendSuccess):
+        delivered = ports.task_callbacks.succeed(token, plan.output)
+    else:
+        delivered = ports.task_callbacks.fail(token, plan.error, plan.cause)
+    return {"outcome": "delivered" if delivered else "stale_token", "status": detail.status}

@@ -1,0 +1,99 @@
+"""What resuming a run means, decided from its ledger record alone (pure).
+
+A failed run's ledger record holds the step that failed and the input that
+step had (the state machine's MarkRunFailed writes both). Resuming starts a
+new execution of the same workflow for the same run id with that input and
+`resume.from` set, which the state machine's first state routes straight to
+the failed step: steps before it are not entered again.
+
+Step Functions' RedriveExecution is not used: every Task's Catch leads to the
+failure path, so the only state a redrive would re-run is the final Fail
+state. (moto lacks RedriveExecution too.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.shared.messages import ConfigRef
+from chalicelib.shared.naming import MAX_RESUMES, resumed_execution_name
+from chalicelib.shared.runs import RunRecord
+
+# Where a run that failed at a pipeline wait re-enters: the pipeline is retried from its failed step first.
+PIPELINE_WAITS = {"WaitForTrainingPipeline", "WaitForInferencePipeline"}
+# The step that reads the config; a run resumed with a changed config goes back to it.
+CONFIG_STEP = {"training": "LoadTrainingConfig"}
+BEFORE_CONFIG_STEP = {"RecordRunStarted"}
+# What the failure path added to the state; the resumed step must not see it.
+FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume")
+
+
+@dataclass(frozen=True)
+class NothingToDo:
+    message: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    run_id: str
+    workflow: str
+    from_state: str
+    attempt: int
+    execution_name: str
+    execution_input: dict[str, Any]
+    retry_pipeline_arn: str | None  # the failed SageMaker pipeline execution to retry first
+    config_changed: bool
+
+
+def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> NothingToDo | Refused | Resume:
+    run = record.run_id
+    if record.status == "SUCCEEDED":
+        return NothingToDo(f"run {run} already succeeded; there is nothing to resume")
+    if record.status == "RUNNING":
+        return Refused(f"run {run} is still running ({record.execution_arn}); resume it only after it has failed")
+    if record.status != "FAILED":
+        return Refused(f"run {run} is {record.status}; only a FAILED run can be resumed")
+    if not record.failed_state or not record.resume_input:
+        return Refused(
+            f"run {run} failed without recording where, so it cannot be resumed; start it again instead "
+            "(upload its config again)"
+        )
+    if record.resume_count >= MAX_RESUMES:
+        return Refused(f"run {run} was already resumed {record.resume_count} times; start it again instead")
+    if new_config is not None and record.workflow not in CONFIG_STEP:
+        return Refused(f"run {run} is a {record.workflow} run; only training runs can be resumed with another config")
+    try:
+        state = json.loads(record.resume_input)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"run {run}'s recorded resume input is not JSON: {err}") from err
+    execution_input = {key: value for key, value in state.items() if key not in FAILURE_PATH_KEYS}
+    from_state = record.failed_state
+    if new_config is not None:
+        execution_input["config"] = new_config.model_dump(mode="json")
+        if from_state not in BEFORE_CONFIG_STEP:
+            from_state = CONFIG_STEP[record.workflow]  # everything after the config is redone with the new one
+    attempt = record.resume_count + 1
+    execution_input["resume"] = {
+        "from": from_state,
+        "attempt": attempt,
+        "previous_execution": record.failed_execution_arn,
+        "config_changed": new_config is not None,
+    }
+    retry = state.get("pipeline", {}).get("execution_arn") if from_state in PIPELINE_WAITS else None
+    return Resume(
+        run_id=run,
+        workflow=record.workflow,
+        from_state=from_state,
+        attempt=attempt,
+        execution_name=resumed_execution_name(run, attempt),
+        execution_input=execution_input,
+        retry_pipeline_arn=retry,
+        config_changed=new_config is not None,
+    )

@@ -1,0 +1,185 @@
+"""Messages between the parts: workflow inputs, and what goes to the failures and notifications queues.
+
+Past-tense names are events (something happened). Everything the alerts
+consumer reads is one `AlertMessage`: a model per kind, including the
+`step_failed` message the state machines build and the record Lambda sends
+to a trigger's on-failure destination, so a renamed field fails a test instead
+of showing "?" in an alert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+
+# SQS messages are at most 256 KiB; a config can produce many problems, so the
+# message carries the first ones and the full list lives in the error report.
+MAX_PROBLEMS_IN_MESSAGE = 50
+
+
+class ProblemEntry(BaseModel):
+    path: str
+    message: str
+
+
+class ConfigRef(BaseModel):
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class ConfigRejected(BaseModel):
+    """A dropped config failed validation; nothing was started."""
+
+    kind: Literal["config_rejected"] = "config_rejected"
+    workflow: Literal["training", "inference"]
+    config: ConfigRef
+    problems: list[ProblemEntry] = Field(max_length=MAX_PROBLEMS_IN_MESSAGE)
+    problem_count: int
+    report_uri: str
+    occurred_at: datetime
+
+
+class TrainingRequested(BaseModel):
+    """The input of a training execution (well under Step Functions' 256 KiB)."""
+
+    run_id: str
+    workflow: Literal["training"] = "training"
+    model_name: str
+    config: ConfigRef
+    requested_at: datetime
+    # How long to wait for the pipeline; None derives it from the config.
+    callback_timeout_seconds: int | None = Field(None, ge=1)
+
+
+class TrainingOutcome(BaseModel):
+    """A trained model was judged against the approved one (sent to the notifications path)."""
+
+    kind: Literal["model_promoted", "model_rejected"]
+    workflow: Literal["training"] = "training"
+    run_id: str
+    model_name: str
+    version: int
+    model_package_arn: str
+    primary_metric: str
+    score: float
+    baseline_version: int | None
+    baseline_score: float | None
+    deltas: dict[str, float]
+    reasons: list[str]
+    occurred_at: datetime
+
+
+class InferenceRequested(BaseModel):
+    """The input of an inference execution."""
+
+    run_id: str
+    workflow: Literal["inference"] = "inference"
+    model_name: str
+    mode: Literal["daily", "monthly", "on_demand"]
+    scheduled_for: datetime  # the schedule's time, or the drop's event time
+    catalogue_uri: str | None = None
+    callback_timeout_seconds: int | None = Field(None, ge=1)
+
+
+class PredictionsLoaded(BaseModel):
+    """An inference run's predictions are in the warehouse (sent to the notifications path)."""
+
+    kind: Literal["predictions_loaded"] = "predictions_loaded"
+    workflow: Literal["inference"] = "inference"
+    run_id: str
+    model_name: str
+    model_version: int
+    mode: str
+    rows_loaded: int
+    per_class: dict[str, int]
+    table: str
+    previous_rows: int | None = None  # the previous run's, same model and mode
+    far_from_previous: bool = False
+    occurred_at: datetime
+
+
+class DailyInferenceStale(BaseModel):
+    """A model that asks for daily predictions has had no successful daily run for 36 hours."""
+
+    kind: Literal["daily_inference_stale"] = "daily_inference_stale"
+    workflow: Literal["inference"] = "inference"
+    model_name: str
+    last_success: datetime | None
+    checked_at: datetime
+
+
+class StepFailed(BaseModel):
+    """A run failed at a step (built by the state machines' ReportFailure state)."""
+
+    kind: Literal["step_failed"] = "step_failed"
+    workflow: Literal["training", "inference"]
+    run_id: str
+    model_name: str
+    state: str  # the step that failed, which is where a resume re-enters
+    error: str
+    cause: str | None = None
+    execution_arn: str = ""
+    occurred_at: datetime
+
+
+class LambdaRequestContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    requestId: str
+    functionArn: str
+    condition: str = ""
+    approximateInvokeCount: int = 0
+
+
+class LambdaFailure(BaseModel):
+    """Lambda's record for an asynchronous invocation that failed after its retries (an on-failure destination)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    timestamp: str
+    requestContext: LambdaRequestContext
+    requestPayload: Any = None
+    responsePayload: dict[str, Any] | None = None
+
+    @property
+    def function_name(self) -> str:
+        return self.requestContext.functionArn.split(":function:")[-1].split(":")[0]
+
+
+class UnreadableMessage(BaseModel):
+    """A queue message that is none of the kinds above: a bug in whoever sent it, still shown to people."""
+
+    kind: Literal["unreadable"] = "unreadable"
+    body: str
+    problems: list[str]
+
+
+def _kind_of(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if not isinstance(value, dict):
+        return None
+    if "kind" in value:
+        return {"model_promoted": "model_outcome", "model_rejected": "model_outcome"}.get(value["kind"], value["kind"])
+    return "lambda_failure" if "requestContext" in value else None
+
+
+AlertMessage = Annotated[
+    Annotated[StepFailed, Tag("step_failed")]
+    | Annotated[ConfigRejected, Tag("config_rejected")]
+    | Annotated[TrainingOutcome, Tag("model_outcome")]
+    | Annotated[PredictionsLoaded, Tag("predictions_loaded")]
+    | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
+    | Annotated[LambdaFailure, Tag("lambda_failure")]
+    | Annotated[UnreadableMessage, Tag("unreadable")],
+    Discriminator(_kind_of),
+]
+alert_messages: TypeAdapter[Any] = TypeAdapter(AlertMessage)

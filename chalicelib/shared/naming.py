@@ -1,0 +1,63 @@
+"""Deterministic names: the same inputs always give the same run id.
+
+Step Functions execution names are at most 80 characters of letters, digits,
+'-' and '_' (the subset that also works with CloudWatch logging), so a long
+readable part is cut and a hash of the full identity keeps names unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+
+MAX_EXECUTION_NAME = 80
+MAX_RUN_ID = 76  # leaves room for a resumed execution's suffix, -r1 to -r99
+MAX_RESUMES = 99
+_DIGEST_CHARS = 16  # 64 bits: collisions are not a practical concern at our volumes
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def execution_name(workflow: str, readable: str, *identity: str) -> str:
+    """`<workflow>-<readable>-<hash of identity>`, at most MAX_RUN_ID characters."""
+    digest = hashlib.sha256("\x1f".join(identity).encode()).hexdigest()[:_DIGEST_CHARS]
+    prefix = _UNSAFE.sub("-", f"{workflow}-{readable}").strip("-_")
+    room = MAX_RUN_ID - _DIGEST_CHARS - 1
+    return f"{prefix[:room].rstrip('-_')}-{digest}"
+
+
+def config_stem(key: str) -> str:
+    """'configs/train/packaging-type.json' -> 'packaging-type'."""
+    name = key.rsplit("/", 1)[-1]
+    return name.split(".", 1)[0] or "config"
+
+
+def resumed_execution_name(run_id: str, attempt: int) -> str:
+    """The execution of a run's `attempt`-th resume: `<run id>-r<attempt>`."""
+    if not 1 <= attempt <= MAX_RESUMES:
+        raise ValueError(f"a run can be resumed at most {MAX_RESUMES} times (asked for resume {attempt})")
+    return f"{run_id}-r{attempt}"
+
+
+TRAINING_RUN_PREFIX = "train"
+
+
+def upload_identity(version_id: str | None, etag: str) -> str:
+    """What names one upload: its version id, or in an unversioned bucket only its ETag."""
+    return version_id if version_id and version_id != "null" else f"etag:{etag.strip(chr(34))}"
+
+
+def training_run_id(bucket: str, key: str, version_id: str | None, etag: str) -> str:
+    """The run id for one uploaded version of a config: the same upload, the same run."""
+    return execution_name(TRAINING_RUN_PREFIX, config_stem(key), bucket, key, upload_identity(version_id, etag))
+
+
+def on_demand_run_id(model_name: str, bucket: str, key: str, identity: str) -> str:
+    """An inference request dropped under configs/infer/: one run per uploaded version."""
+    return execution_name("infer", f"{model_name}-on-demand", bucket, key, identity)
+
+
+def scheduled_run_id(model_name: str, mode: str, scheduled_for: datetime) -> str:
+    """One run per model per day (daily) or month (monthly): a schedule delivered twice runs once."""
+    period = scheduled_for.strftime("%Y-%m-%d") if mode == "daily" else scheduled_for.strftime("%Y-%m")
+    return f"infer-{model_name}-{mode}-{period}"

@@ -1,0 +1,16 @@
+"""The training state machine's Lambda step: the payload's `step` picks the use case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.shared.ports import aws_ports
+from chalicelib.shared.steps import run_step
+from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep, training_step_requests
+from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
+
+USE_CASES = {LoadConfigStep: load_training_settings, EvaluateStep: evaluate_candidate, RegisterStep: register_model}
+
+
+def handle_training_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_step(event, training_step_requests, USE_CASES, aws_ports())

@@ -1,0 +1,38 @@
+"""What the training state machine's Lambda steps are given: one model per step, told apart by `step`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from chalicelib.config.schema import ApprovalCriteria
+from chalicelib.shared.messages import ConfigRef
+
+
+class LoadConfigStep(BaseModel):
+    step: Literal["load_config"]
+    run_id: str
+    config: ConfigRef
+    callback_timeout_seconds: int | None = None
+
+
+class EvaluateStep(BaseModel):
+    step: Literal["evaluate"]
+    run_id: str
+    model_name: str
+    approval: ApprovalCriteria
+
+
+class RegisterStep(BaseModel):
+    step: Literal["register"]
+    run_id: str
+    model_name: str
+    config: ConfigRef
+    pipeline_execution_arn: str
+    approved: bool
+    decision: dict[str, Any]
+
+
+TrainingStepRequest = Annotated[LoadConfigStep | EvaluateStep | RegisterStep, Field(discriminator="step")]
+training_step_requests: TypeAdapter[Any] = TypeAdapter(TrainingStepRequest)

@@ -1,0 +1,113 @@
+"""The training workflow's Lambda steps: read the config, judge the candidate, register it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.aws.errors import NotFoundError
+from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.shared.messages import TrainingOutcome
+from chalicelib.shared.ports import Ports
+from chalicelib.training.plan import model_container, training_settings
+from chalicelib.training.promotion import ModelMetrics, decide_promotion
+from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
+
+MAX_METRICS_BYTES = 1024 * 1024
+
+
+def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
+    """The exact config version that started the run, resolved with its defaults."""
+    ref = request.config
+    content = ports.s3.read(ref.bucket, ref.key, ref.version_id, MAX_CONFIG_BYTES)
+    config = parse_config(content.data, ref.key)
+    return training_settings(config, request.run_id, request.callback_timeout_seconds)
+
+
+def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:
+    """Compare the run's metrics.json with the approved model's and decide."""
+    key = f"runs/{request.run_id}/evaluation/metrics.json"
+    try:
+        report = json.loads(ports.s3.read(ports.artifact_bucket, key, None, MAX_METRICS_BYTES).data)
+    except NotFoundError as err:
+        raise NotFoundError(f"the pipeline wrote no metrics for run {request.run_id} (s3://{ports.artifact_bucket}/{key})") from err
+    approved = ports.models.approved(request.model_name)
+    baseline = ModelMetrics.from_report(approved.metrics) if approved else None
+    decision = decide_promotion(ModelMetrics.from_report(report), baseline, request.approval)
+    return {
+        "promote": decision.promote,
+        "summary": decision.summary,
+        "reasons": decision.reasons,
+        "primary_metric": decision.primary_metric,
+        "candidate_score": decision.candidate_score,
+        "baseline_score": decision.baseline_score,
+        "baseline_version": approved.version if approved else None,
+        "deltas": decision.deltas,
+        "metrics": report,
+    }
+
+
+def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
+    """Register the model version (Approved or Rejected) and move the pointer on approval."""
+    record = ports.models.version_for_run(request.model_name, request.run_id)  # a retried step registers once
+    if record is None:
+        record = _new_version(request, ports)
+    if record.status == "Approved":
+        ports.models.point_to(record)
+    decision = request.decision
+    outcome = TrainingOutcome(
+        kind="model_promoted" if record.status == "Approved" else "model_rejected",
+        run_id=request.run_id,
+        model_name=request.model_name,
+        version=record.version,
+        model_package_arn=record.model_package_arn,
+        primary_metric=decision["primary_metric"],
+        score=decision["candidate_score"],
+        baseline_version=decision.get("baseline_version"),
+        baseline_score=decision.get("baseline_score"),
+        deltas=decision.get("deltas", {}),
+        reasons=decision["reasons"],
+        occurred_at=datetime.now(UTC),
+    )
+    return {
+        "version": record.version,
+        "status": record.status,
+        "model_package_arn": record.model_package_arn,
+        "notification": outcome.model_dump(mode="json"),
+    }
+
+
+def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
+    ports.registry.ensure_group(request.model_name, f"mlrelay model {request.model_name}")
+    decision = request.decision
+    pipeline = request.pipeline_execution_arn
+    container = model_container(
+        ports.pipelines.definition(pipeline), ports.pipelines.steps(pipeline), ports.artifact_bucket, request.run_id
+    )
+    arn = ports.registry.register(
+        group=request.model_name,
+        approved=request.approved,
+        description=decision["summary"],
+        container=container,
+        metadata={
+            "run_id": request.run_id,
+            "primary_metric": decision["primary_metric"],
+            "score": f"{decision['candidate_score']:.6f}",
+            "accuracy": f"{decision['metrics']['accuracy']:.6f}",
+        },
+    )
+    record = VersionRecord(
+        model_name=request.model_name,
+        version=int(arn.rsplit("/", 1)[-1]),
+        status="Approved" if request.approved else "Rejected",
+        run_id=request.run_id,
+        model_package_arn=arn,
+        metrics=decision["metrics"],
+        decision={k: v for k, v in decision.items() if k != "metrics"},
+        created_at=datetime.now(UTC).isoformat(),
+        config=request.config.model_dump(mode="json"),
+    )
+    ports.models.put(record)
+    return record

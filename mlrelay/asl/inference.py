@@ -1,0 +1,101 @@
+"""The inference workflow, as statemachines/inference.asl.json is built from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlrelay.asl.builder import (
+    DYNAMODB,
+    StateMachine,
+    lambda_step,
+    notify,
+    record_run_started,
+    record_run_succeeded,
+    run_pipeline,
+    statement_poll,
+)
+
+STEP = "${InferenceStepFunctionArn}"
+RUN = {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "mode.$": "$.mode", "scheduled_for.$": "$.scheduled_for"}
+
+
+def inference() -> dict[str, Any]:
+    machine = StateMachine(
+        "inference",
+        "Inference run: resolve the approved model, run the inference pipeline (waiting by callback), load the "
+        "predictions into Redshift through the Data API in one transaction (polled with bounded Wait loops, no "
+        "sleeping Lambda), verify the row count, record and notify. Every Task retries transient errors and catches "
+        "the rest into the failure path.",
+    )
+    record_run_started(
+        machine, "#mode = :mode, scheduled_for = :scheduled_for",
+        {":mode": {"S.$": "$.mode"}, ":scheduled_for": {"S.$": "$.scheduled_for"}}, next="ResolveApprovedModel", **{"#mode": "mode"},
+    )
+    machine.task(
+        "ResolveApprovedModel", "arn:aws:states:::dynamodb:getItem", retry=DYNAMODB, next="HasApprovedModel",
+        comment="The approved-version pointer the training workflow maintains.", result_path="$.approved",
+        parameters={
+            "TableName": "${ModelsTable}", "ConsistentRead": True,
+            "Key": {"model_name": {"S.$": "$.model_name"}, "version_key": {"S": "approved"}},
+        },
+    )
+    machine.add("HasApprovedModel", {
+        "Type": "Choice", "Choices": [{"Variable": "$.approved.Item", "IsPresent": True, "Next": "PrepareInference"}],
+        "Default": "NoApprovedModel",
+    })
+    machine.fail_as(
+        "NoApprovedModel", "ResolveApprovedModel", error="NoApprovedModel",
+        cause_path="States.Format('model {} has no approved version to predict with: train one first (drop its config "
+        "under configs/train/)', $.model_name)",
+    )
+    lambda_step(
+        machine, "PrepareInference", STEP, "prepare",
+        {**RUN, "catalogue_uri.$": "$.catalogue_uri", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
+        next="StartInferencePipeline", result_path="$.settings",
+        result={key: f".{key}" for key in (
+            "pipeline_parameters", "pipeline_display_name", "pipeline_client_token", "callback_timeout_seconds", "window",
+            "model_version", "model_package_arn",
+        )},
+        comment="Reads the approved model's package and config and decides what to predict (daily: items added since "
+        "the last successful daily run).",
+    )
+    run_pipeline(
+        machine, "Inference", "${InferencePipelineName}", "$.settings", next="StartLoad",
+        start_comment="Starts the inference pipeline; the client token derives from the run id.",
+    )
+    lambda_step(
+        machine, "StartLoad", STEP, "load",
+        {**RUN, "model_version.$": "$.settings.model_version", "execution.$": "$$.Execution.Name"},
+        next="InitLoadPolls", result={"statement_id": ".statement_id", "expected_rows": ".expected_rows"}, result_path="$.load",
+        comment="Submits one BatchExecuteStatement (one transaction): COPY by manifest into staging, delete this run's "
+        "rows, insert.",
+    )
+    statement_poll(machine, "Load", "StartLoad", "$.load", what="the load", next="StartCount", error="RedshiftLoadFailed")
+    lambda_step(
+        machine, "StartCount", STEP, "count", {**RUN, "execution.$": "$$.Execution.Name"},
+        next="InitCountPolls", result={"statement_id": ".statement_id"}, result_path="$.count",
+        comment="Counts this run's rows in the target (the run id as a Data API parameter).",
+    )
+    statement_poll(
+        machine, "Count", "StartCount", "$.count", what="the row count", next="VerifyRowCount", error="RedshiftCountFailed",
+    )
+    lambda_step(
+        machine, "VerifyRowCount", STEP, "verify",
+        {**RUN, "model_version.$": "$.settings.model_version", "count_statement_id.$": "$.count.statement_id",
+         "window_until.$": "$.settings.window.until"},
+        next="NotifyPredictionsLoaded", result={"rows_loaded": ".rows_loaded", "notification": ".notification"},
+        result_path="$.verified",
+        comment="Fails the run if the table does not hold exactly the rows the transform produced; moves the daily watermark.",
+    )
+    record_run_succeeded(
+        machine, "rows_loaded = :rows, model_version = :version",
+        {":rows": {"N.$": "States.Format('{}', $.verified.rows_loaded)"},
+         ":version": {"N.$": "States.Format('{}', $.settings.model_version)"}},
+        next="PredictionsRecorded",
+    )
+    notify(
+        machine, "NotifyPredictionsLoaded", "$.verified.notification", next="RecordRunSucceeded",
+        comment="predictions_loaded (rows, model version) to the notifications path.",
+    )
+    machine.add("PredictionsRecorded", {"Type": "Succeed"})
+    return machine.definition()

@@ -1,0 +1,71 @@
+"""The training workflow, as statemachines/training.asl.json is built from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlrelay.asl.builder import StateMachine, lambda_step, notify, record_run_started, record_run_succeeded, run_pipeline
+
+STEP = "${TrainingStepFunctionArn}"
+REGISTERED = {"version": ".version", "status": ".status", "model_package_arn": ".model_package_arn", "notification": ".notification"}
+
+
+def training() -> dict[str, Any]:
+    machine = StateMachine(
+        "training",
+        "Training run: load the config, run the SageMaker pipeline (waiting by callback, no polling), judge the model "
+        "against the approved one, register it Approved or Rejected, record and notify. Every Task retries transient "
+        "errors and catches the rest into the failure path.",
+    )
+    record_run_started(
+        machine, "config_uri = :config_uri",
+        {":config_uri": {"S.$": "States.Format('s3://{}/{}', $.config.bucket, $.config.key)"}}, next="LoadTrainingConfig",
+    )
+    lambda_step(
+        machine, "LoadTrainingConfig", STEP, "load_config",
+        {"run_id.$": "$.run_id", "config.$": "$.config", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
+        next="StartTrainingPipeline", result={"settings": ""}, result_path="$.training",
+        comment="Re-reads the exact config version that started the run and returns the resolved training settings.",
+    )
+    run_pipeline(
+        machine, "Training", "${TrainingPipelineName}", "$.training.settings", next="EvaluateCandidate",
+        start_comment="Starts the SageMaker pipeline. The client token derives from the run id, so a retry of this "
+        "state starts nothing new.",
+    )
+    lambda_step(
+        machine, "EvaluateCandidate", STEP, "evaluate",
+        {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "approval.$": "$.training.settings.approval"},
+        next="PromoteOrReject", result_path="$.decision",
+        result={key: f".{key}" for key in (
+            "promote", "summary", "reasons", "primary_metric", "candidate_score", "baseline_score", "baseline_version",
+            "deltas", "metrics",
+        )},
+        comment="Reads the run's metrics.json and judges it against the approved model (chalicelib/training/promotion.py).",
+    )
+    machine.add("PromoteOrReject", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.decision.promote", "BooleanEquals": True, "Next": "RegisterApprovedModel"}],
+        "Default": "RegisterRejectedModel",
+    })
+    for approved, name, comment in (
+        (True, "RegisterApprovedModel", "Registers the version as Approved and moves the approved pointer to it."),
+        (False, "RegisterRejectedModel", "Registers the version as Rejected with its reasons; the approved pointer stays where it is."),
+    ):
+        lambda_step(
+            machine, name, STEP, "register",
+            {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "pipeline_execution_arn.$": "$.pipeline.execution_arn",
+             "approved": approved, "decision.$": "$.decision", "config.$": "$.config"},
+            next="NotifyOutcome", result=REGISTERED, result_path="$.registration", comment=comment,
+        )
+    record_run_succeeded(
+        machine, "model_type = :model_type, model_version = :version, decision = :decision",
+        {":model_type": {"S.$": "$.training.settings.model_type"},
+         ":version": {"N.$": "States.Format('{}', $.registration.version)"}, ":decision": {"S.$": "$.registration.status"}},
+        next="TrainingRecorded",
+    )
+    notify(
+        machine, "NotifyOutcome", "$.registration.notification", next="RecordRunSucceeded",
+        comment="model_promoted or model_rejected, with metrics, deltas and reasons, to the notifications path.",
+    )
+    machine.add("TrainingRecorded", {"Type": "Succeed"})
+    return machine.definition()

@@ -1,0 +1,26 @@
+"""Every change mlrelay makes to moto's behaviour: one module per emulated service.
+
+moto 5.2.5 (pinned in requirements-dev.txt) lacks things the local stack
+needs; each patch makes moto act as AWS does, nothing more:
+
+- lambda_: Lambda `Invoke` runs code only in Docker; invocations of the app's
+  functions are routed to its handlers, in process.
+- events: EventBridge rules cannot target Lambda; they deliver to Lambda
+  targets as asynchronous invocations, applying the InputTransformer. S3's
+  events get AWS's shape (ISO `time`, `etag`). A schedule rule gets only its own
+  ticks (moto treats a rule without a pattern as "match every event").
+- sagemaker: pipeline executions run no steps and report Succeeded at once;
+  they go to the local runner. ClientRequestToken counts, DescribePipelineExecution
+  reports the FailureReason, ListPipelineExecutionSteps and RetryPipelineExecution exist.
+- stepfunctions: SendTaskFailure keeps its `cause`; the `redshiftdata` SDK
+  integration name maps to boto3's `redshift-data`. Two test hooks: a Task
+  state's attempt can fail with a chosen error before it calls its service
+  (mlrelay/local/faults.py), and Wait states and Retry back-offs can run on a
+  faster clock.
+- redshift_data: the Data API executes no SQL; the local warehouse answers it.
+
+Each module's `patched(...)` is a context manager: EmbeddedStack enters them
+all on one ExitStack, so stopping the stack, or a start that fails half-way,
+leaves moto exactly as it was. tests/unit/test_emulated_services.py pins the
+moto internals they rely on, so a moto upgrade that moves them fails loudly.
+"""

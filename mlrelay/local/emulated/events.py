@@ -1,0 +1,74 @@
+"""EventBridge: rules deliver to Lambda targets, S3's events have AWS's shape, schedules fire only on their ticks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
+from moto.utilities.arns import parse_arn
+
+from mlrelay.local.emulated.lambda_ import ASYNC_INVOCATION, InvokeRouter
+
+logger = logging.getLogger(__name__)
+_targets_lock = threading.Lock()  # moto's own delivery briefly sees the rule without its Lambda targets
+
+
+@contextmanager
+def patched(router: InvokeRouter) -> Iterator[None]:
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if self.scheduled_expression and self.arn not in original_event.get("resources", []):
+            return  # not this schedule's own tick
+        lambda_targets = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        if lambda_targets and self.event_pattern.matches_event(original_event):
+            event = as_aws_sends_it(original_event)
+            for target in lambda_targets:
+                function_name = parse_arn(target["Arn"]).resource_id.split(":")[0]
+                try:
+                    router(function_name, transformed(event, target), ASYNC_INVOCATION)
+                except Exception:  # moto swallows errors here; say what was lost
+                    logger.exception("EventBridge could not deliver to %s", function_name)
+        if len(lambda_targets) == len(self.targets):
+            return
+        with _targets_lock:
+            all_targets = self.targets
+            self.targets = [t for t in all_targets if t not in lambda_targets]
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = all_targets
+
+    with mock.patch.object(Rule, "send_to_targets", send_to_targets):
+        yield
+
+
+def transformed(event: dict[str, Any], target: dict[str, Any]) -> Any:
+    """Apply the target's InputTransformer, as EventBridge does before invoking."""
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return event
+    rendered = EventTemplateParser.parse(
+        input_template=transformer["InputTemplate"], input_paths_map=transformer.get("InputPathsMap", {}), event=event
+    )
+    return json.loads(rendered) if isinstance(rendered, str) else rendered
+
+
+def as_aws_sends_it(event: dict[str, Any]) -> dict[str, Any]:
+    """moto sends S3 events with a Unix `time` and `eTag`; AWS sends ISO-8601 and `etag`."""
+    event = dict(event)
+    if isinstance(event.get("time"), (int, float)):
+        event["time"] = datetime.fromtimestamp(event["time"], tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    s3_object = event.get("detail", {}).get("object") if event.get("source") == "aws.s3" else None
+    if isinstance(s3_object, dict) and "eTag" in s3_object:
+        event["detail"] = {**event["detail"], "object": {**s3_object}}
+        event["detail"]["object"]["etag"] = event["detail"]["object"].pop("eTag")
+    return event

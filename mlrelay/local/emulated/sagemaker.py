@@ -1,0 +1,87 @@
+"""SageMaker pipelines: executions go to the local runner, which moto lacks.
+
+moto's executions run no steps and report Succeeded at once; StartPipelineExecution
+ignores ClientRequestToken; DescribePipelineExecution never reports a FailureReason;
+ListPipelineExecutionSteps and RetryPipelineExecution are missing. Each new
+execution is handed to `start`, the token is honoured, the reads are answered
+from what the runner recorded, and a retry hands the failed execution back to
+`retry` (once per token), which reruns its failed step and those after it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.core.responses import ActionResult
+from moto.sagemaker.exceptions import ConflictException
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
+
+# (moto's pipeline, moto's execution) -> None
+PipelineAction = Callable[[Any, Any], None]
+# (moto's execution) -> the ListPipelineExecutionSteps entries
+StepLister = Callable[[Any], list[dict[str, Any]]]
+RETRY_TOKENS = "mlrelay_retry_tokens"  # on moto's execution object
+_lock = threading.Lock()  # a token check and its start must not interleave
+
+
+@contextmanager
+def patched(start: PipelineAction, retry: PipelineAction, list_steps: StepLister) -> Iterator[None]:
+    original_start = SageMakerModelBackend.start_pipeline_execution
+    original_describe = SageMakerModelBackend.describe_pipeline_execution
+
+    def start_pipeline_execution(
+        self: SageMakerModelBackend, pipeline_name: str, pipeline_execution_display_name: str,
+        pipeline_parameters: list[dict[str, Any]], pipeline_execution_description: str,
+        parallelism_configuration: dict[str, int], client_request_token: str,
+    ) -> dict[str, str]:
+        with _lock:
+            pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+            if client_request_token:
+                for execution in pipeline.pipeline_executions.values():
+                    if execution.client_request_token == client_request_token:
+                        return {"PipelineExecutionArn": execution.arn}
+            response = original_start(
+                self, pipeline_name, pipeline_execution_display_name, pipeline_parameters,
+                pipeline_execution_description, parallelism_configuration, client_request_token,
+            )
+        start(pipeline, pipeline.pipeline_executions[response["PipelineExecutionArn"]])
+        return response
+
+    def describe_pipeline_execution(self: SageMakerModelBackend, pipeline_execution_arn: str) -> dict[str, Any]:
+        response = original_describe(self, pipeline_execution_arn)
+        execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
+        response["FailureReason"] = execution.pipeline_execution_failure_reason or ""
+        return response
+
+    def list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
+        execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, self._get_param("PipelineExecutionArn"))
+        return ActionResult({"PipelineExecutionSteps": list_steps(execution)})
+
+    def retry_pipeline_execution(self: SageMakerResponse) -> ActionResult:
+        arn, token = self._get_param("PipelineExecutionArn"), self._get_param("ClientRequestToken") or ""
+        with _lock:
+            execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+            tokens = execution.__dict__.setdefault(RETRY_TOKENS, set())
+            if token and token in tokens:
+                return ActionResult({"PipelineExecutionArn": arn})
+            status = execution.pipeline_execution_status
+            if status not in ("Failed", "Stopped"):
+                raise ConflictException(f"Pipeline execution {arn} is {status}: only a failed or stopped execution can be retried")
+            pipeline = get_pipeline_from_name(self.sagemaker_backend.pipelines, arn.split(":pipeline/")[1].split("/")[0])
+            tokens.add(token)
+            retry(pipeline, execution)
+        return ActionResult({"PipelineExecutionArn": arn})
+
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution))
+        stack.enter_context(mock.patch.object(SageMakerModelBackend, "describe_pipeline_execution", describe_pipeline_execution))
+        for name, action in (("list_pipeline_execution_steps", list_pipeline_execution_steps),
+                             ("retry_pipeline_execution", retry_pipeline_execution)):
+            stack.enter_context(mock.patch.object(SageMakerResponse, name, action, create=True))
+        yield

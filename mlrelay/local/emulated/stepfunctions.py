@@ -1,0 +1,109 @@
+"""Step Functions: SendTaskFailure keeps its cause, `redshiftdata` maps to boto3's name, and two test hooks.
+
+The hooks: a fault plan (mlrelay/local/faults.py) can fail a Task state's
+attempt with a chosen error before it calls its service, the way Step Functions
+Local's mocked "Throw" responses do; several of moto's task classes turn any
+exception into their own generic error, which would lose the injected one, so
+an error that already is a Step Functions failure event keeps it. And Wait
+states and Retry back-offs can run on a faster clock (`scale` < 1), so that a
+suite of hundreds of runs does not spend minutes sleeping: the order and number
+of attempts and polls do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.core.responses import EmptyResult
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.mock_eval_utils import eval_mocked_response
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.mocking.mock_config import MockedResponseThrow
+from moto.stepfunctions.responses import StepFunctionResponse
+
+
+@contextmanager
+def patched(fault_plan: Any, time_scale: float = 1.0) -> Iterator[None]:
+    """`fault_plan` is a mlrelay.local.faults.FaultPlan; `time_scale` shortens Wait states and Retry back-offs."""
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", _send_task_failure_with_cause))
+        stack.enter_context(mock.patch.dict(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, {"redshiftdata": "redshift-data"}))
+        stack.enter_context(mock.patch.object(ExecutionState, "_evaluate_with_timeout", _with_faults(fault_plan)))
+        for cls in classes_with_own_from_error():
+            stack.enter_context(mock.patch.object(cls, "_from_error", _keeping_failure_events(cls.__dict__["_from_error"])))
+        if time_scale != 1.0:
+            stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", _scaled_wait(time_scale)))
+            stack.enter_context(mock.patch.object(retrier_decl, "time", _ScaledTime(retrier_decl.time, time_scale)))
+        yield
+
+
+def classes_with_own_from_error() -> list[type]:
+    assert state_task_service_factory  # imported so that every service task class exists
+    found, pending = [ExecutionState], list(ExecutionState.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "_from_error" in cls.__dict__:
+            found.append(cls)
+    return found
+
+
+def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
+    # moto's handler passes only `error`: a failed pipeline's reason would be lost.
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+def _with_faults(fault_plan: Any) -> Callable[[ExecutionState, Environment], None]:
+    original = ExecutionState._evaluate_with_timeout
+
+    def evaluate(self: ExecutionState, env: Environment) -> None:
+        if isinstance(self, StateTask):
+            context = env.states.context_object.context_object_data
+            fault = fault_plan.state_fault(context["Execution"]["Name"], context["State"]["Name"])
+            if fault is not None:  # raises a TaskFailed with the fault's error, as a mocked Throw does
+                eval_mocked_response(env, MockedResponseThrow(0, 0, fault.error, fault.cause))
+        original(self, env)
+
+    return evaluate
+
+
+def _keeping_failure_events(original: Callable[..., Any]) -> Callable[..., Any]:
+    def from_error(self: ExecutionState, env: Environment, ex: Exception) -> Any:
+        if isinstance(ex, FailureEventException):
+            return ex.failure_event
+        return original(self, env, ex)
+
+    return from_error
+
+
+def _scaled_wait(scale: float) -> Callable[[WaitFunction, Environment, int], None]:
+    def wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+        if wait_seconds > 0:
+            env.program_state_event.wait(wait_seconds * scale)  # still ends early when the execution stops
+
+    return wait_interval
+
+
+class _ScaledTime:
+    """The `time` module as retrier_decl uses it (sleep), on a faster clock."""
+
+    def __init__(self, real: Any, scale: float):
+        self._real, self._scale = real, scale
+
+    def sleep(self, seconds: float) -> None:
+        self._real.sleep(seconds * self._scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)

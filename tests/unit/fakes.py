@@ -1,0 +1,351 @@
+"""In-memory fakes with the adapters' interfaces (chalicelib/aws/), and ports made of them.
+
+They keep state the way the real services do, so a use case run on them is
+checked by what ended up in the table, the bucket or the queue.
+tests/functional/test_adapter_contracts.py runs the same assertions against
+a fake and the moto-backed adapter, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from chalicelib.aws.errors import AwsError, NotFoundError
+from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.aws.s3 import ObjectContent
+from chalicelib.aws.sagemaker import PipelineOutcome
+from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
+from chalicelib.shared.runs import ResumeEntry, RunRecord
+
+ACCOUNT = "123456789012"
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], list[bytes]] = {}  # (bucket, key) -> versions, oldest first
+
+    def put(self, bucket: str, key: str, data: bytes) -> str:
+        versions = self.objects.setdefault((bucket, key), [])
+        versions.append(data)
+        return f"v{len(versions)}"
+
+    def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> ObjectContent:
+        versions = self.objects.get((bucket, key), [])
+        index = int(version_id[1:]) - 1 if version_id and version_id != "null" else len(versions) - 1
+        if not versions or not 0 <= index < len(versions):
+            raise NotFoundError(f"s3://{bucket}/{key} (version {version_id}) no longer exists", "NoSuchKey")
+        data = versions[index]
+        return ObjectContent(data[:max_bytes], len(data))
+
+    def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
+        return json.loads(self.read(bucket, key, None, max_bytes).data)
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None:
+        self.put(bucket, key, json.dumps(document, default=str).encode())
+
+
+class FakeModelVersions:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, int], VersionRecord] = {}
+        self.pointers: dict[str, int] = {}
+
+    def put(self, record: VersionRecord) -> None:
+        self.records[(record.model_name, record.version)] = copy.deepcopy(record)
+
+    def point_to(self, record: VersionRecord) -> bool:
+        if self.pointers.get(record.model_name, 0) >= record.version:
+            return False
+        self.pointers[record.model_name] = record.version
+        return True
+
+    def approved(self, model_name: str) -> VersionRecord | None:
+        version = self.pointers.get(model_name)
+        return self.version(model_name, version) if version else None
+
+    def version(self, model_name: str, version: int) -> VersionRecord | None:
+        return copy.deepcopy(self.records.get((model_name, version)))
+
+    def versions(self, model_name: str) -> list[VersionRecord]:
+        return [copy.deepcopy(r) for (name, _), r in sorted(self.records.items()) if name == model_name]
+
+    def version_for_run(self, model_name: str, run_id: str) -> VersionRecord | None:
+        return next((v for v in self.versions(model_name) if v.run_id == run_id), None)
+
+    def model_names(self) -> list[str]:
+        return sorted({name for name, _ in self.records} | set(self.pointers))
+
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.groups: set[str] = set()
+        self.packages: dict[str, dict[str, Any]] = {}  # ARN -> what was registered
+
+    def ensure_group(self, name: str, description: str) -> None:
+        self.groups.add(name)
+
+    def register(self, group: str, approved: bool, description: str, container: dict[str, Any], metadata: dict[str, str]) -> str:
+        if group not in self.groups:
+            raise AwsError(f"cannot register a model package in {group}: ValidationException (no such group)", "ValidationException")
+        version = sum(1 for arn in self.packages if arn.split("/")[-2] == group) + 1
+        arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{group}/{version}"
+        self.packages[arn] = {
+            "status": "Approved" if approved else "Rejected", "description": description, "container": container,
+            "metadata": metadata,
+        }
+        return arn
+
+    def container(self, model_package_arn: str) -> dict[str, Any]:
+        if model_package_arn not in self.packages:
+            raise NotFoundError(f"cannot describe model package {model_package_arn}: ValidationException", "ValidationException")
+        return dict(self.packages[model_package_arn]["container"])
+
+
+@dataclass
+class FakePipelineExecution:
+    status: str = "Succeeded"
+    failure_reason: str = ""
+    definition: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    retries: list[str] = field(default_factory=list)
+
+
+class FakePipelines:
+    def __init__(self) -> None:
+        self.executions: dict[str, FakePipelineExecution] = {}
+
+    def outcome(self, execution_arn: str) -> PipelineOutcome:
+        execution = self._get(execution_arn)
+        return PipelineOutcome(execution.status, execution.failure_reason)
+
+    def retry(self, execution_arn: str, client_token: str) -> None:
+        execution = self._get(execution_arn)
+        if client_token not in execution.retries:
+            execution.retries.append(client_token)
+            execution.status = "Executing"
+
+    def steps(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self._get(execution_arn).steps
+
+    def definition(self, execution_arn: str) -> dict[str, Any]:
+        return self._get(execution_arn).definition
+
+    def _get(self, execution_arn: str) -> FakePipelineExecution:
+        if execution_arn not in self.executions:
+            raise NotFoundError(f"cannot describe pipeline execution {execution_arn}: ResourceNotFound", "ResourceNotFound")
+        return self.executions[execution_arn]
+
+
+class FakePipelineCallbacks:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, str]] = {}
+
+    def record_outcome(self, execution_arn: str, status: str, failure_reason: str) -> str | None:
+        item = self.items.setdefault(execution_arn, {})
+        item.update(pipeline_status=status, failure_reason=failure_reason)
+        return item.get("task_token")
+
+    def claim_delivery(self, execution_arn: str, now_iso: str) -> bool:
+        item = self.items.setdefault(execution_arn, {})
+        if "delivered_at" in item:
+            return False
+        item["delivered_at"] = now_iso
+        return True
+
+    def forget(self, execution_arn: str) -> None:
+        self.items.pop(execution_arn, None)
+
+
+class FakeWorkflows:
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}  # execution ARN -> input
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> StartedExecution:
+        arn = execution_arn_for(state_machine_arn, name)
+        if arn in self.started:
+            return StartedExecution(arn, already_existed=True)
+        self.started[arn] = json.loads(json.dumps(payload))
+        return StartedExecution(arn, already_existed=False)
+
+
+class FakeTaskCallbacks:
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[str, Any]] = {}  # token -> ("success", output) | ("failure", (error, cause))
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        return self._answer(token, ("success", output))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(token, ("failure", (error, cause)))
+
+    def _answer(self, token: str, answer: tuple[str, Any]) -> bool:
+        if token in self.answers:
+            return False  # a stale token: answered already
+        self.answers[token] = answer
+        return True
+
+
+class FakeRunLedger:
+    def __init__(self) -> None:
+        self.runs: dict[str, RunRecord] = {}
+        self.steps: dict[tuple[str, str], dict[str, Any]] = {}
+        self.resumes: dict[str, list[ResumeEntry]] = {}
+        self.resume_errors: dict[str, str] = {}
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self.runs.get(run_id)
+
+    def begin_resume(self, entry: ResumeEntry) -> bool:
+        record = self.runs.get(entry.run_id)
+        if record is None or record.status != "FAILED" or record.resume_count != entry.attempt - 1:
+            return False
+        self.runs[entry.run_id] = replace(record, status="RUNNING", execution_arn=entry.execution_arn, resume_count=entry.attempt)
+        self.resumes.setdefault(entry.run_id, []).append(entry)
+        return True
+
+    def resume_not_started(self, run_id: str, reason: str) -> None:
+        self.runs[run_id] = replace(self.runs[run_id], status="FAILED")
+        self.resume_errors[run_id] = reason
+
+    def record_step(self, run_id: str, step: str, entry: dict[str, Any]) -> None:
+        self.steps[(run_id, step)] = dict(entry)
+
+    def step(self, run_id: str, step: str) -> dict[str, Any]:
+        return dict(self.steps.get((run_id, step), {}))
+
+
+class FakeWatermarks:
+    def __init__(self) -> None:
+        self.until: dict[str, tuple[date, str, datetime]] = {}
+
+    def last_until(self, model_name: str) -> date | None:
+        return self.until[model_name][0] if model_name in self.until else None
+
+    def last_success(self, model_name: str) -> datetime | None:
+        return self.until[model_name][2] if model_name in self.until else None
+
+    def advance(self, model_name: str, until: date, run_id: str) -> None:
+        if model_name not in self.until or self.until[model_name][0] <= until:
+            self.until[model_name] = (until, run_id, datetime.now(UTC))
+
+
+class FakeRowCounts:
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, str], tuple[int, str]] = {}
+
+    def swap(self, model_name: str, mode: str, rows: int, run_id: str) -> int | None:
+        old = self.last.get((model_name, mode))
+        self.last[(model_name, mode)] = (rows, run_id)
+        return None if old is None or old[1] == run_id else old[0]
+
+
+class FakeDataApi:
+    """Records statements; `results` holds the rows a statement id will return."""
+
+    def __init__(self) -> None:
+        self.statements: dict[str, dict[str, Any]] = {}
+        self.results: dict[str, list[list[Any]]] = {}
+        self._tokens: dict[str, str] = {}
+
+    def batch(self, sqls: list[str], client_token: str, name: str) -> str:
+        return self._submit({"sqls": sqls, "name": name}, client_token)
+
+    def execute(self, sql: str, parameters: list[dict[str, str]], client_token: str, name: str) -> str:
+        return self._submit({"sqls": [sql], "parameters": parameters, "name": name}, client_token)
+
+    def rows(self, statement_id: str) -> list[list[Any]]:
+        return self.results.get(statement_id, [])
+
+    def _submit(self, statement: dict[str, Any], client_token: str) -> str:
+        if client_token in self._tokens:  # the same request again: the same statement
+            return self._tokens[client_token]
+        statement_id = f"stmt-{len(self.statements) + 1}"
+        self.statements[statement_id] = statement
+        self._tokens[client_token] = statement_id
+        return statement_id
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def send(self, message: Any) -> str:
+        self.messages.append(json.loads(message.model_dump_json()))
+        return f"m-{len(self.messages)}"
+
+
+@dataclass
+class FakeAlertRecord:
+    message_ids: set[str] = field(default_factory=set)
+    delivered: set[str] = field(default_factory=set)
+    window_ends: int = 0
+
+
+class FakeAlertLedger:
+    def __init__(self) -> None:
+        self.items: dict[str, FakeAlertRecord] = {}
+
+    def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int) -> Any:
+        from chalicelib.aws.alert_ledger import AlertRecord
+
+        item = self.items.get(collapse_key)
+        if item is None or item.window_ends <= now:
+            item = self.items[collapse_key] = FakeAlertRecord(window_ends=now + window_seconds)
+        item.message_ids.add(message_id)
+        return AlertRecord(frozenset(item.message_ids), frozenset(item.delivered), item.window_ends)
+
+    def mark_delivered(self, collapse_key: str, channel: str) -> None:
+        self.items[collapse_key].delivered.add(channel)
+
+
+class FakeTopic:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str]] = []
+        self.down = False
+
+    def publish(self, subject: str, body: str) -> str:
+        if self.down:
+            raise AwsError("cannot publish to the alerts topic: InternalError", "InternalError")
+        self.published.append((subject, body))
+        return f"sns-{len(self.published)}"
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.down = False
+
+    def post(self, message: dict[str, Any]) -> None:
+        from chalicelib.aws.slack import SlackDeliveryError
+
+        if self.down:
+            raise SlackDeliveryError("Slack answered 503: error")
+        self.posts.append(message)
+
+
+@dataclass
+class FakePorts:
+    artifact_bucket: str = "mlrelay-test-artifacts"
+    training_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-training"
+    inference_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-inference"
+    predictions_table: tuple[str, str] = ("mlrelay", "predictions")
+    copy_role_arn: str = f"arn:aws:iam::{ACCOUNT}:role/mlrelay-test-redshift-copy"
+    s3: FakeS3 = field(default_factory=FakeS3)
+    models: FakeModelVersions = field(default_factory=FakeModelVersions)
+    registry: FakeRegistry = field(default_factory=FakeRegistry)
+    pipelines: FakePipelines = field(default_factory=FakePipelines)
+    pipeline_callbacks: FakePipelineCallbacks = field(default_factory=FakePipelineCallbacks)
+    workflows: FakeWorkflows = field(default_factory=FakeWorkflows)
+    task_callbacks: FakeTaskCallbacks = field(default_factory=FakeTaskCallbacks)
+    runs: FakeRunLedger = field(default_factory=FakeRunLedger)
+    watermarks: FakeWatermarks = field(default_factory=FakeWatermarks)
+    row_counts: FakeRowCounts = field(default_factory=FakeRowCounts)
+    warehouse: FakeDataApi = field(default_factory=FakeDataApi)
+    failures: FakeQueue = field(default_factory=FakeQueue)
+    notifications: FakeQueue = field(default_factory=FakeQueue)
+    alert_ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)
+    topic: FakeTopic = field(default_factory=FakeTopic)
+    slack: FakeSlack = field(default_factory=FakeSlack)

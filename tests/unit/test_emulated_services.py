@@ -1,0 +1,201 @@
+"""Pins the moto internals mlrelay/local/emulated/ relies on, and proves each patch is undone.
+
+When one of these fails after a moto upgrade, read mlrelay/local/emulated/'s
+docstrings: either moto now does the thing itself (drop that patch) or the
+internal moved (follow it).
+"""
+
+import inspect
+import json
+import re
+import time
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from moto.events.models import Rule
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+from mlrelay.local.emulated import events, lambda_, sagemaker, stepfunctions
+from mlrelay.local.faults import FaultPlan
+from tests.conftest import ROOT
+
+
+def test_moto_is_the_pinned_version():
+    pinned = re.search(r"^moto\[[^\]]*\]==([\d.]+)$", (ROOT / "requirements-dev.txt").read_text(), re.M).group(1)
+
+    assert moto.__version__ == pinned
+
+
+def test_the_patched_methods_still_have_the_signatures_we_replace():
+    assert list(inspect.signature(LambdaFunction.invoke).parameters) == ["self", "body", "request_headers", "response_headers"]
+    assert list(inspect.signature(Rule.send_to_targets).parameters) == ["self", "original_event", "transform_input"]
+    assert list(inspect.signature(SageMakerModelBackend.start_pipeline_execution).parameters) == [
+        "self", "pipeline_name", "pipeline_execution_display_name", "pipeline_parameters",
+        "pipeline_execution_description", "parallelism_configuration", "client_request_token",
+    ]
+    assert list(inspect.signature(ExecutionState._evaluate_with_timeout).parameters) == ["self", "env"]
+    assert list(inspect.signature(WaitFunction._wait_interval).parameters) == ["self", "env", "wait_seconds"]
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+
+    assert "time.sleep(interval_seconds)" in inspect.getsource(RetrierDecl._eval_body)  # the back-off we scale
+
+
+def test_every_attempt_of_an_execution_state_still_goes_through_evaluate_with_timeout():
+    # the fault hook sits there, inside the retry loop and before the Catch
+    assert "self._evaluate_with_timeout(env)" in inspect.getsource(ExecutionState._eval_state)
+    # ... and the errors it raises are turned into failure events by the state's own _from_error
+    assert "self._from_error(env=env, ex=ex)" in inspect.getsource(ExecutionState._eval_state)
+    owners = {cls.__name__ for cls in stepfunctions.classes_with_own_from_error()}
+    assert {"StateTaskServiceDynamoDB", "StateTaskServiceLambda", "StateTaskServiceAwsSdk"} <= owners
+    for cls in stepfunctions.classes_with_own_from_error():
+        assert list(inspect.signature(cls.__dict__["_from_error"]).parameters) == ["self", "env", "ex"]
+
+
+def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add():
+    from moto.sagemaker.models import FakePipelineExecution
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
+    assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
+    assert 'self.pipeline_execution_status = "Succeeded"' in inspect.getsource(FakePipelineExecution.__init__)
+    assert "cause" not in inspect.getsource(StepFunctionResponse.send_task_failure)
+
+
+def test_s3_still_sends_eventbridge_events_unlike_aws():
+    # If moto starts sending ISO time and "etag", drop that part of the events patch.
+    source = inspect.getsource(__import__("moto.s3.notifications", fromlist=["x"])._send_event_bridge_message)
+
+    assert 'event["time"] = unix_time()' in source
+    assert '"eTag": key.etag' in source
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():  # in-memory moto
+        yield
+
+
+def test_without_the_patch_moto_cannot_deliver_to_a_lambda_target(aws):
+    rule = _rule_with_lambda_target()
+
+    with pytest.raises(NotImplementedError):
+        rule.send_to_targets(_moto_s3_event(), transform_input=False)
+
+
+def test_with_the_patch_eventbridge_invokes_lambda_asynchronously_with_aws_shaped_s3_events(aws):
+    calls = []
+    rule = _rule_with_lambda_target()
+    moto_event = _moto_s3_event()
+
+    with events.patched(lambda name, event, kind: calls.append((name, event, kind))):
+        rule.send_to_targets(moto_event, transform_input=False)
+
+    ((name, event, kind),) = calls
+    assert (name, kind) == ("fn", "Event")
+    assert event["time"] == "2026-11-18T11:06:40Z"
+    assert event["detail"]["object"] == {"key": "k", "etag": "abc"}
+    assert moto_event["detail"]["object"] == {"key": "k", "eTag": "abc"}  # moto's own copy untouched
+
+
+def test_with_the_patch_invoke_runs_the_router_and_reports_errors_as_lambda_does(aws):
+    def router(name, event, kind):
+        if event.get("fail"):
+            raise ValueError("bad input")
+        return json.dumps({"echo": event, "kind": kind}).encode()
+
+    client = _lambda_function()
+    with lambda_.patched(router):
+        ok = client.invoke(FunctionName="fn", Payload=b'{"a": 1}')
+        failed = client.invoke(FunctionName="fn", Payload=b'{"fail": true}')
+
+    assert json.loads(ok["Payload"].read()) == {"echo": {"a": 1}, "kind": "RequestResponse"}
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read()) == {"errorType": "ValueError", "errorMessage": "bad input"}
+
+
+def test_leaving_the_patches_restores_moto_exactly():
+    before = {
+        "invoke": LambdaFunction.invoke, "send_to_targets": Rule.send_to_targets,
+        "start": SageMakerModelBackend.start_pipeline_execution, "evaluate": ExecutionState._evaluate_with_timeout,
+        "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
+        "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
+    }
+
+    with lambda_.patched(lambda *a: b""), events.patched(lambda *a: b""), stepfunctions.patched(FaultPlan(), 0.1), \
+            sagemaker.patched(lambda *a: None, lambda *a: None, lambda e: []):
+        assert LambdaFunction.invoke is not before["invoke"] and retrier_decl.time is not before["time"]
+        assert hasattr(SageMakerResponse, "retry_pipeline_execution")
+
+    after = {
+        "invoke": LambdaFunction.invoke, "send_to_targets": Rule.send_to_targets,
+        "start": SageMakerModelBackend.start_pipeline_execution, "evaluate": ExecutionState._evaluate_with_timeout,
+        "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
+        "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
+    }
+    assert after == before
+    assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
+    assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
+
+
+def test_a_time_scale_shortens_retry_back_offs_and_leaving_restores_them():
+    with stepfunctions.patched(FaultPlan(), time_scale=0.1):
+        started = time.monotonic()
+        retrier_decl.time.sleep(1.0)
+        assert time.monotonic() - started < 0.5
+
+
+def test_with_the_patch_pipeline_executions_go_to_the_runner_once_per_token(aws):
+    started = []
+    sagemaker_client = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker_client.create_pipeline(PipelineName="p", PipelineDefinition='{"Steps": []}', RoleArn="arn:aws:iam::123456789012:role/r")
+
+    with sagemaker.patched(
+        lambda pipeline, execution: started.append(execution.arn), lambda *a: None,
+        lambda execution: [{"StepName": "Split", "StepStatus": "Executing"}],
+    ):
+        first = sagemaker_client.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
+        again = sagemaker_client.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
+        other = sagemaker_client.start_pipeline_execution(PipelineName="p", ClientRequestToken="u" * 32)["PipelineExecutionArn"]
+        steps = sagemaker_client.list_pipeline_execution_steps(PipelineExecutionArn=first)["PipelineExecutionSteps"]
+        described = sagemaker_client.describe_pipeline_execution(PipelineExecutionArn=first)
+
+    assert first == again != other
+    assert started == [first, other]
+    assert steps == [{"StepName": "Split", "StepStatus": "Executing"}]
+    assert described["FailureReason"] == ""
+
+
+def _lambda_function():
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", region_name="us-east-1")
+    client.create_function(FunctionName="fn", Runtime="python3.11", Role=role, Handler="app.h", Code={"ZipFile": b"x"})
+    return client
+
+
+def _rule_with_lambda_target():
+    from moto.events.models import events_backends
+
+    client = boto3.client("events", region_name="us-east-1")
+    client.put_rule(Name="r", EventPattern=json.dumps({"source": ["aws.s3"]}))
+    client.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": "arn:aws:lambda:us-east-1:123456789012:function:fn"}])
+    return events_backends["123456789012"]["us-east-1"].event_buses["default"].rules["r"]
+
+
+def _moto_s3_event():
+    """An S3 event as moto builds it (see moto.s3.notifications._send_event_bridge_message)."""
+    import copy
+
+    from moto.events.utils import _BASE_EVENT_MESSAGE
+
+    event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+    event.update({"source": "aws.s3", "detail-type": "Object Created", "time": 1795000000.5})
+    event["detail"] = {"object": {"key": "k", "eTag": "abc"}}
+    return event

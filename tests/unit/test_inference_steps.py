@@ -1,0 +1,95 @@
+"""The inference workflow's Lambda steps, run on in-memory fakes."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.inference.plan import NoApprovedModelError, RowCountMismatchError
+from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
+from chalicelib.inference.steps import count, load, prepare, verify
+from tests.conftest import valid_config
+from tests.unit.fakes import FakePorts
+
+MODEL = "packaging-type"
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/packaging-type/3"
+CONTAINER = {
+    "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    "ModelDataUrl": "s3://artifacts/runs/train-pt-3/model/job/output/model.tar.gz",
+    "Environment": {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://artifacts/code/sourcedir.tar.gz"},
+}
+MONDAY = datetime(2026, 11, 23, 5, tzinfo=UTC)
+RUN = {"run_id": "infer-packaging-type-daily-2026-11-23", "model_name": MODEL, "mode": "daily", "scheduled_for": MONDAY}
+
+
+@pytest.fixture
+def ports():
+    ports = FakePorts()
+    version = ports.s3.put("b", "configs/train/packaging-type.json", json.dumps(valid_config()).encode())
+    ports.registry.ensure_group(MODEL, "")
+    for _ in range(3):
+        arn = ports.registry.register(MODEL, True, "", CONTAINER, {})
+    assert arn == PACKAGE
+    record = VersionRecord(MODEL, 3, "Approved", "train-pt-3", PACKAGE, {}, {}, "2026-11-01T00:00:00+00:00",
+                           {"bucket": "b", "key": "configs/train/packaging-type.json", "version_id": version})
+    ports.models.put(record)
+    ports.models.point_to(record)
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{RUN['run_id']}/predictions/summary.json", {"rows": 6, "per_class": {"BOX": 6}})
+    return ports
+
+
+def test_without_an_approved_model_there_is_nothing_to_predict_with():
+    with pytest.raises(NoApprovedModelError, match="'never-trained' has no approved version"):
+        prepare(PrepareStep(step="prepare", **{**RUN, "model_name": "never-trained"}), FakePorts())
+
+
+def test_the_approved_models_container_becomes_the_inference_pipelines_parameters(ports):
+    settings = prepare(PrepareStep(step="prepare", **RUN), ports)
+
+    parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
+    assert (parameters["ModelImageUri"], parameters["ModelDataUrl"]) == (CONTAINER["Image"], CONTAINER["ModelDataUrl"])
+    assert parameters["ModelCodeUri"] == "s3://artifacts/code/sourcedir.tar.gz"
+    assert (settings["model_version"], settings["model_package_arn"]) == (3, PACKAGE)
+
+
+def test_a_daily_run_selects_from_the_last_successful_daily_run(ports):
+    ports.watermarks.advance(MODEL, date(2026, 11, 20), "infer-packaging-type-daily-2026-11-20")
+
+    settings = prepare(PrepareStep(step="prepare", **RUN), ports)
+
+    assert settings["window"] == {"since": "2026-11-20", "until": "2026-11-23"}
+
+
+def test_the_load_is_one_batch_that_a_retry_does_not_submit_again(ports):
+    first = load(LoadStep(step="load", model_version=3, execution=RUN["run_id"], **RUN), ports)
+    again = load(LoadStep(step="load", model_version=3, execution=RUN["run_id"], **RUN), ports)
+    resumed = load(LoadStep(step="load", model_version=3, execution=RUN["run_id"] + "-r1", **RUN), ports)
+
+    assert first == again and resumed["statement_id"] != first["statement_id"]
+    (copy,) = [sql for sql in ports.warehouse.statements[first["statement_id"]]["sqls"] if sql.startswith("COPY")]
+    assert f"s3://{ports.artifact_bucket}/runs/{RUN['run_id']}/predictions/manifest.json" in copy
+    assert first["expected_rows"] == 6
+
+
+def test_a_row_count_mismatch_fails_the_run_and_moves_nothing(ports):
+    statement = count(CountStep(step="count", execution=RUN["run_id"], **RUN), ports)["statement_id"]
+    ports.warehouse.results[statement] = [[7]]
+
+    with pytest.raises(RowCountMismatchError, match="mlrelay.predictions holds 7 rows .* produced 6"):
+        verify(VerifyStep(step="verify", model_version=3, count_statement_id=statement, window_until="2026-11-23", **RUN), ports)
+
+    assert ports.watermarks.last_until(MODEL) is None
+    assert ports.row_counts.last == {}
+
+
+def test_a_verified_load_moves_the_watermark_and_tells_people(ports):
+    statement = count(CountStep(step="count", execution=RUN["run_id"], **RUN), ports)["statement_id"]
+    ports.warehouse.results[statement] = [[6]]
+
+    verified = verify(VerifyStep(step="verify", model_version=3, count_statement_id=statement, window_until="2026-11-23", **RUN), ports)
+
+    assert verified["rows_loaded"] == 6
+    assert verified["notification"]["kind"] == "predictions_loaded" and verified["notification"]["table"] == "mlrelay.predictions"
+    assert ports.watermarks.last_until(MODEL) == date(2026, 11, 23)
+    assert ports.row_counts.last[(MODEL, "daily")] == (6, RUN["run_id"])
