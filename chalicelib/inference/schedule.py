@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.aws.errors import AwsError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
 from chalicelib.inference.requests import ScheduleFired
@@ -49,7 +50,7 @@ def _wants(config_ref: dict[str, Any], mode: str, ports: Ports) -> bool:
     try:
         content = ports.s3.read(config_ref["bucket"], config_ref["key"], config_ref.get("version_id"), MAX_CONFIG_BYTES)
         config = parse_config(content.data, config_ref["key"])
-    except (ConfigError, KeyError) as err:
+    except (ConfigError, KeyError, AwsError) as err:  # one model's lost config must not stop the others
         logger.warning("cannot read the approved model's config; not scheduling it", extra={"error": str(err)})
         return False
     return bool(getattr(config.inference, mode))

@@ -22,8 +22,17 @@ _names = itertools.count()
 @pytest.fixture(params=["fake", "dynamodb"])
 def versions(request, aws):
     if request.param == "fake":
-        return FakeModelVersions()
-    return ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
+        yield FakeModelVersions()
+        return
+    # A table of its own with the models table's keys: the schedules read every model in the real one.
+    declared = aws.dynamodb.describe_table(TableName=aws.stack.info.outputs["ModelsTableName"])["Table"]
+    name = f"contract-models-{next(_names)}"
+    aws.dynamodb.create_table(
+        TableName=name, KeySchema=declared["KeySchema"], AttributeDefinitions=declared["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield ModelVersions(name, aws.dynamodb)
+    aws.dynamodb.delete_table(TableName=name)
 
 
 @pytest.fixture

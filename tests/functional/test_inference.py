@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, create_table_sqls, load_sqls
 from chalicelib.shared.naming import on_demand_run_id, scheduled_run_id
 from mlrelay.synthetic import synthesize
@@ -194,3 +195,21 @@ def test_no_successful_daily_run_for_36_hours_is_noticed_once_a_day(aws, approve
     assert len(notices) == 2
     posts = [m for m in aws.stack.slack.messages if m.message["text"] == f"⏰ no daily predictions for {MODEL} in over 36 hours"]
     assert len(posts) == 1  # the second check the same day collapses into the first alert
+
+
+def test_a_model_whose_config_is_gone_is_skipped_and_the_others_still_run(aws, approved_model):
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/lost-config/1"
+    config = {"bucket": aws.bucket, "key": "configs/train/gone.json", "version_id": None}
+    lost = VersionRecord("lost-config", 1, "Approved", "train-lost-config-1", package, {}, {}, "2026-11-01T00:00:00+00:00", config)
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
+    versions.put(lost)
+    versions.point_to(lost)
+    try:
+        answer = aws.invoke("on_inference_schedule", {"mode": "monthly", "scheduled_for": "2026-08-01T06:00:00Z"})
+    finally:
+        for key in ("approved", "version#000001"):
+            aws.dynamodb.delete_item(TableName=aws.stack.info.outputs["ModelsTableName"],
+                                     Key={"model_name": {"S": "lost-config"}, "version_key": {"S": key}})
+    assert "lost-config" in answer["skipped"]
+    assert f"infer-{MODEL}-monthly-2026-08" in answer["started"] + answer["already_started"]
+    aws.runs(f"infer-{MODEL}-monthly-2026-08", machine="inference")
