@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.config.metrics import metric_values
 from mlrelay.runs import RunDetail
 
 _STATUS_STYLE = {"succeeded": "green", "failed": "red", "caught": "yellow", "Approved": "green", "Rejected": "red"}
@@ -23,16 +24,24 @@ def steps_table(detail: RunDetail) -> Table:
     return table
 
 
+def judged_on(record: VersionRecord) -> str:
+    """The metric the version was judged on, with its value: "rmse 52.1430"."""
+    metric = record.decision.get("primary_metric", "")
+    value = metric_values(record.metrics).get(metric)
+    return f"{metric} {value:.4f}" if value is not None else metric
+
+
 def versions_table(versions: list[VersionRecord], approved_version: int | None) -> Table:
-    table = Table("version", "status", "macro F1", "accuracy", "trained on (rows)", "run", box=None, padding=(0, 2))
+    table = Table("version", "status", "judged on", "trained on (rows)", "code", "run", box=None, padding=(0, 2))
     for record in sorted(versions, key=lambda v: v.version):
         current = " ← approved" if record.version == approved_version else ""
+        code = record.code
         table.add_row(
             f"v{record.version}{current}",
             _styled(record.status),
-            f"{record.metrics.get('macro_f1', 0):.4f}",
-            f"{record.metrics.get('accuracy', 0):.4f}",
-            f"{record.metrics.get('train_rows', 0):,}",
+            judged_on(record),
+            f"{record.metrics.get('data', {}).get('train_rows', 0):,}",
+            f"{code.get('framework', '')} {code.get('code_uri', '').rsplit('/', 2)[-2][:12]}" if code else "",
             record.run_id,
         )
     return table

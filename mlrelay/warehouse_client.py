@@ -20,10 +20,14 @@ def connection_from(outputs: dict[str, str]) -> dict[str, str]:
 
 
 def run_statement(
-    data: Any, connection: dict[str, str], sql: str | None = None, sqls: list[str] | None = None, timeout: float = 300
+    data: Any, connection: dict[str, str], sql: str | None = None, sqls: list[str] | None = None, timeout: float = 300,
+    parameters: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Submit, then poll DescribeStatement until it ends; returns the description."""
-    submitted = data.batch_execute_statement(Sqls=sqls, **connection) if sqls else data.execute_statement(Sql=sql, **connection)
+    if sqls:
+        submitted = data.batch_execute_statement(Sqls=sqls, **connection)
+    else:
+        submitted = data.execute_statement(Sql=sql, **connection, **({"Parameters": parameters} if parameters else {}))
     deadline = time.monotonic() + timeout
     while True:
         statement = data.describe_statement(Id=submitted["Id"])

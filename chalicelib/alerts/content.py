@@ -133,6 +133,8 @@ def _model_outcome(message: TrainingOutcome, region: str) -> Alert:
 
 def _predictions_loaded(message: PredictionsLoaded, region: str) -> Alert:
     classes = ", ".join(f"{k} {v:,}" for k, v in message.per_class.items())
+    if message.values:
+        classes = f"predicted values from {message.values['min']:,.3f} to {message.values['max']:,.3f} (mean {message.values['mean']:,.3f})"
     rows = f"{message.rows_loaded:,} {message.mode} predictions loaded for {message.model_name}"
     previous = message.previous_rows
     return Alert(

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, Json, ValidationError, model_validator
 
 from chalicelib.alerts.content import Alert, alert_for
-from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, plan_delivery
+from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, notice_kind, plan_delivery, wanted_channels
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.slack import SlackDeliveryError
 from chalicelib.shared import settings
@@ -62,8 +62,13 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
     if isinstance(record.body, UnreadableMessage):
         logger.error("unreadable queue message", extra={"message_id": record.messageId, "problems": record.body.problems})
     alert = alert_for(record.body, region)
+    kind = notice_kind(record.body)
+    wanted = wanted_channels(kind, ports.preferences.get(record.body.model_name) if kind else None)
+    if not wanted:
+        logger.info("the model's notifications settings ask for no notice of this kind", extra={"key": alert.collapse_key})
+        return
     seen = ports.alert_ledger.record(alert.collapse_key, record.messageId, int(time.time()), COLLAPSE_WINDOW_SECONDS)
-    plan = plan_delivery(seen, record.messageId)
+    plan = plan_delivery(seen, record.messageId, wanted)
     if plan.collapsed:
         logger.info("repeat collapsed into an earlier alert", extra={"key": alert.collapse_key, "repeats": plan.repeats})
         return

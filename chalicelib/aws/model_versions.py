@@ -7,7 +7,7 @@ version that inference uses. A rejection never moves the pointer.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib.aws.clients import client
@@ -28,6 +28,8 @@ class VersionRecord:
     decision: dict[str, Any]
     created_at: str
     config: dict[str, Any]  # the config version it was trained from (bucket, key, version_id)
+    code: dict[str, Any] = field(default_factory=dict)  # what trained it: images, code bundle URI, entry point, hyperparameters
+    task: str = ""
 
 
 class ModelVersions:
@@ -103,5 +105,5 @@ def _record(item: dict[str, Any]) -> VersionRecord:
     return VersionRecord(
         model_name=item["model_name"], version=int(item["version"]), status=item["status"], run_id=item["run_id"],
         model_package_arn=item["model_package_arn"], metrics=item["metrics"], decision=item["decision"],
-        created_at=item["created_at"], config=item.get("config", {}),
+        created_at=item["created_at"], config=item.get("config", {}), code=item.get("code", {}), task=item.get("task", ""),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,12 @@ from chalicelib.aws.errors import AwsError, translated
 # customer metadata values at most 256.
 MAX_DESCRIPTION = 1024
 MAX_METADATA_VALUE = 256
+
+
+@dataclass(frozen=True)
+class PipelineDescription:
+    definition: dict[str, Any]
+    role_arn: str
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,28 @@ class Pipelines:
                 steps.extend(page["PipelineExecutionSteps"])
         return steps
 
-    def definition(self, execution_arn: str) -> dict[str, Any]:
-        with translated(f"cannot read the definition of pipeline execution {execution_arn}"):
-            response = self._client.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)
-        return json.loads(response["PipelineDefinition"])
+    def describe(self, pipeline_name: str) -> PipelineDescription:
+        with translated(f"cannot describe pipeline {pipeline_name}"):
+            response = self._client.describe_pipeline(PipelineName=pipeline_name)
+        return PipelineDescription(json.loads(response["PipelineDefinition"]), response["RoleArn"])
+
+    def ensure(self, pipeline_name: str, definition: dict[str, Any], role_arn: str, description: str) -> bool:
+        """Create the pipeline unless it exists (its name derives from its content, so an existing one is the same)."""
+        try:
+            with translated(f"cannot create pipeline {pipeline_name}"):
+                self._client.create_pipeline(
+                    PipelineName=pipeline_name, PipelineDefinition=json.dumps(definition), RoleArn=role_arn,
+                    PipelineDescription=description[:3072], ClientRequestToken=_token(pipeline_name),
+                )
+        except AwsError as err:
+            if err.code in ("ResourceInUse", "ConflictException") or "already exists" in str(err):
+                return False
+            raise
+        return True
+
+
+def _token(pipeline_name: str) -> str:
+    return hashlib.sha256(pipeline_name.encode()).hexdigest()[:64]
 
 
 class ModelRegistry:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.config.schema import MODEL_TYPES, ModelConfig
 
 M = TypeVar("M", bound=BaseModel)
+_MODEL_KINDS = ("builtin", "code")  # the tags of the model union, which a user never wrote
 
 # Configs are small; a larger object is a mistake (a data file dropped in the
 # wrong prefix) and must not be read whole into a Lambda's memory.
@@ -29,8 +30,15 @@ _PATTERN_HINTS = {
     "uri": "must be an S3 URI like s3://bucket-name/path/to/table.csv",
     "catalogue_uri": "must be an S3 URI like s3://bucket-name/path/to/catalogue.csv",
     "instance_type": "must be a SageMaker instance type like ml.m5.large",
+    "code_uri": "must be an S3 URI like s3://bucket-name/code/<digest>/sourcedir.tar.gz",
+    "entry_point": "must be a .py file inside the code folder, like train.py or src/train.py",
+    "image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
+    "serving_image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
+    "metric": "must be a metric name like rmse, macro_f1 or custom.my_metric",
 }
-_COLUMN_HINT = "must be a column name: letters, digits and underscores, not starting with a digit"
+# Fields an earlier version of the schema had: say what they are called now.
+_RENAMED = {"primary_metric": "metric", "min_score": "threshold", "max_label_psi": "max_distribution_psi"}
+_COLUMN_HINT = "must be a column name: 1 to 256 characters without control characters"
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,14 @@ def parse_config(raw: bytes, filename: str, schema: type[M] = ModelConfig) -> M:
     """Parse and validate a config file's content; raise ConfigError listing every problem."""
     document = load_document(raw, filename)
     try:
-        return schema.model_validate(document)
+        parsed = schema.model_validate(document)
     except ValidationError as err:
         raise ConfigError([_problem_from(e) for e in err.errors()]) from err
+    cross_checks = getattr(parsed, "cross_field_problems", None)
+    problems = [ConfigProblem(path, message) for path, message in (cross_checks() if cross_checks else [])]
+    if problems:
+        raise ConfigError(problems)
+    return parsed
 
 
 def load_document(raw: bytes, filename: str) -> dict[str, Any]:
@@ -133,7 +146,7 @@ def _file_error(message: str) -> ConfigError:
 def _problem_from(error: Any) -> ConfigProblem:
     # The model union's tag (e.g. "sklearn.random_forest") appears in the
     # location; a user wrote "model.hyperparameters.x", so drop it.
-    location = [part for part in error["loc"] if part not in MODEL_TYPES]
+    location = [part for part in error["loc"] if part not in MODEL_TYPES and part not in _MODEL_KINDS]
     if error["type"] == "union_tag_invalid":
         location.append("type")
         message = f"unknown model type {error['input'].get('type')!r}; known types: {', '.join(MODEL_TYPES)}"
@@ -148,6 +161,10 @@ def _message_for(error: Any, location: list[Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required field is missing"
+    if kind == "extra_forbidden" and location and location[-1] in _RENAMED:
+        return f"renamed: use {_RENAMED[location[-1]]} (see `mlrelay config schema` for the fields)"
+    if kind == "literal_error" and location == ["data", "format"]:
+        return f"only csv is supported: write the table as CSV with a header row (got {_short_repr(error['input'])})"
     if kind == "extra_forbidden":
         suggestion = _closest_field(location)
         hint = f"did you mean {suggestion!r}? " if suggestion else ""
@@ -156,8 +173,6 @@ def _message_for(error: Any, location: list[Any]) -> str:
         field = next((p for p in reversed(location) if isinstance(p, str)), "")
         hint = _PATTERN_HINTS.get(field, _COLUMN_HINT)
         return f"{hint} (got {_short_repr(error['input'])})"
-    if location[-1:] == ["instance_count"] and kind in ("less_than_equal", "greater_than_equal"):
-        return f"scikit-learn trains on a single instance: set 1 (got {_short_repr(error['input'])})"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")

@@ -2,14 +2,17 @@
 
 Strict on purpose: unknown fields, wrong types and unknown algorithms are
 rejected with the path of the bad field, because a typo that silently falls
-back to a default costs a training run.
+back to a default costs a training run. Every field here is used; none is
+accepted and then ignored.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+
+from chalicelib.config.metrics import TASK_METRICS, Task, default_metric, is_known_metric, lower_is_better
 
 # SageMaker resource names allow 63 characters; execution names and model
 # package group names get prefixes and suffixes, so names stay at 48.
@@ -22,7 +25,9 @@ ModelName = Annotated[
         examples=["packaging-type"],
     ),
 ]
-ColumnName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")]
+# Real tables have columns like "mean radius" or "od280/od315_of_diluted_wines". Any printable name is
+# accepted: column names travel only inside JSON documents and data files, never into code, a shell or SQL.
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 # Bucket rules from the S3 naming guide; the key must be non-empty.
 S3Uri = Annotated[
     str,
@@ -30,10 +35,16 @@ S3Uri = Annotated[
     Field(examples=["s3://my-bucket/data/catalogue.csv"]),
 ]
 InstanceType = Annotated[str, StringConstraints(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+# A path inside the code bundle: no absolute paths, no way out of it.
+EntryPoint = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.py$")]
+ImageUri = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$")]
+HyperparameterValue = Annotated[str, StringConstraints(max_length=2500)] | int | float | bool
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
 class GradientBoostingParams(StrictModel):
     n_estimators: int = Field(100, ge=1, le=5000)
     learning_rate: float = Field(0.1, gt=0, le=1)
@@ -44,7 +55,7 @@ class GradientBoostingParams(StrictModel):
 
 
 class GradientBoosting(StrictModel):
-    """scikit-learn GradientBoostingClassifier."""
+    """scikit-learn GradientBoostingClassifier or GradientBoostingRegressor."""
 
     type: Literal["sklearn.gradient_boosting"]
     hyperparameters: GradientBoostingParams = Field(default_factory=GradientBoostingParams)
@@ -60,7 +71,7 @@ class RandomForestParams(StrictModel):
 
 
 class RandomForest(StrictModel):
-    """scikit-learn RandomForestClassifier."""
+    """scikit-learn RandomForestClassifier or RandomForestRegressor."""
 
     type: Literal["sklearn.random_forest"]
     hyperparameters: RandomForestParams = Field(default_factory=RandomForestParams)
@@ -73,23 +84,65 @@ class LogisticRegressionParams(StrictModel):
 
 
 class LogisticRegression(StrictModel):
-    """scikit-learn LogisticRegression (one-hot categoricals, scaled numerics)."""
+    """scikit-learn LogisticRegression (one-hot categoricals, scaled numerics); classification only."""
 
     type: Literal["sklearn.logistic_regression"]
     hyperparameters: LogisticRegressionParams = Field(default_factory=LogisticRegressionParams)
 
 
-
-
-ModelSpec = Annotated[GradientBoosting | RandomForest | LogisticRegression, Field(discriminator="type")]
+BuiltinModel = Annotated[GradientBoosting | RandomForest | LogisticRegression, Field(discriminator="type")]
 MODEL_TYPES = ("sklearn.gradient_boosting", "sklearn.random_forest", "sklearn.logistic_regression")
+FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "huggingface", "custom")
+
+
+class UserCode(StrictModel):
+    """The team's own training and serving code, run in SageMaker script mode."""
+
+    framework: Literal["sklearn", "xgboost", "pytorch", "huggingface", "custom"] = Field(
+        description="the SageMaker framework container that runs the code, or custom (give image_uri)"
+    )
+    framework_version: str | None = Field(None, description="defaults to the newest version mlrelay knows for the framework")
+    image_uri: ImageUri | None = Field(None, description="custom: the training image; other frameworks: overrides it")
+    serving_image_uri: ImageUri | None = Field(None, description="the batch transform image; defaults to the framework's (or image_uri)")
+    source_dir: str | None = Field(
+        None, description="a local folder, relative to this file; `mlrelay local drop` packs and uploads it and sets code_uri"
+    )
+    code_uri: S3Uri | None = Field(None, description="the uploaded bundle (sourcedir.tar.gz), content-addressed")
+    entry_point: EntryPoint = Field("train.py", description="the training script, which also holds the serving functions")
+    hyperparameters: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")], HyperparameterValue] = Field(
+        default_factory=dict, description="passed to the script as --name value, and in SM_HPS"
+    )
+
+    @model_validator(mode="after")
+    def _code_and_image(self) -> UserCode:
+        if (self.source_dir is None) == (self.code_uri is None):
+            raise ValueError("give exactly one of source_dir (a local folder) and code_uri (an uploaded bundle)")
+        if self.framework == "custom" and self.image_uri is None:
+            raise ValueError("framework custom needs image_uri (the image that runs your code)")
+        if any(name.startswith("sagemaker_") for name in self.hyperparameters):
+            raise ValueError("hyperparameter names starting with sagemaker_ are SageMaker's own")
+        return self
+
+
+def _model_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return "builtin" if hasattr(value, "type") else "code"
+    if isinstance(value, dict):
+        return "builtin" if "type" in value else "code"
+    return None
+
+
+ModelSpec = Annotated[
+    Annotated[BuiltinModel, Tag("builtin")] | Annotated[UserCode, Tag("code")],
+    Discriminator(_model_kind, custom_error_type="model_kind", custom_error_message="model must be a mapping"),
+]
 
 
 class DataSpec(StrictModel):
-    uri: S3Uri = Field(description="S3 URI of the training table (CSV or Parquet)")
-    format: Literal["csv", "parquet"] = "csv"
+    uri: S3Uri = Field(description="S3 URI of the training table (a CSV file, or a prefix of CSV files)")
+    format: Literal["csv"] = Field("csv", description="CSV with a header row")
     label_column: ColumnName
-    feature_columns: list[ColumnName] = Field(min_length=1, max_length=500)
+    feature_columns: list[ColumnName] = Field(min_length=1, max_length=2000)
     validation_split: float = Field(0.2, gt=0, le=0.5, description="share of rows held out for evaluation")
 
     @model_validator(mode="after")
@@ -103,17 +156,27 @@ class DataSpec(StrictModel):
 
 class TrainingResources(StrictModel):
     instance_type: InstanceType = "ml.m5.large"
-    instance_count: int = Field(1, ge=1, le=1, description="scikit-learn trains on a single instance")
+    instance_count: int = Field(1, ge=1, le=20, description="scikit-learn trains on one instance")
     max_runtime_minutes: int = Field(60, ge=1, le=24 * 60)
 
 
 class ApprovalCriteria(StrictModel):
     """How a new model is judged against the approved one (used by training)."""
 
-    primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
-    min_score: float = Field(0.5, ge=0, le=1, description="absolute floor for the primary metric")
-    max_regression: float = Field(0.01, ge=0, le=1, description="largest allowed drop versus the approved model")
-    max_label_psi: float = Field(0.2, gt=0, description="population stability index limit on the label mix")
+    metric: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.]{1,100}$")] | None = Field(
+        None, description="any metric of the evaluation (see docs/config.md), or custom.<name> from your script; "
+        "default: f1 (binary), macro_f1 (multiclass), rmse (regression)",
+    )
+    direction: Literal["higher", "lower"] | None = Field(None, description="which way is better; default: from the metric")
+    threshold: float | None = Field(
+        None, description="the floor (higher is better) or ceiling (lower is better) a candidate must meet; "
+        "default 0.5 for classification, none for regression",
+    )
+    max_regression: float = Field(0.01, ge=0, description="how much worse than the approved version a candidate may be")
+    regression_unit: Literal["absolute", "relative"] = Field("absolute", description="relative: a share of the approved value")
+    max_distribution_psi: float = Field(
+        0.2, gt=0, description="population stability index limit on the training label mix (classification) or target (regression)"
+    )
     max_size_change: float = Field(0.5, gt=0, description="largest allowed relative change in training rows")
 
 
@@ -125,11 +188,15 @@ class InferenceSettings(StrictModel):
     added_at_column: ColumnName = "added_at"
 
 
+NOTICE_KINDS = ("failure", "promotion", "rejection", "inference")
+
+
 class NotificationSettings(StrictModel):
     slack: bool = True
     sns: bool = True
     notify_on: list[Literal["failure", "promotion", "rejection", "inference"]] = Field(
-        default_factory=lambda: ["failure", "promotion", "rejection"]
+        default_factory=lambda: ["failure", "promotion", "rejection"],
+        description="failure (a run or this config failing), promotion, rejection, inference (predictions loaded)",
     )
 
 
@@ -140,7 +207,7 @@ class ModelConfig(StrictModel):
 
     schema_version: Literal[1]
     model_name: ModelName
-    task: Literal["multiclass_classification", "binary_classification"] = "multiclass_classification"
+    task: Task = "multiclass_classification"
     model: ModelSpec
     data: DataSpec
     training: TrainingResources = Field(default_factory=TrainingResources)
@@ -148,3 +215,32 @@ class ModelConfig(StrictModel):
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
+    def cross_field_problems(self) -> list[tuple[str, str]]:
+        """(field path, message) for what each field allows alone but not together with the others."""
+        problems = []
+        builtin = isinstance(self.model, GradientBoosting | RandomForest | LogisticRegression)
+        if builtin and self.task == "regression" and self.model.type == "sklearn.logistic_regression":
+            problems.append(("model.type", "sklearn.logistic_regression is a classifier: for regression use "
+                                           "sklearn.gradient_boosting or sklearn.random_forest"))
+        framework = "sklearn" if builtin else self.model.framework
+        if framework == "sklearn" and self.training.instance_count != 1:
+            problems.append(("training.instance_count",
+                             f"scikit-learn trains on a single instance: set 1 (got {self.training.instance_count})"))
+        if not is_known_metric(self.task, self.metric):
+            problems.append(("approval.metric", f"{self.metric!r} is not a {self.task} metric: use one of "
+                                                f"{', '.join(TASK_METRICS[self.task])}, or custom.<name> for one your script writes"))
+        return problems
+
+    @property
+    def metric(self) -> str:
+        return self.approval.metric or default_metric(self.task)
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.approval.direction == "lower" if self.approval.direction else lower_is_better(self.metric)
+
+    @property
+    def threshold(self) -> float | None:
+        if self.approval.threshold is not None:
+            return self.approval.threshold
+        return None if self.task == "regression" else 0.5

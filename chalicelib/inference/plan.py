@@ -33,8 +33,20 @@ def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date
     return since, until
 
 
+def run_spec(config: ModelConfig, mode: str, window: tuple[date, date] | None) -> dict[str, Any]:
+    """runs/<run>/spec.json, read by the Prepare and Assemble steps (column names never go into parameters)."""
+    since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
+    return {
+        "task": config.task, "id_column": config.inference.id_column, "added_at_column": config.inference.added_at_column,
+        "feature_columns": list(config.data.feature_columns), "mode": mode, "since": since, "until": until,
+        "rows_per_file": ROWS_PER_FILE,
+    }
+
+
+
 def inference_settings(
     config: ModelConfig, run: dict[str, Any], container: dict[str, Any], window: tuple[date, date] | None,
+    processing_image: str, region: str, spec_uri: str,
 ) -> dict[str, Any]:
     """The settings the inference state machine carries: pipeline parameters and the like."""
     environment = container.get("Environment", {})
@@ -42,18 +54,14 @@ def inference_settings(
     since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
     parameters = pipeline_runs.pipeline_parameters({
         "RunId": run["run_id"],
+        "RunSpecUri": spec_uri,
+        "ProcessingImage": processing_image,
         "ModelImageUri": container["Image"],
         "ModelDataUrl": container["ModelDataUrl"],
         "ModelCodeUri": environment.get("SAGEMAKER_SUBMIT_DIRECTORY", ""),
         "ModelProgram": environment.get("SAGEMAKER_PROGRAM", "train.py"),
+        "Region": region,
         "CatalogueUri": catalogue,
-        "IdColumn": config.inference.id_column,
-        "AddedAtColumn": config.inference.added_at_column,
-        "FeatureColumns": ",".join(config.data.feature_columns),
-        "Mode": run["mode"],
-        "Since": since,
-        "Until": until,
-        "RowsPerFile": str(ROWS_PER_FILE),
     })
     return {
         "pipeline_parameters": parameters,

@@ -14,10 +14,13 @@ from chalicelib.inference.plan import (
     far_from_previous,
     inference_settings,
     predicted_at,
+    run_spec,
 )
 from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
+from chalicelib.shared.images import PROCESSING_FRAMEWORK, PROCESSING_INSTANCE, image_uri
 from chalicelib.shared.messages import PredictionsLoaded
+from chalicelib.shared.pipeline_runs import spec_key
 from chalicelib.shared.ports import Ports
 
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -36,8 +39,14 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
+    spec = run_spec(config, request.mode, window)
+    key = spec_key(request.run_id, spec)
+    ports.s3.put_json(ports.artifact_bucket, key, spec)
+    processing = image_uri(*PROCESSING_FRAMEWORK, "training", ports.region, PROCESSING_INSTANCE)
+    spec_uri = f"s3://{ports.artifact_bucket}/{key}"
     return {
-        **inference_settings(config, request.model_dump(mode="json"), container, window),
+        **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri),
+        "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
     }
@@ -58,7 +67,7 @@ def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
     )
-    return {"statement_id": statement_id, "expected_rows": summary["rows"], "per_class": summary["per_class"]}
+    return {"statement_id": statement_id, "expected_rows": summary["rows"]}
 
 
 def count(request: CountStep, ports: Ports) -> dict[str, Any]:
@@ -81,7 +90,7 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     previous = ports.row_counts.swap(request.model_name, request.mode, loaded, request.run_id)
     notice = PredictionsLoaded(
         run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
-        mode=request.mode, rows_loaded=loaded, per_class=summary["per_class"], table=table,
+        mode=request.mode, rows_loaded=loaded, per_class=summary.get("per_class", {}), values=summary.get("values"), table=table,
         previous_rows=previous, far_from_previous=far_from_previous(loaded, previous),
         occurred_at=datetime.now(UTC),
     )

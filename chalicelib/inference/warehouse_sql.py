@@ -29,7 +29,7 @@ _SHAPES = {
     "IAM role ARN": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
     "timestamp": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
 }
-PREDICTION_COLUMNS = ("item_id", "predicted_label", "probabilities")
+PREDICTION_COLUMNS = ("item_id", "predicted_label", "predicted_value", "probabilities")
 
 
 class UnsafeSqlValueError(ValueError):
@@ -65,19 +65,51 @@ class LoadRequest:
     iam_role_arn: str
 
 
+# The table's columns: classification fills predicted_label and probabilities, regression predicted_value.
+_COLUMNS = (
+    "item_id VARCHAR(128) NOT NULL, "
+    "model_name VARCHAR(64) NOT NULL, "
+    "model_version INTEGER NOT NULL, "
+    "predicted_label VARCHAR(256), "
+    "predicted_value DOUBLE PRECISION, "
+    "probabilities VARCHAR(4096), "  # a JSON object of class -> probability
+    "run_id VARCHAR(128) NOT NULL, "
+    "mode VARCHAR(16) NOT NULL, "
+    "predicted_at TIMESTAMP NOT NULL"
+)
+# Columns of the first layout (classification only, predicted_label NOT NULL): `mlrelay warehouse migrate` copies it.
+FIRST_LAYOUT_COLUMNS = ("item_id", "model_name", "model_version", "predicted_label", "probabilities", "run_id", "mode", "predicted_at")
+
+
 def create_table_sqls(target: PredictionsTable) -> list[str]:
     """DDL for `mlrelay warehouse init` (Redshift and the local warehouse both accept it)."""
+    return [f"CREATE SCHEMA IF NOT EXISTS {target.schema}", f"CREATE TABLE IF NOT EXISTS {target.qualified} ({_COLUMNS})"]
+
+
+def columns_sql(target: PredictionsTable) -> tuple[str, list[dict[str, str]]]:
+    """The target's column names (information_schema, in Redshift and DuckDB alike), to plan a migration."""
+    sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table"
+    return sql, [{"name": "schema", "value": target.schema}, {"name": "table", "value": target.table}]
+
+
+def migration_sqls(target: PredictionsTable, columns: list[str]) -> list[str]:
+    """From the first layout to this one, in one transaction; [] when there is nothing to do.
+
+    Redshift cannot drop a NOT NULL constraint in place, so this is a deep copy:
+    a new table, the rows copied, the old one kept as <table>_v1.
+    """
+    if not columns or "predicted_value" in columns:
+        return []
+    if set(columns) != set(FIRST_LAYOUT_COLUMNS):
+        raise UnsafeSqlValueError(f"{target.qualified} has columns {sorted(columns)}, not a layout mlrelay knows: migrate it by hand")
+    staged = PredictionsTable(target.schema, f"{target.table[:120]}_v2")
+    kept = f"{target.table[:124]}_v1"
+    copied = ", ".join(FIRST_LAYOUT_COLUMNS)
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {target.schema}",
-        f"CREATE TABLE IF NOT EXISTS {target.qualified} ("
-        "item_id VARCHAR(128) NOT NULL, "
-        "model_name VARCHAR(64) NOT NULL, "
-        "model_version INTEGER NOT NULL, "
-        "predicted_label VARCHAR(64) NOT NULL, "
-        "probabilities VARCHAR(4096), "  # a JSON object of class -> probability
-        "run_id VARCHAR(128) NOT NULL, "
-        "mode VARCHAR(16) NOT NULL, "
-        "predicted_at TIMESTAMP NOT NULL)",
+        f"CREATE TABLE {staged.qualified} ({_COLUMNS})",
+        f"INSERT INTO {staged.qualified} ({copied}) SELECT {copied} FROM {target.qualified}",
+        f"ALTER TABLE {target.qualified} RENAME TO {kept}",
+        f"ALTER TABLE {staged.qualified} RENAME TO {target.table}",
     ]
 
 
@@ -85,14 +117,17 @@ def load_sqls(target: PredictionsTable, request: LoadRequest) -> list[str]:
     staging = f"stage_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
     columns = ", ".join(PREDICTION_COLUMNS)
     return [
-        f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), predicted_label VARCHAR(64), probabilities VARCHAR(4096))",
+        f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), predicted_label VARCHAR(256), predicted_value VARCHAR(64), "
+        "probabilities VARCHAR(4096))",
+        # EMPTYASNULL: the columns a task does not use are empty in the files, and NULL in the table.
         f"COPY {staging} ({columns}) FROM {_literal(request.manifest_uri, 'S3 URI')} "
-        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST",
+        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST EMPTYASNULL",
         f"DELETE FROM {target.qualified} WHERE run_id = {_literal(request.run_id, 'run id')}",
-        f"INSERT INTO {target.qualified} (item_id, model_name, model_version, predicted_label, probabilities, "
+        f"INSERT INTO {target.qualified} (item_id, model_name, model_version, predicted_label, predicted_value, probabilities, "
         "run_id, mode, predicted_at) "
         f"SELECT item_id, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, "
-        f"predicted_label, probabilities, {_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
+        "predicted_label, CAST(predicted_value AS DOUBLE PRECISION), probabilities, "
+        f"{_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
         f"CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP) FROM {staging}",
         f"DROP TABLE {staging}",
     ]

@@ -89,6 +89,8 @@ def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, An
 
 def _start(decision: StartTraining | StartInference, ports: Ports) -> dict[str, Any]:
     training = isinstance(decision, StartTraining)
+    if isinstance(decision, StartTraining):
+        ports.preferences.put(decision.request.model_name, decision.notifications)
     machine = ports.training_machine if training else ports.inference_machine
     started = ports.workflows.start(machine, decision.run_id, decision.request.model_dump(mode="json"))
     outcome = "already_started" if started.already_existed else "started"

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.config.inference_request import InferenceRequestConfig
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
+from chalicelib.config.schema import UserCode
 from chalicelib.shared.messages import (
     MAX_PROBLEMS_IN_MESSAGE,
     ConfigRef,
@@ -26,6 +27,10 @@ from chalicelib.shared.messages import (
 from chalicelib.shared.naming import on_demand_run_id, training_run_id, upload_identity
 
 ERROR_REPORT_SUFFIX = ".error.json"
+LOCAL_FOLDER = (
+    "names a folder on someone's machine, which SageMaker cannot read: upload the config with `mlrelay local drop` "
+    "(or `mlrelay submit`), which packs the folder and sets model.code_uri"
+)
 INFERENCE_PREFIX = "configs/infer/"
 
 
@@ -49,6 +54,7 @@ class DroppedObject:
 class StartTraining:
     run_id: str
     request: TrainingRequested
+    notifications: dict[str, Any]  # the config's notifications section: who hears about this model from now on
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,11 @@ def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTra
 
 def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
     config = parse_config(data, dropped.key)
+    if isinstance(config.model, UserCode) and config.model.source_dir is not None:
+        raise ConfigError([ConfigProblem("model.source_dir", LOCAL_FOLDER)])
     run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
     request = TrainingRequested(run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time)
-    return StartTraining(run_id=run_id, request=request)
+    return StartTraining(run_id=run_id, request=request, notifications=config.notifications.model_dump(mode="json"))
 
 
 def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:

@@ -99,7 +99,8 @@ class PredictionsLoaded(BaseModel):
     model_version: int
     mode: str
     rows_loaded: int
-    per_class: dict[str, int]
+    per_class: dict[str, int]  # classification
+    values: dict[str, float] | None = None  # regression: min, max, mean of the predicted values
     table: str
     previous_rows: int | None = None  # the previous run's, same model and mode
     far_from_previous: bool = False

@@ -1,10 +1,11 @@
-"""What both workflows ask of a SageMaker pipeline execution: its display name and client token."""
+"""What both workflows ask of a SageMaker pipeline execution: its display name, client token and run spec."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from typing import Any
 
 # Steps around the user's job (split, transform, evaluate; prepare, assemble) run on top of its own limit.
 PIPELINE_OVERHEAD_SECONDS = 1800
@@ -22,6 +23,16 @@ def pipeline_client_token(pipeline: str, run_id: str, parameters: list[dict[str,
     canonical = json.dumps(parameters, sort_keys=True)
     # StartPipelineExecution's ClientRequestToken is at most 128 characters.
     return hashlib.sha256(f"{pipeline}-pipeline\x1f{run_id}\x1f{canonical}".encode()).hexdigest()[:64]
+
+
+def spec_key(run_id: str, spec: dict[str, Any]) -> str:
+    """Where a run's spec.json goes (column names travel in it, never in parameters), named by its content.
+
+    The key is a pipeline parameter, so a run resumed with a fixed config gets a new key, new parameters
+    and so a new pipeline execution, instead of the client token returning the failed one.
+    """
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return f"runs/{run_id}/spec-{digest}/spec.json"
 
 
 def pipeline_parameters(values: dict[str, str]) -> list[dict[str, str]]:

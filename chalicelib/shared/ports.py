@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.alert_ledger import AlertLedger
     from chalicelib.aws.callbacks import PipelineCallbacks
     from chalicelib.aws.model_versions import ModelVersions
+    from chalicelib.aws.preferences import NotificationPreferences
     from chalicelib.aws.redshift_data import DataApi
     from chalicelib.aws.run_ledger import RunLedger
     from chalicelib.aws.s3 import S3Objects
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 class Ports(Protocol):
     artifact_bucket: str
+    region: str
+    training_pipeline: str  # the base training pipeline's name
     training_machine: str  # state machine ARNs
     inference_machine: str
     predictions_table: tuple[str, str]  # schema, table
@@ -48,6 +51,7 @@ class Ports(Protocol):
     failures: Queue
     notifications: Queue
     alert_ledger: AlertLedger
+    preferences: NotificationPreferences
     topic: AlertsTopic
     slack: SlackWebhook
 
@@ -58,6 +62,14 @@ class AwsPorts:
     @cached_property
     def artifact_bucket(self) -> str:
         return settings.artifact_bucket()
+
+    @cached_property
+    def region(self) -> str:
+        return settings.region()
+
+    @cached_property
+    def training_pipeline(self) -> str:
+        return settings.training_pipeline_name()
 
     @cached_property
     def training_machine(self) -> str:
@@ -158,6 +170,12 @@ class AwsPorts:
         from chalicelib.aws.alert_ledger import AlertLedger
 
         return AlertLedger(settings.alerts_table())
+
+    @cached_property
+    def preferences(self) -> NotificationPreferences:
+        from chalicelib.aws.preferences import NotificationPreferences
+
+        return NotificationPreferences(settings.runs_table())
 
     @cached_property
     def topic(self) -> AlertsTopic:

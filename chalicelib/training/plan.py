@@ -1,53 +1,165 @@
-"""What a training run asks of the SageMaker pipeline: pure, from the config and the run id."""
+"""What a training run asks of SageMaker: pure, from the config, the run id and the stack's base pipeline.
+
+The built-in models are code like any team's: a bundle in the stack's bucket
+(the base pipeline's CodeUri default) with `--algorithm` and the estimator's
+parameters as hyperparameters. A pipeline parameter cannot carry free-form
+hyperparameters, so a run uses a copy of the base pipeline with them written
+into its Train step, named by their digest: the same hyperparameters, the
+same pipeline (and SageMaker's step cache across runs).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib.config.schema import ModelConfig
+from chalicelib.config.schema import GradientBoosting, LogisticRegression, ModelConfig, RandomForest
 from chalicelib.shared import pipeline_runs
+from chalicelib.shared.images import default_version, image_uri
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_display_name
+from chalicelib.training.promotion import PromotionRules
+
+TRAIN_STEP = "Train"
+BUILTIN_FRAMEWORK, BUILTIN_VERSION = "sklearn", "1.2-1"
+MAX_PIPELINE_NAME = 256
 
 
-def training_settings(config: ModelConfig, run_id: str, callback_timeout_seconds: int | None) -> dict[str, Any]:
-    """The resolved settings the training state machine carries from step to step."""
-    parameters = pipeline_parameters(config, run_id)
+class SourceNotUploadedError(ValueError):
+    """The config names a local folder, which SageMaker cannot read."""
+
+
+@dataclass(frozen=True)
+class TrainingCode:
+    """What trains the model and serves it: the images, the code bundle and how to run it."""
+
+    framework: str
+    framework_version: str
+    training_image: str
+    serving_image: str
+    code_uri: str
+    entry_point: str
+    hyperparameters: dict[str, str | int | float | bool]
+    builtin: bool
+
+
+def resolve_code(config: ModelConfig, region: str, builtin_code_uri: str) -> TrainingCode:
+    """Which images, code and hyperparameters a config trains with, in `region`."""
+    instance = config.training.instance_type
+    model = config.model
+    if isinstance(model, GradientBoosting | RandomForest | LogisticRegression):
+        algorithm = model.type.removeprefix("sklearn.")
+        hyperparameters = {"algorithm": algorithm, **{k: v for k, v in model.hyperparameters.model_dump().items() if v is not None}}
+        image = image_uri(BUILTIN_FRAMEWORK, BUILTIN_VERSION, "training", region, instance)
+        serving = image_uri(BUILTIN_FRAMEWORK, BUILTIN_VERSION, "inference", region, instance)
+        return TrainingCode(BUILTIN_FRAMEWORK, BUILTIN_VERSION, image, serving, builtin_code_uri, "train.py", hyperparameters, True)
+    if model.code_uri is None:
+        raise SourceNotUploadedError(
+            f"model.source_dir {model.source_dir!r} is a folder on someone's machine: upload the config with "
+            "`mlrelay local drop` (or `mlrelay submit`), which packs the folder and sets model.code_uri"
+        )
+    if model.framework == "custom":
+        training = serving = str(model.image_uri)
+        version = model.framework_version or "custom"
+    else:
+        version = model.framework_version or default_version(model.framework)
+        training = model.image_uri or image_uri(model.framework, version, "training", region, instance)
+        serving = model.serving_image_uri or image_uri(model.framework, version, "inference", region, instance)
+    return TrainingCode(model.framework, version, training, serving, model.code_uri, model.entry_point, dict(model.hyperparameters), False)
+
+
+def promotion_rules(config: ModelConfig) -> PromotionRules:
+    approval = config.approval
+    return PromotionRules(
+        task=config.task, metric=config.metric, lower_is_better=config.lower_is_better, threshold=config.threshold,
+        max_regression=approval.max_regression, regression_unit=approval.regression_unit,
+        max_distribution_psi=approval.max_distribution_psi, max_size_change=approval.max_size_change,
+    )
+
+
+def run_spec(config: ModelConfig) -> dict[str, Any]:
+    """runs/<run>/spec.json, read by the Split step: column names travel in this file, never in parameters."""
+    data = config.data
     return {
-        "model_name": config.model_name,
-        "model_type": config.model.type,
-        "hyperparameters": config.model.hyperparameters.model_dump(mode="json"),
-        "data": config.data.model_dump(mode="json"),
-        "training": config.training.model_dump(mode="json"),
-        "approval": config.approval.model_dump(mode="json"),
-        "pipeline_parameters": parameters,
-        "pipeline_display_name": pipeline_display_name(run_id),
-        "pipeline_client_token": pipeline_runs.pipeline_client_token("training", run_id, parameters),
-        "callback_timeout_seconds": callback_timeout_seconds
-        or config.training.max_runtime_minutes * 60 + PIPELINE_OVERHEAD_SECONDS,
+        "task": config.task, "label_column": data.label_column, "feature_columns": list(data.feature_columns),
+        "validation_split": data.validation_split, "seed": 0,
     }
 
 
-def pipeline_parameters(config: ModelConfig, run_id: str) -> list[dict[str, str]]:
-    return pipeline_runs.pipeline_parameters({
-        "RunId": run_id,
-        "InputDataUri": config.data.uri,
-        "LabelColumn": config.data.label_column,
-        "FeatureColumns": ",".join(config.data.feature_columns),
-        "ValidationSplit": str(config.data.validation_split),
-        "ModelType": config.model.type,
-        "Hyperparameters": json.dumps(config.model.hyperparameters.model_dump(mode="json"), sort_keys=True),
-        "TrainingInstanceType": config.training.instance_type,
-    })
+
+def with_hyperparameters(definition: dict[str, Any], hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """The base definition with the code's hyperparameters in its Train step, JSON-encoded as the SDK writes them."""
+    copy = json.loads(json.dumps(definition))
+    train = next((s for s in copy["Steps"] if s["Name"] == TRAIN_STEP), None)
+    if train is None:
+        raise ValueError(f"the base training pipeline has no {TRAIN_STEP} step")
+    train["Arguments"]["HyperParameters"].update({name: json.dumps(value) for name, value in sorted(hyperparameters.items())})
+    return copy
 
 
-def model_container(
-    pipeline_definition: dict[str, Any], pipeline_steps: list[dict[str, Any]], bucket: str, run_id: str,
+def pipeline_name_for(base: str, hyperparameters: dict[str, Any]) -> str:
+    """`<base>-<digest of the hyperparameters>`; the base pipeline itself when there are none."""
+    if not hyperparameters:
+        return base
+    digest = hashlib.sha256(json.dumps(hyperparameters, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{base[: MAX_PIPELINE_NAME - 17]}-{digest}"
+
+
+def default_code_uri(definition: dict[str, Any]) -> str:
+    """The built-in models' bundle: the base pipeline's CodeUri default (the stack uploads it there)."""
+    return next(str(p["DefaultValue"]) for p in definition["Parameters"] if p["Name"] == "CodeUri")
+
+
+def training_settings(
+    config: ModelConfig, run_id: str, callback_timeout_seconds: int | None, code: TrainingCode, pipeline_name: str,
+    processing_image: str, region: str, spec_uri: str,
 ) -> dict[str, Any]:
-    """The serving container of the model a training pipeline execution trained (image, code and artifact)."""
-    model_step = next(s for s in pipeline_definition["Steps"] if s["Type"] == "Model")
-    container = model_step["Arguments"]["PrimaryContainer"]
+    """The resolved settings the training state machine carries from step to step."""
+    parameters = pipeline_runs.pipeline_parameters({
+        "RunId": run_id,
+        "RunSpecUri": spec_uri,
+        "InputDataUri": config.data.uri,
+        "ProcessingImage": processing_image,
+        "TrainingImage": code.training_image,
+        "ServingImage": code.serving_image,
+        "CodeUri": code.code_uri,
+        "EntryPoint": code.entry_point,
+        "Region": region,
+        "TrainingInstanceType": config.training.instance_type,
+        "TrainingInstanceCount": str(config.training.instance_count),
+        "MaxRuntimeSeconds": str(config.training.max_runtime_minutes * 60),
+    })
+    return {
+        "model_name": config.model_name,
+        "task": config.task,
+        "model_type": config.model.type if code.builtin else f"{code.framework} {code.framework_version}",  # type: ignore[union-attr]
+        "code": asdict(code),
+        "approval": promotion_rules(config).model_dump(),
+        "notifications": config.notifications.model_dump(mode="json"),
+        "pipeline_name": pipeline_name,
+        "pipeline_parameters": parameters,
+        "pipeline_display_name": pipeline_display_name(run_id),
+        "pipeline_client_token": pipeline_runs.pipeline_client_token(pipeline_name, run_id, parameters),
+        "callback_timeout_seconds": callback_timeout_seconds or config.training.max_runtime_minutes * 60 + PIPELINE_OVERHEAD_SECONDS,
+    }
+
+
+def model_data_url(pipeline_steps: list[dict[str, Any]], bucket: str, run_id: str) -> str:
+    """Where the Train step's job wrote model.tar.gz (the pipeline's output path, per training job)."""
     train = next(s for s in pipeline_steps if "TrainingJob" in s.get("Metadata", {}))
     job_name = train["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1]
-    model_data = f"s3://{bucket}/runs/{run_id}/model/{job_name}/output/model.tar.gz"
-    return {"Image": container["Image"], "ModelDataUrl": model_data, "Environment": container.get("Environment", {})}
+    return f"s3://{bucket}/runs/{run_id}/model/{job_name}/output/model.tar.gz"
+
+
+def serving_container(code: dict[str, Any], model_data: str, region: str) -> dict[str, Any]:
+    """The model package's container: the same image, code and environment the pipeline's CreateModel used."""
+    return {
+        "Image": code["serving_image"],
+        "ModelDataUrl": model_data,
+        "Environment": {
+            "SAGEMAKER_PROGRAM": code["entry_point"], "SAGEMAKER_SUBMIT_DIRECTORY": code["code_uri"],
+            "SAGEMAKER_REGION": region, "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        },
+    }
+

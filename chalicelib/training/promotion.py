@@ -1,46 +1,72 @@
 """Whether a newly trained model replaces the approved one: a pure decision.
 
-A candidate is promoted only if every rule passes: its primary metric is at
-or above the absolute floor, it is not worse than the approved model's by
-more than the tolerance, and its training data has not shifted past the
-limits (label mix by population stability index, row count by ratio). The
-first model of a name is judged by the floor alone. Every rule's outcome is
-kept as a reason, so a rejection says exactly why.
+A candidate is promoted only if every rule passes: its metric meets the
+threshold (a floor when higher is better, a ceiling when lower is), it is not
+worse than the approved model's by more than the allowed regression (absolute
+or relative), and its training data has not shifted past the limits (the
+label mix, or the regression target's distribution, by population stability
+index; the row count by ratio). The first model of a name is judged by the
+threshold alone. Every rule's outcome is kept as a reason, so a rejection says
+exactly why.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.config.schema import ApprovalCriteria
+from pydantic import BaseModel
 
-PSI_FLOOR = 1e-4  # share given to a label absent on one side, so the log stays finite
+from chalicelib.config.metrics import metric_values
+
+PSI_FLOOR = 1e-4  # share given to a bin empty on one side, so the log stays finite
+PSI_BINS = 10  # regression targets: deciles of the approved model's training target
+
+
+class MetricMissingError(ValueError):
+    """The evaluation has no value for the metric the rules judge on."""
+
+
+class PromotionRules(BaseModel):
+    """The approval section of a config, resolved: what the training workflow judges a candidate by."""
+
+    task: str
+    metric: str
+    lower_is_better: bool
+    threshold: float | None
+    max_regression: float
+    regression_unit: str  # absolute | relative
+    max_distribution_psi: float
+    max_size_change: float
 
 
 @dataclass(frozen=True)
 class ModelMetrics:
     """What the Evaluate step measured (metrics.json) that the rules read."""
 
-    accuracy: float
-    macro_f1: float
+    values: dict[str, float | None]  # the task's metrics, and custom.<name>
     train_rows: int
-    train_label_distribution: dict[str, float]
-    majority_class_rate: float = 0.0
+    label_distribution: dict[str, float] = field(default_factory=dict)  # classification
+    target_percentiles: list[float] = field(default_factory=list)  # regression: 0th to 100th
 
     @classmethod
     def from_report(cls, report: dict[str, Any]) -> ModelMetrics:
+        data = report.get("data", {})
         return cls(
-            accuracy=float(report["accuracy"]),
-            macro_f1=float(report["macro_f1"]),
-            train_rows=int(report["train_rows"]),
-            train_label_distribution={str(k): float(v) for k, v in report["train_label_distribution"].items()},
-            majority_class_rate=float(report.get("majority_class_rate", 0.0)),
+            values=metric_values(report),
+            train_rows=int(data.get("train_rows", 0)),
+            label_distribution={str(k): float(v) for k, v in data.get("label_distribution", {}).items()},
+            target_percentiles=[float(v) for v in data.get("target_percentiles", [])],
         )
 
     def score(self, metric: str) -> float:
-        return float(getattr(self, metric))
+        value = self.values.get(metric)
+        if value is None:
+            known = ", ".join(sorted(k for k, v in self.values.items() if v is not None))
+            raise MetricMissingError(f"the evaluation has no value for {metric!r} (it has: {known}); check approval.metric")
+        return float(value)
 
 
 @dataclass(frozen=True)
@@ -59,10 +85,8 @@ class PromotionDecision:
         return f"{verdict}: " + ("; ".join(failed) if failed else self.reasons[0])
 
 
-def decide_promotion(
-    candidate: ModelMetrics, approved: ModelMetrics | None, criteria: ApprovalCriteria
-) -> PromotionDecision:
-    metric = criteria.primary_metric
+def decide_promotion(candidate: ModelMetrics, approved: ModelMetrics | None, rules: PromotionRules) -> PromotionDecision:
+    metric = rules.metric
     score = candidate.score(metric)
     passed: list[str] = []
     failed: list[str] = []
@@ -70,46 +94,80 @@ def decide_promotion(
     def judge(ok: bool, text: str) -> None:
         (passed if ok else failed).append(("✓ " if ok else "✗ ") + text)
 
-    above_floor = score >= criteria.min_score
-    judge(above_floor, f"{metric} {score:.4f} {'≥' if above_floor else '<'} floor {criteria.min_score:.4f}")
+    if rules.threshold is not None:
+        meets = score <= rules.threshold if rules.lower_is_better else score >= rules.threshold
+        bound, sign = ("ceiling", "≤" if meets else ">") if rules.lower_is_better else ("floor", "≥" if meets else "<")
+        judge(meets, f"{metric} {score:.4f} {sign} {bound} {rules.threshold:.4f}")
     deltas: dict[str, float] = {}
     baseline = None
     if approved is None:
-        passed.append("✓ first model of this name: only the floor applies")
+        passed.append("✓ first model of this name: only the threshold applies")
     else:
         baseline = approved.score(metric)
-        drop = baseline - score
-        deltas = {m: round(candidate.score(m) - approved.score(m), 6) for m in ("accuracy", "macro_f1")}
+        worse_by = score - baseline if rules.lower_is_better else baseline - score
+        allowed = rules.max_regression * abs(baseline) if rules.regression_unit == "relative" else rules.max_regression
+        allowance = f"{rules.max_regression:.0%} of it" if rules.regression_unit == "relative" else f"{rules.max_regression:.4f}"
+        deltas = {metric: round(score - baseline, 6)}
         judge(
-            drop <= criteria.max_regression + 1e-12,
-            f"{metric} {score:.4f} vs approved {baseline:.4f} ({score - baseline:+.4f}; "
-            f"largest allowed drop {criteria.max_regression:.4f})",
+            worse_by <= allowed + 1e-12,
+            f"{metric} {score:.4f} vs approved {baseline:.4f} ({score - baseline:+.4f}; {'lower' if rules.lower_is_better else 'higher'} "
+            f"is better; largest allowed regression {allowance})",
         )
-        psi = population_stability_index(approved.train_label_distribution, candidate.train_label_distribution)
-        deltas["label_psi"] = round(psi, 6)
-        judge(psi <= criteria.max_label_psi, f"label mix PSI {psi:.4f} (limit {criteria.max_label_psi:.4f})")
+        psi, what = _distribution_shift(candidate, approved)
+        if psi is not None:
+            deltas["distribution_psi"] = round(psi, 6)
+            judge(psi <= rules.max_distribution_psi, f"{what} PSI {psi:.4f} (limit {rules.max_distribution_psi:.4f})")
         change = candidate.train_rows / approved.train_rows - 1 if approved.train_rows else math.inf
         deltas["train_rows_change"] = round(change, 6)
         judge(
-            abs(change) <= criteria.max_size_change,
-            f"training rows {candidate.train_rows:,} vs {approved.train_rows:,} ({change:+.1%}; "
-            f"limit ±{criteria.max_size_change:.0%})",
+            abs(change) <= rules.max_size_change,
+            f"training rows {candidate.train_rows:,} vs {approved.train_rows:,} ({change:+.1%}; limit ±{rules.max_size_change:.0%})",
         )
     return PromotionDecision(
-        promote=not failed,
-        reasons=failed + passed,
-        primary_metric=metric,
-        candidate_score=score,
-        baseline_score=baseline,
+        promote=not failed, reasons=failed + passed, primary_metric=metric, candidate_score=score, baseline_score=baseline,
         deltas=deltas,
     )
 
 
+def _distribution_shift(candidate: ModelMetrics, approved: ModelMetrics) -> tuple[float | None, str]:
+    if candidate.label_distribution and approved.label_distribution:
+        return population_stability_index(approved.label_distribution, candidate.label_distribution), "label mix"
+    if candidate.target_percentiles and approved.target_percentiles:
+        return target_psi(approved.target_percentiles, candidate.target_percentiles), "target distribution"
+    return None, ""
+
+
 def population_stability_index(expected: dict[str, float], actual: dict[str, float]) -> float:
-    """PSI between two label distributions (shares summing to 1); 0 means identical."""
+    """PSI between two distributions (shares summing to 1); 0 means identical."""
     total = 0.0
     for label in set(expected) | set(actual):
         e = max(expected.get(label, 0.0), PSI_FLOOR)
         a = max(actual.get(label, 0.0), PSI_FLOOR)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def target_psi(expected_percentiles: list[float], actual_percentiles: list[float]) -> float:
+    """PSI of a numeric target over the expected (approved) training target's deciles.
+
+    Each training set is summarised by its 101 percentiles; the share of the
+    actual target in each expected decile is read off its percentiles.
+    """
+    step = (len(expected_percentiles) - 1) // PSI_BINS
+    edges = expected_percentiles[step:-1:step][: PSI_BINS - 1]  # the 9 inner decile edges
+    cumulative = [0.0] + [_share_below(actual_percentiles, edge) for edge in edges] + [1.0]
+    actual = {str(i): cumulative[i + 1] - cumulative[i] for i in range(PSI_BINS)}
+    expected = {str(i): 1.0 / PSI_BINS for i in range(PSI_BINS)}
+    return population_stability_index(expected, actual)
+
+
+def _share_below(percentiles: list[float], value: float) -> float:
+    """The share of a distribution below `value`, interpolated from its 101 percentiles."""
+    if value <= percentiles[0]:
+        return 0.0
+    if value >= percentiles[-1]:
+        return 1.0
+    i = bisect.bisect_right(percentiles, value) - 1
+    low, high = percentiles[i], percentiles[i + 1]
+    within = (value - low) / (high - low) if high > low else 0.0
+    return (i + within) / (len(percentiles) - 1)

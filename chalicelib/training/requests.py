@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from chalicelib.config.schema import ApprovalCriteria
 from chalicelib.shared.messages import ConfigRef
+from chalicelib.training.promotion import PromotionRules
 
 
 class LoadConfigStep(BaseModel):
@@ -21,7 +21,7 @@ class EvaluateStep(BaseModel):
     step: Literal["evaluate"]
     run_id: str
     model_name: str
-    approval: ApprovalCriteria
+    approval: PromotionRules
 
 
 class RegisterStep(BaseModel):
@@ -32,6 +32,8 @@ class RegisterStep(BaseModel):
     pipeline_execution_arn: str
     approved: bool
     decision: dict[str, Any]
+    code: dict[str, Any]  # the run's TrainingCode: images, code bundle, entry point, hyperparameters
+    task: str
 
 
 TrainingStepRequest = Annotated[LoadConfigStep | EvaluateStep | RegisterStep, Field(discriminator="step")]

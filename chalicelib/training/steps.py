@@ -1,17 +1,27 @@
-"""The training workflow's Lambda steps: read the config, judge the candidate, register it."""
+"""The training workflow's Lambda steps: resolve the config, judge the candidate, register it."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.shared.images import PROCESSING_FRAMEWORK, PROCESSING_INSTANCE, image_uri
 from chalicelib.shared.messages import TrainingOutcome
+from chalicelib.shared.pipeline_runs import spec_key
 from chalicelib.shared.ports import Ports
-from chalicelib.training.plan import model_container, training_settings
+from chalicelib.training.plan import (
+    default_code_uri,
+    model_data_url,
+    pipeline_name_for,
+    resolve_code,
+    run_spec,
+    serving_container,
+    training_settings,
+    with_hyperparameters,
+)
 from chalicelib.training.promotion import ModelMetrics, decide_promotion
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 
@@ -19,18 +29,28 @@ MAX_METRICS_BYTES = 1024 * 1024
 
 
 def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
-    """The exact config version that started the run, resolved with its defaults."""
+    """The exact config version that started the run, resolved: its code, images, pipeline and rules."""
     ref = request.config
-    content = ports.s3.read(ref.bucket, ref.key, ref.version_id, MAX_CONFIG_BYTES)
-    config = parse_config(content.data, ref.key)
-    return training_settings(config, request.run_id, request.callback_timeout_seconds)
+    config = parse_config(ports.s3.read(ref.bucket, ref.key, ref.version_id, MAX_CONFIG_BYTES).data, ref.key)
+    base = ports.pipelines.describe(ports.training_pipeline)
+    code = resolve_code(config, ports.region, default_code_uri(base.definition))
+    pipeline = pipeline_name_for(ports.training_pipeline, code.hyperparameters)
+    if pipeline != ports.training_pipeline:
+        description = f"mlrelay training with the hyperparameters of {config.model_name} (from {ports.training_pipeline})"
+        ports.pipelines.ensure(pipeline, with_hyperparameters(base.definition, code.hyperparameters), base.role_arn, description)
+    spec = run_spec(config)
+    key = spec_key(request.run_id, spec)
+    ports.s3.put_json(ports.artifact_bucket, key, spec)
+    processing = image_uri(*PROCESSING_FRAMEWORK, "training", ports.region, PROCESSING_INSTANCE)
+    spec_uri = f"s3://{ports.artifact_bucket}/{key}"
+    return training_settings(config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing, ports.region, spec_uri)
 
 
 def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:
     """Compare the run's metrics.json with the approved model's and decide."""
     key = f"runs/{request.run_id}/evaluation/metrics.json"
     try:
-        report = json.loads(ports.s3.read(ports.artifact_bucket, key, None, MAX_METRICS_BYTES).data)
+        report = ports.s3.read_json(ports.artifact_bucket, key, MAX_METRICS_BYTES)
     except NotFoundError as err:
         raise NotFoundError(f"the pipeline wrote no metrics for run {request.run_id} (s3://{ports.artifact_bucket}/{key})") from err
     approved = ports.models.approved(request.model_name)
@@ -41,6 +61,7 @@ def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:
         "summary": decision.summary,
         "reasons": decision.reasons,
         "primary_metric": decision.primary_metric,
+        "lower_is_better": request.approval.lower_is_better,
         "candidate_score": decision.candidate_score,
         "baseline_score": decision.baseline_score,
         "baseline_version": approved.version if approved else None,
@@ -81,21 +102,20 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
 
 def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
     ports.registry.ensure_group(request.model_name, f"mlrelay model {request.model_name}")
-    decision = request.decision
-    pipeline = request.pipeline_execution_arn
-    container = model_container(
-        ports.pipelines.definition(pipeline), ports.pipelines.steps(pipeline), ports.artifact_bucket, request.run_id
-    )
+    decision, code = request.decision, request.code
+    model_data = model_data_url(ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.run_id)
     arn = ports.registry.register(
         group=request.model_name,
         approved=request.approved,
         description=decision["summary"],
-        container=container,
+        container=serving_container(code, model_data, ports.region),
         metadata={
             "run_id": request.run_id,
-            "primary_metric": decision["primary_metric"],
+            "task": request.task,
+            "metric": decision["primary_metric"],
             "score": f"{decision['candidate_score']:.6f}",
-            "accuracy": f"{decision['metrics']['accuracy']:.6f}",
+            "framework": f"{code['framework']} {code['framework_version']}",
+            "code_uri": code["code_uri"],
         },
     )
     record = VersionRecord(
@@ -108,6 +128,8 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
         decision={k: v for k, v in decision.items() if k != "metrics"},
         created_at=datetime.now(UTC).isoformat(),
         config=request.config.model_dump(mode="json"),
+        code=code,
+        task=request.task,
     )
     ports.models.put(record)
     return record

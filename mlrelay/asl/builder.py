@@ -264,7 +264,8 @@ def run_pipeline(
         start, "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution", retry=SAGEMAKER, next=wait,
         comment=start_comment, result_path="$.pipeline",
         parameters={
-            "PipelineName": pipeline_name,
+            # a path: each run names its pipeline (the base one, or a copy with its hyperparameters)
+            **({"PipelineName.$": pipeline_name} if pipeline_name.startswith("$.") else {"PipelineName": pipeline_name}),
             "PipelineExecutionDisplayName.$": f"{settings}.pipeline_display_name",
             "PipelineExecutionDescription.$": "$.run_id",
             "ClientRequestToken.$": f"{settings}.pipeline_client_token",

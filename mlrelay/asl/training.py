@@ -28,7 +28,7 @@ def training() -> dict[str, Any]:
         comment="Re-reads the exact config version that started the run and returns the resolved training settings.",
     )
     run_pipeline(
-        machine, "Training", "${TrainingPipelineName}", "$.training.settings", next="EvaluateCandidate",
+        machine, "Training", "$.training.settings.pipeline_name", "$.training.settings", next="EvaluateCandidate",
         start_comment="Starts the SageMaker pipeline. The client token derives from the run id, so a retry of this "
         "state starts nothing new.",
     )
@@ -37,7 +37,7 @@ def training() -> dict[str, Any]:
         {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "approval.$": "$.training.settings.approval"},
         next="PromoteOrReject", result_path="$.decision",
         result={key: f".{key}" for key in (
-            "promote", "summary", "reasons", "primary_metric", "candidate_score", "baseline_score", "baseline_version",
+            "promote", "summary", "reasons", "primary_metric", "lower_is_better", "candidate_score", "baseline_score", "baseline_version",
             "deltas", "metrics",
         )},
         comment="Reads the run's metrics.json and judges it against the approved model (chalicelib/training/promotion.py).",
@@ -54,7 +54,8 @@ def training() -> dict[str, Any]:
         lambda_step(
             machine, name, STEP, "register",
             {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "pipeline_execution_arn.$": "$.pipeline.execution_arn",
-             "approved": approved, "decision.$": "$.decision", "config.$": "$.config"},
+             "approved": approved, "decision.$": "$.decision", "config.$": "$.config",
+             "code.$": "$.training.settings.code", "task.$": "$.training.settings.task"},
             next="NotifyOutcome", result=REGISTERED, result_path="$.registration", comment=comment,
         )
     record_run_succeeded(

@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chalicelib.config.parsing import ConfigError, parse_config
+from chalicelib.config.parsing import ConfigError
 from chalicelib.config.schema import ModelConfig
 from mlrelay.cli.output import console, fail
+from mlrelay.submission import check
 
 app = typer.Typer(help="Check model config files before dropping them in S3.", no_args_is_help=True)
 
@@ -25,7 +26,7 @@ def validate(
         if not path.is_file():
             fail(f"{path}: no such file", code=2)
         try:
-            config = parse_config(path.read_bytes(), path.name)
+            config, bundle = check(path)
         except ConfigError as err:
             bad += 1
             console.print(f"[red]✗[/] {path}: {len(err.problems)} problem(s)")
@@ -34,7 +35,9 @@ def validate(
                 table.add_row(problem.path or "(file)", problem.message)
             console.print(table)
             continue
-        console.print(f"[green]✓[/] {path}: model {config.model_name!r} ({config.model.type})")
+        model = config.model.type if hasattr(config.model, "type") else f"{config.model.framework} code"  # type: ignore[union-attr]
+        code = f", code {len(bundle.files)} files ({bundle.digest[:12]})" if bundle else ""
+        console.print(f"[green]✓[/] {path}: model {config.model_name!r} ({config.task}, {model}, judged on {config.metric}{code})")
     if bad:
         raise typer.Exit(1)
 

@@ -12,12 +12,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from chalicelib.config.parsing import CONFIG_SUFFIXES
+from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
 from chalicelib.shared.naming import training_run_id
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 from mlrelay.demo import wait_for
 from mlrelay.runs import RunNotFoundError, show_run
+from mlrelay.submission import prepare
 from mlrelay.tables import steps_table
 
 app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)
@@ -129,6 +130,16 @@ def drop(
     bucket = info.outputs["ConfigBucketName"]
     key = key or f"configs/train/{file.name}"
     body = file.read_bytes()
+    if key.startswith("configs/train/"):
+        try:
+            submission = prepare(file, client("s3"), bucket)
+        except ConfigError as err:
+            console.print(f"[yellow]note:[/] {file} has problems ({err}); uploading it as it is, so the trigger reports them")
+        else:
+            body = submission.body
+            if submission.bundle is not None:
+                state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
+                console.print(f"code: {len(submission.bundle.files)} files → {submission.bundle.uri(bucket)} ({state})")
     put = client("s3").put_object(Bucket=bucket, Key=key, Body=body)
     console.print(f"uploaded s3://{bucket}/{key} (version {put.get('VersionId')})")
     if not wait:

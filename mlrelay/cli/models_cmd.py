@@ -8,7 +8,7 @@ from rich.table import Table
 from chalicelib.aws.model_versions import ModelVersions
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.tables import versions_table
+from mlrelay.tables import judged_on, versions_table
 
 app = typer.Typer(help="Registered model versions, their metrics and decisions.", no_args_is_help=True)
 
@@ -22,14 +22,14 @@ def list_command() -> None:
     if not names:
         console.print("no models yet: drop a training config with `mlrelay local drop FILE`")
         return
-    table = Table("model", "versions", "approved", "macro F1", "latest decision", box=None, padding=(0, 2))
+    table = Table("model", "task", "versions", "approved", "judged on", "latest decision", box=None, padding=(0, 2))
     for name in names:
         records = versions.versions(name)
         approved = versions.approved(name)
         latest = max(records, key=lambda r: r.version)
         table.add_row(
-            name, str(len(records)), f"v{approved.version}" if approved else "none",
-            f"{approved.metrics['macro_f1']:.4f}" if approved else "", latest.decision.get("summary", ""),
+            name, latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
+            judged_on(approved) if approved else "", latest.decision.get("summary", ""),
         )
     console.print(table)
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions
+from chalicelib.config.metrics import metric_values
 from chalicelib.shared.naming import training_run_id
 from mlrelay.demo.checks import Checks, finished_run, read_json, wait_for
 from mlrelay.local.events import s3_object_created
@@ -50,11 +51,12 @@ def train_first_model(console: Console, checks: Checks, stack: EmbeddedStack) ->
         f"v{registration.get('version')} registered {registration.get('status')}: the first model needs only the floor",
     )
     metrics = (detail.output or {}).get("decision", {}).get("metrics", {})
-    accuracy, majority = metrics.get("accuracy", 0.0), metrics.get("majority_class_rate", 1.0)
+    values = metric_values(metrics)
+    accuracy, majority = values.get("accuracy") or 0.0, metrics.get("data", {}).get("majority_class_rate", 1.0)
     checks.check(
         accuracy > majority + 0.2,
         f"held-out accuracy {accuracy:.1%} against {majority:.1%} for always guessing the commonest package type "
-        f"(macro F1 {metrics.get('macro_f1', 0):.3f})",
+        f"(macro F1 {values.get('macro_f1') or 0:.3f})",
     )
     _redeliver(checks, stack, bucket, body, detail)
     return detail
@@ -98,7 +100,7 @@ def registry(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
 def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     bucket = stack.info.outputs["ConfigBucketName"]
     key = "configs/train/" + BROKEN_CONFIG.name
-    console.print(f"\n[bold]8. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
+    console.print(f"\n[bold]9. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
     s3 = stack.client("s3")
     before = len(list_runs(stack.client("stepfunctions"), stack.info.state_machines))
     s3.put_object(Bucket=bucket, Key=key, Body=BROKEN_CONFIG.read_bytes())

@@ -20,7 +20,7 @@ _COPY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _OPTION = re.compile(
-    r"(?P<name>IAM_ROLE|CREDENTIALS|REGION|DELIMITER|IGNOREHEADER|FORMAT\s+AS\s+CSV|CSV|MANIFEST|TIMEFORMAT|DATEFORMAT)"
+    r"(?P<name>IAM_ROLE|CREDENTIALS|REGION|DELIMITER|IGNOREHEADER|FORMAT\s+AS\s+CSV|CSV|MANIFEST|TIMEFORMAT|DATEFORMAT|EMPTYASNULL)"
     r"(?:\s+(?:AS\s+)?(?P<value>'[^']*'|\d+))?",
     re.IGNORECASE,
 )
@@ -59,19 +59,21 @@ def run_copy(connection: Any, s3: Any, sql: str) -> int:
                     f"ERROR: S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey "
                     f"(s3://{bucket}/{key})"
                 ) from err
-            loaded += _load_file(connection, table, columns, local, delimiter, skip)
+            loaded += _load_file(connection, table, columns, local, delimiter, skip, "EMPTYASNULL" in options)
     return loaded
 
 
-def _load_file(connection: Any, table: str, columns: list[str], path: Path, delimiter: str, skip: int) -> int:
+def _load_file(connection: Any, table: str, columns: list[str], path: Path, delimiter: str, skip: int, empty_as_null: bool) -> int:
     target_columns = columns or [row[0] for row in connection.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()]
     # Generated names only: nothing from the file or the user reaches the SQL text.
     names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(target_columns)))
-    reader = f"read_csv(?, header=false, skip=?, delim=?, quote='\"', columns={{{names}}}, auto_detect=false)"
+    # Redshift loads an empty field into a text column as '' unless EMPTYASNULL; DuckDB reads it as NULL.
+    null_text = "" if empty_as_null else "\x01"
+    reader = f"read_csv(?, header=false, skip=?, delim=?, quote='\"', nullstr=?, columns={{{names}}}, auto_detect=false)"
     column_list = ", ".join(target_columns)
     try:
         result = connection.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT * FROM {reader}", [str(path), skip, delimiter]
+            f"INSERT INTO {table} ({column_list}) SELECT * FROM {reader}", [str(path), skip, delimiter, null_text]
         )
     except Exception as err:
         raise CopyError(f"ERROR: Load into table '{table}' failed: {err}") from err

@@ -3,8 +3,11 @@
 Each job gets its own directory standing in for the container's filesystem:
 "/opt/ml/..." in arguments and paths maps to "<job dir>/opt/ml/...". Inputs
 are staged from S3 (the emulator) and outputs uploaded back, as SageMaker
-does. The scripts run with this interpreter, which has scikit-learn and
-pandas like the scikit-learn containers.
+does. mlrelay's step scripts run with this interpreter, which has scikit-learn
+and pandas like the scikit-learn container; a team's code runs in a cached
+environment with its bundle's requirements.txt (mlrelay/local/user_env.py).
+Only scikit-learn and XGBoost code runs here: other frameworks' jobs fail
+with a message saying they run on AWS.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.shared.images import framework_of
+from mlrelay.local.user_env import RequirementsError, environment_for
+
 CONTAINER_ROOT = "/opt/ml/"
+LOCAL_FRAMEWORKS = {"sklearn", "xgboost"}  # CPU Python frameworks this machine runs as their containers would
 FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
 
 
@@ -46,34 +53,61 @@ def run_processing(job: JobContext, arguments: dict[str, Any]) -> None:
 
 
 def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> str:
-    """Run script-mode training; returns the S3 URI of model.tar.gz."""
-    hyperparameters = {k: _decoded(v) for k, v in arguments.get("HyperParameters", {}).items()}
+    """Run a script-mode training job as the framework containers do; returns the S3 URI of model.tar.gz.
+
+    The contract (aws/sagemaker-training-toolkit): the code bundle extracted to
+    /opt/ml/code, its requirements.txt installed, each channel under
+    /opt/ml/input/data/<channel>, hyperparameters as --name value arguments and
+    in SM_HPS / SM_HP_<NAME>, the SM_* variables, and /opt/ml/model packed as
+    model.tar.gz afterwards (/opt/ml/output/data as output.tar.gz).
+    """
+    image = arguments["AlgorithmSpecification"]["TrainingImage"]
+    require_local_framework(image, "training")
+    encoded = arguments.get("HyperParameters", {})
+    hyperparameters = {k: _decoded(v) for k, v in encoded.items()}
     code_dir = _local(job, "/opt/ml/code")
     extract(job.s3, hyperparameters["sagemaker_submit_directory"], code_dir)
-    env = {"SM_MODEL_DIR": str(_local(job, "/opt/ml/model")), "SM_OUTPUT_DATA_DIR": str(_local(job, "/opt/ml/output/data"))}
+    config_dir = _local(job, "/opt/ml/input/config")
     channels = []
     for channel in arguments.get("InputDataConfig", []):
         name = channel["ChannelName"]
-        target = _local(job, f"/opt/ml/input/data/{name}")
-        download(job.s3, channel["DataSource"]["S3DataSource"]["S3Uri"], target)
-        env[f"SM_CHANNEL_{name.upper()}"] = str(target)
+        download(job.s3, channel["DataSource"]["S3DataSource"]["S3Uri"], _local(job, f"/opt/ml/input/data/{name}"))
         channels.append(name)
-    user_hyperparameters = {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")}
-    env.update({"SM_CHANNELS": json.dumps(channels), "SM_HPS": json.dumps(user_hyperparameters)})
-    # Script mode passes each hyperparameter as --name value.
-    flags = [part for k, v in sorted(user_hyperparameters.items()) for part in (f"--{k}", _flag_value(v))]
-    _run(job, [sys.executable, str(code_dir / hyperparameters["sagemaker_program"]), *flags], env=env, cwd=code_dir)
-    model_uri = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
-    archive = job.directory / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as packed:
-        for path in sorted(_local(job, "/opt/ml/model").rglob("*")):
-            packed.add(path, arcname=str(path.relative_to(_local(job, "/opt/ml/model"))))
-    put_file(job.s3, archive, model_uri)
+    user = {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")}
+    program = str(hyperparameters["sagemaker_program"])
+    resources = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
+    (config_dir / "hyperparameters.json").write_text(json.dumps(encoded))
+    (config_dir / "resourceconfig.json").write_text(json.dumps(resources))
+    (config_dir / "inputdataconfig.json").write_text(json.dumps({c["ChannelName"]: {"ContentType": c.get("ContentType", "")}
+                                                                   for c in arguments.get("InputDataConfig", [])}))
+    args = to_cmd_args(user)
+    env = {
+        "SM_MODEL_DIR": str(_local(job, "/opt/ml/model")), "SM_OUTPUT_DATA_DIR": str(_local(job, "/opt/ml/output/data")),
+        "SM_OUTPUT_DIR": str(_local(job, "/opt/ml/output")), "SM_INPUT_DIR": str(_local(job, "/opt/ml/input")),
+        "SM_INPUT_CONFIG_DIR": str(config_dir), "SM_OUTPUT_INTERMEDIATE_DIR": str(_local(job, "/opt/ml/output/intermediate")),
+        "SM_CHANNELS": json.dumps(sorted(channels)), "SM_HPS": json.dumps(user), "SM_USER_ARGS": json.dumps(args),
+        "SM_CURRENT_HOST": "algo-1", "SM_HOSTS": json.dumps(["algo-1"]), "SM_NUM_GPUS": "0", "SM_NUM_CPUS": str(os.cpu_count() or 1),
+        "SM_NETWORK_INTERFACE_NAME": "eth0", "SM_LOG_LEVEL": str(hyperparameters.get("sagemaker_container_log_level", 20)),
+        "SM_MODULE_NAME": program.removesuffix(".py").replace("/", "."), "SM_USER_ENTRY_POINT": program,
+        "SM_MODULE_DIR": str(hyperparameters["sagemaker_submit_directory"]), "SM_RESOURCE_CONFIG": json.dumps(resources),
+        "SM_TRAINING_ENV": json.dumps({"hyperparameters": user, "channel_input_dirs": {
+            c: str(_local(job, f"/opt/ml/input/data/{c}")) for c in channels}, "job_name": job_name}),
+        **{f"SM_CHANNEL_{c.upper()}": str(_local(job, f"/opt/ml/input/data/{c}")) for c in channels},
+        **{f"SM_HP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in user.items()},
+    }
+    python = _python_for(job, code_dir)
+    _run(job, [python, str(code_dir / program), *args], env=env, cwd=code_dir)
+    output_path = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output"
+    model_uri = f"{output_path}/model.tar.gz"
+    put_file(job.s3, _pack(_local(job, "/opt/ml/model"), job.directory / "model.tar.gz"), model_uri)
+    if any(_local(job, "/opt/ml/output/data").iterdir()):
+        put_file(job.s3, _pack(_local(job, "/opt/ml/output/data"), job.directory / "output.tar.gz"), f"{output_path}/output.tar.gz")
     return model_uri
 
 
 def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, Any]) -> None:
     container = model["PrimaryContainer"]
+    require_local_framework(container["Image"], "batch transform")
     environment = container.get("Environment", {})
     model_dir, code_dir = _local(job, "/opt/ml/model"), _local(job, "/opt/ml/code")
     extract(job.s3, container["ModelDataUrl"], model_dir)
@@ -82,7 +116,7 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
     input_dir, output_dir = job.directory / "input", job.directory / "output"
     download(job.s3, transform_input["DataSource"]["S3DataSource"]["S3Uri"], input_dir)
     command = [
-        sys.executable, "-m", "mlrelay.local.transform_host",
+        _python_for(job, code_dir), "-m", "mlrelay.local.transform_host",
         "--code-dir", str(code_dir), "--program", environment["SAGEMAKER_PROGRAM"], "--model-dir", str(model_dir),
         "--input-dir", str(input_dir), "--output-dir", str(output_dir),
         "--content-type", transform_input.get("ContentType", "text/csv"),
@@ -91,6 +125,44 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
     ]
     _run(job, command, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     upload(job.s3, output_dir, transform_output["S3OutputPath"])
+
+
+def require_local_framework(image: str, what: str) -> None:
+    """Only CPU Python frameworks run here: say so plainly for the others (they run on AWS as they are)."""
+    framework = framework_of(image)
+    if framework not in LOCAL_FRAMEWORKS:
+        kind = f"{framework} code" if framework else "a custom image"
+        raise JobFailedError(
+            f"LocalRunnerError: the embedded stack runs {what} only for scikit-learn and XGBoost code; "
+            f"{kind} ({image}) runs on AWS, not on this machine"
+        )
+
+
+def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
+    """As the training toolkit passes them: sorted, --name value (-n for one letter), mappings as k=v,k2=v2."""
+    args = []
+    for name in sorted(hyperparameters):
+        value = hyperparameters[name]
+        args.append(f"--{name}" if len(name) > 1 else f"-{name}")
+        args.append(",".join(f"{k}={v}" for k, v in sorted(value.items())) if isinstance(value, dict) else str(value))
+    return args
+
+
+def _python_for(job: JobContext, code_dir: Path) -> str:
+    try:
+        environment = environment_for(code_dir, job.log_path)
+    except RequirementsError as err:
+        raise JobFailedError(f"ClientError: {err}") from err
+    with job.log_path.open("a") as log:
+        log.write(f"python: {environment.python} ({'installed' if environment.installed else 'cached'}, {environment.seconds:.1f}s)\n")
+    return environment.python
+
+
+def _pack(source: Path, archive: Path) -> Path:
+    with tarfile.open(archive, "w:gz") as packed:
+        for path in sorted(source.rglob("*")):
+            packed.add(path, arcname=str(path.relative_to(source)))
+    return archive
 
 
 # --- S3 staging ------------------------------------------------------------
@@ -183,5 +255,3 @@ def _decoded(value: str) -> Any:
         return value
 
 
-def _flag_value(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

@@ -3,13 +3,17 @@
 Loads the model with the user's model_fn, then for every input file sends
 its records (split by line, batched MultiRecord up to 6 MB) through
 input_fn, predict_fn and output_fn, writing <file>.out with the same
-relative path. Run by mlrelay/local/sagemaker_jobs.py as a subprocess.
+relative path. Like the framework containers, a module may leave out
+input_fn, predict_fn and output_fn (CSV rows in, model.predict, one JSON
+value per line out); model_fn it must define. Run by
+mlrelay/local/sagemaker_jobs.py as a subprocess, in the code's environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +33,11 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("user_module", Path(args.code_dir) / args.program)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if not hasattr(module, "model_fn"):
+        sys.exit(f"{args.program} defines no model_fn(model_dir): batch transform needs it to load the model")
+    input_fn = getattr(module, "input_fn", default_input_fn)
+    predict_fn = getattr(module, "predict_fn", default_predict_fn)
+    output_fn = getattr(module, "output_fn", default_output_fn)
     model = module.model_fn(args.model_dir)
 
     input_dir, output_dir = Path(args.input_dir), Path(args.output_dir)
@@ -37,10 +46,27 @@ def main() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w") as out:
             for payload in batches(source.read_text(), args.split_type):
-                data = module.input_fn(payload, args.content_type)
-                prediction = module.predict_fn(data, model)
-                result = module.output_fn(prediction, args.accept)
+                data = input_fn(payload, args.content_type)
+                prediction = predict_fn(data, model)
+                result = output_fn(prediction, args.accept)
                 out.write(result if result.endswith("\n") else result + "\n")
+
+
+def default_input_fn(body: str, content_type: str):
+    if content_type != "text/csv":
+        raise ValueError(f"the default input_fn reads text/csv, not {content_type}: define input_fn")
+    import numpy as np
+
+    return np.array([[float(v) for v in line.split(",")] for line in body.splitlines() if line.strip()])
+
+
+def default_predict_fn(data, model):
+    return model.predict(data)
+
+
+def default_output_fn(prediction, accept: str) -> str:
+    values = prediction.tolist() if hasattr(prediction, "tolist") else list(prediction)
+    return "".join(json.dumps(v) + "\n" for v in values)
 
 
 def batches(text: str, split_type: str) -> list[str]:

@@ -1,106 +1,72 @@
 """The training pipeline, built with the SageMaker Python SDK (build time only).
 
-Split (processing) ▸ Train (scikit-learn training job) ▸ CreateModel ▸
-TransformValidation (batch transform) ▸ Evaluate (processing, metrics.json).
-Everything a run varies is a pipeline parameter, so one definition serves
-every model config; outputs go under runs/<RunId>/ in the stack's bucket.
+Split (processing) ▸ Train (the team's code, SageMaker script mode) ▸
+CreateModel ▸ TransformValidation (batch transform with the code's serving
+functions) ▸ Evaluate (processing, metrics.json). Everything a run varies is a
+pipeline parameter: the framework images, the code bundle and its entry
+point, the instances. What no parameter can carry, the code's own
+hyperparameters (free-form keys), the training workflow adds to a copy of this
+definition per set of hyperparameters (chalicelib/training/plan.py).
+Outputs go under runs/<RunId>/ in the stack's bucket.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
+from sagemaker.model import Model
 from sagemaker.processing import ProcessingInput, ProcessingOutput
-from sagemaker.sklearn.estimator import SKLearn
-from sagemaker.sklearn.model import SKLearnModel
-from sagemaker.sklearn.processing import SKLearnProcessor
-from sagemaker.transformer import Transformer
-from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
-from sagemaker.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.properties import PropertyFile
-from sagemaker.workflow.retry import (
-    SageMakerJobExceptionTypeEnum,
-    SageMakerJobStepRetryPolicy,
-    StepExceptionTypeEnum,
-    StepRetryPolicy,
+from sagemaker.workflow.steps import ProcessingStep, TrainingStep
+
+from mlrelay.pipeline_builder.code import CodeBundle
+from mlrelay.pipeline_builder.steps import (
+    CACHE,
+    DEFAULT_PROCESSING_IMAGE,
+    PROCESSING_INSTANCE,
+    RETRIES,
+    batch_transform_step,
+    processing_image,
+    processor,
+    run_path,
 )
-from sagemaker.workflow.steps import CacheConfig, ProcessingStep, TrainingStep, TransformStep
-
-from mlrelay.pipeline_builder.code import SOURCE_ARCHIVE, CodeBundle
-
-SKLEARN_VERSION = "1.2-1"
-PROCESSING_INSTANCE = "ml.m5.large"
-CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
-# Service faults and throttling are retried by the pipeline itself; capacity
-# errors wait longer. Script errors are not retried: they fail the run.
-RETRIES = [
-    StepRetryPolicy(
-        exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
-        interval_seconds=10, backoff_rate=2.0, max_attempts=4,
-    ),
-    SageMakerJobStepRetryPolicy(
-        exception_types=[SageMakerJobExceptionTypeEnum.CAPACITY_ERROR, SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT],
-        interval_seconds=60, backoff_rate=2.0, max_attempts=3,
-    ),
-]
-
-
-def batch_transform_step(name: str, model_step: ModelStep, input_uri: Any, output_path: Any, session: Any) -> TransformStep:
-    """Batch transform of headerless CSV lines, one JSON line out per line in."""
-    transformer = Transformer(
-        model_name=model_step.properties.ModelName, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        output_path=output_path, accept="application/jsonlines", assemble_with="Line",
-        strategy="MultiRecord", sagemaker_session=session,
-    )
-    return TransformStep(
-        name=name,
-        step_args=transformer.transform(data=input_uri, content_type="text/csv", split_type="Line"),
-        cache_config=CACHE, retry_policies=RETRIES,
-    )
-
-
-def sklearn_processor(role: str, session: Any, base_job_name: str) -> SKLearnProcessor:
-    """The scikit-learn container every processing step of both pipelines runs in."""
-    return SKLearnProcessor(
-        framework_version=SKLEARN_VERSION, role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        base_job_name=base_job_name, sagemaker_session=session,
-    )
-
-
-def run_path(bucket: str, run_id: ParameterString, *parts: str) -> Join:
-    """s3://<bucket>/runs/<RunId>/<parts...>: where a run's step outputs go."""
-    return Join(on="/", values=[f"s3://{bucket}/runs", run_id, *parts])
 
 
 def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
     run_id = ParameterString("RunId")
+    spec = ParameterString("RunSpecUri")  # runs/<RunId>/spec.json: label, features, task (never column names in parameters)
     input_uri = ParameterString("InputDataUri")
-    label = ParameterString("LabelColumn")
-    features = ParameterString("FeatureColumns")  # comma-separated
-    split_ratio = ParameterFloat("ValidationSplit", default_value=0.2)
-    model_type = ParameterString("ModelType", default_value="sklearn.gradient_boosting")
-    hyperparameters = ParameterString("Hyperparameters", default_value="{}")  # a JSON object
+    image = processing_image()
+    training_image = ParameterString("TrainingImage", default_value=DEFAULT_PROCESSING_IMAGE)
+    serving_image = ParameterString("ServingImage", default_value=DEFAULT_PROCESSING_IMAGE)
+    code_uri = ParameterString("CodeUri", default_value=code.builtin.uri(bucket))  # the built-in models' code
+    entry_point = ParameterString("EntryPoint", default_value="train.py")
+    region = ParameterString("Region", default_value="us-east-1")
     instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.large")
+    instance_count = ParameterInteger("TrainingInstanceCount", default_value=1)
+    max_runtime = ParameterInteger("MaxRuntimeSeconds", default_value=3600)
 
-    def outputs_of(*parts: str) -> Join:
+    def outputs_of(*parts: str) -> Any:
         return run_path(bucket, run_id, *parts)
 
+    spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
     split = ProcessingStep(
         name="Split",
-        step_args=sklearn_processor(role, session, f"{name}-split").run(
+        step_args=processor(image, role, session, f"{name}-split").run(
             code=code.uri(bucket, "split.py"),
-            inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data")],
+            inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data"), spec_input],
             outputs=[
                 ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("split", o))
                 for o in ("train", "validation", "validation_features")
             ],
             # Container paths are passed explicitly so any runner can map them.
             arguments=[
-                "--label-column", label, "--feature-columns", features,
-                "--validation-split", split_ratio.to_string(), "--input", "/opt/ml/processing/input/data",
+                "--input", "/opt/ml/processing/input/data", "--spec", "/opt/ml/processing/input/spec",
                 "--train", "/opt/ml/processing/train", "--validation", "/opt/ml/processing/validation",
                 "--validation-features", "/opt/ml/processing/validation_features",
             ],
@@ -109,22 +75,30 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     )
     split_output = split.properties.ProcessingOutputConfig.Outputs
 
-    estimator = SKLearn(
-        entry_point="train.py", source_dir=code.uri(bucket, SOURCE_ARCHIVE), framework_version=SKLEARN_VERSION,
-        py_version="py3", role=role, instance_type=instance_type, instance_count=1,  # scikit-learn: one instance
-        output_path=outputs_of("model"), base_job_name=f"{name}-train", sagemaker_session=session,
-        hyperparameters={"model-type": model_type, "hyperparameters": hyperparameters, "label-column": label},
+    estimator = Estimator(
+        image_uri=training_image, role=role, instance_type=instance_type, instance_count=instance_count,
+        max_run=max_runtime, output_path=outputs_of("model"), base_job_name=f"{name}-train", sagemaker_session=session,
+        # Script mode: the framework container downloads the bundle, installs its requirements.txt and runs
+        # the entry point with the hyperparameters as --name value (aws/sagemaker-training-toolkit).
+        hyperparameters={
+            "sagemaker_program": entry_point, "sagemaker_submit_directory": code_uri, "sagemaker_region": region,
+            "sagemaker_container_log_level": "20",
+        },
         disable_profiler=True,
     )
     train = TrainingStep(
         name="Train",
-        step_args=estimator.fit({"train": TrainingInput(split_output["train"].S3Output.S3Uri, content_type="text/csv")}),
+        step_args=estimator.fit({
+            channel: TrainingInput(split_output[channel].S3Output.S3Uri, content_type="text/csv")
+            for channel in ("train", "validation")
+        }),
         cache_config=CACHE, retry_policies=RETRIES,
     )
 
-    model = SKLearnModel(
-        model_data=train.properties.ModelArtifacts.S3ModelArtifacts, role=role, entry_point="train.py",
-        source_dir=code.uri(bucket, SOURCE_ARCHIVE), framework_version=SKLEARN_VERSION, sagemaker_session=session,
+    model = Model(
+        image_uri=serving_image, model_data=train.properties.ModelArtifacts.S3ModelArtifacts, role=role, sagemaker_session=session,
+        env={"SAGEMAKER_PROGRAM": entry_point, "SAGEMAKER_SUBMIT_DIRECTORY": code_uri, "SAGEMAKER_REGION": region,
+             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"},
     )
     create_model = ModelStep(name="CreateModel", step_args=model.create(instance_type=PROCESSING_INSTANCE))
 
@@ -136,7 +110,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     evaluation_report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="metrics.json")
     evaluate = ProcessingStep(
         name="Evaluate",
-        step_args=sklearn_processor(role, session, f"{name}-evaluate").run(
+        step_args=processor(image, role, session, f"{name}-evaluate").run(
             code=code.uri(bucket, "evaluate.py"),
             inputs=[
                 ProcessingInput(source=split_output["validation"].S3Output.S3Uri, destination="/opt/ml/processing/input/validation"),
@@ -144,13 +118,14 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
                 ProcessingInput(
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
+                ProcessingInput(source=train.properties.ModelArtifacts.S3ModelArtifacts, destination="/opt/ml/processing/input/model"),
             ],
             outputs=[
                 ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=outputs_of("evaluation")),
             ],
             arguments=[
-                "--label-column", label, "--validation", "/opt/ml/processing/input/validation",
-                "--train", "/opt/ml/processing/input/train", "--predictions", "/opt/ml/processing/input/predictions",
+                "--validation", "/opt/ml/processing/input/validation", "--train", "/opt/ml/processing/input/train",
+                "--predictions", "/opt/ml/processing/input/predictions", "--model", "/opt/ml/processing/input/model",
                 "--output", "/opt/ml/processing/evaluation",
             ],
         ),
@@ -160,7 +135,10 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
 
     return Pipeline(
         name=name,
-        parameters=[run_id, input_uri, label, features, split_ratio, model_type, hyperparameters, instance_type],
+        parameters=[
+            run_id, spec, input_uri, image, training_image, serving_image, code_uri, entry_point, region, instance_type,
+            instance_count, max_runtime,
+        ],
         steps=[split, train, create_model, transform, evaluate],
         sagemaker_session=session,
     )

@@ -1,12 +1,16 @@
 """Split step (SageMaker Processing): the training table into train and validation sets.
 
-Reads every CSV under --input, keeps the label and the configured features,
-and writes a stratified split. The transform step gets the validation
-features alone, headerless, one row per line, as batch transform expects.
+Reads every CSV under --input and the run's spec (label, features, task),
+keeps the label and the features, and writes a split (stratified for
+classification). The train and validation channels get a CSV with a header
+and schema.json (label, features, task, classes): that is what the training
+script reads. The transform step gets the validation features alone,
+headerless, one row per line, in the features' order.
 """
 
 import argparse
 import glob
+import json
 import os
 import sys
 
@@ -14,38 +18,50 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 
-def main() -> None:
+def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--input", default="/opt/ml/processing/input/data")
-    parser.add_argument("--label-column", required=True)
-    parser.add_argument("--feature-columns", required=True, help="comma-separated")
-    parser.add_argument("--validation-split", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
     parser.add_argument("--train", default="/opt/ml/processing/train")
     parser.add_argument("--validation", default="/opt/ml/processing/validation")
     parser.add_argument("--validation-features", default="/opt/ml/processing/validation_features")
     args = parser.parse_args()
 
+    spec = read_spec(args.spec)
+    label, features, task = spec["label_column"], spec["feature_columns"], spec["task"]
     table = read_table(args.input)
-    features = [c for c in args.feature_columns.split(",") if c]
-    missing = [c for c in [args.label_column, *features] if c not in table.columns]
+    missing = [c for c in [label, *features] if c not in table.columns]
     if missing:
         sys.exit(f"column(s) {', '.join(missing)} not in the training table; it has: {', '.join(table.columns)}")
-    table = table[[args.label_column, *features]].dropna(subset=[args.label_column])
-    counts = table[args.label_column].value_counts()
-    stratify = table[args.label_column] if counts.min() >= 2 else None
-    train, validation = train_test_split(
-        table, test_size=args.validation_split, random_state=args.seed, stratify=stratify
-    )
-    for directory in (args.train, args.validation, args.validation_features):
+    table = table[[label, *features]].dropna(subset=[label])
+    classes = []
+    if task != "regression":
+        table[label] = table[label].astype(str)
+        classes = sorted(table[label].unique())
+        if task == "binary_classification" and len(classes) != 2:
+            sys.exit(f"task binary_classification needs exactly 2 label values; {label} has {len(classes)}: {', '.join(classes[:10])}")
+    elif not pd.api.types.is_numeric_dtype(table[label]):
+        sys.exit(f"task regression needs a numeric label; {label} holds text (e.g. {table[label].iloc[0]!r})")
+    counts = table[label].value_counts()
+    stratify = table[label] if task != "regression" and counts.min() >= 2 else None
+    train, validation = train_test_split(table, test_size=spec["validation_split"], random_state=spec.get("seed", 0), stratify=stratify)
+    schema = {"label": label, "features": features, "task": task, "classes": classes}
+    for directory, part in ((args.train, train), (args.validation, validation)):
         os.makedirs(directory, exist_ok=True)
-    train.to_csv(os.path.join(args.train, "train.csv"), index=False)
-    validation.to_csv(os.path.join(args.validation, "validation.csv"), index=False)
+        part.to_csv(os.path.join(directory, os.path.basename(directory) + ".csv"), index=False)
+        with open(os.path.join(directory, "schema.json"), "w") as handle:
+            json.dump(schema, handle)
+    os.makedirs(args.validation_features, exist_ok=True)
     validation[features].to_csv(os.path.join(args.validation_features, "features.csv"), index=False, header=False)
-    print(f"split {len(table)} rows: {len(train)} train, {len(validation)} validation")
+    print(f"split {len(table)} rows: {len(train)} train, {len(validation)} validation ({task})")
 
 
-def read_table(directory: str) -> pd.DataFrame:
+def read_spec(directory):
+    with open(os.path.join(directory, "spec.json")) as handle:
+        return json.load(handle)
+
+
+def read_table(directory):
     paths = sorted(glob.glob(os.path.join(directory, "**", "*.csv"), recursive=True))
     if not paths:
         sys.exit(f"no CSV files under {directory}: check data.uri in the config")

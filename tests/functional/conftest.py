@@ -6,6 +6,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sq
 from chalicelib.shared.naming import on_demand_run_id
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
+from mlrelay.submission import prepare
 from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
@@ -24,6 +26,8 @@ DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     os.environ["SLACK_MIN_INTERVAL_SECONDS"] = "0.1"  # the spacing itself is unit-tested; here it would only add minutes
+    # The code environments of this session's runs, apart from a developer's cache: the first install is tested.
+    os.environ["MLRELAY_ENV_CACHE"] = str(tmp_path_factory.mktemp("envs"))
     # Wait states and Retry back-offs at a tenth of real time: same attempts and polls, minutes less sleeping.
     with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs"), time_scale=0.1) as running:
         s3 = running.client("s3")
@@ -105,8 +109,28 @@ class Aws:
     def drop_training_config(self, model_name: str, **config: Any) -> None:
         """Upload a quick training config for `model_name` (off the daily and monthly schedules, which other
         modules fire); the run starts once the trigger has handled it (`stack.runtime.wait_idle()`)."""
-        document = valid_config(model_name=model_name, inference={"daily": False, "monthly": False}, **config)
+        document = valid_config(model_name=model_name, **{"inference": {"daily": False, "monthly": False}, **config})
         self.s3.put_object(Bucket=self.bucket, Key=f"configs/train/{model_name}.json", Body=json.dumps(document))
+
+    def drop_code_config(self, folder: Path, model_name: str, **config: Any) -> dict[str, Any]:
+        """Upload a config naming `folder` as its code, the way `mlrelay local drop` does (packed, uploaded, rewritten)."""
+        model = {"framework": "sklearn", "entry_point": "train.py", **config.pop("model", {}), "source_dir": str(folder)}
+        document = valid_config(model_name=model_name, **{"inference": {"daily": False, "monthly": False}, **config}, model=model)
+        path = folder.parent / f"{model_name}.json"
+        path.write_text(json.dumps(document))
+        submission = prepare(path, self.s3, self.bucket)
+        self.s3.put_object(Bucket=self.bucket, Key=f"configs/train/{model_name}.json", Body=submission.body)
+        return json.loads(submission.body)
+
+    def monthly_run(self, model_name: str, month: str) -> dict[str, Any]:
+        """Start a monthly inference run of one model, as the schedule would, and wait for it to end."""
+        run_id = f"infer-{model_name}-monthly-{month}"
+        run_input = {"run_id": run_id, "workflow": "inference", "model_name": model_name, "mode": "monthly",
+                     "scheduled_for": f"{month}-01T06:00:00Z", "catalogue_uri": None, "callback_timeout_seconds": None}
+        arn = self.stack.info.outputs["InferenceStateMachineArn"]
+        self.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
+        (run,) = self.runs(run_id, machine="inference", timeout=180)
+        return run
 
     def on_demand_input(self, model_name: str) -> dict[str, Any]:
         """The input the trigger gives an approved model's on-demand inference runs, from one that succeeded

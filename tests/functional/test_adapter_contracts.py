@@ -45,7 +45,7 @@ def version(model, number, status="Approved", metrics=None):
         model_name=model, version=number, status=status, run_id=f"train-{model}-{number}",
         model_package_arn=f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{model}/{number}",
         metrics=metrics or {"macro_f1": 0.914, "train_rows": 1200, "per_class": {"BOX": {"recall": 0.5}}},
-        decision={"summary": "promoted", "reasons": ["✓ floor"], "baseline_score": None, "deltas": {"label_psi": 0.01}},
+        decision={"summary": "promoted", "reasons": ["✓ floor"], "baseline_score": None, "deltas": {"distribution_psi": 0.01}},
         created_at=f"2026-11-2{number}T00:00:00+00:00", config={"bucket": "b", "key": "k", "version_id": None},
     )
 

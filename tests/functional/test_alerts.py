@@ -106,3 +106,20 @@ def test_slack_down_retries_the_message_then_keeps_it_in_the_dead_letter_queue(a
     assert aws.stack.slack.attempts - attempts_before >= 5
     assert aws.slack_posts("train-slack-down-1", timeout=0) == []
     assert len(aws.sns_messages("train-slack-down-1")) == 1  # SNS took it once; only Slack was retried
+
+
+def test_a_models_notification_settings_decide_who_hears_what(aws):
+    quiet = {"slack": False, "sns": True, "notify_on": ["failure"]}
+    aws.drop_training_config("alert-quiet", notifications=quiet)
+    aws.stack.runtime.wait_idle()
+    (promoted,) = aws.runs("train-alert-quiet-")
+    document = valid_config(model_name="alert-quiet", notifications=quiet, inference={"daily": False, "monthly": False})
+    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    aws.drop("configs/train/alert-quiet.json", json.dumps(document).encode())
+    (failed,) = [r for r in aws.runs("train-alert-quiet-") if r["name"] != promoted["name"]]
+
+    assert (promoted["status"], failed["status"]) == ("SUCCEEDED", "FAILED")
+    assert aws.notifications_for(lambda m: m.get("run_id") == promoted["name"])  # the notice was sent ...
+    assert aws.sns_messages(failed["name"])  # ... the failure reached SNS ...
+    assert aws.slack_posts("alert-quiet", timeout=2) == []  # ... and nothing reached Slack, as the config asks
+    assert aws.sns_messages("alert-quiet v1 promoted", timeout=1) == []  # nor was the promotion announced

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
 from mlrelay.synthetic import synthesize
+from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import EXAMPLES, valid_config
 
 pytestmark = pytest.mark.functional
@@ -105,3 +107,24 @@ def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_b
     assert resume["M"]["config_changed"] == {"BOOL": True} and "resume-configs" in resume["M"]["config"]["S"]
     # the fixed parameters start a new pipeline execution; Split runs again because its input changed
     assert aws.stack.pipelines.step_runs_for(run["name"]).count("Split") == 2
+
+
+def test_warehouse_migrate_brings_a_first_layout_table_over_with_its_rows(state_file, stack):
+    data = stack.client("redshift-data")
+    run_statement(data, connection_from(stack.info.outputs), sqls=[
+        "CREATE SCHEMA IF NOT EXISTS legacy",
+        "CREATE TABLE legacy.old_predictions (item_id VARCHAR(128) NOT NULL, model_name VARCHAR(64) NOT NULL, model_version "
+        "INTEGER NOT NULL, predicted_label VARCHAR(64) NOT NULL, probabilities VARCHAR(4096), run_id VARCHAR(128) NOT NULL, "
+        "mode VARCHAR(16) NOT NULL, predicted_at TIMESTAMP NOT NULL)",
+        "INSERT INTO legacy.old_predictions VALUES ('I1', 'pt', 1, 'BOX', '{}', 'r1', 'monthly', TIMESTAMP '2026-11-01 06:00:00')",
+    ])
+    write_state(replace(stack.info, outputs={**stack.info.outputs, "PredictionsTableName": "legacy.old_predictions"}))
+
+    migrated = runner.invoke(app, ["warehouse", "migrate"], terminal_width=200)
+    again = runner.invoke(app, ["warehouse", "migrate"], terminal_width=200)
+
+    assert migrated.exit_code == 0, migrated.output
+    assert "migrated; the old table is kept as legacy.old_predictions_v1" in " ".join(migrated.output.split())  # rich wraps
+    assert "already has this layout" in again.output
+    assert stack.warehouse.query("SELECT item_id, predicted_label, predicted_value FROM legacy.old_predictions") == [("I1", "BOX", None)]
+    assert stack.warehouse.query("SELECT COUNT(*) FROM legacy.old_predictions_v1") == [(1,)]

@@ -20,7 +20,7 @@ def test_a_valid_config_starts_one_training_run_that_succeeds(aws):
     assert run["status"] == "SUCCEEDED"
     output = json.loads(aws.sfn.describe_execution(executionArn=run["executionArn"])["output"])
     assert output["training"]["settings"]["model_type"] == "sklearn.gradient_boosting"
-    assert output["training"]["settings"]["hyperparameters"]["n_estimators"] == 20
+    assert output["training"]["settings"]["code"]["hyperparameters"]["n_estimators"] == 20
     record = aws.run_record(run["name"])
     assert record["status"] == "SUCCEEDED"
     assert record["config_uri"] == f"s3://{aws.bucket}/configs/train/ok-basic.json"
@@ -63,7 +63,7 @@ def test_a_new_version_of_the_same_key_starts_a_second_run(aws):
     key = "configs/train/versioned.json"
 
     first = aws.drop(key, json.dumps(valid_config()).encode())
-    second = aws.drop(key, json.dumps(valid_config(task="binary_classification")).encode())
+    second = aws.drop(key, json.dumps(valid_config(approval={"metric": "accuracy", "threshold": 0.6})).encode())
 
     runs = aws.runs("train-versioned-")
     assert len(runs) == 2

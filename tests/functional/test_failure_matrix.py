@@ -31,7 +31,7 @@ EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets wh
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
 TRAINING_CASES = {
     "ReadPipelineOutcome": {"also": {"WaitForTrainingPipeline": EARLY_END}},
-    "RegisterRejectedModel": {"config": {"approval": {"min_score": 0.99}}},
+    "RegisterRejectedModel": {"config": {"approval": {"threshold": 0.99}}},
 }
 INFERENCE_CASES = {
     "ReadPipelineOutcome": {"also": {"WaitForInferencePipeline": EARLY_END}},
@@ -82,7 +82,7 @@ def training_runs(aws, early_pipelines):
     aws.drop_training_config("fm-transient-approved")
     inject_transient_everywhere(aws, "training", "train-fm-transient-early-")
     early_pipelines.append("train-fm-transient-early-")
-    aws.drop_training_config("fm-transient-early", approval={"min_score": 0.99})  # ends rejected, by way of the early path
+    aws.drop_training_config("fm-transient-early", approval={"threshold": 0.99})  # ends rejected, by way of the early path
     aws.drop_training_config(SERVING_MODEL)
     aws.stack.runtime.wait_idle()
     names = [slug(s) for s in matrix_states("training")] + ["fm-transient-approved", "fm-transient-early", SERVING_MODEL]

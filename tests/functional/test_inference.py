@@ -126,14 +126,14 @@ def delete_the_part(aws, prefix):
 
 
 def add_a_column(aws, prefix):
-    aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv", Body=b'I1,BOX,"{}",surplus\n')
+    aws.s3.put_object(Bucket=aws.bucket, Key=f"{prefix}/part-00000.csv", Body=b'I1,BOX,,"{}",surplus\n')
 
 
 @pytest.mark.parametrize(
     ("name", "break_the_copy", "database_says"),
     [
         ("missing-file", delete_the_part, "The specified key does not exist"),
-        ("bad-column", add_a_column, "Expected Number of Columns: 3 Found: 4"),
+        ("bad-column", add_a_column, "Expected Number of Columns: 4 Found: 5"),
     ],
 )
 def test_a_failing_copy_fails_the_run_with_the_databases_message_and_leaves_the_table_unchanged(

@@ -36,7 +36,7 @@ REJECTED_PATH = TRAINING_PATH[:5] + ["RegisterRejectedModel"] + TRAINING_PATH[6:
 EARLY_INFERENCE_PATH = INFERENCE_PATH[:5] + ["ReadPipelineOutcome"] + INFERENCE_PATH[5:]
 TRAINING_CASES = {state: (TRAINING_PATH, {}) for state in TRAINING_PATH} | {
     "ReadPipelineOutcome": (EARLY_TRAINING_PATH, {}),
-    "RegisterRejectedModel": (REJECTED_PATH, {"approval": {"min_score": 0.99}}),
+    "RegisterRejectedModel": (REJECTED_PATH, {"approval": {"threshold": 0.99}}),
 }
 INFERENCE_CASES = {state: (INFERENCE_PATH, state) for state in INFERENCE_PATH} | {
     "ReadPipelineOutcome": (EARLY_INFERENCE_PATH, "ReadPipelineOutcome"),

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.aws.s3 import ObjectContent
-from chalicelib.aws.sagemaker import PipelineOutcome
+from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
 from chalicelib.shared.runs import ResumeEntry, RunRecord
 
@@ -108,7 +108,6 @@ class FakeRegistry:
 class FakePipelineExecution:
     status: str = "Succeeded"
     failure_reason: str = ""
-    definition: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
     retries: list[str] = field(default_factory=list)
 
@@ -116,6 +115,18 @@ class FakePipelineExecution:
 class FakePipelines:
     def __init__(self) -> None:
         self.executions: dict[str, FakePipelineExecution] = {}
+        self.pipelines: dict[str, PipelineDescription] = {}
+
+    def describe(self, pipeline_name: str) -> PipelineDescription:
+        if pipeline_name not in self.pipelines:
+            raise NotFoundError(f"cannot describe pipeline {pipeline_name}: ResourceNotFound", "ResourceNotFound")
+        return self.pipelines[pipeline_name]
+
+    def ensure(self, pipeline_name: str, definition: dict[str, Any], role_arn: str, description: str) -> bool:
+        if pipeline_name in self.pipelines:
+            return False
+        self.pipelines[pipeline_name] = PipelineDescription(copy.deepcopy(definition), role_arn)
+        return True
 
     def outcome(self, execution_arn: str) -> PipelineOutcome:
         execution = self._get(execution_arn)
@@ -129,9 +140,6 @@ class FakePipelines:
 
     def steps(self, execution_arn: str) -> list[dict[str, Any]]:
         return self._get(execution_arn).steps
-
-    def definition(self, execution_arn: str) -> dict[str, Any]:
-        return self._get(execution_arn).definition
 
     def _get(self, execution_arn: str) -> FakePipelineExecution:
         if execution_arn not in self.executions:
@@ -301,6 +309,17 @@ class FakeAlertLedger:
         self.items[collapse_key].delivered.add(channel)
 
 
+class FakePreferences:
+    def __init__(self) -> None:
+        self.settings: dict[str, dict[str, Any]] = {}
+
+    def put(self, model_name: str, notifications: dict[str, Any]) -> None:
+        self.settings[model_name] = dict(notifications)
+
+    def get(self, model_name: str) -> dict[str, Any] | None:
+        return self.settings.get(model_name)
+
+
 class FakeTopic:
     def __init__(self) -> None:
         self.published: list[tuple[str, str]] = []
@@ -329,6 +348,8 @@ class FakeSlack:
 @dataclass
 class FakePorts:
     artifact_bucket: str = "mlrelay-test-artifacts"
+    region: str = "eu-west-1"
+    training_pipeline: str = "mlrelay-test-training"
     training_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-training"
     inference_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-inference"
     predictions_table: tuple[str, str] = ("mlrelay", "predictions")
@@ -347,5 +368,6 @@ class FakePorts:
     failures: FakeQueue = field(default_factory=FakeQueue)
     notifications: FakeQueue = field(default_factory=FakeQueue)
     alert_ledger: FakeAlertLedger = field(default_factory=FakeAlertLedger)
+    preferences: FakePreferences = field(default_factory=FakePreferences)
     topic: FakeTopic = field(default_factory=FakeTopic)
     slack: FakeSlack = field(default_factory=FakeSlack)

@@ -27,7 +27,7 @@ def test_defaults_fill_what_is_left_out():
     config = parse_config(json.dumps(minimal).encode(), "tiny.json")
 
     assert config.data.validation_split == 0.2
-    assert config.approval.primary_metric == "macro_f1"
+    assert (config.metric, config.lower_is_better, config.threshold) == ("macro_f1", False, 0.5)
     assert config.model.hyperparameters.max_iter == 1000
     assert config.training.instance_type == "ml.m5.large"
 

@@ -2,7 +2,7 @@ import json
 from datetime import UTC, date, datetime
 
 from chalicelib.config.parsing import parse_config
-from chalicelib.inference.plan import daily_window, inference_settings
+from chalicelib.inference.plan import daily_window, inference_settings, run_spec
 from chalicelib.shared.naming import on_demand_run_id, scheduled_run_id
 from tests.conftest import EXAMPLES, ROOT
 
@@ -40,13 +40,24 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     container = {"Image": "img", "ModelDataUrl": "s3://b/m.tar.gz", "Environment": {"SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/c.tar.gz"}}
     run = {"run_id": "infer-x", "mode": "daily", "catalogue_uri": None, "callback_timeout_seconds": None}
 
-    settings = inference_settings(config, run, container, (date(2026, 11, 22), date(2026, 11, 23)))
+    window = (date(2026, 11, 22), date(2026, 11, 23))
+    settings = inference_settings(config, run, container, window, "processing-image", "eu-west-1", "s3://b/runs/infer-x/spec.json")
 
     values = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     declared = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())["Parameters"]
     assert set(values) == {p["Name"] for p in declared}
     assert values["CatalogueUri"] == config.data.uri  # no catalogue_uri: the training table
-    assert (values["Since"], values["Until"], values["ModelCodeUri"]) == ("2026-11-22", "2026-11-23", "s3://b/c.tar.gz")
+    assert (values["ModelCodeUri"], values["Region"], values["ProcessingImage"]) == ("s3://b/c.tar.gz", "eu-west-1", "processing-image")
+    assert settings["window"] == {"since": "2026-11-22", "until": "2026-11-23"}
+
+
+def test_the_spec_carries_the_columns_and_the_window_so_no_parameter_does():
+    config = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
+
+    spec = run_spec(config, "daily", (date(2026, 11, 22), date(2026, 11, 23)))
+
+    assert spec["feature_columns"] == list(config.data.feature_columns) and spec["task"] == "multiclass_classification"
+    assert (spec["since"], spec["until"], spec["id_column"], spec["rows_per_file"]) == ("2026-11-22", "2026-11-23", "item_id", 50_000)
 
 
 def test_row_counts_far_from_the_previous_run():

@@ -36,7 +36,7 @@ def finish(warehouse, submitted):
 
 
 def put_predictions(s3, run, rows, extra_entry=None):
-    body = "".join(f'{item},BOX,"{{""BOX"": 0.9}}"\n' for item in rows)
+    body = "".join(f'{item},BOX,,"{{""BOX"": 0.9}}"\n' for item in rows)
     s3.put_object(Bucket=BUCKET, Key=f"{run}/part-00000.csv", Body=body.encode())
     entries = [{"url": f"s3://{BUCKET}/{run}/part-00000.csv", "mandatory": True}]
     if extra_entry:
@@ -82,15 +82,51 @@ def test_a_missing_file_fails_the_batch_and_leaves_the_table_unchanged(warehouse
 
 
 def test_a_bad_column_fails_with_the_databases_message(warehouse, s3):
-    s3.put_object(Bucket=BUCKET, Key="run-c/part-00000.csv", Body=b"I1,BOX,{},extra\n")
+    s3.put_object(Bucket=BUCKET, Key="run-c/part-00000.csv", Body=b"I1,BOX,,{},extra\n")
     entries = {"entries": [{"url": f"s3://{BUCKET}/run-c/part-00000.csv", "mandatory": True}]}
     s3.put_object(Bucket=BUCKET, Key="run-c/manifest.json", Body=json.dumps(entries).encode())
 
     failed = finish(warehouse, warehouse.batch_execute_statement(load("run-c")))
 
     assert failed["Status"] == "FAILED"
-    assert "Expected Number of Columns: 3 Found: 4" in failed["Error"]
+    assert "Expected Number of Columns: 4 Found: 5" in failed["Error"]
     assert count(warehouse) == 0
+
+
+def test_regression_rows_load_as_numbers_and_the_unused_columns_as_null(warehouse, s3):
+    s3.put_object(Bucket=BUCKET, Key="run-r/part-00000.csv", Body=b"I1,,152.25,\nI2,,3e2,\n")
+    entries = {"entries": [{"url": f"s3://{BUCKET}/run-r/part-00000.csv", "mandatory": True}]}
+    s3.put_object(Bucket=BUCKET, Key="run-r/manifest.json", Body=json.dumps(entries).encode())
+
+    done = finish(warehouse, warehouse.batch_execute_statement(load("run-r")))
+
+    assert done["Status"] == "FINISHED", done.get("Error")
+    rows = warehouse.query("SELECT item_id, predicted_label, predicted_value, probabilities FROM mlrelay.predictions "
+                           "WHERE run_id = 'run-r' ORDER BY item_id")
+    assert rows == [("I1", None, 152.25, None), ("I2", None, 300.0, None)]
+
+
+def test_the_first_layout_is_migrated_with_its_rows_and_kept(warehouse):
+    from chalicelib.inference.warehouse_sql import columns_sql, migration_sqls
+
+    old = PredictionsTable("legacy", "predictions")
+    finish(warehouse, warehouse.batch_execute_statement({**CONNECTION, "Sqls": [
+        "CREATE SCHEMA legacy",
+        "CREATE TABLE legacy.predictions (item_id VARCHAR(128) NOT NULL, model_name VARCHAR(64) NOT NULL, model_version INTEGER "
+        "NOT NULL, predicted_label VARCHAR(64) NOT NULL, probabilities VARCHAR(4096), run_id VARCHAR(128) NOT NULL, "
+        "mode VARCHAR(16) NOT NULL, predicted_at TIMESTAMP NOT NULL)",
+        "INSERT INTO legacy.predictions VALUES ('I1', 'pt', 1, 'BOX', '{}', 'r1', 'monthly', TIMESTAMP '2026-11-01 06:00:00')",
+    ]}))
+    sql, parameters = columns_sql(old)
+    listed = finish(warehouse, warehouse.execute_statement({**CONNECTION, "Sql": sql, "Parameters": parameters}))
+    columns = [r[0]["stringValue"] for r in warehouse.get_statement_result(listed["Id"])["Records"]]
+
+    migrated = finish(warehouse, warehouse.batch_execute_statement({**CONNECTION, "Sqls": migration_sqls(old, columns)}))
+
+    assert migrated["Status"] == "FINISHED", migrated.get("Error")
+    assert warehouse.query("SELECT item_id, predicted_label, predicted_value FROM legacy.predictions") == [("I1", "BOX", None)]
+    assert warehouse.query("SELECT COUNT(*) FROM legacy.predictions_v1") == [(1,)]
+    assert migration_sqls(old, columns + ["predicted_value"]) == []
 
 
 def test_parameters_bind_values_and_results_come_back_typed(warehouse, s3):

@@ -89,6 +89,7 @@ def test_the_lambda_zip_is_small_and_carries_no_heavy_library(packaged):
 
     assert packaged.zip_file.stat().st_size < MAX_ZIP_BYTES
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
+    assert "chalicelib/shared/images.json" in names  # the framework images, read without the SageMaker SDK
     assert not [n for n in names if n.startswith(HEAVY)]
 
 

@@ -31,4 +31,5 @@ def test_the_code_bundle_is_byte_for_byte_reproducible():
     first, second = code_bundle(), code_bundle()
 
     assert first == second
-    assert {k.rsplit("/", 1)[-1] for k in first.objects} >= {"split.py", "train.py", "evaluate.py", "sourcedir.tar.gz"}
+    assert {k.rsplit("/", 1)[-1] for k in first.objects} >= {"split.py", "evaluate.py", "sourcedir.tar.gz"}
+    assert first.builtin.files == ("train.py",)

@@ -41,4 +41,27 @@ def test_the_inference_definition_prepares_transforms_and_assembles():
     definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())
 
     assert [s["Name"] for s in definition["Steps"]] == ["Prepare", "CreateModel-CreateModel", "Transform", "Assemble"]
-    assert {p["Name"] for p in definition["Parameters"]} >= {"RunId", "ModelDataUrl", "Mode", "Since", "Until", "RowsPerFile"}
+    assert {p["Name"] for p in definition["Parameters"]} >= {"RunId", "RunSpecUri", "ModelDataUrl", "ModelImageUri", "ProcessingImage"}
+
+
+def test_the_train_step_runs_the_runs_code_in_script_mode():
+    train = next(s for s in json.loads(COMMITTED.read_text())["Steps"] if s["Name"] == "Train")
+
+    arguments = train["Arguments"]
+    assert arguments["AlgorithmSpecification"]["TrainingImage"] == {"Get": "Parameters.TrainingImage"}
+    assert arguments["HyperParameters"]["sagemaker_program"] == {"Get": "Parameters.EntryPoint"}
+    assert arguments["HyperParameters"]["sagemaker_submit_directory"] == {"Get": "Parameters.CodeUri"}
+    assert [c["ChannelName"] for c in arguments["InputDataConfig"]] == ["train", "validation"]
+    assert arguments["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
+
+
+def test_the_built_in_models_are_the_default_code_and_that_code_is_shipped():
+    defaults = {p["Name"]: p.get("DefaultValue") for p in json.loads(COMMITTED.read_text())["Parameters"]}
+
+    assert defaults["CodeUri"] == f"s3://${{ArtifactBucket}}/{code_bundle().builtin.key}"
+
+
+def test_the_committed_image_table_is_what_the_sdk_says_now(tmp_path):
+    from mlrelay.pipeline_builder.images import IMAGES_FILE, build_image_table
+
+    assert build_image_table(tmp_path / "images.json").read_text() == IMAGES_FILE.read_text(), "run `make pipelines`"

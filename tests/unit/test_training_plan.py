@@ -1,28 +1,96 @@
 import json
 import re
 
+import pytest
+
 from chalicelib.config.parsing import parse_config
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
-from chalicelib.training.plan import training_settings
-from tests.conftest import EXAMPLES
+from chalicelib.training.plan import (
+    SourceNotUploadedError,
+    pipeline_name_for,
+    resolve_code,
+    run_spec,
+    training_settings,
+    with_hyperparameters,
+)
+from tests.conftest import EXAMPLES, ROOT, valid_config
 
 CONFIG = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
+BUILTIN = "s3://artifacts/code/0123456789abcdef0123/sourcedir.tar.gz"
+DEFINITION = json.loads((ROOT / "pipelines" / "training.pipeline.json").read_text())
+XGBOOST = {"framework": "xgboost", "code_uri": "s3://artifacts/code/aaaa/sourcedir.tar.gz", "hyperparameters": {"eta": 0.2, "max_depth": 4}}
+
+
+def config(**overrides):
+    return parse_config(json.dumps(valid_config(**overrides)).encode(), "x.json")
+
+
+def settings_of(parsed, run_id="train-pt-1", timeout=None):
+    code = resolve_code(parsed, "eu-west-1", BUILTIN)
+    return training_settings(parsed, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1", "s3://a/spec.json")
 
 
 def test_pipeline_parameters_are_strings_named_as_the_pipeline_declares():
-    settings = training_settings(CONFIG, "train-pt-1", None)
+    parameters = {p["Name"]: p["Value"] for p in settings_of(CONFIG)["pipeline_parameters"]}
 
-    parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
-    declared = json.loads((EXAMPLES.parents[1] / "pipelines" / "training.pipeline.json").read_text())["Parameters"]
-    assert set(parameters) == {p["Name"] for p in declared}
+    assert set(parameters) == {p["Name"] for p in DEFINITION["Parameters"]}
     assert all(isinstance(v, str) for v in parameters.values())
-    assert parameters["FeatureColumns"] == "length_cm,width_cm,height_cm,weight_g,fragile,material,category,price"
-    assert json.loads(parameters["Hyperparameters"])["n_estimators"] == 150
+    assert parameters["CodeUri"] == BUILTIN and parameters["EntryPoint"] == "train.py"
+    assert "length_cm" not in json.dumps(parameters)  # column names travel in the spec file, never in parameters
+
+
+def test_a_built_in_model_is_the_built_in_bundle_with_its_algorithm_and_parameters():
+    code = resolve_code(CONFIG, "eu-west-1", BUILTIN)
+
+    assert code.builtin and code.code_uri == BUILTIN
+    assert code.hyperparameters == {"algorithm": "gradient_boosting", "n_estimators": 150, "max_depth": 3, "learning_rate": 0.1,
+                                    "subsample": 1.0, "min_samples_leaf": 1, "random_state": 0}
+    assert code.training_image == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def test_the_teams_code_gets_its_frameworks_images_in_the_region_and_its_own_hyperparameters():
+    code = resolve_code(config(task="regression", model=XGBOOST, approval={"metric": "rmse"}), "eu-west-1", BUILTIN)
+
+    assert (code.framework, code.framework_version, code.builtin) == ("xgboost", "3.0-5", False)
+    assert code.training_image == code.serving_image == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+    assert code.hyperparameters == {"eta": 0.2, "max_depth": 4}
+
+
+def test_a_config_naming_a_local_folder_cannot_train_until_uploaded():
+    local = {**XGBOOST, "code_uri": None, "source_dir": "./model"}
+    local.pop("code_uri")
+
+    with pytest.raises(SourceNotUploadedError, match="mlrelay local drop"):
+        resolve_code(config(model=local), "us-east-1", BUILTIN)
+
+
+def test_hyperparameters_are_written_into_a_copy_of_the_train_step_as_the_sdk_encodes_them():
+    copy = with_hyperparameters(DEFINITION, {"eta": 0.2, "objective": "reg:squarederror", "verbose": True})
+
+    train = next(s for s in copy["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
+    assert (train["eta"], train["objective"], train["verbose"]) == ("0.2", '"reg:squarederror"', "true")
+    base = next(s for s in DEFINITION["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
+    assert "eta" not in base  # the base definition is left as it was
+
+
+def test_the_same_hyperparameters_name_the_same_pipeline():
+    base = "mlrelay-dev-training"
+
+    assert pipeline_name_for(base, {}) == base
+    assert pipeline_name_for(base, {"a": 1, "b": 2}) == pipeline_name_for(base, {"b": 2, "a": 1}) != pipeline_name_for(base, {"a": 2})
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", pipeline_name_for(base, {"a": 1}))
+
+
+def test_the_spec_holds_the_columns_and_the_task():
+    spec = run_spec(config(data={**valid_config()["data"], "feature_columns": ["mean radius", "od280/od315_of_diluted_wines"]}))
+
+    assert spec["feature_columns"] == ["mean radius", "od280/od315_of_diluted_wines"]
+    assert (spec["task"], spec["label_column"]) == ("multiclass_classification", "package_type")
 
 
 def test_the_callback_timeout_follows_the_config_unless_the_run_overrides_it():
-    assert training_settings(CONFIG, "r", None)["callback_timeout_seconds"] == 3600 + PIPELINE_OVERHEAD_SECONDS
-    assert training_settings(CONFIG, "r", 5)["callback_timeout_seconds"] == 5
+    assert settings_of(CONFIG)["callback_timeout_seconds"] == 3600 + PIPELINE_OVERHEAD_SECONDS
+    assert settings_of(CONFIG, timeout=5)["callback_timeout_seconds"] == 5
 
 
 def test_display_names_fit_sagemakers_pattern():

@@ -5,32 +5,40 @@ import json
 import pytest
 
 from chalicelib.aws.errors import NotFoundError
-from chalicelib.config.schema import ApprovalCriteria
+from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.shared.messages import ConfigRef
+from chalicelib.shared.pipeline_runs import spec_key
+from chalicelib.training.plan import pipeline_name_for
+from chalicelib.training.promotion import PromotionRules
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
-from tests.conftest import valid_config
+from tests.conftest import ROOT, valid_config
 from tests.unit.fakes import FakePipelineExecution, FakePorts
 
 MODEL = "packaging-type"
 PIPELINE = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlrelay-test-training/execution/abc123"
 JOB = "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-abc-train-1"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+CODE = {"framework": "sklearn", "framework_version": "1.2-1", "training_image": IMAGE, "serving_image": IMAGE,
+        "code_uri": "s3://b/code/abc/sourcedir.tar.gz", "entry_point": "train.py", "hyperparameters": {"algorithm": "random_forest"},
+        "builtin": True}
 METRICS = {
-    "accuracy": 0.95, "macro_f1": 0.91, "majority_class_rate": 0.6, "train_rows": 1200,
-    "train_label_distribution": {"BOX": 0.6, "BAG": 0.4},
+    "task": "multiclass_classification",
+    "multiclass_classification_metrics": {"accuracy": {"value": 0.95}, "macro_f1": {"value": 0.91}},
+    "data": {"train_rows": 1200, "label_distribution": {"BOX": 0.6, "BAG": 0.4}},
 }
+RULES = PromotionRules(task="multiclass_classification", metric="macro_f1", lower_is_better=False, threshold=0.5,
+                       max_regression=0.01, regression_unit="absolute", max_distribution_psi=0.2, max_size_change=0.5)
 
 
 @pytest.fixture
 def ports():
     ports = FakePorts()
     ports.pipelines.executions[PIPELINE] = FakePipelineExecution(
-        definition={"Steps": [{"Name": "CreateModel-CreateModel", "Type": "Model", "Arguments": {"PrimaryContainer": {
-            "Image": IMAGE, "Environment": {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/code.tar.gz"},
-        }}}]},
         steps=[{"StepName": "Train", "Metadata": {"TrainingJob": {"Arn": JOB}}}],
     )
+    definition = json.loads((ROOT / "pipelines" / "training.pipeline.json").read_text().replace("${ArtifactBucket}", "b"))
+    ports.pipelines.pipelines[ports.training_pipeline] = PipelineDescription(definition, "arn:aws:iam::123456789012:role/sm")
     return ports
 
 
@@ -38,30 +46,46 @@ def register(ports, run_id, approved=True, score=0.91):
     decision = {
         "promote": approved, "summary": "promoted: ✓ ...", "reasons": ["✓ macro_f1 above the floor"],
         "primary_metric": "macro_f1", "candidate_score": score, "baseline_score": None, "baseline_version": None,
-        "deltas": {}, "metrics": {**METRICS, "macro_f1": score},
+        "deltas": {}, "metrics": {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": score}}},
     }
     request = RegisterStep(
         step="register", run_id=run_id, model_name=MODEL, config=ConfigRef(bucket="b", key="configs/train/pt.json"),
-        pipeline_execution_arn=PIPELINE, approved=approved, decision=decision,
+        pipeline_execution_arn=PIPELINE, approved=approved, decision=decision, code=CODE, task="multiclass_classification",
     )
     return register_model(request, ports)
 
 
-def test_the_exact_config_version_that_started_the_run_is_read(ports):
+def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperparameters(ports):
     first = ports.s3.put("b", "configs/train/pt.json", json.dumps(valid_config(model_name="first")).encode())
     ports.s3.put("b", "configs/train/pt.json", json.dumps(valid_config(model_name="second")).encode())
-
     config = ConfigRef(bucket="b", key="configs/train/pt.json", version_id=first)
+
     settings = load_training_settings(LoadConfigStep(step="load_config", run_id="train-pt-1", config=config), ports)
 
     assert settings["model_name"] == "first"
-    assert {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}["RunId"] == "train-pt-1"
+    parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
+    assert parameters["RunId"] == "train-pt-1" and parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
+    hyperparameters = settings["code"]["hyperparameters"]
+    assert settings["pipeline_name"] == pipeline_name_for(ports.training_pipeline, hyperparameters) != ports.training_pipeline
+    created = ports.pipelines.pipelines[settings["pipeline_name"]].definition
+    train = next(s for s in created["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
+    assert train["algorithm"] == '"gradient_boosting"' and train["n_estimators"] == "20"
+    spec_bucket, _, spec_object = parameters["RunSpecUri"].removeprefix("s3://").partition("/")
+    assert spec_bucket == ports.artifact_bucket and spec_object.startswith("runs/train-pt-1/spec-") and spec_object.endswith("/spec.json")
+    assert ports.s3.read_json(spec_bucket, spec_object, 10_000)["label_column"] == "package_type"
+
+
+def test_a_changed_config_gets_a_spec_of_its_own_so_a_resumed_run_starts_a_new_pipeline_execution():
+    first = spec_key("train-pt-1", {"label_column": "package_type", "feature_columns": ["colour"]})
+    fixed = spec_key("train-pt-1", {"label_column": "package_type", "feature_columns": ["material"]})
+
+    assert first != fixed and first == spec_key("train-pt-1", {"feature_columns": ["colour"], "label_column": "package_type"})
 
 
 def test_the_first_model_is_judged_on_the_floor_alone(ports):
     ports.s3.put_json(ports.artifact_bucket, "runs/train-pt-1/evaluation/metrics.json", METRICS)
 
-    decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-1", model_name=MODEL, approval=ApprovalCriteria()), ports)
+    decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-1", model_name=MODEL, approval=RULES), ports)
 
     assert decision["promote"] is True and decision["baseline_version"] is None
     assert decision["metrics"] == METRICS
@@ -69,9 +93,10 @@ def test_the_first_model_is_judged_on_the_floor_alone(ports):
 
 def test_a_candidate_is_judged_against_the_approved_version(ports):
     register(ports, "train-pt-1", score=0.91)
-    ports.s3.put_json(ports.artifact_bucket, "runs/train-pt-2/evaluation/metrics.json", {**METRICS, "macro_f1": 0.7})
+    worse = {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": 0.7}}}
+    ports.s3.put_json(ports.artifact_bucket, "runs/train-pt-2/evaluation/metrics.json", worse)
 
-    decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-2", model_name=MODEL, approval=ApprovalCriteria()), ports)
+    decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-2", model_name=MODEL, approval=RULES), ports)
 
     assert decision["promote"] is False and decision["baseline_version"] == 1
     assert any("vs approved 0.9100" in reason for reason in decision["reasons"])
@@ -79,7 +104,7 @@ def test_a_candidate_is_judged_against_the_approved_version(ports):
 
 def test_missing_metrics_name_the_run_and_where_they_should_be(ports):
     with pytest.raises(NotFoundError, match="wrote no metrics for run train-pt-9 .*runs/train-pt-9/evaluation/metrics.json"):
-        evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-9", model_name=MODEL, approval=ApprovalCriteria()), ports)
+        evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-9", model_name=MODEL, approval=RULES), ports)
 
 
 def test_a_version_is_registered_exactly_once_however_often_the_step_runs(ports):
@@ -106,13 +131,13 @@ def test_a_rejected_version_is_registered_and_the_pointer_stays(ports):
     assert package["status"] == "Rejected"
 
 
-def test_the_registered_container_is_the_trained_model_with_the_pipelines_image_and_code(ports):
+def test_the_registered_container_is_the_trained_model_with_the_runs_image_and_code(ports):
     result = register(ports, "train-pt-1")
 
     container = ports.registry.container(result["model_package_arn"])
-    assert container == {
-        "Image": IMAGE,
-        "ModelDataUrl": f"s3://{ports.artifact_bucket}/runs/train-pt-1/model/pipelines-abc-train-1/output/model.tar.gz",
-        "Environment": {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/code.tar.gz"},
-    }
-    assert ports.models.version(MODEL, 1).metrics == METRICS
+    assert container["Image"] == IMAGE
+    assert container["ModelDataUrl"] == f"s3://{ports.artifact_bucket}/runs/train-pt-1/model/pipelines-abc-train-1/output/model.tar.gz"
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == CODE["code_uri"]
+    record = ports.models.version(MODEL, 1)
+    assert record.code == CODE and record.task == "multiclass_classification"  # exactly which code trained it
+    assert ports.registry.packages[result["model_package_arn"]]["metadata"]["code_uri"] == CODE["code_uri"]

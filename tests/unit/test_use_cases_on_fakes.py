@@ -163,3 +163,28 @@ def test_a_step_that_already_succeeded_with_the_same_input_returns_its_recorded_
 
     assert first == again == {"n": 1} and other == {"n": 2}
     assert ports.runs.step("train-pt-1", "load_config")["attempts"] == 2
+
+
+def test_a_models_notification_settings_choose_the_channels_and_kinds():
+    ports = FakePorts()
+    ports.preferences.put("pt", {"slack": False, "sns": True, "notify_on": ["failure"]})
+    promoted = {
+        "kind": "model_promoted", "run_id": "train-pt-2", "model_name": "pt", "version": 2, "model_package_arn": "arn:p/2",
+        "primary_metric": "rmse", "score": 50.0, "baseline_version": 1, "baseline_score": 51.0, "deltas": {}, "reasons": [],
+        "occurred_at": "2026-11-23T03:00:00Z",
+    }
+
+    deliver(record("m-1"), ports, "us-east-1")  # a failure: asked for, by SNS only
+    deliver(record("m-2", promoted), ports, "us-east-1")  # a promotion: not asked for
+
+    assert ports.slack.posts == []
+    assert [subject for subject, _ in ports.topic.published] == ["training run failed at Train"]
+
+
+def test_the_trigger_records_who_hears_about_the_model():
+    ports = FakePorts()
+    document = {**valid_config(), "notifications": {"slack": True, "sns": False, "notify_on": ["failure", "inference"]}}
+
+    process_dropped_config(dropped(ports, "configs/train/packaging-type.json", json.dumps(document).encode()), ports)
+
+    assert ports.preferences.get("packaging-type") == {"slack": True, "sns": False, "notify_on": ["failure", "inference"]}

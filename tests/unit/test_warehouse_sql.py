@@ -51,7 +51,7 @@ def test_the_load_is_copy_to_staging_then_delete_then_insert():
 
     assert [s.split()[0] for s in sqls] == ["CREATE", "COPY", "DELETE", "INSERT", "DROP"]
     assert "FROM 's3://mlrelay-dev-1-us-east-1/runs/r/predictions/manifest.json'" in sqls[1]
-    assert sqls[1].endswith("FORMAT AS CSV MANIFEST")
+    assert sqls[1].endswith("FORMAT AS CSV MANIFEST EMPTYASNULL")
     assert sqls[2] == "DELETE FROM mlrelay.predictions WHERE run_id = 'infer-packaging-type-daily-2026-11-23'"
     assert "CAST('2026-11-23 05:00:00' AS TIMESTAMP)" in sqls[3]
     staging = sqls[0].split()[3]
