@@ -23,9 +23,12 @@ $(PIPELINES_STAMP): $(STAMP) requirements-pipelines.txt
 demo: $(STAMP)
 	$(BIN)/mlrelay demo
 
+# Unit tests alone first: some use moto in memory, which would reset the backends an embedded stack
+# lives in. Then the functional modules on two workers, each with an embedded stack of its own.
 test: $(PIPELINES_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
 
 # make package STAGE=prod: build/package/prod/sam.json and deployment.zip, nothing deployed
 package: $(STAMP)

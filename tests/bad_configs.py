@@ -49,4 +49,16 @@ BAD_CONFIGS: dict[str, tuple[str, bytes, str, str]] = {
     ),
     "label-among-features": (".json", _data(feature_columns=["package_type", "weight_g"]), "data", "also listed"),
     "wrong-suffix": (".txt", b"schema_version: 1\n", "", "unsupported file type"),
+    # Fields accepted once and then ignored are refused, saying what works instead.
+    "parquet-table": (".json", _data(format="parquet"), "data.format", "only csv is supported"),
+    "renamed-field": (".json", _json(approval={"primary_metric": "macro_f1"}), "approval.primary_metric", "renamed: use metric"),
+    "metric-of-another-task": (".json", _json(task="regression", approval={"metric": "macro_f1"}), "approval.metric",
+                               "not a regression metric"),
+    "classifier-for-regression": (".json", _json(task="regression", model={"type": "sklearn.logistic_regression"}, approval={}),
+                                  "model.type", "is a classifier"),
+    "sklearn-on-two-instances": (".json", _json(training={"instance_count": 2}), "training.instance_count", "single instance"),
+    "custom-image-missing": (".json", _json(model={"framework": "custom", "code_uri": "s3://code-bucket/c/sourcedir.tar.gz"}),
+                             "model", "needs image_uri"),
+    "folder-and-bundle": (".json", _json(model={"framework": "xgboost", "source_dir": "model",
+                                                "code_uri": "s3://code-bucket/c/sourcedir.tar.gz"}), "model", "exactly one of"),
 }
