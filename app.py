@@ -7,6 +7,7 @@ queues, state machines) are declared in infra/resources.json.
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.alerts.handler import handle_alerts
+from chalicelib.approvals.handler import handle_model_decision
 from chalicelib.inference.freshness import handle_daily_freshness
 from chalicelib.inference.handler import handle_inference_step
 from chalicelib.inference.schedule import handle_inference_schedule
@@ -78,3 +79,9 @@ def inference_step(event, context):
 def resume_run(event, context):
     """Resume a failed run from its failed step: {"run_id": ..., "config": optional fixed config ref}."""
     return handle_resume(event, context)
+
+
+@app.lambda_function(name="decide_model")
+def decide_model(event, context):
+    """Approve, reject or roll back a model version: from `mlrelay models`, or a registry state-change event."""
+    return handle_model_decision(event, context)

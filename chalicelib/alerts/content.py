@@ -20,6 +20,7 @@ from chalicelib.shared.messages import (
     ConfigRejected,
     DailyInferenceStale,
     LambdaFailure,
+    ModelDecided,
     PredictionsLoaded,
     StepFailed,
     TrainingOutcome,
@@ -119,6 +120,8 @@ def _config_rejected(message: ConfigRejected, region: str) -> Alert:
 
 
 def _model_outcome(message: TrainingOutcome, region: str) -> Alert:
+    if message.kind == "model_pending_approval":
+        return _pending_approval(message)
     promoted = message.kind == "model_promoted"
     deltas = ", ".join(f"{k} {v:+.4f}" for k, v in message.deltas.items()) or "first model"
     baseline = f" (approved: {message.baseline_score:.4f})" if message.baseline_score is not None else ""
@@ -128,6 +131,37 @@ def _model_outcome(message: TrainingOutcome, region: str) -> Alert:
         fields=[(message.primary_metric, f"{message.score:.4f}{baseline}"), ("Changes", deltas), ("Run", message.run_id)],
         detail="\n".join(message.reasons),
         actions=[f"Registry: `mlrelay models show {message.model_name}`"],
+    )
+
+
+def _pending_approval(message: TrainingOutcome) -> Alert:
+    """approval.mode manual: the candidate passed the rules; a person decides."""
+    name, version = message.model_name, message.version
+    versus = (f"{message.score:.4f} against {message.baseline_score:.4f} for the approved v{message.baseline_version}"
+              if message.baseline_score is not None else f"{message.score:.4f} (no approved version yet)")
+    return Alert(
+        collapse_key=f"{message.kind}|{message.run_id}",
+        title=f"⏳ {name} v{version} awaits your decision",
+        fields=[(message.primary_metric, versus), ("Run", message.run_id)],
+        detail="\n".join(message.reasons),
+        actions=[f"Approve: `mlrelay models approve {name} {version} --reason \"...\"`",
+                 f"Reject: `mlrelay models reject {name} {version} --reason \"...\"`",
+                 f"Compare: `mlrelay models show {name}`"],
+    )
+
+
+def _model_decided(message: ModelDecided, region: str) -> Alert:
+    verb = {"approve": "approved", "reject": "rejected", "rollback": "rolled back to"}[message.action]
+
+    def shown(version: int | None) -> str:
+        return f"v{version}" if version is not None else "none"
+    return Alert(
+        collapse_key=f"decided|{message.model_name}|{message.action}|{message.version}|{message.occurred_at.isoformat()}",
+        title=f"{'↩️' if message.action == 'rollback' else '🧑‍⚖️'} {message.model_name} {verb} v{message.version} by hand",
+        fields=[("By", message.actor), ("In use", f"{shown(message.approved_before)} → {shown(message.approved_after)}"),
+                ("Via", "mlrelay models" if message.source == "mlrelay" else "the SageMaker registry")],
+        detail=message.reason,
+        actions=[f"History: `mlrelay models show {message.model_name}`"],
     )
 
 
@@ -199,6 +233,7 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     StepFailed: _step_failed,
     ConfigRejected: _config_rejected,
     TrainingOutcome: _model_outcome,
+    ModelDecided: _model_decided,
     PredictionsLoaded: _predictions_loaded,
     DailyInferenceStale: _daily_stale,
     LambdaFailure: _lambda_failed,

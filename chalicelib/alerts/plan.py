@@ -43,5 +43,7 @@ def notice_kind(message: Any) -> str | None:
     kind = getattr(message, "kind", None)
     if kind == "predictions_loaded":
         return "failure" if message.far_from_previous else "inference"  # a load far from the last one is news
+    if kind == "model_decided":
+        return "rejection" if message.action == "reject" else "promotion"
     return {"step_failed": "failure", "daily_inference_stale": "failure", "model_promoted": "promotion",
-            "model_rejected": "rejection"}.get(str(kind))
+            "model_rejected": "rejection", "model_pending_approval": "promotion"}.get(str(kind))

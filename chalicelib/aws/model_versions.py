@@ -21,7 +21,7 @@ POINTER_KEY = "approved"
 class VersionRecord:
     model_name: str
     version: int
-    status: str  # Approved | Rejected
+    status: str  # Approved | Rejected | PendingManualApproval
     run_id: str
     model_package_arn: str
     metrics: dict[str, Any]
@@ -30,6 +30,7 @@ class VersionRecord:
     config: dict[str, Any]  # the config version it was trained from (bucket, key, version_id)
     code: dict[str, Any] = field(default_factory=dict)  # what trained it: images, code bundle URI, entry point, hyperparameters
     task: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)  # who changed its status, when and why
 
 
 class ModelVersions:
@@ -59,6 +60,35 @@ class ModelVersions:
         except ConditionFailedError:
             return False
         return True
+
+    def set_status(self, model_name: str, version: int, expected: str, status: str, entry: dict[str, Any]) -> bool:
+        """Change a version's status from `expected`, adding `entry` to its history; False if it was not `expected`
+        (someone else changed it first: a duplicate event, or two people at once)."""
+        try:
+            with translated(f"cannot set {model_name} v{version} to {status}"):
+                self._client.update_item(
+                    TableName=self._table, Key=to_item({"model_name": model_name, "version_key": _version_key(version)}),
+                    UpdateExpression="SET #status = :status, history = list_append(if_not_exists(history, :none), :entry)",
+                    ConditionExpression="#status = :expected",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":status": to_attribute(status), ":expected": to_attribute(expected),
+                                               ":entry": to_attribute([entry]), ":none": to_attribute([])},
+                )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def set_pointer(self, model_name: str, record: VersionRecord | None, updated_at: str) -> None:
+        """Point inference at `record`, older or newer (a person decided), or at nothing."""
+        key = {"model_name": model_name, "version_key": POINTER_KEY}
+        with translated(f"cannot move the approved pointer of {model_name}"):
+            if record is None:
+                self._client.delete_item(TableName=self._table, Key=to_item(key))
+                return
+            self._client.put_item(TableName=self._table, Item=to_item({
+                **key, "version": record.version, "run_id": record.run_id, "model_package_arn": record.model_package_arn,
+                "updated_at": updated_at,
+            }))
 
     def approved(self, model_name: str) -> VersionRecord | None:
         pointer = self._get(model_name, POINTER_KEY)
@@ -106,4 +136,5 @@ def _record(item: dict[str, Any]) -> VersionRecord:
         model_name=item["model_name"], version=int(item["version"]), status=item["status"], run_id=item["run_id"],
         model_package_arn=item["model_package_arn"], metrics=item["metrics"], decision=item["decision"],
         created_at=item["created_at"], config=item.get("config", {}), code=item.get("code", {}), task=item.get("task", ""),
+        history=item.get("history", []),
     )

@@ -40,6 +40,15 @@ class S3Objects:
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
 
+    def exists(self, uri: str) -> bool:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            with translated(f"cannot look up {uri}"):
+                self._client.head_object(Bucket=bucket, Key=key)
+        except NotFoundError:
+            return False
+        return True
+
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):
             self._client.put_object(

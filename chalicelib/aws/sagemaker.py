@@ -88,14 +88,14 @@ class ModelRegistry:
                 raise
 
     def register(
-        self, group: str, approved: bool, description: str, container: dict[str, Any], metadata: dict[str, str],
+        self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str],
     ) -> str:
         """Create the next model package version; returns its ARN."""
         with translated(f"cannot register a model package in {group}"):
             response = self._client.create_model_package(
                 ModelPackageGroupName=group,
                 ModelPackageDescription=description[:MAX_DESCRIPTION],
-                ModelApprovalStatus="Approved" if approved else "Rejected",
+                ModelApprovalStatus=status,
                 InferenceSpecification={
                     "Containers": [container],
                     "SupportedContentTypes": ["text/csv"],
@@ -104,6 +104,13 @@ class ModelRegistry:
                 CustomerMetadataProperties={k: str(v)[:MAX_METADATA_VALUE] for k, v in metadata.items()},
             )
         return str(response["ModelPackageArn"])
+
+    def set_status(self, model_package_arn: str, status: str, description: str) -> None:
+        """UpdateModelPackage's ModelApprovalStatus; SageMaker then sends its state-change event."""
+        with translated(f"cannot set {model_package_arn} to {status}"):
+            self._client.update_model_package(
+                ModelPackageArn=model_package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:MAX_DESCRIPTION],
+            )
 
     def container(self, model_package_arn: str) -> dict[str, Any]:
         """The serving container a model package version registered (image, artifact, code)."""

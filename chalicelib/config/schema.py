@@ -178,6 +178,10 @@ class ApprovalCriteria(StrictModel):
         0.2, gt=0, description="population stability index limit on the training label mix (classification) or target (regression)"
     )
     max_size_change: float = Field(0.5, gt=0, description="largest allowed relative change in training rows")
+    mode: Literal["auto", "manual"] = Field(
+        "auto", description="manual: a candidate that passes the rules waits as PendingManualApproval until someone runs "
+        "`mlrelay models approve` (or approves it in the SageMaker registry)",
+    )
 
 
 class InferenceSettings(StrictModel):

@@ -60,9 +60,12 @@ class TrainingRequested(BaseModel):
 
 
 class TrainingOutcome(BaseModel):
-    """A trained model was judged against the approved one (sent to the notifications path)."""
+    """A trained model was judged against the approved one (sent to the notifications path).
 
-    kind: Literal["model_promoted", "model_rejected"]
+    model_pending_approval: it passed the rules and, with approval.mode manual, waits for a person.
+    """
+
+    kind: Literal["model_promoted", "model_rejected", "model_pending_approval"]
     workflow: Literal["training"] = "training"
     run_id: str
     model_name: str
@@ -74,6 +77,22 @@ class TrainingOutcome(BaseModel):
     baseline_score: float | None
     deltas: dict[str, float]
     reasons: list[str]
+    occurred_at: datetime
+
+
+class ModelDecided(BaseModel):
+    """A person approved, rejected or rolled back a model version (by `mlrelay models` or in the registry)."""
+
+    kind: Literal["model_decided"] = "model_decided"
+    model_name: str
+    action: Literal["approve", "reject", "rollback"]
+    version: int  # the version decided on (for a rollback: the one rolled back to)
+    status: str  # its registry status now
+    actor: str  # the caller's identity ARN, or where the change came from
+    reason: str
+    source: Literal["mlrelay", "registry"]
+    approved_before: int | None  # the approved pointer before and after
+    approved_after: int | None
     occurred_at: datetime
 
 
@@ -169,7 +188,8 @@ def _kind_of(value: Any) -> str | None:
     if not isinstance(value, dict):
         return None
     if "kind" in value:
-        return {"model_promoted": "model_outcome", "model_rejected": "model_outcome"}.get(value["kind"], value["kind"])
+        outcomes = ("model_promoted", "model_rejected", "model_pending_approval")
+        return "model_outcome" if value["kind"] in outcomes else value["kind"]
     return "lambda_failure" if "requestContext" in value else None
 
 
@@ -177,6 +197,7 @@ AlertMessage = Annotated[
     Annotated[StepFailed, Tag("step_failed")]
     | Annotated[ConfigRejected, Tag("config_rejected")]
     | Annotated[TrainingOutcome, Tag("model_outcome")]
+    | Annotated[ModelDecided, Tag("model_decided")]
     | Annotated[PredictionsLoaded, Tag("predictions_loaded")]
     | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]

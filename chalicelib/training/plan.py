@@ -75,6 +75,7 @@ def promotion_rules(config: ModelConfig) -> PromotionRules:
         task=config.task, metric=config.metric, lower_is_better=config.lower_is_better, threshold=config.threshold,
         max_regression=approval.max_regression, regression_unit=approval.regression_unit,
         max_distribution_psi=approval.max_distribution_psi, max_size_change=approval.max_size_change,
+        mode=approval.mode,
     )
 
 

@@ -40,6 +40,7 @@ class PromotionRules(BaseModel):
     regression_unit: str  # absolute | relative
     max_distribution_psi: float
     max_size_change: float
+    mode: str = "auto"  # manual: a passing candidate waits for a person (PendingManualApproval)
 
 
 @dataclass(frozen=True)

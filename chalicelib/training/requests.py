@@ -34,6 +34,7 @@ class RegisterStep(BaseModel):
     decision: dict[str, Any]
     code: dict[str, Any]  # the run's TrainingCode: images, code bundle, entry point, hyperparameters
     task: str
+    approval_mode: str = "auto"  # manual: a passing candidate is registered PendingManualApproval
 
 
 TrainingStepRequest = Annotated[LoadConfigStep | EvaluateStep | RegisterStep, Field(discriminator="step")]

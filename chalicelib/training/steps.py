@@ -26,6 +26,7 @@ from chalicelib.training.promotion import ModelMetrics, decide_promotion
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 
 MAX_METRICS_BYTES = 1024 * 1024
+_OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "PendingManualApproval": "model_pending_approval"}
 
 
 def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
         ports.models.point_to(record)
     decision = request.decision
     outcome = TrainingOutcome(
-        kind="model_promoted" if record.status == "Approved" else "model_rejected",
+        kind=_OUTCOME_KINDS[record.status],
         run_id=request.run_id,
         model_name=request.model_name,
         version=record.version,
@@ -100,13 +101,22 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
     }
 
 
+def registration_status(approved: bool, approval_mode: str) -> str:
+    """What the registry records for a judged candidate: a passing one waits for a person in manual mode."""
+    if not approved:
+        return "Rejected"
+    return "PendingManualApproval" if approval_mode == "manual" else "Approved"
+
+
 def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
     ports.registry.ensure_group(request.model_name, f"mlrelay model {request.model_name}")
     decision, code = request.decision, request.code
+    status = registration_status(request.approved, request.approval_mode)
+    created_at = datetime.now(UTC).isoformat()
     model_data = model_data_url(ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.run_id)
     arn = ports.registry.register(
         group=request.model_name,
-        approved=request.approved,
+        status=status,
         description=decision["summary"],
         container=serving_container(code, model_data, ports.region),
         metadata={
@@ -121,15 +131,17 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
     record = VersionRecord(
         model_name=request.model_name,
         version=int(arn.rsplit("/", 1)[-1]),
-        status="Approved" if request.approved else "Rejected",
+        status=status,
         run_id=request.run_id,
         model_package_arn=arn,
         metrics=decision["metrics"],
         decision={k: v for k, v in decision.items() if k != "metrics"},
-        created_at=datetime.now(UTC).isoformat(),
+        created_at=created_at,
         config=request.config.model_dump(mode="json"),
         code=code,
         task=request.task,
+        history=[{"at": created_at, "actor": "mlrelay (the training run's rules)", "action": "register", "from": "",
+                  "to": status, "reason": decision["summary"], "source": "mlrelay"}],
     )
     ports.models.put(record)
     return record

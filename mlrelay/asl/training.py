@@ -48,14 +48,16 @@ def training() -> dict[str, Any]:
         "Default": "RegisterRejectedModel",
     })
     for approved, name, comment in (
-        (True, "RegisterApprovedModel", "Registers the version as Approved and moves the approved pointer to it."),
+        (True, "RegisterApprovedModel", "Registers the version as Approved and moves the approved pointer to it; with "
+         "approval.mode manual, as PendingManualApproval for a person to decide (the pointer stays)."),
         (False, "RegisterRejectedModel", "Registers the version as Rejected with its reasons; the approved pointer stays where it is."),
     ):
         lambda_step(
             machine, name, STEP, "register",
             {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "pipeline_execution_arn.$": "$.pipeline.execution_arn",
              "approved": approved, "decision.$": "$.decision", "config.$": "$.config",
-             "code.$": "$.training.settings.code", "task.$": "$.training.settings.task"},
+             "code.$": "$.training.settings.code", "task.$": "$.training.settings.task",
+             "approval_mode.$": "$.training.settings.approval.mode"},
             next="NotifyOutcome", result=REGISTERED, result_path="$.registration", comment=comment,
         )
     record_run_succeeded(

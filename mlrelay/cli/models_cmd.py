@@ -1,4 +1,4 @@
-"""`mlrelay models list|show`: the model registry as the training workflow left it."""
+"""`mlrelay models list|show|approve|reject|rollback`: the model registry, and people's decisions on it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from rich.table import Table
 from chalicelib.aws.model_versions import ModelVersions
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
+from mlrelay.resume_client import ResumeError, invoke
 from mlrelay.tables import judged_on, versions_table
 
-app = typer.Typer(help="Registered model versions, their metrics and decisions.", no_args_is_help=True)
+app = typer.Typer(help="Registered model versions, their metrics and decisions; approve, reject or roll back by hand.",
+                  no_args_is_help=True)
+REASON = typer.Option(..., "--reason", "-r", help="Why: kept in the version's history and sent with the notice.")
 
 
 @app.command("list")
@@ -49,3 +52,50 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
         console.print(f"v{record.version} ({record.status}):")
         for reason in record.decision.get("reasons", []):
             console.print(f"   {reason}")
+        for entry in record.history:
+            change = f"{entry['from']} → {entry['to']}" if entry.get("from") else entry["to"]
+            console.print(f"   {entry['at'][:19]}  {entry['action']}: {change} by {entry['actor']}: {entry['reason']}")
+
+
+@app.command()
+def approve(
+    name: str = typer.Argument(..., help="The model name."),
+    version: int = typer.Argument(..., help="The version to approve (a PendingManualApproval or Rejected one)."),
+    reason: str = REASON,
+) -> None:
+    """Approve a version: the registry marks it Approved and the next inference runs use it."""
+    _decide("approve", name, version, reason)
+
+
+@app.command()
+def reject(
+    name: str = typer.Argument(..., help="The model name."),
+    version: int = typer.Argument(..., help="The version to reject."),
+    reason: str = REASON,
+) -> None:
+    """Reject a version. If inference used it, it falls back to the newest other Approved version."""
+    _decide("reject", name, version, reason)
+
+
+@app.command()
+def rollback(
+    name: str = typer.Argument(..., help="The model name."),
+    to: int | None = typer.Option(None, "--to", help="The Approved version to go back to (default: the one before the current)."),
+    reason: str = REASON,
+) -> None:
+    """Go back to an earlier Approved version; the current one is marked Rejected. A version whose artifact is gone is refused."""
+    _decide("rollback", name, to, reason)
+
+
+def _decide(action: str, name: str, version: int | None, reason: str) -> None:
+    """Calls the stack's decide_model function (on AWS, mlrelay-<stage>-decide_model) as the caller's identity."""
+    info, client = connect()
+    actor = client("sts").get_caller_identity()["Arn"]
+    event = {"action": action, "model_name": name, "version": version, "reason": reason, "actor": actor}
+    try:
+        answer = invoke(client("lambda"), info.functions["decide_model"], event)
+    except ResumeError as err:
+        fail(str(err))
+    if answer["outcome"] == "refused":
+        fail(answer["message"])
+    console.print(("[green]✓[/] " if answer["outcome"] == "decided" else "") + answer["message"])

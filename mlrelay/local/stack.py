@@ -125,7 +125,7 @@ class EmbeddedStack:
         clients.reset()
         undo.enter_context(lambda_.patched(self.runtime.invoke))
         undo.enter_context(events.patched(self.runtime.invoke))
-        undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps))
+        undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps, self._package_status_changed))
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         app_module, specs = _chalice_functions(self.stage, self.project_root)
@@ -233,6 +233,9 @@ class EmbeddedStack:
             except StaleDefinitionError as err:
                 raise StackError(str(err)) from err
         bundle.upload(self.client("s3"), bucket)
+
+    def _package_status_changed(self, detail: dict[str, Any], package_arn: str) -> None:
+        self._emit_sagemaker_event("SageMaker Model Package State Change", detail, [package_arn])
 
     def _emit_sagemaker_event(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         from moto.events.models import events_backends

@@ -81,7 +81,7 @@ def test_functions_and_their_queue_mappings_are_the_declared_ones(aws, declared)
     functions = {p["FunctionName"] for p in declared("AWS::Serverless::Function", "FunctionName").values()}
     mappings = declared("AWS::Lambda::EventSourceMapping").values()
 
-    assert len(functions) == 8 and len(mappings) == 2
+    assert len(functions) == 9 and len(mappings) == 2
     assert {f["FunctionName"] for f in aws.lambda_.list_functions()["Functions"]} == functions
     local = {(m.queue_arn, m.function_name, m.report_batch_item_failures) for m in aws.stack.applied.event_source_mappings}
     assert local == {

@@ -44,6 +44,10 @@ class FakeS3:
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
 
+    def exists(self, uri: str) -> bool:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return bool(self.objects.get((bucket, key)))
+
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         self.put(bucket, key, json.dumps(document, default=str).encode())
 
@@ -61,6 +65,19 @@ class FakeModelVersions:
             return False
         self.pointers[record.model_name] = record.version
         return True
+
+    def set_status(self, model_name: str, version: int, expected: str, status: str, entry: dict[str, Any]) -> bool:
+        record = self.records.get((model_name, version))
+        if record is None or record.status != expected:
+            return False
+        self.records[(model_name, version)] = replace(record, status=status, history=[*record.history, entry])
+        return True
+
+    def set_pointer(self, model_name: str, record: VersionRecord | None, updated_at: str) -> None:
+        if record is None:
+            self.pointers.pop(model_name, None)
+        else:
+            self.pointers[model_name] = record.version
 
     def approved(self, model_name: str) -> VersionRecord | None:
         version = self.pointers.get(model_name)
@@ -87,16 +104,19 @@ class FakeRegistry:
     def ensure_group(self, name: str, description: str) -> None:
         self.groups.add(name)
 
-    def register(self, group: str, approved: bool, description: str, container: dict[str, Any], metadata: dict[str, str]) -> str:
+    def register(self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str]) -> str:
         if group not in self.groups:
             raise AwsError(f"cannot register a model package in {group}: ValidationException (no such group)", "ValidationException")
         version = sum(1 for arn in self.packages if arn.split("/")[-2] == group) + 1
         arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{group}/{version}"
         self.packages[arn] = {
-            "status": "Approved" if approved else "Rejected", "description": description, "container": container,
+            "status": status, "description": description, "container": container,
             "metadata": metadata,
         }
         return arn
+
+    def set_status(self, model_package_arn: str, status: str, description: str) -> None:
+        self.packages[model_package_arn] |= {"status": status, "description": description}
 
     def container(self, model_package_arn: str) -> dict[str, Any]:
         if model_package_arn not in self.packages:

@@ -129,7 +129,7 @@ def test_leaving_the_patches_restores_moto_exactly():
     }
 
     with lambda_.patched(lambda *a: b""), events.patched(lambda *a: b""), stepfunctions.patched(FaultPlan(), 0.1), \
-            sagemaker.patched(lambda *a: None, lambda *a: None, lambda e: []):
+            sagemaker.patched(lambda *a: None, lambda *a: None, lambda e: [], lambda *a: None):
         assert LambdaFunction.invoke is not before["invoke"] and retrier_decl.time is not before["time"]
         assert hasattr(SageMakerResponse, "retry_pipeline_execution")
 
@@ -158,7 +158,7 @@ def test_with_the_patch_pipeline_executions_go_to_the_runner_once_per_token(aws)
 
     with sagemaker.patched(
         lambda pipeline, execution: started.append(execution.arn), lambda *a: None,
-        lambda execution: [{"StepName": "Split", "StepStatus": "Executing"}],
+        lambda execution: [{"StepName": "Split", "StepStatus": "Executing"}], lambda *a: None,
     ):
         first = sagemaker_client.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
         again = sagemaker_client.start_pipeline_execution(PipelineName="p", ClientRequestToken="t" * 32)["PipelineExecutionArn"]
@@ -170,6 +170,24 @@ def test_with_the_patch_pipeline_executions_go_to_the_runner_once_per_token(aws)
     assert started == [first, other]
     assert steps == [{"StepName": "Split", "StepStatus": "Executing"}]
     assert described["FailureReason"] == ""
+
+
+def test_with_the_patch_a_model_package_status_change_is_announced_once_and_keeps_its_metadata(aws):
+    sagemaker_client = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker_client.create_model_package_group(ModelPackageGroupName="g")
+    arn = sagemaker_client.create_model_package(
+        ModelPackageGroupName="g", ModelApprovalStatus="PendingManualApproval", CustomerMetadataProperties={"run_id": "r1"},
+        InferenceSpecification={"Containers": [{"Image": "i"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["application/jsonlines"]},
+    )["ModelPackageArn"]
+    announced = []
+
+    with sagemaker.patched(lambda *a: None, lambda *a: None, lambda e: [], lambda detail, arn: announced.append(detail)):
+        sagemaker_client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok")
+        sagemaker_client.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="again")
+
+    assert [(d["ModelPackageGroupName"], d["ModelPackageVersion"], d["ModelApprovalStatus"]) for d in announced] == [("g", 1, "Approved")]
+    assert sagemaker_client.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"] == {"run_id": "r1"}
 
 
 def _lambda_function():

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 
 from app import app
 from chalicelib.alerts.handler import AlertQueueRecord
+from chalicelib.approvals.handler import RegistryStateChange
 from chalicelib.inference.requests import FreshnessCheck, ScheduleFired, inference_step_requests
 from chalicelib.pipeline_status.plan import PipelineStatusEvent
 from chalicelib.resume.handler import ResumeRequest
@@ -21,6 +22,7 @@ EVENT_PARSERS = {
         not isinstance(AlertQueueRecord.model_validate(r).body, UnreadableMessage) for r in event["Records"]
     ),
     "check_daily_freshness": FreshnessCheck.model_validate,
+    "decide_model": RegistryStateChange.model_validate,  # or a DecisionRequest from `mlrelay models` (its own tests)
     "inference_step": inference_step_requests.validate_python,
     "on_config_dropped": S3EventNotificationEventBridgeModel.model_validate,
     "on_inference_schedule": ScheduleFired.model_validate,

@@ -29,7 +29,7 @@ def ports():
     version = ports.s3.put("b", "configs/train/packaging-type.json", json.dumps(valid_config()).encode())
     ports.registry.ensure_group(MODEL, "")
     for _ in range(3):
-        arn = ports.registry.register(MODEL, True, "", CONTAINER, {})
+        arn = ports.registry.register(MODEL, "Approved", "", CONTAINER, {})
     assert arn == PACKAGE
     record = VersionRecord(MODEL, 3, "Approved", "train-pt-3", PACKAGE, {}, {}, "2026-11-01T00:00:00+00:00",
                            {"bucket": "b", "key": "configs/train/packaging-type.json", "version_id": version})

@@ -21,7 +21,7 @@ def imported_packages(path):
 
 
 def test_the_workflow_packages_are_the_ones_people_see():
-    assert WORKFLOWS == ["alerts", "inference", "intake", "pipeline_status", "resume", "training"]
+    assert WORKFLOWS == ["alerts", "approvals", "inference", "intake", "pipeline_status", "resume", "training"]
     assert not [p.name for p in CHALICELIB.glob("*.py") if p.name != "__init__.py"], "modules belong in a package"
 
 

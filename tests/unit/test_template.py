@@ -41,7 +41,7 @@ def test_the_project_template_orders_dependencies_first():
     order = template.creation_order(
         external={
             "OnConfigDropped", "OnPipelineStatus", "OnInferenceSchedule", "TrainingStep", "InferenceStep", "Alerts",
-            "CheckDailyFreshness",
+            "CheckDailyFreshness", "DecideModel",
         }
     )
 

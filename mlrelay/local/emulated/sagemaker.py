@@ -2,10 +2,13 @@
 
 moto's executions run no steps and report Succeeded at once; StartPipelineExecution
 ignores ClientRequestToken; DescribePipelineExecution never reports a FailureReason;
-ListPipelineExecutionSteps and RetryPipelineExecution are missing. Each new
-execution is handed to `start`, the token is honoured, the reads are answered
-from what the runner recorded, and a retry hands the failed execution back to
-`retry` (once per token), which reruns its failed step and those after it.
+ListPipelineExecutionSteps and RetryPipelineExecution are missing; UpdateModelPackage
+sends no "SageMaker Model Package State Change" event and forgets the customer metadata
+it was not asked to change. Each new execution is handed to `start`, the token
+is honoured, the reads are answered from what the runner recorded, and a retry
+hands the failed execution back to `retry` (once per token), which reruns its
+failed step and those after it. A package's status change is handed to
+`status_changed`, which sends the event; unmentioned metadata is kept.
 """
 
 from __future__ import annotations
@@ -26,14 +29,19 @@ from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_f
 PipelineAction = Callable[[Any, Any], None]
 # (moto's execution) -> the ListPipelineExecutionSteps entries
 StepLister = Callable[[Any], list[dict[str, Any]]]
+# (the event's detail, the package ARN) -> None
+PackageStatusListener = Callable[[dict[str, Any], str], None]
 RETRY_TOKENS = "mlrelay_retry_tokens"  # on moto's execution object
 _lock = threading.Lock()  # a token check and its start must not interleave
 
 
 @contextmanager
-def patched(start: PipelineAction, retry: PipelineAction, list_steps: StepLister) -> Iterator[None]:
+def patched(
+    start: PipelineAction, retry: PipelineAction, list_steps: StepLister, status_changed: PackageStatusListener,
+) -> Iterator[None]:
     original_start = SageMakerModelBackend.start_pipeline_execution
     original_describe = SageMakerModelBackend.describe_pipeline_execution
+    original_update_package = SageMakerModelBackend.update_model_package
 
     def start_pipeline_execution(
         self: SageMakerModelBackend, pipeline_name: str, pipeline_execution_display_name: str,
@@ -59,6 +67,29 @@ def patched(start: PipelineAction, retry: PipelineAction, list_steps: StepLister
         response["FailureReason"] = execution.pipeline_execution_failure_reason or ""
         return response
 
+    def update_model_package(
+        self: SageMakerModelBackend, model_package_arn: str, model_approval_status: str | None,
+        approval_description: str | None, customer_metadata_properties: dict[str, str] | None,
+        customer_metadata_properties_to_remove: list[str], additional_inference_specifications_to_add: list[Any] | None,
+    ) -> str:
+        name = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = self.model_packages.get(name)
+        before = package.model_approval_status if package else None
+        if customer_metadata_properties is None and package is not None:
+            customer_metadata_properties = package.customer_metadata_properties
+        arn = original_update_package(
+            self, model_package_arn, model_approval_status, approval_description, customer_metadata_properties,
+            customer_metadata_properties_to_remove, additional_inference_specifications_to_add,
+        )
+        package = self.model_packages[name]
+        if package.model_approval_status != before:
+            status_changed({
+                "ModelPackageGroupName": package.model_package_group_name, "ModelPackageVersion": package.model_package_version,
+                "ModelPackageArn": package.arn, "ModelApprovalStatus": package.model_approval_status,
+                "ApprovalDescription": package.approval_description or "",
+            }, package.arn)
+        return arn
+
     def list_pipeline_execution_steps(self: SageMakerResponse) -> ActionResult:
         execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, self._get_param("PipelineExecutionArn"))
         return ActionResult({"PipelineExecutionSteps": list_steps(execution)})
@@ -81,6 +112,7 @@ def patched(start: PipelineAction, retry: PipelineAction, list_steps: StepLister
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "describe_pipeline_execution", describe_pipeline_execution))
+        stack.enter_context(mock.patch.object(SageMakerModelBackend, "update_model_package", update_model_package))
         for name, action in (("list_pipeline_execution_steps", list_pipeline_execution_steps),
                              ("retry_pipeline_execution", retry_pipeline_execution)):
             stack.enter_context(mock.patch.object(SageMakerResponse, name, action, create=True))
