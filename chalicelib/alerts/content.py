@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.shared.messages import (
     ConfigRejected,
     DailyInferenceStale,
+    EventRejected,
     LambdaFailure,
     ModelDecided,
     PredictionsLoaded,
@@ -35,7 +37,7 @@ CAUSE_EXCERPT_CHARS = 1500
 
 @dataclass(frozen=True)
 class Alert:
-    collapse_key: str  # repeats of the same failure of the same run share it
+    collapse_key: str  # identical failures share it: the same workflow, model, step and error (or function and error)
     title: str
     fields: list[tuple[str, str]]
     detail: str  # the why: an error excerpt, the reasons, the problems
@@ -54,6 +56,17 @@ class Alert:
             blocks.append({"type": "context", "elements": elements})
         return {"text": _cut(self.title, SLACK_TEXT_LIMIT), "blocks": blocks}
 
+    def repeated(self, count: int, first: int, last: int) -> Alert:
+        """This alert as a storm's summary: how often it happened in the window, first and last time."""
+
+        def at(seconds: int) -> str:
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return replace(
+            self, title=f"{self.title} ×{count}",
+            fields=[*self.fields, ("Repeats", f"{count:,} times, first {at(first)}, last {at(last)} (identical failures fold)")],
+            actions=[*self.actions, "Every run: `mlrelay runs list`"],
+        )
+
     def sns_subject(self) -> str:
         # SNS subjects are ASCII without line breaks.
         ascii_title = self.title.encode("ascii", "ignore").decode().replace("\n", " ").strip()
@@ -68,10 +81,15 @@ class Alert:
         return _cut("\n".join(lines), SNS_BODY_LIMIT)
 
 
-def alert_for(message: Any, region: str) -> Alert:
-    """The alert for one message from the failures or notifications queue (an AlertMessage)."""
+def alert_for(message: Any, region: str, cli: str = "mlrelay") -> Alert:
+    """The alert for one message from the failures or notifications queue (an AlertMessage).
+
+    `cli` is how people reach this stack from a terminal (`mlrelay --stage prod` for a deployed one), so
+    every command an alert prints works as printed.
+    """
     builder: Callable[[Any, str], Alert] = _BUILDERS[type(message)]
-    return builder(message, region)
+    alert = builder(message, region)
+    return replace(alert, actions=[action.replace("`mlrelay ", f"`{cli} ") for action in alert.actions])
 
 
 def cause_excerpt(cause: str | None) -> str:
@@ -91,7 +109,7 @@ def cause_excerpt(cause: str | None) -> str:
 def _step_failed(message: StepFailed, region: str) -> Alert:
     run_id = message.run_id
     return Alert(
-        collapse_key=f"failed|{message.workflow}|{run_id}|{message.state}|{message.error}",
+        collapse_key=f"failed|{message.workflow}|{message.model_name}|{message.state}|{message.error}",
         title=f"❌ {message.workflow} run failed at {message.state}",
         fields=[
             ("Model", message.model_name),
@@ -187,11 +205,22 @@ def _lambda_failed(message: LambdaFailure, region: str) -> Alert:
     context, response = message.requestContext, message.responsePayload or {}
     function = message.function_name
     return Alert(
-        collapse_key=f"lambda|{function}|{context.requestId}",
+        collapse_key=f"lambda|{function}|{response.get('errorType', '')}",
         title=f"❌ {function} failed after {context.approximateInvokeCount} attempts",
         fields=[("Function", function), ("Error", str(response.get("errorType", "(none given)"))), ("When", message.timestamp)],
         detail=cause_excerpt(json.dumps(response)) + "\n\nevent: " + _cut(json.dumps(message.requestPayload, default=str), 1000),
         actions=[f"Logs: /aws/lambda/{function}", "Fix the cause, then deliver the event again (it is above)"],
+    )
+
+
+def _event_rejected(message: EventRejected, region: str) -> Alert:
+    return Alert(
+        collapse_key=f"event|{message.function}|{message.expected}",
+        title=f"❌ {message.function} got an event it cannot read",
+        fields=[("Function", message.function), ("Expected", message.expected), ("When", _iso(message.occurred_at))],
+        detail="\n".join(message.problems) + "\n\nevent: " + _cut(message.event_excerpt, 1000),
+        actions=["Not retried: it would fail the same way. Check what sends these events (the rule's pattern and target)",
+                 f"Logs: /aws/lambda/mlrelay-<stage>-{message.function}"],
     )
 
 
@@ -237,5 +266,6 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     PredictionsLoaded: _predictions_loaded,
     DailyInferenceStale: _daily_stale,
     LambdaFailure: _lambda_failed,
+    EventRejected: _event_rejected,
     UnreadableMessage: _unreadable,
 }

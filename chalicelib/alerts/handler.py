@@ -61,7 +61,7 @@ def handle_alerts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
     if isinstance(record.body, UnreadableMessage):
         logger.error("unreadable queue message", extra={"message_id": record.messageId, "problems": record.body.problems})
-    alert = alert_for(record.body, region)
+    alert = alert_for(record.body, region, settings.cli_command())
     kind = notice_kind(record.body)
     wanted = wanted_channels(kind, ports.preferences.get(record.body.model_name) if kind else None)
     if not wanted:
@@ -72,6 +72,8 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
     if plan.collapsed:
         logger.info("repeat collapsed into an earlier alert", extra={"key": alert.collapse_key, "repeats": plan.repeats})
         return
+    if plan.milestone:
+        alert = alert.repeated(plan.milestone, seen.window_ends - COLLAPSE_WINDOW_SECONDS, int(time.time()))
     undelivered: list[Exception] = []
     for channel in plan.channels:
         try:
@@ -80,7 +82,7 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
             logger.warning("alert not delivered", extra={"channel": channel, "key": alert.collapse_key, "error": str(err)})
             undelivered.append(err)
             continue
-        ports.alert_ledger.mark_delivered(alert.collapse_key, channel)
+        ports.alert_ledger.mark_delivered(alert.collapse_key, plan.delivered_mark(channel))
     if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
         raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]
 

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.aws.alert_ledger import AlertRecord
 
 CHANNELS = ("slack", "sns")
-COLLAPSE_WINDOW_SECONDS = 15 * 60  # repeats of the same failure of the same run within it make no new alert
+COLLAPSE_WINDOW_SECONDS = 15 * 60  # identical failures within it fold into one alert with a count
 
 
 @dataclass(frozen=True)
@@ -16,13 +16,28 @@ class DeliveryPlan:
     channels: tuple[str, ...]  # still to send, in order
     collapsed: bool  # a repeat within the window: counted, not sent
     repeats: int
+    milestone: int | None = None  # a storm: the count this post announces (10, 100, 1000, ...)
+
+    def delivered_mark(self, channel: str) -> str:
+        """What the ledger records as sent: the channel, or the channel at this milestone."""
+        return f"{channel}#{self.milestone}" if self.milestone else channel
 
 
 def plan_delivery(record: AlertRecord, message_id: str, wanted: tuple[str, ...] = CHANNELS) -> DeliveryPlan:
-    others = record.message_ids - {message_id}
-    if others and set(wanted) <= record.delivered:
-        return DeliveryPlan((), collapsed=True, repeats=len(record.message_ids))
-    return DeliveryPlan(tuple(c for c in wanted if c not in record.delivered), collapsed=False, repeats=len(record.message_ids))
+    """The first failure of a window goes out; repeats are counted, and a storm is announced again at 10, 100,
+    1,000 repeats, so hundreds of identical failures make a handful of posts and none is uncounted."""
+    count = len(record.message_ids)
+    first_undelivered = tuple(c for c in wanted if c not in record.delivered)
+    if not record.message_ids - {message_id} or first_undelivered:
+        return DeliveryPlan(first_undelivered, collapsed=False, repeats=count)
+    if is_milestone(count):
+        due = tuple(c for c in wanted if f"{c}#{count}" not in record.delivered)
+        return DeliveryPlan(due, collapsed=not due, repeats=count, milestone=count)
+    return DeliveryPlan((), collapsed=True, repeats=count)
+
+
+def is_milestone(count: int) -> bool:
+    return count >= 10 and str(count).rstrip("0") == "1"
 
 
 def wanted_channels(kind: str | None, preferences: dict[str, Any] | None) -> tuple[str, ...]:

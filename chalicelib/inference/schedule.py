@@ -13,6 +13,7 @@ from chalicelib.aws.errors import AwsError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
 from chalicelib.inference.requests import ScheduleFired
+from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.messages import InferenceRequested
 from chalicelib.shared.naming import scheduled_run_id
 from chalicelib.shared.observability import logger
@@ -20,7 +21,8 @@ from chalicelib.shared.ports import Ports, aws_ports
 
 
 def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return start_scheduled_runs(ScheduleFired.model_validate(event), aws_ports())
+    parsed = parsed_or_reported(ScheduleFired, event, "on_inference_schedule", aws_ports())
+    return start_scheduled_runs(parsed, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
 def start_scheduled_runs(fired: ScheduleFired, ports: Ports) -> dict[str, list[str]]:

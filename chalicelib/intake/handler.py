@@ -22,6 +22,7 @@ from chalicelib.aws.errors import NotFoundError
 from chalicelib.config.parsing import MAX_CONFIG_BYTES
 from chalicelib.intake.plan import DroppedObject, RejectConfig, StartInference, StartTraining, plan_config_drop, should_ignore
 from chalicelib.shared import settings
+from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
 
@@ -37,7 +38,10 @@ IDEMPOTENCY_KEY_PREFIX = "mlrelay-config-drop"
 
 
 def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    dropped = dropped_object_from(S3EventNotificationEventBridgeModel.model_validate(event))
+    parsed = parsed_or_reported(S3EventNotificationEventBridgeModel, event, "on_config_dropped", aws_ports())
+    if parsed is None:
+        return {"outcome": "event_rejected"}
+    dropped = dropped_object_from(parsed)
     ignored = should_ignore(dropped)
     if ignored:
         logger.info("ignoring object", extra={"key": dropped.key, "reason": ignored.reason})

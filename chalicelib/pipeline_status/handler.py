@@ -19,12 +19,14 @@ from chalicelib.pipeline_status.plan import (
     SendSuccess,
     plan_callback,
 )
+from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
 
 
 def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return answer_waiting_workflow(PipelineStatusEvent.model_validate(event).detail, aws_ports())
+    parsed = parsed_or_reported(PipelineStatusEvent, event, "on_pipeline_status", aws_ports())
+    return answer_waiting_workflow(parsed.detail, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
 def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[str, Any]:

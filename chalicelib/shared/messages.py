@@ -174,6 +174,17 @@ class LambdaFailure(BaseModel):
         return self.requestContext.functionArn.split(":function:")[-1].split(":")[0]
 
 
+class EventRejected(BaseModel):
+    """A trigger got an event it cannot parse: reported once, never retried (it would fail the same way)."""
+
+    kind: Literal["event_rejected"] = "event_rejected"
+    function: str
+    expected: str  # the event model it should have matched
+    problems: list[str]
+    event_excerpt: str
+    occurred_at: datetime
+
+
 class UnreadableMessage(BaseModel):
     """A queue message that is none of the kinds above: a bug in whoever sent it, still shown to people."""
 
@@ -201,6 +212,7 @@ AlertMessage = Annotated[
     | Annotated[PredictionsLoaded, Tag("predictions_loaded")]
     | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]
+    | Annotated[EventRejected, Tag("event_rejected")]
     | Annotated[UnreadableMessage, Tag("unreadable")],
     Discriminator(_kind_of),
 ]

@@ -27,6 +27,12 @@ def stage() -> str:
     return os.environ.get("MLRELAY_STAGE", "dev")
 
 
+def cli_command() -> str:
+    """How people reach this stack from a terminal: `mlrelay --stage <stage>`; plain `mlrelay` on the embedded
+    stack, which the CLI talks to when given no stage."""
+    return "mlrelay" if os.environ.get("MLRELAY_EMBEDDED_STACK") else f"mlrelay --stage {stage()}"
+
+
 def idempotency_table() -> str:
     return _required("IDEMPOTENCY_TABLE")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
 from chalicelib.shared.naming import training_run_id
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
+from mlrelay.cli.schedule_cmd import schedule_command
 from mlrelay.demo import wait_for
 from mlrelay.runs import RunNotFoundError, show_run
 from mlrelay.submission import prepare
@@ -87,31 +87,7 @@ def _seed_demo_data(stack: Any) -> None:
     console.print(f"[green]✓[/] demo catalogue ({CATALOGUE_ROWS:,} items) in s3://{DATA_BUCKET}/{CLEAN_DATA}")
 
 
-@app.command()
-def schedule(
-    mode: str = typer.Argument(..., help="daily or monthly"),
-    at: str = typer.Option(None, help="The schedule's time, ISO 8601 (default: now, UTC)."),
-) -> None:
-    """Fire the daily or monthly inference schedule now, as EventBridge would at its time."""
-    from datetime import datetime
-
-    if mode not in ("daily", "monthly"):
-        fail(f"mode must be daily or monthly (got {mode!r})", code=2)
-    try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
-    except ValueError as err:
-        fail(f"--at must be an ISO 8601 time like 2026-11-23T05:00:00Z ({err})", code=2)
-    info, client = connect()
-    # moto fires no schedules; the running stack's fire_schedule does, behind this endpoint.
-    response = client("lambda").invoke(
-        FunctionName=info.functions["on_inference_schedule"],
-        Payload=json.dumps({"mode": mode, "scheduled_for": moment.astimezone(UTC).isoformat()}).encode(),
-    )
-    answer = json.loads(response["Payload"].read())
-    if "FunctionError" in response:
-        fail(f"the schedule handler failed: {answer}")
-    console.print(f"{mode} schedule at {moment.isoformat()}: started {answer['started'] or 'nothing'}; "
-                  f"already started {answer['already_started'] or 'nothing'}; skipped {answer['skipped'] or 'nothing'}")
+app.command("schedule")(schedule_command)
 
 
 @app.command()

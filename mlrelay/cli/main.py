@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from mlrelay.cli import (
@@ -12,16 +14,30 @@ from mlrelay.cli import (
     models_cmd,
     pipelines_cmd,
     runs_cmd,
+    schedule_cmd,
     statemachines_cmd,
     warehouse_cmd,
 )
-from mlrelay.cli.output import console
+from mlrelay.cli.connection import target
+from mlrelay.cli.output import console, errors
 
 app = typer.Typer(
-    help="mlrelay: event-driven MLOps on AWS. Validate configs, run the stack locally, inspect runs.",
+    help="mlrelay: event-driven MLOps on AWS. Validate configs, run the stack locally, inspect runs.\n\n"
+    "Commands that read or act on a stack talk to the deployed stack mlrelay-STAGE when given --stage STAGE "
+    "(with your AWS credentials: --profile, --region, or the usual AWS_* variables), and otherwise to the "
+    "local stack that `mlrelay local up` runs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def choose_stack(
+    stage: str | None = typer.Option(None, "--stage", envvar="MLRELAY_CLI_STAGE", help="A deployed stack: mlrelay-STAGE."),
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile for --stage (default: the credential chain)."),
+    region: str | None = typer.Option(None, "--region", help="AWS region for --stage (default: your configured one)."),
+) -> None:
+    target.stage, target.profile, target.region = stage, profile, region
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(runs_cmd.app, name="runs")
@@ -31,6 +47,7 @@ app.add_typer(pipelines_cmd.app, name="pipelines")
 app.add_typer(statemachines_cmd.app, name="statemachines")
 app.add_typer(warehouse_cmd.app, name="warehouse")
 app.command("deploy")(deploy_cmd.deploy_command)
+app.command("schedule")(schedule_cmd.schedule_command)
 
 
 @app.command()
@@ -42,5 +59,16 @@ def demo(stage: str = typer.Option("dev", help="Chalice stage whose settings the
         raise typer.Exit(1)
 
 
+def run() -> None:
+    """The `mlrelay` entry point: an AWS error a command did not expect is one line, not a traceback."""
+    try:
+        app()
+    except Exception as err:
+        if not type(err).__module__.startswith(("botocore", "boto3")):
+            raise
+        errors.print(f"[bold red]error:[/] {err}")
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    run()

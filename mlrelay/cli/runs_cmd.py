@@ -1,4 +1,4 @@
-"""`mlrelay runs list|show|resume`: workflow runs, their state-by-state history, and resuming them."""
+"""`mlrelay runs list|show|logs|resume`: workflow runs, their state-by-state history, their logs, and resuming them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from rich.table import Column, Table
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
+from mlrelay.run_logs import run_log_lines
 from mlrelay.runs import RunNotFoundError, list_runs, show_run
 from mlrelay.tables import steps_table
 
-app = typer.Typer(help="Inspect and resume workflow runs on the running local stack.", no_args_is_help=True)
+app = typer.Typer(help="Inspect and resume workflow runs (the local stack, or a deployed one with --stage).", no_args_is_help=True)
 
 
 @app.command("list")
@@ -60,6 +61,23 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
             console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
+
+
+@app.command()
+def logs(
+    run_id: str = typer.Argument(..., help="A run id from `mlrelay runs list`."),
+    hours: float = typer.Option(72, help="How far back to look."),
+) -> None:
+    """The functions' log lines that mention the run (CloudWatch Logs, every function's log group), oldest first."""
+    info, client = connect()
+    lines = run_log_lines(client("logs"), list(info.functions.values()), run_id, since_hours=hours)
+    if not lines:
+        fail(f"no log lines mention {run_id} in the last {hours:g} hours (`mlrelay runs list` shows the run ids)")
+    table = Table("time (UTC)", "function", "level", "message", box=None, padding=(0, 1))
+    for line in lines:
+        table.add_row(line.at.strftime("%m-%d %H:%M:%S"), line.function, line.level, line.message)
+    console.print(table)
+    console.print(f"{len(lines)} lines")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from chalicelib.inference.warehouse_sql import (
 )
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.local.stack import StackInfo
+from mlrelay.local.state_file import StackInfo
 from mlrelay.warehouse_client import WarehouseQueryError, connection_from, result_table, run_statement
 
 app = typer.Typer(help="The predictions warehouse (Redshift; the local warehouse on the embedded stack).", no_args_is_help=True)

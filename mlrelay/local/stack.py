@@ -17,9 +17,9 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from mlrelay.local import cloudwatch_logs
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.emulated import events, lambda_, redshift_data, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
@@ -36,6 +37,7 @@ from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
+from mlrelay.local.state_file import StackInfo
 from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
@@ -47,19 +49,6 @@ REGION = "us-east-1"
 
 class StackError(RuntimeError):
     """The embedded stack could not start."""
-
-
-@dataclass(frozen=True)
-class StackInfo:
-    """What other processes need to talk to a running stack (see state_file.py)."""
-
-    endpoint: str
-    stage: str
-    region: str
-    outputs: dict[str, str]
-    functions: dict[str, str]  # Chalice name -> deployed function name
-    state_machines: dict[str, str]  # logical id -> ARN
-    local: dict[str, str] = field(default_factory=dict)  # what only the embedded stack has (the Slack receiver)
 
 
 class EmbeddedStack:
@@ -135,6 +124,7 @@ class EmbeddedStack:
         undo.enter_context(mock.patch.dict(os.environ, _shared_environment(self.applied.function_environment)))
         if self.log_dir is not None:
             undo.enter_context(_function_logs_in(self.log_dir / "functions.log"))
+        undo.enter_context(cloudwatch_logs.shipped(logging.getLogger("mlrelay"), lambda: self.client("logs")))
         self._upload_step_code(self.applied.outputs(template)["ArtifactBucketName"])
         for spec in specs:
             self.runtime.register(
@@ -162,6 +152,22 @@ class EmbeddedStack:
             state_machines={logical_id: self.applied.ref(logical_id) for logical_id in self.applied.state_machine_definitions},
             local=local,
         )
+        self._record_as_deployed(self.info.outputs)
+
+    def _record_as_deployed(self, outputs: dict[str, str]) -> None:
+        """Describe the stack in CloudFormation as a deployed one is, so `mlrelay --stage` finds it the same way.
+
+        moto's CloudFormation cannot create this stack (SAM, and it drops a bucket's EventBridge setting), so
+        the applier creates the resources and this records the stack with their outputs.
+        """
+        template = {
+            "Description": f"mlrelay {self.stage} on the embedded stack (resources made by mlrelay/local/applier.py)",
+            "Resources": {"Recorded": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # moto says it does not build the placeholder resource; nothing needs it
+            self.client("cloudformation").create_stack(StackName=f"mlrelay-{self.stage}", TemplateBody=json.dumps(template))
 
     def wait_idle(self, timeout_seconds: float = 300) -> None:
         """Until no Lambda invocation and no pipeline execution is running (they start each other)."""
@@ -270,6 +276,7 @@ def _function_logs_in(path: Path) -> Iterator[None]:
 def _emulator_environment(endpoint: str, port: int) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": endpoint,
+        "MLRELAY_EMBEDDED_STACK": "1",  # alerts print commands without --stage: the CLI's default is this stack
         "MOTO_PORT": str(port),  # moto's Step Functions interpreter calls back on this port
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

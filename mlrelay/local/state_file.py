@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import requests
-
-from mlrelay.local.stack import StackInfo
-
 STATE_FILE_ENV = "MLRELAY_STATE_FILE"
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What other processes need to talk to a stack: a running local one (this file), or a deployed one."""
+
+    endpoint: str
+    stage: str
+    region: str
+    outputs: dict[str, str]
+    functions: dict[str, str]  # Chalice name -> deployed function name
+    state_machines: dict[str, str]  # logical id -> ARN
+    local: dict[str, str] = field(default_factory=dict)  # what only the embedded stack has (the Slack receiver)
 
 
 class NoLocalStackError(RuntimeError):
@@ -42,6 +51,8 @@ def read_state() -> StackInfo:
     document = json.loads(path.read_text())
     document.pop("pid", None)
     info = StackInfo(**document)
+    import requests  # only when a command reads the state
+
     try:
         requests.get(f"{info.endpoint}/moto-api/", timeout=2)
     except requests.RequestException as err:

@@ -40,7 +40,7 @@ def test_slack_answering_429_then_200_gets_one_post_after_waiting(aws):
 
 def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
     failure = {
-        "kind": "step_failed", "workflow": "training", "run_id": "train-repeated-1", "model_name": "packaging-type",
+        "kind": "step_failed", "workflow": "training", "run_id": "train-repeated-1", "model_name": "alert-repeated",
         "state": "LoadTrainingConfig", "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:x:train-repeated-1",
         "error": "NotFoundError", "cause": "gone", "occurred_at": "2026-11-23T03:00:00Z",
     }
@@ -54,29 +54,65 @@ def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
     assert len(aws.slack_posts("train-repeated-1", timeout=1)) == 1
     record = aws.dynamodb.get_item(
         TableName=aws.stack.applied.ref("AlertsTable"),
-        Key={"collapse_key": {"S": "failed|training|train-repeated-1|LoadTrainingConfig|NotFoundError"}},
+        Key={"collapse_key": {"S": "failed|training|alert-repeated|LoadTrainingConfig|NotFoundError"}},
     )["Item"]
     assert len(record["message_ids"]["SS"]) == 3 and set(record["delivered"]["SS"]) == {"slack", "sns"}
 
 
 def test_a_trigger_that_keeps_failing_reaches_the_failure_path_through_its_destination(aws):
+    function = aws.stack.info.functions["on_pipeline_status"]
+    status = {
+        "version": "0", "id": "lost-1", "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T03:12:44Z", "region": "us-east-1",
+        "resources": [], "detail": {
+            "currentPipelineExecutionStatus": "Failed", "previousPipelineExecutionStatus": "Executing",
+            "pipelineArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlrelay-dev-training",
+            "pipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/mlrelay-dev-training/execution/nosuchexec1",
+        },
+    }
+
+    aws.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(status).encode())
+    aws.stack.runtime.wait_idle()
+
+    attempts = [i for i in aws.stack.runtime.invocations if i.function_name == function and i.event == status]
+    assert len(attempts) == 3 and not any(i.succeeded for i in attempts)  # it parses, so Lambda retries it twice
+    (record,) = aws.failures_for(lambda m: m.get("requestPayload") == status)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    (post,) = aws.slack_posts("mlrelay-dev-on_pipeline_status failed after 3 attempts")
+    assert "nosuchexec1" in json.dumps(post)
+
+
+def test_a_storm_of_unreadable_events_is_a_handful_of_posts_and_every_event_is_counted_once(aws):
     function = aws.stack.info.functions["on_config_dropped"]
     broken_event = {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}}}
+    storm = 200
 
-    aws.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(broken_event).encode())
+    for _ in range(storm):
+        aws.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(broken_event).encode())
     aws.stack.runtime.wait_idle()
 
     attempts = [i for i in aws.stack.runtime.invocations if i.function_name == function and i.event == broken_event]
-    assert len(attempts) == 3 and not any(i.succeeded for i in attempts)
-    (record,) = aws.failures_for(lambda m: m.get("requestPayload") == broken_event)
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    (post,) = aws.slack_posts("mlrelay-dev-on_config_dropped failed after 3 attempts")
-    assert "ValidationError" in json.dumps(post)
+    assert len(attempts) == storm and all(i.succeeded for i in attempts)  # an event that cannot parse is not retried
+    rejected = aws.failures_for(lambda m: m.get("kind") == "event_rejected" and m.get("function") == "on_config_dropped", at_least=storm)
+    assert len(rejected) == storm
+    key = "event|on_config_dropped|S3EventNotificationEventBridgeModel"
+    deadline = time.monotonic() + 60
+    while True:  # the consumer paces Slack; wait until it has counted every message
+        item = aws.dynamodb.get_item(TableName=aws.stack.applied.ref("AlertsTable"), Key={"collapse_key": {"S": key}})["Item"]
+        if len(item["message_ids"]["SS"]) == storm or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(item["message_ids"]["SS"]) == storm
+    posts = [p["text"] for p in aws.slack_posts("got an event it cannot read", timeout=5)]
+    assert sorted(posts) == sorted(["❌ on_config_dropped got an event it cannot read",
+                                    "❌ on_config_dropped got an event it cannot read ×10",
+                                    "❌ on_config_dropped got an event it cannot read ×100"])
+    assert len(aws.sns_messages("got an event it cannot read")) == 3
 
 
 def test_slack_down_retries_the_message_then_keeps_it_in_the_dead_letter_queue(aws):
     failure = {
-        "kind": "step_failed", "workflow": "training", "run_id": "train-slack-down-1", "model_name": "packaging-type",
+        "kind": "step_failed", "workflow": "training", "run_id": "train-slack-down-1", "model_name": "alert-slack-down",
         "state": "EvaluateCandidate", "error": "ValueError", "cause": "boom", "occurred_at": "2026-11-23T03:00:00Z",
     }
     queue, dead_letters = aws.failures_url, aws.stack.applied.ref("FailuresDeadLetterQueue")

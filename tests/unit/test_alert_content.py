@@ -16,10 +16,10 @@ FAILED = {
 }
 
 
-def alert_for(message, region):
+def alert_for(message, region, cli="mlrelay"):
     """As the alerts function builds it: the queue record's body parsed into its message model first."""
     record = AlertQueueRecord.model_validate({"messageId": "m-1", "body": json.dumps(message)})
-    return alert_for_message(record.body, region)
+    return alert_for_message(record.body, region, cli)
 
 
 def texts(slack):
@@ -89,12 +89,21 @@ def test_a_rejected_config_lists_its_field_problems():
     assert "s3://b/configs/train/x.json.error.json" in body
 
 
-def test_repeats_of_the_same_failure_share_a_collapse_key_and_others_do_not():
+def test_identical_failures_share_a_collapse_key_and_others_do_not():
     same = alert_for(FAILED, "us-east-1").collapse_key
 
     assert same == alert_for(dict(FAILED), "us-east-1").collapse_key
+    assert same == alert_for({**FAILED, "run_id": "train-pt-9"}, "us-east-1").collapse_key  # another run, the same failure
     assert same != alert_for({**FAILED, "state": "LoadTrainingConfig"}, "us-east-1").collapse_key
-    assert same != alert_for({**FAILED, "run_id": "train-pt-9"}, "us-east-1").collapse_key
+    assert same != alert_for({**FAILED, "error": "States.Timeout"}, "us-east-1").collapse_key
+    assert same != alert_for({**FAILED, "model_name": "other-model"}, "us-east-1").collapse_key
+
+
+def test_a_storm_summary_gives_the_count_and_the_first_and_last_time():
+    storm = alert_for(FAILED, "us-east-1").repeated(100, 1_795_000_000, 1_795_000_600)
+
+    assert storm.title.endswith(" ×100")
+    assert ("Repeats", "100 times, first 2026-11-18 11:06:40 UTC, last 2026-11-18 11:16:40 UTC (identical failures fold)") in storm.fields
 
 
 def test_an_unknown_message_still_alerts_naming_what_is_wrong():
@@ -153,3 +162,10 @@ def test_a_load_far_from_the_previous_run_is_flagged():
 
     assert alert.title == "⚠️ 400 monthly predictions loaded for packaging-type: far from the previous run's 4,000"
     assert "Previous run: 4,000 rows" in alert.sns_body()
+
+
+def test_the_commands_an_alert_prints_name_the_deployed_stack_they_work_against():
+    alert = alert_for(FAILED, "eu-west-1", "mlrelay --stage prod")
+
+    assert any("`mlrelay --stage prod runs resume " in action for action in alert.actions)
+    assert not any("`mlrelay runs" in action for action in alert.actions)

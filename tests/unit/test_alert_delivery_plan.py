@@ -26,3 +26,17 @@ def test_a_repeat_while_the_first_is_undelivered_completes_the_delivery():
     plan = plan_delivery(record({"m1", "m2"}, {"slack"}), "m2")
 
     assert plan.channels == ("sns",) and not plan.collapsed
+
+
+def test_a_storm_is_announced_again_only_at_ten_a_hundred_a_thousand():
+    delivered = {"slack", "sns"}
+    announced = [n for n in range(2, 2001) if not plan_delivery(record({f"m{i}" for i in range(n)}, delivered), f"m{n - 1}").collapsed]
+
+    assert announced == [10, 100, 1000]
+
+
+def test_a_milestone_post_is_marked_apart_so_its_retry_resends_only_what_failed():
+    ids = {f"m{i}" for i in range(10)}
+    plan = plan_delivery(record(ids, {"slack", "sns", "slack#10"}), "m9")
+
+    assert (plan.channels, plan.milestone, plan.delivered_mark("sns")) == (("sns",), 10, "sns#10")

@@ -1,0 +1,65 @@
+"""The functions' log lines in the emulator's CloudWatch Logs, where Lambda puts them on AWS.
+
+Each function runs in this process, so its Powertools lines go through one logger. Every line names its
+function (Powertools' `function_name`), which gives its log group, /aws/lambda/<function>: `mlrelay runs logs`
+then reads them with FilterLogEvents on the local stack as on a deployed one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+STREAM = "embedded-stack"
+
+
+class CloudWatchLogsHandler(logging.Handler):
+    def __init__(self, logs_client: Callable[[], Any], formatter: logging.Formatter | None):
+        super().__init__()
+        self._logs_client = logs_client
+        self._client: Any = None
+        self._groups: set[str] = set()
+        self._lock = threading.Lock()
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            function = json.loads(line).get("function_name") if line.startswith("{") else None
+            if function:
+                self._put(f"/aws/lambda/{function}", line, int(record.created * 1000))
+        except Exception:  # a log line must never fail the function that wrote it
+            self.handleError(record)
+
+    def _put(self, group: str, line: str, timestamp: int) -> None:
+        with self._lock:
+            if self._client is None:
+                self._client = self._logs_client()
+            if group not in self._groups:
+                for create in (lambda: self._client.create_log_group(logGroupName=group),
+                               lambda: self._client.create_log_stream(logGroupName=group, logStreamName=STREAM)):
+                    try:
+                        create()
+                    except self._client.exceptions.ResourceAlreadyExistsException:
+                        pass
+                self._groups.add(group)
+            self._client.put_log_events(logGroupName=group, logStreamName=STREAM,
+                                        logEvents=[{"timestamp": timestamp or int(time.time() * 1000), "message": line}])
+
+
+@contextmanager
+def shipped(logger: logging.Logger, logs_client: Callable[[], Any]) -> Iterator[None]:
+    """While the stack runs, the functions' lines also go to CloudWatch Logs, formatted as they are printed."""
+    printing = next((h for h in logger.handlers if isinstance(h, logging.StreamHandler)), None)
+    handler = CloudWatchLogsHandler(logs_client, printing.formatter if printing else None)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
