@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Column, Table
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
+from mlrelay.costs import Estimate, estimate, prices
+from mlrelay.local.state_file import StackInfo
 from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
 from mlrelay.run_logs import run_log_lines
-from mlrelay.runs import RunNotFoundError, list_runs, show_run
+from mlrelay.run_usage import run_usage
+from mlrelay.runs import RunDetail, RunNotFoundError, list_runs, show_run
 from mlrelay.tables import steps_table
 
 app = typer.Typer(help="Inspect and resume workflow runs (the local stack, or a deployed one with --stage).", no_args_is_help=True)
 
 
 @app.command("list")
-def list_command(limit: int = typer.Option(50, help="Show at most this many runs, newest first.")) -> None:
+def list_command(
+    limit: int = typer.Option(50, help="Show at most this many runs, newest first."),
+    cost: bool = typer.Option(False, "--cost", help="Instead, the estimated AWS cost of those runs by model and month."),
+) -> None:
     """List runs of every workflow, newest first."""
     info, client = connect()
     runs = list_runs(client("stepfunctions"), info.state_machines)
     if not runs:
         console.print("no runs yet: drop a config with `mlrelay local drop FILE`")
+        return
+    if cost:
+        _costs_by_model_and_month(info, client, [run.run_id for run in runs[:limit]])
         return
     # Run ids are copied into `runs show`, so they are never cut.
     table = Table(
@@ -61,6 +72,32 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
             console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
+    estimate = _estimate(info, client, detail)
+    table = Table("estimated cost on AWS", "used", "USD", box=None, padding=(0, 2))
+    for line in estimate.lines:
+        table.add_row(line.item, line.quantity, f"{line.usd:.6f}" if line.usd is not None else "no price in mlrelay/prices.json")
+    console.print(table)
+    console.print(f"cost: about ${estimate.total:.4f} ({prices()['region']} list prices of {prices()['as_of']}, mlrelay/prices.json)")
+
+
+def _estimate(info: StackInfo, client: Any, detail: RunDetail) -> Estimate:
+    step_function = info.functions["training_step" if detail.summary.workflow == "training" else "inference_step"]
+    return estimate(run_usage(detail, client, step_function), prices())
+
+
+def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) -> None:
+    totals: dict[tuple[str, str], list[float]] = defaultdict(list)
+    with console.status(f"reading {len(run_ids)} runs…"):
+        for run_id in run_ids:
+            detail = show_run(client("stepfunctions"), info.state_machines, run_id)
+            key = (str(detail.input.get("model_name", "?")), detail.summary.started.strftime("%Y-%m"))
+            totals[key].append(_estimate(info, client, detail).total)
+    table = Table("model", "month", "runs", "USD", box=None, padding=(0, 2))
+    for (model, month), costs in sorted(totals.items()):
+        table.add_row(model, month, str(len(costs)), f"{sum(costs):.4f}")
+    console.print(table)
+    console.print(f"total: about ${sum(sum(c) for c in totals.values()):.4f} for {len(run_ids)} runs "
+                  f"({prices()['region']} list prices of {prices()['as_of']})")
 
 
 @app.command()

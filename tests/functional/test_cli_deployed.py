@@ -6,6 +6,8 @@ the very path they take against AWS.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -44,6 +46,16 @@ def test_runs_list_and_show_read_the_deployed_stack(trained):
 
     assert listed_code == 0 and trained in listed
     assert shown_code == 0 and "LoadTrainingConfig Task succeeded" in shown and "RecordRunSucceeded" in shown
+
+
+def test_runs_show_estimates_what_the_run_would_cost_and_list_sums_it_by_model_and_month(trained):
+    code, shown = mlrelay("runs", "show", trained)
+    summed_code, summed = mlrelay("runs", "list", "--cost", "--limit", "500")
+
+    assert code == 0 and "Step Functions state transitions" in shown and "Lambda compute" in shown
+    assert "SageMaker ml.m5.large" in shown and "instance-s" in shown  # Split, Train, Transform, Evaluate ran there
+    assert re.search(r"cost: about \$0\.\d{4} \(us-east-1 list prices of \d{4}-\d{2}-\d{2}", shown)
+    assert summed_code == 0 and re.search(rf"{MODEL} \d{{4}}-\d{{2}} 1 0\.\d{{4}}", summed)
 
 
 def test_runs_logs_reads_the_functions_log_groups_filtered_by_the_run(trained):

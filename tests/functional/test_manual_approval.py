@@ -132,3 +132,12 @@ def test_the_next_scheduled_inference_uses_the_version_the_pointer_names(aws, li
     assert monthly["status"] == "SUCCEEDED"
     loaded = aws.stack.warehouse.query(f"SELECT DISTINCT model_version FROM mlrelay.predictions WHERE run_id = '{monthly['name']}'")
     assert loaded == [(1,)]
+
+
+def test_an_inference_runs_cost_counts_its_warehouse_statements_at_their_minimum(aws, life, cli):
+    monthly = aws.monthly_run(MODEL, "2031-04")
+
+    code, shown = cli("runs", "show", monthly["name"])
+
+    # the load batch and the count, each billed 60 s at 8 RPU: 960 RPU-s at $0.375 an RPU-hour (rich wraps the row)
+    assert code == 0 and "Redshift Serverless 960 RPU-s (2 statements" in shown and "0.100000" in shown
