@@ -64,7 +64,6 @@ class Alert:
         return replace(
             self, title=f"{self.title} ×{count}",
             fields=[*self.fields, ("Repeats", f"{count:,} times, first {at(first)}, last {at(last)} (identical failures fold)")],
-            actions=[*self.actions, "Every run: `mlrelay runs list`"],
         )
 
     def sns_subject(self) -> str:
