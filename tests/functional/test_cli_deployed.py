@@ -72,6 +72,14 @@ def test_models_and_warehouse_commands_work_there_too(trained):
     assert query_code == 0 and "42" in query
 
 
+def test_models_list_and_a_decision_go_through_the_deployed_stack(trained):
+    listed_code, listed = mlrelay("models", "list")
+    refused_code, refused = mlrelay("models", "approve", MODEL, "9", "--reason", "no such version")
+
+    assert listed_code == 0 and "deployed-" in listed and "v1 macro_f1" in listed  # rich cuts the name to the width
+    assert refused_code == 1 and f"{MODEL} has no v9 (versions: v1)" in refused  # decide_model answered, as the caller
+
+
 def test_resume_goes_through_the_deployed_function(trained):
     code, output = mlrelay("runs", "resume", trained)
 
