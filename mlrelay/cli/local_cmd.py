@@ -91,6 +91,27 @@ app.command("schedule")(schedule_command)
 
 
 @app.command()
+def put(
+    file: Path = typer.Argument(..., help="A local file, e.g. your training table."),
+    uri: str = typer.Argument(..., help="Where in the local stack's S3: s3://bucket/key (the bucket is created if missing)."),
+) -> None:
+    """Copy a local file into the local stack's S3, for example the table a config's data.uri names."""
+    if not file.is_file():
+        fail(f"{file}: no such file", code=2)
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key or key.endswith("/"):
+        fail(f"{uri!r} is not an object URI: write it as s3://bucket/path/to/{file.name}", code=2)
+    info, client = connect()
+    s3 = client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)
+    s3.upload_file(str(file), bucket, key)
+    console.print(f"copied {file} ({file.stat().st_size:,} bytes) → s3://{bucket}/{key}")
+
+
+@app.command()
 def drop(
     file: Path = typer.Argument(..., help="A config file (*.json, *.yaml, *.yml)."),
     key: str | None = typer.Option(None, help="S3 key to upload to (default: configs/train/<file name>)."),

@@ -63,9 +63,8 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
     attempt_note = f", attempt {summary.attempts}" if summary.attempts > 1 else ""
     console.print(f"[bold]{summary.run_id}[/] ({summary.workflow}{attempt_note}): {summary.status}")
     console.print(f"execution: {summary.execution_arn}")
-    config = detail.input.get("config", {})
-    console.print(f"model: {detail.input.get('model_name')}   requested: {detail.input.get('requested_at')}")
-    console.print(f"config: s3://{config.get('bucket')}/{config.get('key')} (version {config.get('version_id')})")
+    for line in run_facts(detail.input):
+        console.print(line)
     console.print(steps_table(detail))
     for step in detail.steps:
         if step.status in ("failed", "caught") and step.cause:
@@ -78,6 +77,21 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
         table.add_row(line.item, line.quantity, f"{line.usd:.6f}" if line.usd is not None else "no price in mlrelay/prices.json")
     console.print(table)
     console.print(f"cost: about ${estimate.total:.4f} ({prices()['region']} list prices of {prices()['as_of']}, mlrelay/prices.json)")
+
+
+def run_facts(run_input: dict[str, Any]) -> list[str]:
+    """What started the run, naming only what it has: a training run's config, a scheduled run's mode and time."""
+    facts = {
+        "model": run_input.get("model_name"), "mode": run_input.get("mode"),
+        "scheduled for": run_input.get("scheduled_for"), "requested": run_input.get("requested_at"),
+        "catalogue": run_input.get("catalogue_uri"),
+    }
+    lines = ["   ".join(f"{name}: {value}" for name, value in facts.items() if value)]
+    config = run_input.get("config") or {}
+    if config.get("bucket") and config.get("key"):
+        version = f" (version {config['version_id']})" if config.get("version_id") else ""
+        lines.append(f"config: s3://{config['bucket']}/{config['key']}{version}")
+    return [line for line in lines if line]
 
 
 def _estimate(info: StackInfo, client: Any, detail: RunDetail) -> Estimate:

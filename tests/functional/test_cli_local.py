@@ -128,3 +128,16 @@ def test_warehouse_migrate_brings_a_first_layout_table_over_with_its_rows(state_
     assert "already has this layout" in again.output
     assert stack.warehouse.query("SELECT item_id, predicted_label, predicted_value FROM legacy.old_predictions") == [("I1", "BOX", None)]
     assert stack.warehouse.query("SELECT COUNT(*) FROM legacy.old_predictions_v1") == [(1,)]
+
+
+def test_local_put_copies_a_table_into_the_stacks_s3(state_file, stack, tmp_path):
+    table = tmp_path / "my-table.csv"
+    table.write_text("item_id,mean radius,target\nI1,12.5,1\n")
+
+    copied = runner.invoke(app, ["local", "put", str(table), "s3://my-own-data/tables/my-table.csv"])
+    refused = runner.invoke(app, ["local", "put", str(table), "my-own-data/tables/"])
+
+    assert copied.exit_code == 0, copied.output
+    stored = stack.client("s3").get_object(Bucket="my-own-data", Key="tables/my-table.csv")["Body"].read()
+    assert stored == table.read_bytes()
+    assert refused.exit_code == 2 and "is not an object URI" in " ".join(refused.output.split())
