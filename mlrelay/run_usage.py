@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from mlrelay.costs import Usage
-from mlrelay.runs import RunDetail, history
+from mlrelay.runs import RunDetail
 
 PIPELINE_EXECUTION = re.compile(r"arn:aws:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[A-Za-z0-9-]+/execution/[a-z0-9]+")
 STATEMENT_ID = re.compile(r'"(?:count_)?statement_id"\s*:\s*"([0-9a-f-]{36})"')
@@ -22,7 +22,7 @@ DEFAULT_MEMORY_MB = 512  # .chalice/config.json's lambda_memory_size, when the f
 
 
 def run_usage(detail: RunDetail, client: Any, step_function: str) -> Usage:
-    events = [event for attempt in (*detail.earlier, detail) for event in history(client("stepfunctions"), attempt.summary.execution_arn)]
+    events = [event for attempt in (*detail.earlier, detail) for event in attempt.events]  # read once, by show_run
     transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
     requests, seconds = _lambda_steps(events)
     memory_gb = _memory_mb(client("lambda"), step_function) / 1024

@@ -55,6 +55,7 @@ class RunDetail:
     cause: str | None
     steps: list[StepRecord] = field(default_factory=list)
     earlier: list[RunDetail] = field(default_factory=list)  # earlier attempts of the run, oldest first
+    events: list[dict[str, Any]] = field(default_factory=list)  # this attempt's execution history, as read
 
 
 def list_runs(sfn: Any, state_machines: dict[str, str]) -> list[RunSummary]:
@@ -98,13 +99,15 @@ def show_run(sfn: Any, state_machines: dict[str, str], run_id: str) -> RunDetail
 
 def _detail(sfn: Any, execution: dict[str, Any], workflow: str) -> RunDetail:
     summary = _summary(execution, workflow)
+    events = history(sfn, summary.execution_arn)
     return RunDetail(
         summary=summary,
         input=json.loads(execution.get("input") or "{}"),
         output=json.loads(execution["output"]) if execution.get("output") else None,
         error=execution.get("error"),
         cause=execution.get("cause"),
-        steps=steps_from_history(history(sfn, summary.execution_arn)),
+        steps=steps_from_history(events),
+        events=events,
     )
 
 

@@ -18,9 +18,9 @@ from chalicelib.inference.plan import (
 )
 from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
-from chalicelib.shared.images import PROCESSING_FRAMEWORK, PROCESSING_INSTANCE, image_uri
+from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
-from chalicelib.shared.pipeline_runs import spec_key
+from chalicelib.shared.pipeline_runs import store_run_spec
 from chalicelib.shared.ports import Ports
 
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -39,11 +39,8 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
-    spec = run_spec(config, request.mode, window)
-    key = spec_key(request.run_id, spec)
-    ports.s3.put_json(ports.artifact_bucket, key, spec)
-    processing = image_uri(*PROCESSING_FRAMEWORK, "training", ports.region, PROCESSING_INSTANCE)
-    spec_uri = f"s3://{ports.artifact_bucket}/{key}"
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, request.mode, window))
+    processing = processing_image(ports.region)
     return {
         **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri),
         "task": config.task,

@@ -52,6 +52,11 @@ def image_uri(framework: str, version: str | None, scope: str, region: str, inst
     return f"{account}.dkr.ecr.{region}.{domain}/{entry['path']}"
 
 
+def processing_image(region: str) -> str:
+    """The image mlrelay's own pipeline steps (split, evaluate, prepare, assemble) run in."""
+    return image_uri(*PROCESSING_FRAMEWORK, "training", region, PROCESSING_INSTANCE)
+
+
 def framework_of(uri: str) -> str | None:
     """Which framework a known image belongs to (the local runner runs only some)."""
     path = uri.split("/", 1)[-1]

@@ -35,6 +35,13 @@ def spec_key(run_id: str, spec: dict[str, Any]) -> str:
     return f"runs/{run_id}/spec-{digest}/spec.json"
 
 
+def store_run_spec(s3: Any, bucket: str, run_id: str, spec: dict[str, Any]) -> str:
+    """Write the run's spec where `spec_key` says (an S3Objects adapter); returns its URI, the RunSpecUri parameter."""
+    key = spec_key(run_id, spec)
+    s3.put_json(bucket, key, spec)
+    return f"s3://{bucket}/{key}"
+
+
 def pipeline_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     """StartPipelineExecution's PipelineParameters (every value is a string there)."""
     return [{"Name": name, "Value": value} for name, value in values.items()]

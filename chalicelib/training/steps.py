@@ -8,9 +8,9 @@ from typing import Any
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
-from chalicelib.shared.images import PROCESSING_FRAMEWORK, PROCESSING_INSTANCE, image_uri
+from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
-from chalicelib.shared.pipeline_runs import spec_key
+from chalicelib.shared.pipeline_runs import store_run_spec
 from chalicelib.shared.ports import Ports
 from chalicelib.training.plan import (
     default_code_uri,
@@ -39,12 +39,10 @@ def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, A
     if pipeline != ports.training_pipeline:
         description = f"mlrelay training with the hyperparameters of {config.model_name} (from {ports.training_pipeline})"
         ports.pipelines.ensure(pipeline, with_hyperparameters(base.definition, code.hyperparameters), base.role_arn, description)
-    spec = run_spec(config)
-    key = spec_key(request.run_id, spec)
-    ports.s3.put_json(ports.artifact_bucket, key, spec)
-    processing = image_uri(*PROCESSING_FRAMEWORK, "training", ports.region, PROCESSING_INSTANCE)
-    spec_uri = f"s3://{ports.artifact_bucket}/{key}"
-    return training_settings(config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing, ports.region, spec_uri)
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config))
+    return training_settings(
+        config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region), ports.region, spec_uri,
+    )
 
 
 def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:

@@ -71,12 +71,12 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
             console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
-    estimate = _estimate(info, client, detail)
+    cost = _estimate(info, client, detail)
     table = Table("estimated cost on AWS", "used", "USD", box=None, padding=(0, 2))
-    for line in estimate.lines:
+    for line in cost.lines:
         table.add_row(line.item, line.quantity, f"{line.usd:.6f}" if line.usd is not None else "no price in mlrelay/prices.json")
     console.print(table)
-    console.print(f"cost: about ${estimate.total:.4f} ({prices()['region']} list prices of {prices()['as_of']}, mlrelay/prices.json)")
+    console.print(f"cost: about ${cost.total:.4f} ({prices()['region']} list prices of {prices()['as_of']}, mlrelay/prices.json)")
 
 
 def run_facts(run_input: dict[str, Any]) -> list[str]:
