@@ -49,6 +49,37 @@ class S3Objects:
             return False
         return True
 
+    def first_bytes(self, bucket: str, key: str, max_bytes: int) -> ObjectContent:
+        """The start of an object, by a ranged GET: a table's header without reading the table."""
+        with translated(f"cannot read s3://{bucket}/{key}"):
+            response = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes - 1}")
+        body = response["Body"]
+        try:
+            data = body.read(max_bytes)
+        finally:
+            body.close()
+        # ContentRange is "bytes 0-N/TOTAL"; an empty object answers without one.
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        return ObjectContent(data=data, size=int(total) if total.isdigit() else len(data))
+
+    def first_table_file(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> str | None:
+        """The object a table URI names: the key itself if it exists, else the first non-empty file under it as a prefix."""
+        try:
+            with translated(f"cannot look up s3://{bucket}/{key_or_prefix}"):
+                self._client.head_object(Bucket=bucket, Key=key_or_prefix)
+            return key_or_prefix
+        except NotFoundError:
+            pass  # not an object: perhaps a prefix of files (a missing bucket fails the listing)
+        with translated(f"cannot list s3://{bucket}/{key_or_prefix}"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=key_or_prefix, PaginationConfig={"MaxItems": 1000}
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if item["Key"].lower().endswith(suffix) and item.get("Size", 0) > 0:
+                        return str(item["Key"])
+        return None
+
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):
             self._client.put_object(

@@ -20,7 +20,16 @@ from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEve
 from chalicelib.aws.clients import cached, client
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.config.parsing import MAX_CONFIG_BYTES
-from chalicelib.intake.plan import DroppedObject, RejectConfig, StartInference, StartTraining, plan_config_drop, should_ignore
+from chalicelib.intake.plan import (
+    DroppedObject,
+    RejectConfig,
+    StartInference,
+    StartTraining,
+    plan_config_drop,
+    rejection,
+    should_ignore,
+)
+from chalicelib.intake.preflight import preflight_problems
 from chalicelib.shared import settings
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
@@ -83,6 +92,10 @@ def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, An
         logger.warning("config vanished before it was read", extra={"key": dropped.key, "error": str(err)})
         return {"outcome": "ignored", "reason": str(err)}
     decision = plan_config_drop(dropped, content.data, content.size)
+    if isinstance(decision, StartTraining):
+        problems = preflight_problems(decision.config, ports.s3, settings.preflight_timeout_seconds())
+        if problems:
+            decision = rejection(dropped, problems, "training")
     if isinstance(decision, RejectConfig):
         ports.s3.put_json(dropped.bucket, decision.report_key, decision.report)
         ports.failures.send(decision.message)

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.config.inference_request import InferenceRequestConfig
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
-from chalicelib.config.schema import UserCode
+from chalicelib.config.schema import ModelConfig, UserCode
 from chalicelib.shared.messages import (
     MAX_PROBLEMS_IN_MESSAGE,
     ConfigRef,
@@ -54,6 +54,7 @@ class DroppedObject:
 class StartTraining:
     run_id: str
     request: TrainingRequested
+    config: ModelConfig  # what the preflight checks (chalicelib/intake/preflight.py) read
     notifications: dict[str, Any]  # the config's notifications section: who hears about this model from now on
 
 
@@ -93,7 +94,7 @@ def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTra
             return _inference_run(dropped, data) if inference else _training_run(dropped, data)
         except ConfigError as err:
             problems = err.problems
-    return _rejection(dropped, problems, "inference" if inference else "training")
+    return rejection(dropped, problems, "inference" if inference else "training")
 
 
 def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
@@ -102,7 +103,7 @@ def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
         raise ConfigError([ConfigProblem("model.source_dir", LOCAL_FOLDER)])
     run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
     request = TrainingRequested(run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time)
-    return StartTraining(run_id=run_id, request=request, notifications=config.notifications.model_dump(mode="json"))
+    return StartTraining(run_id=run_id, request=request, config=config, notifications=config.notifications.model_dump(mode="json"))
 
 
 def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
@@ -116,7 +117,7 @@ def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
     return StartInference(run_id=run_id, request=request)
 
 
-def _rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
+def rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
     report_key = dropped.key + ERROR_REPORT_SUFFIX
     entries = [ProblemEntry(path=p.path, message=p.message) for p in problems]
     report = {

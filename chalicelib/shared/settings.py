@@ -33,6 +33,11 @@ def cli_command() -> str:
     return "mlrelay" if os.environ.get("MLRELAY_EMBEDDED_STACK") else f"mlrelay --stage {stage()}"
 
 
+def preflight_timeout_seconds() -> float:
+    """How long the trigger's checks of a config's table and code may take before it refuses the config."""
+    return float(os.environ.get("PREFLIGHT_TIMEOUT_SECONDS", "10"))
+
+
 def idempotency_table() -> str:
     return _required("IDEMPOTENCY_TABLE")
 

@@ -12,14 +12,11 @@ import typer
 from rich.table import Table
 
 from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
-from chalicelib.shared.naming import training_run_id
 from mlrelay.cli.connection import connect
+from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
 from mlrelay.cli.output import console, fail
 from mlrelay.cli.schedule_cmd import schedule_command
-from mlrelay.demo import wait_for
-from mlrelay.runs import RunNotFoundError, show_run
 from mlrelay.submission import prepare
-from mlrelay.tables import steps_table
 
 app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)
 
@@ -141,41 +138,7 @@ def drop(
     console.print(f"uploaded s3://{bucket}/{key} (version {put.get('VersionId')})")
     if not wait:
         return
-    version_id = put.get("VersionId")
-    run_id = training_run_id(bucket, key, version_id, put["ETag"])
-    outcome = wait_for(
-        lambda: _outcome(client, info.state_machines, bucket, key, version_id, run_id), timeout_seconds=timeout
-    )
+    outcome = wait_for_outcome(client, info.state_machines, Uploaded(bucket, key, put.get("VersionId"), put["ETag"]), timeout)
     if outcome is None:
         fail(f"no outcome after {timeout:.0f}s: check `mlrelay runs list` and the stack's log")
-    _print_outcome(outcome)
-
-
-def _outcome(
-    client: Any, machines: dict[str, str], bucket: str, key: str, version_id: str | None, run_id: str
-) -> tuple[str, Any] | None:
-    try:
-        detail = show_run(client("stepfunctions"), machines, run_id)
-    except RunNotFoundError:
-        detail = None
-    if detail is not None:
-        return ("run", detail) if detail.summary.status != "RUNNING" else None
-    s3 = client("s3")
-    try:
-        report = json.loads(s3.get_object(Bucket=bucket, Key=key + ".error.json")["Body"].read())
-    except s3.exceptions.NoSuchKey:
-        return None
-    # An older upload of the same key may have left a report; only this version's counts.
-    return ("rejected", report) if report.get("version_id") == version_id else None
-
-
-def _print_outcome(outcome: tuple[str, Any]) -> None:
-    kind, value = outcome
-    if kind == "run":
-        console.print(f"run {value.summary.run_id}: {value.summary.status}")
-        console.print(steps_table(value))
-        return
-    console.print(f"[red]rejected[/]: {len(value['problems'])} problem(s); report at {value['config']}.error.json")
-    for problem in value["problems"]:
-        console.print(f"  {problem['path'] or '(file)'}: {problem['message']}")
-    raise typer.Exit(1)
+    print_outcome(outcome)

@@ -10,12 +10,14 @@ from mlrelay.cli import (
     config_cmd,
     data_cmd,
     deploy_cmd,
+    init_cmd,
     local_cmd,
     models_cmd,
     pipelines_cmd,
     runs_cmd,
     schedule_cmd,
     statemachines_cmd,
+    submit_cmd,
     warehouse_cmd,
 )
 from mlrelay.cli.connection import target
@@ -38,6 +40,8 @@ def choose_stack(
     region: str | None = typer.Option(None, "--region", help="AWS region for --stage (default: your configured one)."),
 ) -> None:
     target.stage, target.profile, target.region = stage, profile, region
+app.command("init")(init_cmd.init_command)
+app.command("submit")(submit_cmd.submit_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(runs_cmd.app, name="runs")

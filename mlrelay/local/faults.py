@@ -8,7 +8,8 @@
 - a pipeline ends before its workflow starts waiting for it (the race the
   callback handshake covers), optionally changing its outputs first;
 - the warehouse refuses a statement with the database's error;
-- Slack answers an error (429 with Retry-After, 500, or down until removed).
+- Slack answers an error (429 with Retry-After, 500, or down until removed);
+- S3 is slow to answer reads of one object (a bucket on the far side of a bad network).
 
 Faults are matched by run: an execution name or pipeline description (both
 start with the run id) starting with `run_prefix`. A fault's count is shared
@@ -26,13 +27,14 @@ PERMANENT_ERROR = "Injected.PermanentFailure"  # matches no Retry, so the first 
 
 @dataclass
 class Fault:
-    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack
+    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack | slow_read
     run_prefix: str
     target: str  # the state, step or SQL fragment it applies to ("" for all)
     remaining: int | None  # occurrences still to fail; None: every one until removed
     error: str = ""
     cause: str = ""
     status: int = 0  # Slack's HTTP status
+    delay_seconds: float = 0.0  # slow_read: how long S3 takes to answer
     retry_after: int | None = None
     then: Callable[[str], None] | None = None  # early_end: runs with the run id once the pipeline has ended
 
@@ -81,6 +83,10 @@ class FaultPlan:
         """Slack answers `status` to the next `times` posts (None: every post until the fault is removed)."""
         return self._add(Fault("slack", "", "", times, status=status, retry_after=retry_after))
 
+    def slow_reads(self, bucket: str, key: str, seconds: float) -> Fault:
+        """GETs of s3://bucket/key answer only after `seconds`, until the fault is removed."""
+        return self._add(Fault("slow_read", bucket, key, None, delay_seconds=seconds))
+
     def remove(self, fault: Fault) -> None:
         with self._lock:
             if fault in self._faults:
@@ -114,6 +120,10 @@ class FaultPlan:
 
     def slack_response(self) -> Fault | None:
         return self._take("slack", lambda f: True, "slack")
+
+    def read_delay(self, bucket: str, key: str) -> float:
+        fault = self._take("slow_read", lambda f: (f.run_prefix, f.target) == (bucket, key), f"s3://{bucket}/{key}")
+        return fault.delay_seconds if fault else 0.0
 
     def fired_in(self, run_prefix: str, kind: str = "state") -> list[FiredFault]:
         with self._lock:

@@ -31,20 +31,18 @@ from moto.server import ThreadedMotoServer
 
 from mlrelay.local import cloudwatch_logs
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
-from mlrelay.local.emulated import events, lambda_, redshift_data, sagemaker, stepfunctions
+from mlrelay.local.emulated import events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
-from mlrelay.local.state_file import StackInfo
+from mlrelay.local.state_file import ACCOUNT_ID, REGION, StackInfo
 from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT_ID = "123456789012"  # moto's default account
-REGION = "us-east-1"
 
 
 class StackError(RuntimeError):
@@ -117,6 +115,7 @@ class EmbeddedStack:
         undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps, self._package_status_changed))
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
+        undo.enter_context(s3.patched(self.faults))
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)

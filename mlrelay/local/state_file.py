@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 STATE_FILE_ENV = "MLRELAY_STATE_FILE"
+ACCOUNT_ID = "123456789012"  # moto's default account: the embedded stack's
+REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class StackInfo:
     functions: dict[str, str]  # Chalice name -> deployed function name
     state_machines: dict[str, str]  # logical id -> ARN
     local: dict[str, str] = field(default_factory=dict)  # what only the embedded stack has (the Slack receiver)
+
+
+def local_config_bucket(stage: str = "dev") -> str:
+    """The embedded stack's bucket (infra/resources.json names it mlrelay-<stage>-<account>-<region>)."""
+    return f"mlrelay-{stage}-{ACCOUNT_ID}-{REGION}"
 
 
 class NoLocalStackError(RuntimeError):

@@ -21,6 +21,8 @@ from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
 
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
+# A table that passes the trigger's checks (its header is right) and fails training: a single package type.
+ONE_CLASS_URI = f"s3://{DATA_BUCKET}/catalogue/one-class.csv"
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +37,8 @@ def stack(tmp_path_factory):
         for key, seed, noise in (("catalogue/train.csv", 1, 0.02), ("catalogue/train-noisy.csv", 2, 0.3)):
             table = synthesize(1500, seed=seed, label_noise=noise).to_csv(index=False).encode()
             s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=table)
+        one_class = synthesize(200, seed=5).assign(package_type="BOX").to_csv(index=False).encode()
+        s3.put_object(Bucket=DATA_BUCKET, Key=ONE_CLASS_URI.split("/", 3)[3], Body=one_class)
         yield running
 
 

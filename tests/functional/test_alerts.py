@@ -6,13 +6,14 @@ import time
 import pytest
 
 from tests.conftest import valid_config
+from tests.functional.conftest import ONE_CLASS_URI
 
 pytestmark = pytest.mark.functional
 
 
 def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_command(aws):
     document = valid_config(model_name="alert-failing")
-    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    document["data"] = {**document["data"], "uri": ONE_CLASS_URI}
     aws.drop("configs/train/alert-failing.json", json.dumps(document).encode())
     (run,) = aws.runs("train-alert-failing-")
 
@@ -20,7 +21,7 @@ def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_comm
 
     assert post["text"] == "❌ training run failed at WaitForTrainingPipeline"
     text = json.dumps(post, ensure_ascii=False)
-    assert "colour not in the training table" in text
+    assert "step Train: AlgorithmError: ValueError" in text and "class" in text
     assert f"mlrelay runs resume {run['name']}" in text
     assert aws.sns_messages("training run failed at WaitForTrainingPipeline")
 
@@ -150,7 +151,7 @@ def test_a_models_notification_settings_decide_who_hears_what(aws):
     aws.stack.runtime.wait_idle()
     (promoted,) = aws.runs("train-alert-quiet-")
     document = valid_config(model_name="alert-quiet", notifications=quiet, inference={"daily": False, "monthly": False})
-    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    document["data"] = {**document["data"], "uri": ONE_CLASS_URI}
     aws.drop("configs/train/alert-quiet.json", json.dumps(document).encode())
     (failed,) = [r for r in aws.runs("train-alert-quiet-") if r["name"] != promoted["name"]]
 

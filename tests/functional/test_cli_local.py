@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
-from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import EXAMPLES, valid_config
+from tests.functional.conftest import ONE_CLASS_URI
 
 pytestmark = pytest.mark.functional
 runner = CliRunner()
@@ -51,10 +51,8 @@ def test_drop_of_a_broken_config_prints_the_problems_and_exits_1(state_file, tmp
 
 def test_runs_show_names_the_failed_training_scripts_error(state_file, aws):
     # GIVEN a table with a single package type: the Train step's scikit-learn fit raises
-    single_class = synthesize(200, seed=5).assign(package_type="BOX")
-    aws.s3.put_object(Bucket="mlrelay-demo-data", Key="catalogue/one-class.csv", Body=single_class.to_csv(index=False))
     document = valid_config(model_name="cli-failing")
-    document["data"] = {**document["data"], "uri": "s3://mlrelay-demo-data/catalogue/one-class.csv"}
+    document["data"] = {**document["data"], "uri": ONE_CLASS_URI}
     aws.drop("configs/train/cli-failing.json", json.dumps(document).encode())
     (run,) = aws.runs("train-cli-failing-")
 
@@ -78,9 +76,9 @@ def test_warehouse_init_and_query_print_results(state_file, aws):
 
 
 def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_both_attempts(state_file, aws, tmp_path):
-    # GIVEN a run that failed in the pipeline because its config names a column the table lacks
+    # GIVEN a run that failed in the pipeline because its config names a table with a single class
     document = valid_config(model_name="cli-fixable")
-    broken = {**document, "data": {**document["data"], "feature_columns": ["weight_g", "colour"]}}
+    broken = {**document, "data": {**document["data"], "uri": ONE_CLASS_URI}}
     aws.drop("configs/train/cli-fixable.json", json.dumps(broken).encode())
     (run,) = aws.runs("train-cli-fixable-")
     assert run["status"] == "FAILED"

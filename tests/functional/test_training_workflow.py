@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import valid_config
+from tests.functional.conftest import ONE_CLASS_URI
 from tests.state_machines import lint
 
 pytestmark = pytest.mark.functional
@@ -59,7 +60,7 @@ def test_a_step_that_fails_is_caught_reported_and_recorded(aws):
 
 def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
     document = valid_config(model_name="failing-script")
-    document["data"] = {**document["data"], "feature_columns": ["weight_g", "colour"]}
+    document["data"] = {**document["data"], "uri": ONE_CLASS_URI}
 
     aws.drop("configs/train/failing-script.json", json.dumps(document).encode())
 
@@ -67,11 +68,11 @@ def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
     execution = aws.sfn.describe_execution(executionArn=run["executionArn"])
     assert execution["status"] == "FAILED"
     assert execution["error"] == "PipelineFailed"
-    assert "step Split: AlgorithmError: column(s) colour not in the training table" in execution["cause"]
+    assert "step Train: AlgorithmError: ValueError:" in execution["cause"]
     (message,) = aws.failures_for(lambda m: m.get("run_id") == run["name"])
-    assert "colour not in the training table" in message["cause"]
+    assert "step Train: AlgorithmError: ValueError:" in message["cause"]
     assert message["state"] == "WaitForTrainingPipeline"
-    assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split"]  # nothing ran after the failed step
+    assert aws.stack.pipelines.step_runs_for(run["name"]) == ["Split", "Train"]  # nothing ran after the failed step
 
 
 def test_a_lost_pipeline_event_ends_the_run_by_its_timeout(aws):

@@ -74,7 +74,7 @@ def trained(aws, tables, tmp_path_factory):
     aws.drop_code_config(folder / "classifier", "byom-cancer", task="binary_classification", data=data(cancer_uri, cancer),
                          inference=MONTHLY, approval={"metric": "auc", "threshold": 0.9}, model={"hyperparameters": {"C": 0.5}})
     wine_uri, wine = tables["wine"]
-    aws.drop_training_config("byom-wine", task="multiclass_classification", data=data(wine_uri, wine),
+    aws.drop_training_config("byom-wine", task="multiclass_classification", data=data(wine_uri, wine), inference=MONTHLY,
                              model={"type": "sklearn.random_forest", "hyperparameters": {"n_estimators": 50}},
                              approval={"metric": "weighted_f1"})
     aws.stack.runtime.wait_idle()

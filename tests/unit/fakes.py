@@ -27,6 +27,7 @@ ACCOUNT = "123456789012"
 class FakeS3:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], list[bytes]] = {}  # (bucket, key) -> versions, oldest first
+        self.ranged_reads: list[tuple[str, str, int]] = []
 
     def put(self, bucket: str, key: str, data: bytes) -> str:
         versions = self.objects.setdefault((bucket, key), [])
@@ -50,6 +51,17 @@ class FakeS3:
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         self.put(bucket, key, json.dumps(document, default=str).encode())
+
+    def first_bytes(self, bucket: str, key: str, max_bytes: int) -> ObjectContent:
+        self.ranged_reads.append((bucket, key, max_bytes))
+        return self.read(bucket, key, None, max_bytes)
+
+    def first_table_file(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> str | None:
+        if self.objects.get((bucket, key_or_prefix)):
+            return key_or_prefix
+        under = sorted(k for (b, k), versions in self.objects.items()
+                       if b == bucket and k.startswith(key_or_prefix) and k.lower().endswith(suffix) and versions[-1])
+        return under[0] if under else None
 
 
 class FakeModelVersions:

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.events.models import Rule
+from moto.s3.responses import S3Response
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -34,6 +35,7 @@ def test_moto_is_the_pinned_version():
 
 
 def test_the_patched_methods_still_have_the_signatures_we_replace():
+    assert list(inspect.signature(S3Response.get_object).parameters) == ["self"]
     assert list(inspect.signature(LambdaFunction.invoke).parameters) == ["self", "body", "request_headers", "response_headers"]
     assert list(inspect.signature(Rule.send_to_targets).parameters) == ["self", "original_event", "transform_input"]
     assert list(inspect.signature(SageMakerModelBackend.start_pipeline_execution).parameters) == [

@@ -17,7 +17,14 @@ from tests.conftest import valid_config
 from tests.unit.fakes import FakePipelineExecution, FakePorts
 
 WHEN = datetime(2026, 11, 23, 8, tzinfo=UTC)
+CATALOGUE_HEADER = b"item_id,added_at,category,material,length_cm,width_cm,height_cm,weight_g,fragile,price,package_type\n"
 PIPELINE = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
+
+
+def with_catalogue(ports):
+    """The table the example config trains on, as far as the trigger reads it: its header."""
+    ports.s3.put("mlrelay-demo-data", "catalogue/train.csv", CATALOGUE_HEADER + b"I-1,2026-11-01,toys,paper,1,2,3,40,0,9.5,BOX\n")
+    return ports
 
 
 def dropped(ports, key, body):
@@ -26,7 +33,7 @@ def dropped(ports, key, body):
 
 
 def test_a_valid_config_starts_one_run_however_often_it_is_handled():
-    ports = FakePorts()
+    ports = with_catalogue(FakePorts())
     upload = dropped(ports, "configs/train/packaging-type.json", json.dumps(valid_config()).encode())
 
     first = process_dropped_config(upload, ports)
@@ -182,7 +189,7 @@ def test_a_models_notification_settings_choose_the_channels_and_kinds():
 
 
 def test_the_trigger_records_who_hears_about_the_model():
-    ports = FakePorts()
+    ports = with_catalogue(FakePorts())
     document = {**valid_config(), "notifications": {"slack": True, "sns": False, "notify_on": ["failure", "inference"]}}
 
     process_dropped_config(dropped(ports, "configs/train/packaging-type.json", json.dumps(document).encode()), ports)

@@ -18,6 +18,7 @@ needs; each patch makes moto act as AWS does, nothing more:
   (mlrelay/local/faults.py), and Wait states and Retry back-offs can run on a
   faster clock.
 - redshift_data: the Data API executes no SQL; the local warehouse answers it.
+- s3: a test hook only: reads of one object can be made slow (the fault plan's slow_reads).
 
 Each module's `patched(...)` is a context manager: EmbeddedStack enters them
 all on one ExitStack, so stopping the stack, or a start that fails half-way,
