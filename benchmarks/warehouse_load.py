@@ -1,7 +1,7 @@
 """Loading 1,000,000 predictions through the local Redshift Data API, against DuckDB directly.
 
 The Data API path is the one inference runs take: 20 CSV parts of 50,000 rows
-in the emulated S3, one BatchExecuteStatement (COPY by manifest into staging,
+(the Assemble step's layout: item, label, value, probabilities) in the emulated S3, one BatchExecuteStatement (COPY by manifest into staging,
 delete the run's rows, insert), polled with DescribeStatement. The direct path
 loads the same files from local disk into a fresh DuckDB with one INSERT.
 
@@ -38,7 +38,7 @@ def write_parts(directory: Path, rows: int) -> list[Path]:
         labels = LABELS[rng.integers(0, 4, per_part)]
         probability = np.round(rng.uniform(0.25, 1.0, per_part), 4)
         lines = [
-            f'I{part:02d}{i:07d},{label},"{{""{label}"": {p}}}"\n' for i, (label, p) in enumerate(zip(labels, probability, strict=True))
+            f'I{part:02d}{i:07d},{label},,"{{""{label}"": {p}}}"\n' for i, (label, p) in enumerate(zip(labels, probability, strict=True))
         ]
         path = directory / f"part-{part:05d}.csv"
         path.write_text("".join(lines))
@@ -72,8 +72,10 @@ def main() -> None:
             iam_role_arn="arn:aws:iam::123456789012:role/mlrelay-dev-redshift-copy",
         )
         started = time.perf_counter()
-        run_statement(data, connection, sqls=load_sqls(target, request), timeout=1800)
+        statement = run_statement(data, connection, sqls=load_sqls(target, request), timeout=1800)
         api_seconds = time.perf_counter() - started
+        for part in statement.get("SubStatements", []):
+            print(f"  {part.get('Duration', 0) / 1e9:6.2f}s  {part['QueryString'][:70]}")
         loaded = stack.warehouse.query(f"SELECT COUNT(*) FROM {target.qualified}")[0][0]
 
     direct = duckdb.connect()
@@ -81,8 +83,9 @@ def main() -> None:
         direct.execute(sql)
     started = time.perf_counter()
     direct.execute(
-        f"INSERT INTO {target.qualified} (item_id, predicted_label, probabilities, model_name, model_version, run_id, mode, predicted_at) "
-        "SELECT column0, column1, column2, 'packaging-type', 1, 'bench-run', 'monthly', TIMESTAMP '2026-12-01 06:00:00' "
+        f"INSERT INTO {target.qualified} (item_id, predicted_label, predicted_value, probabilities, model_name, model_version, run_id, "
+        "mode, predicted_at) SELECT column0, column1, CAST(column2 AS DOUBLE), column3, 'packaging-type', 1, 'bench-run', 'monthly', "
+        "TIMESTAMP '2026-12-01 06:00:00' "
         "FROM read_csv(?, header=false, all_varchar=true)",
         [[str(p) for p in paths]],
     )

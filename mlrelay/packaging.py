@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlrelay.bytecode import BytecodeError, add_bytecode, runtime_of
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -72,4 +73,9 @@ def package(stage: str, out_dir: Path, project_root: Path = PROJECT_ROOT) -> Pac
     if result.returncode != 0:
         raise PackagingError(f"chalice package failed: {(result.stderr or result.stdout).strip()[-2000:]}")
     merge_file.unlink()
-    return Package(out_dir, out_dir / "sam.json", out_dir / "deployment.zip", stage)
+    built = Package(out_dir, out_dir / "sam.json", out_dir / "deployment.zip", stage)
+    try:
+        add_bytecode(built.zip_file, runtime_of(json.loads(built.template.read_text())))
+    except BytecodeError as err:
+        raise PackagingError(str(err)) from err
+    return built

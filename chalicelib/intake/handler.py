@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 
 from chalicelib.aws.clients import cached, client
 from chalicelib.aws.errors import NotFoundError
@@ -31,6 +30,7 @@ from chalicelib.intake.plan import (
 )
 from chalicelib.intake.preflight import preflight_problems
 from chalicelib.shared import settings
+from chalicelib.shared.event_models import S3ObjectCreatedEvent
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
@@ -47,7 +47,7 @@ IDEMPOTENCY_KEY_PREFIX = "mlrelay-config-drop"
 
 
 def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    parsed = parsed_or_reported(S3EventNotificationEventBridgeModel, event, "on_config_dropped", aws_ports())
+    parsed = parsed_or_reported(S3ObjectCreatedEvent, event, "on_config_dropped", aws_ports())
     if parsed is None:
         return {"outcome": "event_rejected"}
     dropped = dropped_object_from(parsed)
@@ -64,7 +64,7 @@ def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]
         return {"outcome": "duplicate_in_progress"}
 
 
-def dropped_object_from(event: S3EventNotificationEventBridgeModel) -> DroppedObject:
+def dropped_object_from(event: S3ObjectCreatedEvent) -> DroppedObject:
     s3_object = event.detail.object
     return DroppedObject(
         bucket=event.detail.bucket.name,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.shared.event_models import EventBridgeEvent
 
 TERMINAL_STATUSES = {"Succeeded", "Failed", "Stopped"}
 
@@ -19,7 +20,7 @@ class PipelineStatusDetail(BaseModel):
     status: str = Field(alias="currentPipelineExecutionStatus")
 
 
-class PipelineStatusEvent(EventBridgeModel):
+class PipelineStatusEvent(EventBridgeEvent):
     detail: PipelineStatusDetail  # type: ignore[assignment]
 
 

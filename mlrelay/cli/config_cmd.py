@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from chalicelib.config.parsing import ConfigError
-from chalicelib.config.schema import ModelConfig
 from mlrelay.cli.output import console, fail
-from mlrelay.submission import check
 
 app = typer.Typer(help="Check model config files before dropping them in S3.", no_args_is_help=True)
 
@@ -21,6 +17,11 @@ def validate(
     files: list[Path] = typer.Argument(..., help="Config files (*.json, *.yaml, *.yml) to check.", exists=False),
 ) -> None:
     """Check config files exactly as the S3 trigger will; print every problem with its field path."""
+    from rich.table import Table
+
+    from chalicelib.config.parsing import ConfigError
+    from mlrelay.submission import check
+
     bad = 0
     for path in files:
         if not path.is_file():
@@ -45,6 +46,8 @@ def validate(
 @app.command()
 def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")) -> None:
     """Print the config's JSON Schema (point your editor at it for completion and checks)."""
+    from chalicelib.config.schema import ModelConfig
+
     document = json.dumps(ModelConfig.model_json_schema(), indent=2)
     if output is None:
         typer.echo(document)

@@ -9,14 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
 from mlrelay.cli.connection import connect
-from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
 from mlrelay.cli.output import console, fail
 from mlrelay.cli.schedule_cmd import schedule_command
-from mlrelay.submission import prepare
 
 app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mode).", no_args_is_help=True)
 
@@ -27,6 +23,8 @@ def up(
     demo_data: bool = typer.Option(True, help="Put a synthetic catalogue where the example configs' data.uri points."),
 ) -> None:
     """Start the embedded stack and keep it running in the foreground until Ctrl-C."""
+    from rich.table import Table
+
     from mlrelay.local.stack import EmbeddedStack
     from mlrelay.local.state_file import remove_state, write_state
 
@@ -116,6 +114,10 @@ def drop(
     timeout: float = typer.Option(60, help="Seconds to wait for the outcome."),
 ) -> None:
     """Upload a config to the running stack's bucket, as a data scientist would."""
+    from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
+    from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
+    from mlrelay.submission import prepare
+
     if not file.is_file():
         fail(f"{file}: no such file", code=2)
     if not file.name.lower().endswith(CONFIG_SUFFIXES):

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from chalicelib.aws.model_versions import ModelVersions
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.resume_client import ResumeError, invoke
-from mlrelay.tables import judged_on, versions_table
 
 app = typer.Typer(help="Registered model versions, their metrics and decisions; approve, reject or roll back by hand.",
                   no_args_is_help=True)
@@ -19,6 +15,11 @@ REASON = typer.Option(..., "--reason", "-r", help="Why: kept in the version's hi
 @app.command("list")
 def list_command() -> None:
     """Every model name with its version count and the approved version."""
+    from rich.table import Table
+
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.tables import judged_on
+
     info, client = connect()
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
     names = versions.model_names()
@@ -40,6 +41,9 @@ def list_command() -> None:
 @app.command()
 def show(name: str = typer.Argument(..., help="A model name from `mlrelay models list`.")) -> None:
     """One model: each version with its registry status, metrics, run and the reasons for its decision."""
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.tables import versions_table
+
     info, client = connect()
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
     records = versions.versions(name)
@@ -89,6 +93,8 @@ def rollback(
 
 def _decide(action: str, name: str, version: int | None, reason: str) -> None:
     """Calls the stack's decide_model function (on AWS, mlrelay-<stage>-decide_model) as the caller's identity."""
+    from mlrelay.resume_client import ResumeError, invoke
+
     info, client = connect()
     actor = client("sts").get_caller_identity()["Arn"]
     event = {"action": action, "model_name": name, "version": version, "reason": reason, "actor": actor}

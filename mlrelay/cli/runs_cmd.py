@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Column, Table
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
-from mlrelay.costs import Estimate, estimate, prices
-from mlrelay.local.state_file import StackInfo
-from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
-from mlrelay.run_logs import run_log_lines
-from mlrelay.run_usage import run_usage
-from mlrelay.runs import RunDetail, RunNotFoundError, list_runs, show_run
-from mlrelay.tables import steps_table
+
+if TYPE_CHECKING:  # the commands import what they use when they run, so `mlrelay --help` starts fast
+    from mlrelay.costs import Estimate
+    from mlrelay.local.state_file import StackInfo
+    from mlrelay.runs import RunDetail
 
 app = typer.Typer(help="Inspect and resume workflow runs (the local stack, or a deployed one with --stage).", no_args_is_help=True)
 
@@ -28,6 +25,10 @@ def list_command(
     cost: bool = typer.Option(False, "--cost", help="Instead, the estimated AWS cost of those runs by model and month."),
 ) -> None:
     """List runs of every workflow, newest first."""
+    from rich.table import Column, Table
+
+    from mlrelay.runs import list_runs
+
     info, client = connect()
     runs = list_runs(client("stepfunctions"), info.state_machines)
     if not runs:
@@ -51,6 +52,12 @@ def list_command(
 @app.command()
 def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs list`.")) -> None:
     """Show one run: its input, each state it went through, and how it ended."""
+    from rich.table import Table
+
+    from mlrelay.costs import prices
+    from mlrelay.runs import RunNotFoundError, show_run
+    from mlrelay.tables import steps_table
+
     info, client = connect()
     try:
         detail = show_run(client("stepfunctions"), info.state_machines, run_id)
@@ -95,11 +102,19 @@ def run_facts(run_input: dict[str, Any]) -> list[str]:
 
 
 def _estimate(info: StackInfo, client: Any, detail: RunDetail) -> Estimate:
+    from mlrelay.costs import estimate, prices
+    from mlrelay.run_usage import run_usage
+
     step_function = info.functions["training_step" if detail.summary.workflow == "training" else "inference_step"]
     return estimate(run_usage(detail, client, step_function), prices())
 
 
 def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) -> None:
+    from rich.table import Table
+
+    from mlrelay.costs import prices
+    from mlrelay.runs import show_run
+
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     with console.status(f"reading {len(run_ids)} runs…"):
         for run_id in run_ids:
@@ -120,6 +135,10 @@ def logs(
     hours: float = typer.Option(72, help="How far back to look."),
 ) -> None:
     """The functions' log lines that mention the run (CloudWatch Logs, every function's log group), oldest first."""
+    from rich.table import Table
+
+    from mlrelay.run_logs import run_log_lines
+
     info, client = connect()
     lines = run_log_lines(client("logs"), list(info.functions.values()), run_id, since_hours=hours)
     if not lines:
@@ -146,6 +165,10 @@ def resume(
     Calls the stack's resume_run function (on AWS, invoke mlrelay-<stage>-resume_run the same way).
     A run that succeeded is left alone; a running run is refused.
     """
+    from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
+    from mlrelay.runs import show_run
+    from mlrelay.tables import steps_table
+
     info, client = connect()
     event: dict[str, object] = {"run_id": run_id}
     try:

@@ -8,13 +8,9 @@ from typing import Any
 
 import typer
 
-from chalicelib.config.parsing import CONFIG_SUFFIXES, ConfigError
 from mlrelay.cli.connection import connect
-from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
 from mlrelay.cli.output import console, fail
-from mlrelay.submission import check, prepare
 
-CONFIG_NAMES = tuple(f"config{suffix}" for suffix in CONFIG_SUFFIXES)
 SINGLE_PART_LIMIT = 8 * 1024 * 1024  # boto3 uploads larger files in parts, whose ETag is not the file's MD5
 
 
@@ -29,6 +25,10 @@ def submit_command(
 
     Talks to the local stack, or to the deployed one with `mlrelay --stage STAGE submit ...`.
     Exits 1 when the config is refused or the run fails."""
+    from chalicelib.config.parsing import ConfigError
+    from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
+    from mlrelay.submission import check, prepare
+
     config_path = _config_file(path)
     if data is not None and not data.is_file():
         fail(f"--data {data}: no such file", code=2)
@@ -60,10 +60,13 @@ def submit_command(
 
 
 def _config_file(path: Path) -> Path:
+    from chalicelib.config.parsing import CONFIG_SUFFIXES
+
+    config_names = tuple(f"config{suffix}" for suffix in CONFIG_SUFFIXES)
     if path.is_dir():
-        found = [path / name for name in CONFIG_NAMES if (path / name).is_file()]
+        found = [path / name for name in config_names if (path / name).is_file()]
         if not found:
-            fail(f"{path} holds no {' / '.join(CONFIG_NAMES)}: pass the config file itself, or create a model folder "
+            fail(f"{path} holds no {' / '.join(config_names)}: pass the config file itself, or create a model folder "
                  "with `mlrelay init NAME --template ...`", code=2)
         return found[0]
     if not path.is_file():

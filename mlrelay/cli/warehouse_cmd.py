@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from chalicelib.inference.warehouse_sql import (
     PredictionsTable,
@@ -64,6 +63,8 @@ def query(
     sql: str = typer.Argument(..., help="One SQL statement, e.g. \"SELECT mode, COUNT(*) FROM mlrelay.predictions GROUP BY 1\""),
 ) -> None:
     """Run one statement through the Data API and print its result as a table."""
+    from rich.table import Table
+
     info, client = connect()
     data = client("redshift-data")
     statement = _run(data, info, sql=sql)

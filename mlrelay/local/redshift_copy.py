@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ _OPTION = re.compile(
 )
 
 
+DOWNLOAD_THREADS = 8
+
+
 class CopyError(RuntimeError):
     """COPY failed; the message reads like Redshift's."""
 
@@ -34,8 +39,10 @@ def is_copy(sql: str) -> bool:
     return sql.lstrip()[:5].upper() == "COPY "
 
 
-def run_copy(connection: Any, s3: Any, sql: str) -> int:
-    """Load the files into the table; returns the number of rows loaded."""
+def run_copy(connection: Any, s3: Any, sql: str, read_object: Callable[[str, str], bytes] | None = None) -> int:
+    """Load the files into the table; returns the number of rows loaded.
+
+    `read_object(bucket, key)`, when given, fetches a file's bytes instead of a download through `s3`."""
     match = _COPY.match(sql)
     if not match:
         raise CopyError("ERROR: COPY form not understood by the local warehouse (expected COPY table [(cols)] FROM 's3://...' options)")
@@ -48,22 +55,32 @@ def run_copy(connection: Any, s3: Any, sql: str) -> int:
     columns = [c.strip() for c in (match.group("columns") or "").split(",") if c.strip()]
     delimiter = options.get("DELIMITER", ",").strip("'")
     skip = int(options.get("IGNOREHEADER", "0"))
-    loaded = 0
+    if not keys:
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
-        for bucket, key in keys:
-            local = Path(scratch) / f"part-{loaded}-{len(key)}.csv"
-            try:
-                s3.download_file(bucket, key, str(local))
-            except Exception as err:  # botocore's ClientError for a missing key
-                raise CopyError(
-                    f"ERROR: S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey "
-                    f"(s3://{bucket}/{key})"
-                ) from err
-            loaded += _load_file(connection, table, columns, local, delimiter, skip, "EMPTYASNULL" in options)
-    return loaded
+        paths = [Path(scratch) / f"part-{index:05d}.csv" for index in range(len(keys))]
+        # Fetched side by side and loaded by one statement, which DuckDB reads in parallel.
+        with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
+            list(pool.map(_download, [s3] * len(keys), keys, paths, [read_object] * len(keys)))
+        return _load_files(connection, table, columns, paths, delimiter, skip, "EMPTYASNULL" in options)
 
 
-def _load_file(connection: Any, table: str, columns: list[str], path: Path, delimiter: str, skip: int, empty_as_null: bool) -> int:
+def _download(s3: Any, entry: tuple[str, str], local: Path, read_object: Callable[[str, str], bytes] | None) -> None:
+    bucket, key = entry
+    try:
+        if read_object is not None:
+            local.write_bytes(read_object(bucket, key))
+        else:
+            s3.download_file(bucket, key, str(local))
+    except Exception as err:  # botocore's ClientError for a missing key
+        raise CopyError(
+            f"ERROR: S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey (s3://{bucket}/{key})"
+        ) from err
+
+
+def _load_files(
+    connection: Any, table: str, columns: list[str], paths: list[Path], delimiter: str, skip: int, empty_as_null: bool,
+) -> int:
     target_columns = columns or [row[0] for row in connection.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()]
     # Generated names only: nothing from the file or the user reaches the SQL text.
     names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(target_columns)))
@@ -73,7 +90,7 @@ def _load_file(connection: Any, table: str, columns: list[str], path: Path, deli
     column_list = ", ".join(target_columns)
     try:
         result = connection.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT * FROM {reader}", [str(path), skip, delimiter, null_text]
+            f"INSERT INTO {table} ({column_list}) SELECT * FROM {reader}", [[str(p) for p in paths], skip, delimiter, null_text]
         )
     except Exception as err:
         raise CopyError(f"ERROR: Load into table '{table}' failed: {err}") from err

@@ -70,7 +70,7 @@ class EmbeddedStack:
             emit=self._emit_sagemaker_event,
             faults=self.faults,
         )
-        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults)
+        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=s3.object_reader(ACCOUNT_ID))
         self.slack: SlackReceiver | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None

@@ -99,9 +99,13 @@ class Statement:
 
 
 class LocalWarehouse:
-    def __init__(self, s3_client: Callable[[], Any], faults: FaultPlan | None = None, database_path: str = ":memory:"):
+    def __init__(
+        self, s3_client: Callable[[], Any], faults: FaultPlan | None = None, database_path: str = ":memory:",
+        read_object: Callable[[str, str], bytes] | None = None,
+    ):
         self._connection = duckdb.connect(database_path)
         self._s3_client = s3_client
+        self._read_object = read_object  # COPY's file reads, when the stack can serve them without HTTP
         self._faults = faults or FaultPlan()
         self._statements: dict[str, Statement] = {}
         self._tokens: dict[str, str] = {}
@@ -226,7 +230,7 @@ class LocalWarehouse:
         if refusal is not None and refusal.target in part.sql:
             raise CopyError(refusal.error)
         if is_copy(part.sql):
-            part.result_rows = run_copy(self._connection, self._s3_client(), part.sql)
+            part.result_rows = run_copy(self._connection, self._s3_client(), part.sql, self._read_object)
             return
         sql = _PLACEHOLDER.sub(lambda m: f"${m.group(1)}", part.sql)
         used = {name: parameters[name] for name in _PLACEHOLDER.findall(part.sql) if name in parameters}

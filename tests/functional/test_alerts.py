@@ -96,7 +96,7 @@ def test_a_storm_of_unreadable_events_is_a_handful_of_posts_and_every_event_is_c
     assert len(attempts) == storm and all(i.succeeded for i in attempts)  # an event that cannot parse is not retried
     rejected = aws.failures_for(lambda m: m.get("kind") == "event_rejected" and m.get("function") == "on_config_dropped", at_least=storm)
     assert len(rejected) == storm
-    key = "event|on_config_dropped|S3EventNotificationEventBridgeModel"
+    key = "event|on_config_dropped|S3ObjectCreatedEvent"
     deadline = time.monotonic() + 60
     while True:  # the consumer paces Slack; wait until it has counted every message
         item = aws.dynamodb.get_item(TableName=aws.stack.applied.ref("AlertsTable"), Key={"collapse_key": {"S": key}})["Item"]

@@ -4,6 +4,7 @@ is trained and promoted, and a monthly run puts a prediction per sample row in t
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -22,7 +23,8 @@ NAMES = {"tabular-classification": "tpl-packaging", "regression": "tpl-weight", 
 
 @pytest.fixture(scope="module")
 def submitted(stack, aws, tmp_path_factory):
-    """Every template initialised; text-classification submitted waiting for its outcome, the others without."""
+    """Every template initialised and submitted (text-classification waiting for its outcome), then each model's
+    monthly run, all at once; the regression folder is submitted a second time beside them."""
     state = tmp_path_factory.mktemp("state") / "local.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLRELAY_STATE_FILE", str(state))
@@ -41,29 +43,29 @@ def submitted(stack, aws, tmp_path_factory):
         runs = {t: aws.runs(f"train-{name}-", timeout=300) for t, name in NAMES.items()}
         resubmitted = runner.invoke(app, ["submit", str(parent / NAMES["regression"]), "--data",
                                           str(parent / NAMES["regression"] / "data" / "sample.csv"), "--no-wait"], terminal_width=200)
+    run_statement(aws.data, connection_from(aws.stack.info.outputs),
+                  sqls=create_table_sqls(PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))))
+    with ThreadPoolExecutor(len(NAMES)) as pool:
+        monthly = dict(zip(NAMES, pool.map(lambda name: aws.monthly_run(name, "2026-12"), NAMES.values()), strict=True))
     tests = {t: (process.wait(timeout=300), process.stdout.read()) for t, process in own_tests.items()}
-    aws.runs("train-tpl-weight-", timeout=300)  # the resubmitted run ends before the module's monthly runs
-    return parent, initialised, tests, submits, runs, resubmitted
+    aws.runs("train-tpl-weight-", timeout=300)  # the second regression run ends inside this module
+    return parent, initialised, tests, submits, runs, resubmitted, monthly
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_a_template_becomes_a_promoted_model_with_monthly_predictions_in_the_warehouse(aws, submitted, template):
-    parent, initialised, tests, submits, runs, _ = submitted
+    parent, initialised, tests, submits, runs, _, monthly_runs = submitted
     name = NAMES[template]
 
     assert initialised[template].exit_code == 0, initialised[template].output
     returncode, test_output = tests[template]
     assert returncode == 0 and "2 passed" in test_output, test_output
     assert submits[template].exit_code == 0, submits[template].output
-    (run, *_) = sorted(runs[template], key=lambda r: r["startDate"])
+    (run,) = runs[template]
     output = json.loads(aws.sfn.describe_execution(executionArn=run["executionArn"])["output"])
     assert run["status"] == "SUCCEEDED" and output["registration"]["status"] == "Approved"
     assert output["registration"]["version"] == 1
-    run_statement(aws.data, connection_from(aws.stack.info.outputs),
-                  sqls=create_table_sqls(PredictionsTable(*aws.stack.info.outputs["PredictionsTableName"].split("."))))
-
-    monthly = aws.monthly_run(name, "2026-12")
-
+    monthly = monthly_runs[template]
     assert monthly["status"] == "SUCCEEDED"
     sample = pd.read_csv(parent / name / "data" / "sample.csv")
     column = "predicted_value" if template == "regression" else "predicted_label"
@@ -73,7 +75,7 @@ def test_a_template_becomes_a_promoted_model_with_monthly_predictions_in_the_war
 
 
 def test_submit_uploads_the_table_and_code_then_prints_the_promotion(aws, submitted):
-    parent, _, _, submits, _, _ = submitted
+    parent, _, _, submits, *_ = submitted
     text = " ".join(submits["text-classification"].output.split())
 
     assert f"data: {parent}/tpl-titles/data/sample.csv" in text and "/data/tpl-titles/train.csv" in text
@@ -84,7 +86,7 @@ def test_submit_uploads_the_table_and_code_then_prints_the_promotion(aws, submit
 
 
 def test_submitting_the_same_folder_again_uploads_neither_its_table_nor_its_code(submitted):
-    *_, resubmitted = submitted
+    resubmitted = submitted[5]
     text = " ".join(resubmitted.output.split())
 
     assert resubmitted.exit_code == 0, resubmitted.output

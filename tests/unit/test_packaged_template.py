@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -105,3 +106,21 @@ def test_deploy_parameters_come_from_the_stages_file_and_the_zip_from_its_upload
     }
     with pytest.raises(DeployError, match="infra/parameters/nowhere.json is missing"):
         stack_parameters("nowhere")
+
+
+def test_every_module_in_the_zip_ships_with_bytecode_that_needs_no_source_times(packaged):
+    archive = zipfile.ZipFile(packaged.zip_file)
+    names = set(archive.namelist())
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+
+    modules = [n for n in names if n.endswith(".py")]
+    missing = [m for m in modules if _pyc_of(m, tag) not in names]
+    assert modules and not missing, missing[:5]
+    header = archive.read(_pyc_of("app.py", tag))[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, not checked against the source
+
+
+def _pyc_of(module: str, tag: str) -> str:
+    folder, _, name = module.rpartition("/")
+    return f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"

@@ -1,9 +1,12 @@
-"""S3 reads, slowed on request (the fault plan's slow_reads): moto's S3 itself needs no change."""
+"""S3 reads, slowed on request (the fault plan's slow_reads), and read in process by the local warehouse.
+
+moto's S3 itself needs no change.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -25,6 +28,20 @@ def patched(faults: Any) -> Iterator[None]:
 
     with mock.patch.object(S3Response, "get_object", get_object):
         yield
+
+
+def object_reader(account_id: str) -> Callable[[str, str], bytes]:
+    """An object's bytes straight from moto's backend: the local warehouse's COPY runs in this process, as
+    Redshift's runs inside AWS, so its reads need not go through HTTP (4x faster for a load's parts)."""
+    from moto.s3.models import s3_backends
+
+    def read(bucket: str, key: str) -> bytes:
+        found = s3_backends[account_id]["aws"].get_object(bucket, key)
+        if found is None:
+            raise KeyError(f"s3://{bucket}/{key}")
+        return bytes(found.value)
+
+    return read
 
 
 def _key_name(response: S3Response) -> str:
