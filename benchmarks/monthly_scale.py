@@ -1,0 +1,150 @@
+"""A monthly inference run over 1,000,000 catalogue items, end to end on a fresh embedded stack, against the same
+step scripts run directly on the same data.
+
+Orchestrated: the monthly schedule's run through Step Functions, the SageMaker
+pipeline on the local runner (Prepare, Transform, Assemble, with every input and
+output through the emulated S3) and the Redshift Data API load, verified by the
+row count. Direct: prepare_inference.py, the batch transform host and
+assemble_predictions.py on local files, then one DuckDB load of the assembled
+files. Prints both wall times, rows per second, their ratio (target: the
+orchestration within 1.3x), and the peak memory of the process that runs the
+stack (the runner) and of the largest step.
+
+    .venv/bin/python benchmarks/monthly_scale.py [--items 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls  # noqa: E402
+from mlrelay.local.stack import EmbeddedStack  # noqa: E402
+from mlrelay.synthetic import synthesize  # noqa: E402
+from mlrelay.warehouse_client import connection_from, run_statement  # noqa: E402
+
+DATA = "mlrelay-demo-data"
+SCRIPTS = ROOT / "pipelines" / "scripts"
+
+
+def wait_for(sfn, arn: str, prefix: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(prefix)]
+        if found and all(e["status"] != "RUNNING" for e in found):
+            return found[0]
+        time.sleep(0.5)
+    sys.exit(f"{prefix} did not end within {timeout:.0f} s")
+
+
+def keys_ending(s3, bucket: str, suffix: str, containing: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffix) and containing in o["Key"])
+
+
+def run(command: list[str], **kwargs) -> float:
+    started = time.perf_counter()
+    finished = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if finished.returncode != 0:
+        sys.exit(f"{' '.join(command[:3])} failed: {finished.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    options = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="mlrelay-scale-"))
+    catalogue = scratch / "catalogue" / "items.csv"
+    catalogue.parent.mkdir()
+    print(f"writing a catalogue of {options.items:,} items…", flush=True)
+    synthesize(options.items, seed=3).to_csv(catalogue, index=False)
+
+    with EmbeddedStack(log_dir=scratch / "logs") as stack:
+        s3, sfn = stack.client("s3"), stack.client("stepfunctions")
+        outputs = stack.info.outputs
+        s3.create_bucket(Bucket=DATA)
+        s3.put_object(Bucket=DATA, Key="catalogue/train.csv", Body=synthesize(4000, seed=1).to_csv(index=False).encode())
+        s3.upload_file(str(catalogue), DATA, "catalogue/items.csv")
+        config = json.loads((ROOT / "examples" / "configs" / "packaging-type.json").read_text())
+        config.update(model_name="scale", model={"type": "sklearn.gradient_boosting", "hyperparameters": {"n_estimators": 50}},
+                      inference={"daily": False, "monthly": True, "catalogue_uri": f"s3://{DATA}/catalogue/items.csv"})
+        s3.put_object(Bucket=outputs["ConfigBucketName"], Key="configs/train/scale.json", Body=json.dumps(config).encode())
+        stack.runtime.wait_idle()
+        trained = wait_for(sfn, outputs["TrainingStateMachineArn"], "train-scale-", 600)
+        if trained["status"] != "SUCCEEDED":
+            sys.exit(f"training ended {trained['status']}")
+        target = PredictionsTable(*outputs["PredictionsTableName"].split("."))
+        run_statement(stack.client("redshift-data"), connection_from(outputs), sqls=create_table_sqls(target))
+
+        print("monthly run (orchestrated)…", flush=True)
+        run_id = "infer-scale-monthly-2026-12"
+        run_input = {"run_id": run_id, "workflow": "inference", "model_name": "scale", "mode": "monthly",
+                     "scheduled_for": "2026-12-01T06:00:00Z", "catalogue_uri": None, "callback_timeout_seconds": None}
+        started = time.perf_counter()
+        sfn.start_execution(stateMachineArn=outputs["InferenceStateMachineArn"], name=run_id, input=json.dumps(run_input))
+        monthly = wait_for(sfn, outputs["InferenceStateMachineArn"], run_id, 3600)
+        orchestrated = time.perf_counter() - started
+        loaded = stack.warehouse.query(f"SELECT count(*) FROM {target.qualified} WHERE run_id = '{run_id}'")[0][0]
+        runner_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        step_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        bucket = outputs["ArtifactBucketName"]
+        (model_key,) = keys_ending(s3, bucket, "model.tar.gz")
+        (spec_key,) = keys_ending(s3, bucket, "spec.json", containing=run_id)
+        model_dir, spec_dir = scratch / "model", scratch / "spec"
+        model_dir.mkdir()
+        spec_dir.mkdir()
+        s3.download_file(bucket, model_key, str(scratch / "model.tar.gz"))
+        s3.download_file(bucket, spec_key, str(spec_dir / "spec.json"))
+    with tarfile.open(scratch / "model.tar.gz") as archive:
+        archive.extractall(model_dir, filter="data")
+    if monthly["status"] != "SUCCEEDED" or loaded != options.items:
+        sys.exit(f"the monthly run ended {monthly['status']} with {loaded:,} rows loaded of {options.items:,}")
+
+    print("the same steps run directly…", flush=True)
+    work = {name: scratch / "direct" / name for name in ("items", "ids", "selection", "predictions", "assembled")}
+    python, environment = sys.executable, {**os.environ, "PYTHONPATH": str(ROOT)}
+    direct = run([python, str(SCRIPTS / "prepare_inference.py"), "--input", str(catalogue.parent), "--spec", str(spec_dir),
+                  "--items", str(work["items"]), "--ids", str(work["ids"]), "--selection", str(work["selection"])])
+    direct += run([python, "-m", "mlrelay.local.transform_host", "--code-dir", str(ROOT / "pipelines" / "builtin" / "sklearn"),
+                   "--program", "train.py", "--model-dir", str(model_dir), "--input-dir", str(work["items"]),
+                   "--output-dir", str(work["predictions"]), "--content-type", "text/csv", "--accept", "application/jsonlines",
+                   "--split-type", "Line"], env=environment)
+    direct += run([python, str(SCRIPTS / "assemble_predictions.py"), "--ids", str(work["ids"]), "--predictions",
+                   str(work["predictions"]), "--spec", str(spec_dir), "--output", str(work["assembled"]),
+                   "--output-uri", "s3://local/assembled"])
+    warehouse = duckdb.connect()
+    for sql in create_table_sqls(target):
+        warehouse.execute(sql)
+    started = time.perf_counter()
+    warehouse.execute(
+        f"INSERT INTO {target.qualified} (item_id, predicted_label, predicted_value, probabilities, model_name, model_version, "
+        "run_id, mode, predicted_at) SELECT column0, column1, TRY_CAST(column2 AS DOUBLE), column3, 'scale', 1, 'direct', "
+        "'monthly', TIMESTAMP '2026-12-01 06:00:00' FROM read_csv(?, header=false, all_varchar=true)",
+        [sorted(str(p) for p in work["assembled"].rglob("*.csv"))],
+    )
+    direct += time.perf_counter() - started
+    direct_rows = warehouse.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0]
+
+    print(f"orchestrated monthly run: {loaded:,} rows loaded in {orchestrated:.1f} s = {loaded / orchestrated:,.0f} rows/s")
+    print(f"the step scripts directly: {direct_rows:,} rows in {direct:.1f} s = {direct_rows / direct:,.0f} rows/s")
+    print(f"ratio: the orchestrated run takes {orchestrated / direct:.2f}x the direct steps' time (target 1.3x)")
+    print(f"peak memory: the stack's process {runner_peak_mb:,.0f} MB, the largest step {step_peak_mb:,.0f} MB")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()
