@@ -1,7 +1,8 @@
 """Loading 1,000,000 predictions through the local Redshift Data API, against DuckDB directly.
 
 The Data API path is the one inference runs take: 20 CSV parts of 50,000 rows
-(the Assemble step's layout: item, label, value, probabilities) in the emulated S3, one BatchExecuteStatement (COPY by manifest into staging,
+(the Assemble step's layout: item, label, value, probabilities) in the emulated
+S3, one BatchExecuteStatement (COPY by manifest into staging,
 delete the run's rows, insert), polled with DescribeStatement. The direct path
 loads the same files from local disk into a fresh DuckDB with one INSERT.
 

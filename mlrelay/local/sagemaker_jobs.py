@@ -17,9 +17,12 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from boto3.s3.transfer import TransferConfig
 
 from chalicelib.shared.images import framework_of
 from mlrelay.local.user_env import RequirementsError, environment_for
@@ -27,6 +30,8 @@ from mlrelay.local.user_env import RequirementsError, environment_for
 CONTAINER_ROOT = "/opt/ml/"
 LOCAL_FRAMEWORKS = {"sklearn", "xgboost"}  # CPU Python frameworks this machine runs as their containers would
 FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
+# One PUT per file: the emulator takes a part upload's parts one request at a time, so parts only add requests.
+_WHOLE_OBJECTS = TransferConfig(multipart_threshold=5 * 1024**3)
 
 
 class JobFailedError(RuntimeError):
@@ -35,7 +40,7 @@ class JobFailedError(RuntimeError):
 
 @dataclass(frozen=True)
 class JobContext:
-    s3: Any
+    s3: Any  # a boto3 S3 client, or a JobStorage over one
     directory: Path  # stands in for the container's root
     log_path: Path
 
@@ -171,6 +176,30 @@ def _pack(source: Path, archive: Path) -> Path:
 def _split(uri: str) -> tuple[str, str]:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key
+
+
+class JobStorage:
+    """The S3 a job stages its inputs and outputs through: listings and uploads by the API (so versions and
+    events are S3's), reads straight from the emulator's store when the stack can serve them, which is the
+    difference between seconds and a fraction of one for a million-row catalogue."""
+
+    def __init__(self, client: Any, read_object: Callable[[str, str], bytes] | None = None):
+        self._client, self._read_object = client, read_object
+
+    def get_paginator(self, operation: str) -> Any:
+        return self._client.get_paginator(operation)
+
+    def download_file(self, bucket: str, key: str, filename: str) -> None:
+        if self._read_object is not None:
+            try:
+                Path(filename).write_bytes(self._read_object(bucket, key))
+                return
+            except KeyError:
+                pass  # let the API say what is missing, as it would on AWS
+        self._client.download_file(bucket, key, filename)
+
+    def upload_file(self, filename: str, bucket: str, key: str) -> None:
+        self._client.upload_file(filename, bucket, key, Config=_WHOLE_OBJECTS)
 
 
 def download(s3: Any, uri: str, target: Path) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.pipeline_expressions import ExpressionError, evaluate, parameter_values, step_references
-from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, run_processing, run_training, run_transform
+from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, JobStorage, run_processing, run_training, run_transform
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +72,12 @@ class StepRun:
 
 
 class LocalPipelineRunner:
-    def __init__(self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan):
+    def __init__(
+        self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan,
+        read_object: Callable[[str, str], bytes] | None = None,
+    ):
         self._s3_client = s3_client
+        self._read_object = read_object  # inputs straight from the emulator's store (mlrelay/local/emulated/s3.py)
         self._faults = faults
         self._work_dir = work_dir
         self._log_dir = log_dir
@@ -204,7 +208,7 @@ class LocalPipelineRunner:
         name, kind = step["Name"], step["Type"]
         job_name = f"pipelines-{execution_id}-{name}-{uuid.uuid4().hex[:8]}"[:63]
         job = JobContext(
-            s3=self._s3_client(),
+            s3=JobStorage(self._s3_client(), self._read_object),
             directory=self._work_dir / execution_id / name,
             log_path=self._log_dir / execution_id / f"{name}.log",
         )

@@ -69,6 +69,7 @@ class EmbeddedStack:
             log_dir=(log_dir or self._work_dir) / "pipelines",
             emit=self._emit_sagemaker_event,
             faults=self.faults,
+            read_object=s3.object_reader(ACCOUNT_ID),
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=s3.object_reader(ACCOUNT_ID))
         self.slack: SlackReceiver | None = None
