@@ -42,7 +42,8 @@ def up(
         for name, value in stack.info.outputs.items():
             table.add_row(name, value)
         console.print(table)
-        console.print("Drop a config with `mlrelay local drop FILE`; watch with `mlrelay runs list`. Ctrl-C stops.")
+        console.print("Start a model with `mlrelay init NAME --template ...` and `mlrelay submit NAME`; "
+                      "watch with `mlrelay runs list`. Ctrl-C stops.")
         stopped.wait()
     except KeyboardInterrupt:
         pass

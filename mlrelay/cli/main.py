@@ -1,4 +1,9 @@
-"""The `mlrelay` command: `mlrelay --help` lists what it does."""
+"""The `mlrelay` command: `mlrelay --help` lists what it does.
+
+Command modules import what a command needs (boto3, the config models, the
+emulator) inside that command, so `--help` and `config validate` start in a
+fraction of a second; tests/unit/test_cli_startup.py keeps it so.
+"""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ def list_command() -> None:
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
     names = versions.model_names()
     if not names:
-        console.print("no models yet: drop a training config with `mlrelay local drop FILE`")
+        console.print("no models yet: submit a training config with `mlrelay submit FOLDER_OR_CONFIG`")
         return
     table = Table("model", "task", "versions", "approved", "judged on", "latest decision", box=None, padding=(0, 2))
     for name in names:

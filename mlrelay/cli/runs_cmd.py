@@ -32,7 +32,7 @@ def list_command(
     info, client = connect()
     runs = list_runs(client("stepfunctions"), info.state_machines)
     if not runs:
-        console.print("no runs yet: drop a config with `mlrelay local drop FILE`")
+        console.print("no runs yet: submit a config with `mlrelay submit FOLDER_OR_CONFIG`")
         return
     if cost:
         _costs_by_model_and_month(info, client, [run.run_id for run in runs[:limit]])

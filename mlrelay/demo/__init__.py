@@ -43,8 +43,8 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")
         return False
     console.print(f"\n[bold green]Demo passed[/]: {checks.passed} checks.")
-    console.print("Next: `mlrelay local up` keeps a stack running; `mlrelay local drop FILE`, `mlrelay runs list` "
-                  "and `mlrelay models list` use it.")
+    console.print("Next: `mlrelay local up` keeps a stack running; `mlrelay init NAME --template ...`, "
+                  "`mlrelay submit NAME`, `mlrelay runs list` and `mlrelay models list` use it.")
     return True
 
 
