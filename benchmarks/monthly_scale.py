@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -38,6 +39,7 @@ from mlrelay.warehouse_client import connection_from, run_statement  # noqa: E40
 
 DATA = "mlrelay-demo-data"
 SCRIPTS = ROOT / "pipelines" / "scripts"
+MONTHS = ("2026-10", "2026-11", "2026-12", "2027-01", "2027-02")
 
 
 def wait_for(sfn, arn: str, prefix: str, timeout: float) -> dict:
@@ -55,6 +57,34 @@ def keys_ending(s3, bucket: str, suffix: str, containing: str = "") -> list[str]
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffix) and containing in o["Key"])
 
 
+def state_seconds(sfn, execution_arn: str) -> dict[str, float]:
+    """Seconds spent in each state of an execution (summed over visits), from its history."""
+    events = [e for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn) for e in page["events"]]
+    spent: dict[str, float] = {}
+    current, since = None, None
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details or event["type"] == "ExecutionSucceeded":
+            if current is not None:
+                spent[current] = spent.get(current, 0.0) + (event["timestamp"] - since).total_seconds()
+            current, since = (details["name"], event["timestamp"]) if details else (None, None)
+    return spent
+
+
+def pipeline_step_seconds(sagemaker, pipeline: str) -> dict[str, float]:
+    """Seconds each step of the pipeline's latest execution took."""
+    (latest, *_) = sagemaker.list_pipeline_executions(PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending")[
+        "PipelineExecutionSummaries"]
+    listed = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=latest["PipelineExecutionArn"])["PipelineExecutionSteps"]
+    return {step["StepName"]: (step["EndTime"] - step["StartTime"]).total_seconds() for step in listed if step.get("EndTime")}
+
+
+def timed_step(name: str, command: list[str], **kwargs) -> float:
+    seconds = run(command, **kwargs)
+    print(f"  {name} {seconds:.1f} s", flush=True)
+    return seconds
+
+
 def run(command: list[str], **kwargs) -> float:
     started = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True, **kwargs)
@@ -66,6 +96,7 @@ def run(command: list[str], **kwargs) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, choices=range(1, len(MONTHS) + 1), help="runs of each path, for the median")
     options = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="mlrelay-scale-"))
     catalogue = scratch / "catalogue" / "items.csv"
@@ -90,15 +121,22 @@ def main() -> None:
         target = PredictionsTable(*outputs["PredictionsTableName"].split("."))
         run_statement(stack.client("redshift-data"), connection_from(outputs), sqls=create_table_sqls(target))
 
-        print("monthly run (orchestrated)…", flush=True)
-        run_id = "infer-scale-monthly-2026-12"
-        run_input = {"run_id": run_id, "workflow": "inference", "model_name": "scale", "mode": "monthly",
-                     "scheduled_for": "2026-12-01T06:00:00Z", "catalogue_uri": None, "callback_timeout_seconds": None}
-        started = time.perf_counter()
-        sfn.start_execution(stateMachineArn=outputs["InferenceStateMachineArn"], name=run_id, input=json.dumps(run_input))
-        monthly = wait_for(sfn, outputs["InferenceStateMachineArn"], run_id, 3600)
-        orchestrated = time.perf_counter() - started
-        loaded = stack.warehouse.query(f"SELECT count(*) FROM {target.qualified} WHERE run_id = '{run_id}'")[0][0]
+        timings, loaded_counts = [], []
+        for month in MONTHS[:options.repeat]:
+            print(f"monthly run {month} (orchestrated)…", flush=True)
+            run_id = f"infer-scale-monthly-{month}"
+            run_input = {"run_id": run_id, "workflow": "inference", "model_name": "scale", "mode": "monthly",
+                         "scheduled_for": f"{month}-01T06:00:00Z", "catalogue_uri": None, "callback_timeout_seconds": None}
+            started = time.perf_counter()
+            sfn.start_execution(stateMachineArn=outputs["InferenceStateMachineArn"], name=run_id, input=json.dumps(run_input))
+            monthly = wait_for(sfn, outputs["InferenceStateMachineArn"], run_id, 3600)
+            timings.append(time.perf_counter() - started)
+            loaded_counts.append(stack.warehouse.query(f"SELECT count(*) FROM {target.qualified} WHERE run_id = '{run_id}'")[0][0])
+            if monthly["status"] != "SUCCEEDED":
+                sys.exit(f"the monthly run {run_id} ended {monthly['status']}")
+        orchestrated, loaded = statistics.median(timings), min(loaded_counts)
+        states = state_seconds(sfn, monthly["executionArn"])
+        steps = pipeline_step_seconds(stack.client("sagemaker"), f"mlrelay-{stack.info.stage}-inference")
         runner_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         step_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         bucket = outputs["ArtifactBucketName"]
@@ -111,19 +149,40 @@ def main() -> None:
         s3.download_file(bucket, spec_key, str(spec_dir / "spec.json"))
     with tarfile.open(scratch / "model.tar.gz") as archive:
         archive.extractall(model_dir, filter="data")
-    if monthly["status"] != "SUCCEEDED" or loaded != options.items:
-        sys.exit(f"the monthly run ended {monthly['status']} with {loaded:,} rows loaded of {options.items:,}")
+    if loaded != options.items:
+        sys.exit(f"a monthly run loaded {loaded:,} rows of {options.items:,}")
+    direct_timings = []
+    for attempt in range(options.repeat):
+        print("the same steps run directly…", flush=True)
+        seconds, direct_rows = run_directly(scratch / f"direct-{attempt}", catalogue, spec_dir, model_dir, target)
+        direct_timings.append(seconds)
+    direct = statistics.median(direct_timings)
 
-    print("the same steps run directly…", flush=True)
-    work = {name: scratch / "direct" / name for name in ("items", "ids", "selection", "predictions", "assembled")}
+    print(f"orchestrated monthly run: {loaded:,} rows loaded, median {orchestrated:.1f} s of {options.repeat} "
+          f"({', '.join(f'{t:.1f}' for t in timings)}) = {loaded / orchestrated:,.0f} rows/s")
+    slowest = sorted(states.items(), key=lambda item: -item[1])[:5]
+    print("  where the last run spent its time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in slowest))
+    print("  its pipeline's steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items()))
+    print(f"the step scripts directly: {direct_rows:,} rows, median {direct:.1f} s of {options.repeat} "
+          f"({', '.join(f'{t:.1f}' for t in direct_timings)}) = {direct_rows / direct:,.0f} rows/s")
+    print(f"ratio: the orchestrated run takes {orchestrated / direct:.2f}x the direct steps' time (target 1.3x)")
+    print(f"peak memory: the stack's process {runner_peak_mb:,.0f} MB, the largest step {step_peak_mb:,.0f} MB")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
+def run_directly(root: Path, catalogue: Path, spec_dir: Path, model_dir: Path, target: PredictionsTable) -> tuple[float, int]:
+    """Prepare, transform and assemble on local files, then one DuckDB load: (seconds, rows loaded)."""
+    work = {name: root / name for name in ("items", "ids", "selection", "predictions", "assembled")}
     python, environment = sys.executable, {**os.environ, "PYTHONPATH": str(ROOT)}
-    direct = run([python, str(SCRIPTS / "prepare_inference.py"), "--input", str(catalogue.parent), "--spec", str(spec_dir),
+    direct = timed_step("Prepare", [python, str(SCRIPTS / "prepare_inference.py"), "--input", str(catalogue.parent),
+                                    "--spec", str(spec_dir),
                   "--items", str(work["items"]), "--ids", str(work["ids"]), "--selection", str(work["selection"])])
-    direct += run([python, "-m", "mlrelay.local.transform_host", "--code-dir", str(ROOT / "pipelines" / "builtin" / "sklearn"),
+    direct += timed_step("Transform", [python, "-m", "mlrelay.local.transform_host",
+                                       "--code-dir", str(ROOT / "pipelines" / "builtin" / "sklearn"),
                    "--program", "train.py", "--model-dir", str(model_dir), "--input-dir", str(work["items"]),
                    "--output-dir", str(work["predictions"]), "--content-type", "text/csv", "--accept", "application/jsonlines",
                    "--split-type", "Line"], env=environment)
-    direct += run([python, str(SCRIPTS / "assemble_predictions.py"), "--ids", str(work["ids"]), "--predictions",
+    direct += timed_step("Assemble", [python, str(SCRIPTS / "assemble_predictions.py"), "--ids", str(work["ids"]), "--predictions",
                    str(work["predictions"]), "--spec", str(spec_dir), "--output", str(work["assembled"]),
                    "--output-uri", "s3://local/assembled"])
     warehouse = duckdb.connect()
@@ -137,13 +196,7 @@ def main() -> None:
         [sorted(str(p) for p in work["assembled"].rglob("*.csv"))],
     )
     direct += time.perf_counter() - started
-    direct_rows = warehouse.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0]
-
-    print(f"orchestrated monthly run: {loaded:,} rows loaded in {orchestrated:.1f} s = {loaded / orchestrated:,.0f} rows/s")
-    print(f"the step scripts directly: {direct_rows:,} rows in {direct:.1f} s = {direct_rows / direct:,.0f} rows/s")
-    print(f"ratio: the orchestrated run takes {orchestrated / direct:.2f}x the direct steps' time (target 1.3x)")
-    print(f"peak memory: the stack's process {runner_peak_mb:,.0f} MB, the largest step {step_peak_mb:,.0f} MB")
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    return direct, warehouse.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0]
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 FAILURE_PATH = ("ReportFailure", "MarkRunFailed", "FailureKind", "RunFailedInWorkflow", "RunFailed", "UnknownResumePoint")
 NAMES_THE_FAILED_STEP = "Names the failed step for the failure message."
+POLL_SECONDS = 1  # between Data API status checks
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,7 @@ def run_pipeline(
 
 
 def statement_poll(
-    machine: StateMachine, noun: str, started_by: str, result: str, *, what: str, next: str, error: str, max_polls: int = 300,
+    machine: StateMachine, noun: str, started_by: str, result: str, *, what: str, next: str, error: str, max_polls: int = 600,
 ) -> None:
     """Wait for a Data API statement with a bounded Wait loop: no Lambda sleeps while Redshift works.
 
@@ -322,7 +323,8 @@ def statement_poll(
     """
     key = result.removeprefix("$.")
     machine.add(f"Init{noun}Polls", {"Type": "Pass", "Result": {"n": 0}, "ResultPath": f"$.{key}_polls", "Next": f"WaitFor{noun}"})
-    machine.add(f"WaitFor{noun}", {"Type": "Wait", "Seconds": 2, "Next": f"Check{noun}"})
+    # A second between checks: a load of a million rows takes seconds, and a poll costs one transition.
+    machine.add(f"WaitFor{noun}", {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": f"Check{noun}"})
     machine.task(
         f"Check{noun}", "arn:aws:states:::aws-sdk:redshiftdata:describeStatement", retry=REDSHIFT_DATA,
         next=f"{noun}Finished", parameters={"Id.$": f"{result}.statement_id"},
@@ -331,7 +333,8 @@ def statement_poll(
     )
     machine.add(f"{noun}Finished", {
         "Type": "Choice",
-        "Comment": f"A bounded loop: at most {max_polls} checks two seconds apart ({max_polls * 2 // 60} minutes) for {what}.",
+        "Comment": f"A bounded loop: at most {max_polls} checks {POLL_SECONDS} s apart ({max_polls * POLL_SECONDS // 60} minutes) "
+                   f"for {what}.",
         "Choices": [
             {"Variable": f"$.{key}_check.status", "StringEquals": "FINISHED", "Next": next},
             {"Or": [{"Variable": f"$.{key}_check.status", "StringEquals": status} for status in ("FAILED", "ABORTED")],
