@@ -27,6 +27,7 @@ demo: $(STAMP)
 # lives in. Then the functional modules on two workers, each with an embedded stack of its own.
 test: $(PIPELINES_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/bandit --quiet --recursive --severity-level medium app.py chalicelib mlrelay pipelines
 	$(BIN)/python -m pytest tests/unit
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
 

@@ -130,7 +130,8 @@ class _StrictYamlLoader(yaml.SafeLoader):
 
 def _load_yaml(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictYamlLoader)
+        # A SafeLoader subclass that also refuses duplicate keys (bandit B506).
+        return yaml.load(text, Loader=_StrictYamlLoader)  # nosec B506
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
