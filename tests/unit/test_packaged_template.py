@@ -124,3 +124,14 @@ def test_every_module_in_the_zip_ships_with_bytecode_that_needs_no_source_times(
 def _pyc_of(module: str, tag: str) -> str:
     folder, _, name = module.rpartition("/")
     return f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"
+
+
+def test_every_function_has_the_reserved_concurrency_its_stage_sets(packaged):
+    template = json.loads(packaged.template.read_text())
+    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["lambda_functions"]
+    functions = {r["Properties"]["FunctionName"]["Fn::Sub"].rsplit("-", 1)[-1]: r["Properties"]
+                 for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"}
+
+    assert {name: props.get("ReservedConcurrentExecutions") for name, props in functions.items()} == {
+        name: settings["reserved_concurrency"] for name, settings in stage.items()}
+    assert functions["alerts"]["ReservedConcurrentExecutions"] <= 2  # one post at a time paces Slack
