@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.warehouse_load import load_directly  # noqa: E402
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls  # noqa: E402
 from mlrelay.local.stack import EmbeddedStack  # noqa: E402
 from mlrelay.synthetic import synthesize  # noqa: E402
@@ -185,18 +184,8 @@ def run_directly(root: Path, catalogue: Path, spec_dir: Path, model_dir: Path, t
     direct += timed_step("Assemble", [python, str(SCRIPTS / "assemble_predictions.py"), "--ids", str(work["ids"]), "--predictions",
                    str(work["predictions"]), "--spec", str(spec_dir), "--output", str(work["assembled"]),
                    "--output-uri", "s3://local/assembled"])
-    warehouse = duckdb.connect()
-    for sql in create_table_sqls(target):
-        warehouse.execute(sql)
-    started = time.perf_counter()
-    warehouse.execute(
-        f"INSERT INTO {target.qualified} (item_id, predicted_label, predicted_value, probabilities, model_name, model_version, "
-        "run_id, mode, predicted_at) SELECT column0, column1, TRY_CAST(column2 AS DOUBLE), column3, 'scale', 1, 'direct', "
-        "'monthly', TIMESTAMP '2026-12-01 06:00:00' FROM read_csv(?, header=false, all_varchar=true)",
-        [sorted(str(p) for p in work["assembled"].rglob("*.csv"))],
-    )
-    direct += time.perf_counter() - started
-    return direct, warehouse.execute(f"SELECT count(*) FROM {target.qualified}").fetchone()[0]
+    seconds, rows = load_directly(target, sorted(work["assembled"].rglob("*.csv")), "scale", "direct")
+    return direct + seconds, rows
 
 
 if __name__ == "__main__":

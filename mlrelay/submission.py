@@ -44,7 +44,11 @@ def check(path: Path) -> tuple[ModelConfig, SourceBundle | None]:
 
 def prepare(path: Path, s3: Any, bucket: str) -> Submission:
     """Pack and upload the code folder (if the config names one) and rewrite the config to name the upload."""
-    config, bundle = check(path)
+    return publish(path, *check(path), s3, bucket)
+
+
+def publish(path: Path, config: ModelConfig, bundle: SourceBundle | None, s3: Any, bucket: str) -> Submission:
+    """`prepare` for a config `check` has already passed: uploads its bundle, rewrites it to name the upload."""
     if bundle is None:
         return Submission(config, path.read_bytes(), None)
     uploaded = upload(s3, bucket, bundle)

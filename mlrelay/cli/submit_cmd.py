@@ -27,7 +27,7 @@ def submit_command(
     Exits 1 when the config is refused or the run fails."""
     from chalicelib.config.parsing import ConfigError
     from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
-    from mlrelay.submission import check, prepare
+    from mlrelay.submission import check, publish
 
     config_path = _config_file(path)
     if data is not None and not data.is_file():
@@ -35,7 +35,7 @@ def submit_command(
     info, client = connect()
     s3, bucket = client("s3"), info.outputs["ConfigBucketName"]
     try:
-        config, _ = check(config_path)
+        config, bundle = check(config_path)
     except ConfigError as err:
         console.print(f"[red]{config_path} is not a valid config[/]; nothing was uploaded:")
         for problem in err.problems:
@@ -43,7 +43,7 @@ def submit_command(
         raise typer.Exit(1) from err
     if data is not None:
         _upload_data(s3, data, config.data.uri, info.endpoint)
-    submission = prepare(config_path, s3, bucket)
+    submission = publish(config_path, config, bundle, s3, bucket)
     if submission.bundle is not None:
         state = "uploaded" if submission.bundle_uploaded else "unchanged, not uploaded again"
         console.print(f"code: {len(submission.bundle.files)} files → {submission.bundle.uri(bucket)} ({state})")

@@ -63,15 +63,16 @@ class EmbeddedStack:
         self.faults = FaultPlan()
         self.runtime = LocalLambdaRuntime()
         self._work_dir = Path(tempfile.mkdtemp(prefix="mlrelay-sagemaker-"))
+        read_object = s3.object_reader(ACCOUNT_ID)  # the runner's and the warehouse's reads, in process
         self.pipelines = LocalPipelineRunner(
             s3_client=lambda: self.client("s3"),
             work_dir=self._work_dir,
             log_dir=(log_dir or self._work_dir) / "pipelines",
             emit=self._emit_sagemaker_event,
             faults=self.faults,
-            read_object=s3.object_reader(ACCOUNT_ID),
+            read_object=read_object,
         )
-        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=s3.object_reader(ACCOUNT_ID))
+        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
         self.slack: SlackReceiver | None = None
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None

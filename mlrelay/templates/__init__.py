@@ -7,7 +7,6 @@ code on the sample table as SageMaker would, with no AWS.
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from string import Template
@@ -21,7 +20,6 @@ TEMPLATES = {
 _FOLDERS = {"tabular-classification": "tabular-classification", "regression": "tabular-regression",
             "text-classification": "text-classification"}
 _FILLED_IN = ("config.yaml", "README.md")  # files with $name, $template and $data_uri in them
-MODEL_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")  # chalicelib/config/schema.py's ModelName
 
 
 class TemplateError(ValueError):
@@ -32,9 +30,16 @@ def create_model_folder(name: str, template: str, parent: Path, data_uri: str) -
     """Copy `template` into parent/name with the name and data URI filled in; returns the folder."""
     if template not in TEMPLATES:
         raise TemplateError(f"no template {template!r}: choose one of {', '.join(TEMPLATES)}")
-    if not (2 <= len(name) <= 48 and MODEL_NAME.match(name)):
+    # The config schema's own rule, imported here: `mlrelay --help` need not load pydantic.
+    from pydantic import TypeAdapter, ValidationError
+
+    from chalicelib.config.schema import ModelName
+
+    try:
+        TypeAdapter(ModelName).validate_python(name)
+    except ValidationError as err:
         raise TemplateError(f"{name!r} cannot be a model name: 2 to 48 lowercase letters, digits and single hyphens, "
-                            "starting with a letter (it names S3 prefixes and registry groups)")
+                            "starting with a letter (it names S3 prefixes and registry groups)") from err
     folder = parent / name
     if folder.exists() and any(folder.iterdir()):
         raise TemplateError(f"{folder} already exists and is not empty: choose another name or --directory")
