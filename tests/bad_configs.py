@@ -61,4 +61,7 @@ BAD_CONFIGS: dict[str, tuple[str, bytes, str, str]] = {
                              "model", "needs image_uri"),
     "folder-and-bundle": (".json", _json(model={"framework": "xgboost", "source_dir": "model",
                                                 "code_uri": "s3://code-bucket/c/sourcedir.tar.gz"}), "model", "exactly one of"),
+    "monitoring-unknown-feature": (".json", _json(monitoring={"features": {"colour": {"method": "psi"}}}),
+                                   "monitoring.features.colour", "not one of data.feature_columns"),
+    "monitoring-unknown-action": (".json", _json(monitoring={"on_violation": "ignore"}), "monitoring.on_violation", "'warn' or 'block'"),
 }

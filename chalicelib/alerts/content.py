@@ -20,6 +20,7 @@ from typing import Any
 from chalicelib.shared.messages import (
     ConfigRejected,
     DailyInferenceStale,
+    DataDriftDetected,
     EventRejected,
     LambdaFailure,
     ModelDecided,
@@ -199,6 +200,29 @@ def _predictions_loaded(message: PredictionsLoaded, region: str) -> Alert:
     )
 
 
+def _data_drift(message: DataDriftDetected, region: str) -> Alert:
+    lines = [f"{f.feature}: {f.check.replace('_check', '').replace('_', ' ')}, {f.detail}" for f in message.features]
+    if message.ndcg is not None:
+        verdict = "ranking holds"
+        if message.attribution_drift:
+            verdict = f"below {message.ndcg_threshold:g}: the model leans on other features now"
+        lines.append(f"SHAP ranking NDCG {message.ndcg:.3f} ({verdict})")
+        lines.append(f"  training: {', '.join(message.top_features_training)}; now: {', '.join(message.top_features_now)}")
+    outcome = "predictions loaded anyway (monitoring.on_violation: warn)"
+    if not message.loaded:
+        outcome = "nothing loaded (monitoring.on_violation: block)"
+    what = f"{message.violations} violation(s)" if message.violations else "attribution drift"
+    return Alert(
+        collapse_key=f"drift|{message.run_id}",
+        title=f"⚠️ {message.model_name} v{message.model_version}: {what} in the {message.mode} run's {message.rows:,} items",
+        fields=[("Model", f"{message.model_name} v{message.model_version}"), ("Run", message.run_id), ("Outcome", outcome),
+                ("Report", message.report_uri)],
+        detail="\n".join(lines),
+        actions=[f"Drift table and report: `mlrelay monitor show {message.run_id}`",
+                 "Retrain on recent data if the catalogue has moved for good (drop the config again)"],
+    )
+
+
 def _lambda_failed(message: LambdaFailure, region: str) -> Alert:
     """An asynchronous invocation (a trigger) that failed after its retries: Lambda's destination record."""
     context, response = message.requestContext, message.responsePayload or {}
@@ -264,6 +288,7 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     ModelDecided: _model_decided,
     PredictionsLoaded: _predictions_loaded,
     DailyInferenceStale: _daily_stale,
+    DataDriftDetected: _data_drift,
     LambdaFailure: _lambda_failed,
     EventRejected: _event_rejected,
     UnreadableMessage: _unreadable,

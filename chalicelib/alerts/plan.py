@@ -60,5 +60,5 @@ def notice_kind(message: Any) -> str | None:
         return "failure" if message.far_from_previous else "inference"  # a load far from the last one is news
     if kind == "model_decided":
         return "rejection" if message.action == "reject" else "promotion"
-    return {"step_failed": "failure", "daily_inference_stale": "failure", "model_promoted": "promotion",
+    return {"step_failed": "failure", "daily_inference_stale": "failure", "data_drift_detected": "failure", "model_promoted": "promotion",
             "model_rejected": "rejection", "model_pending_approval": "promotion"}.get(str(kind))

@@ -89,8 +89,13 @@ class ModelRegistry:
 
     def register(
         self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str],
+        documents: str = "",
     ) -> str:
-        """Create the next model package version; returns its ARN."""
+        """Create the next model package version; returns its ARN.
+
+        `documents` is the S3 prefix of the run's evaluation: its metrics, data-quality baseline and
+        attributions become the package's ModelMetrics, where the registry and its console show them.
+        """
         with translated(f"cannot register a model package in {group}"):
             response = self._client.create_model_package(
                 ModelPackageGroupName=group,
@@ -102,6 +107,7 @@ class ModelRegistry:
                     "SupportedResponseMIMETypes": ["application/jsonlines"],
                 },
                 CustomerMetadataProperties={k: str(v)[:MAX_METADATA_VALUE] for k, v in metadata.items()},
+                **({"ModelMetrics": model_metrics(documents)} if documents else {}),
             )
         return str(response["ModelPackageArn"])
 
@@ -117,3 +123,16 @@ class ModelRegistry:
         with translated(f"cannot describe model package {model_package_arn}"):
             package = self._client.describe_model_package(ModelPackageName=model_package_arn)
         return dict(package["InferenceSpecification"]["Containers"][0])
+
+
+def model_metrics(prefix: str) -> dict[str, Any]:
+    """CreateModelPackage's ModelMetrics for the documents the Evaluate step writes under `prefix`."""
+
+    def document(name: str) -> dict[str, str]:
+        return {"ContentType": "application/json", "S3Uri": f"{prefix.rstrip('/')}/{name}"}
+
+    return {
+        "ModelQuality": {"Statistics": document("metrics.json")},
+        "ModelDataQuality": {"Statistics": document("statistics.json"), "Constraints": document("constraints.json")},
+        "Explainability": {"Report": document("attributions.json")},
+    }

@@ -192,6 +192,52 @@ class InferenceSettings(StrictModel):
     added_at_column: ColumnName = "added_at"
 
 
+DRIFT_THRESHOLDS = {"ks": 0.05, "chisquare": 0.05, "wasserstein": 0.1, "jensen_shannon": 0.1, "psi": 0.2}
+
+
+class FeatureMonitoring(StrictModel):
+    method: Literal["ks", "wasserstein", "chisquare", "jensen_shannon", "psi"] | None = Field(
+        None, description="this feature's drift test: ks, wasserstein or psi for numbers; chisquare, jensen_shannon or psi for categories",
+    )
+    threshold: float | None = Field(None, gt=0, description="p-value below which (ks, chisquare), or distance from which, it drifted")
+
+
+class MonitoringSettings(StrictModel):
+    """How each inference run is checked against the training baseline (docs/monitoring.md)."""
+
+    on_violation: Literal["warn", "block"] = Field(
+        "warn", description="warn: alert, then load the predictions; block: alert and load nothing (the run fails)",
+    )
+    numeric_test: Literal["auto", "ks", "wasserstein", "psi"] = Field(
+        "auto", description="auto: Kolmogorov-Smirnov up to large_sample_rows, Wasserstein (in baseline standard deviations) above",
+    )
+    categorical_test: Literal["auto", "chisquare", "jensen_shannon", "psi"] = Field(
+        "auto", description="auto: chi-squared up to large_sample_rows, Jensen-Shannon distance above",
+    )
+    large_sample_rows: int = Field(1000, ge=10, description="from how many rows the distance tests replace the p-value tests")
+    thresholds: dict[Literal["ks", "chisquare", "wasserstein", "jensen_shannon", "psi"], float] = Field(
+        default_factory=dict, description="per test: the p-value below which (ks, chisquare) or the distance from which it drifted",
+    )
+    features: dict[ColumnName, FeatureMonitoring] = Field(default_factory=dict, description="per feature: its own test or threshold")
+    drift_min_rows: int = Field(50, ge=1, description="fewer rows than this (a quiet day) are not tested for drift")
+    completeness_tolerance: float = Field(0.05, ge=0, le=1, description="how far a feature's share of present values may fall")
+    domain_content_threshold: float = Field(1.0, ge=0, le=1, description="share of a category's values that must be known ones")
+    attribution_ndcg_threshold: float = Field(0.9, ge=0, le=1, description="alert when the SHAP ranking's NDCG falls below")
+    attribution_sample_rows: int = Field(1000, ge=50, le=100_000, description="rows the SHAP attributions are computed on")
+    attribution_min_rows: int = Field(200, ge=50, description="fewer rows than this are not explained (too few for a ranking)")
+
+    def resolved(self) -> dict[str, Any]:
+        """The settings the pipeline steps read (runs/<run>/spec.json), with every default filled in."""
+        return {
+            "on_violation": self.on_violation, "numeric_method": self.numeric_test, "categorical_method": self.categorical_test,
+            "large_sample_rows": self.large_sample_rows, "thresholds": {**DRIFT_THRESHOLDS, **self.thresholds},
+            "drift_min_rows": self.drift_min_rows, "attribution_min_rows": self.attribution_min_rows,
+            "features": {name: f.model_dump(exclude_none=True) for name, f in self.features.items()},
+            "completeness_tolerance": self.completeness_tolerance, "domain_content_threshold": self.domain_content_threshold,
+            "attribution_ndcg_threshold": self.attribution_ndcg_threshold, "attribution_sample_rows": self.attribution_sample_rows,
+        }
+
+
 NOTICE_KINDS = ("failure", "promotion", "rejection", "inference")
 
 
@@ -218,6 +264,7 @@ class ModelConfig(StrictModel):
     approval: ApprovalCriteria = Field(default_factory=ApprovalCriteria)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     def cross_field_problems(self) -> list[tuple[str, str]]:
         """(field path, message) for what each field allows alone but not together with the others."""
@@ -230,6 +277,10 @@ class ModelConfig(StrictModel):
         if framework == "sklearn" and self.training.instance_count != 1:
             problems.append(("training.instance_count",
                              f"scikit-learn trains on a single instance: set 1 (got {self.training.instance_count})"))
+        for name in self.monitoring.features:
+            if name not in self.data.feature_columns:
+                problems.append((f"monitoring.features.{name}", f"{name} is not one of data.feature_columns: "
+                                                                f"{', '.join(self.data.feature_columns[:20])}"))
         if not is_known_metric(self.task, self.metric):
             problems.append(("approval.metric", f"{self.metric!r} is not a {self.task} metric: use one of "
                                                 f"{', '.join(TASK_METRICS[self.task])}, or custom.<name> for one your script writes"))

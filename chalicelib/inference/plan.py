@@ -33,20 +33,21 @@ def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date
     return since, until
 
 
-def run_spec(config: ModelConfig, mode: str, window: tuple[date, date] | None) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Prepare and Assemble steps (column names never go into parameters)."""
+def run_spec(config: ModelConfig, mode: str, window: tuple[date, date] | None, run_id: str, model_version: int) -> dict[str, Any]:
+    """runs/<run>/spec.json, read by the Prepare, Assemble and Monitor steps (column names never go into parameters)."""
     since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
     return {
         "task": config.task, "id_column": config.inference.id_column, "added_at_column": config.inference.added_at_column,
         "feature_columns": list(config.data.feature_columns), "mode": mode, "since": since, "until": until,
-        "rows_per_file": ROWS_PER_FILE,
+        "rows_per_file": ROWS_PER_FILE, "run_id": run_id, "model_name": config.model_name, "model_version": model_version,
+        "monitoring": config.monitoring.resolved(),
     }
 
 
 
 def inference_settings(
     config: ModelConfig, run: dict[str, Any], container: dict[str, Any], window: tuple[date, date] | None,
-    processing_image: str, region: str, spec_uri: str,
+    processing_image: str, region: str, spec_uri: str, baseline: str,
 ) -> dict[str, Any]:
     """The settings the inference state machine carries: pipeline parameters and the like."""
     environment = container.get("Environment", {})
@@ -62,6 +63,7 @@ def inference_settings(
         "ModelProgram": environment.get("SAGEMAKER_PROGRAM", "train.py"),
         "Region": region,
         "CatalogueUri": catalogue,
+        "BaselineUri": baseline,
     })
     return {
         "pipeline_parameters": parameters,

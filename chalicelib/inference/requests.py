@@ -39,6 +39,12 @@ class LoadStep(RunRef):
     execution: str = ""  # the execution's name: a resumed run submits anew, a retry within one does not
 
 
+class MonitoringStep(RunRef):
+    step: Literal["monitoring"]
+    model_version: int
+    execution: str = ""
+
+
 class CountStep(RunRef):
     step: Literal["count"]
     execution: str = ""
@@ -51,5 +57,5 @@ class VerifyStep(RunRef):
     window_until: str = ""
 
 
-InferenceStepRequest = Annotated[PrepareStep | LoadStep | CountStep | VerifyStep, Field(discriminator="step")]
+InferenceStepRequest = Annotated[PrepareStep | MonitoringStep | LoadStep | CountStep | VerifyStep, Field(discriminator="step")]
 inference_step_requests: TypeAdapter[Any] = TypeAdapter(InferenceStepRequest)

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.inference.monitoring import blocking_cause, drift_notice, needs_alert
 from chalicelib.inference.plan import (
     NoApprovedModelError,
     check_row_count,
@@ -16,11 +17,11 @@ from chalicelib.inference.plan import (
     predicted_at,
     run_spec,
 )
-from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
-from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls
+from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, PrepareStep, VerifyStep
+from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls, monitoring_sqls
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
-from chalicelib.shared.pipeline_runs import store_run_spec
+from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
 from chalicelib.shared.ports import Ports
 
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -39,28 +40,42 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
-    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, request.mode, window))
+    spec = run_spec(config, request.mode, window, request.run_id, approved.version)
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, spec)
     processing = processing_image(ports.region)
+    baseline = baseline_uri(ports.artifact_bucket, approved.run_id)
     return {
-        **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri),
+        **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
         "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
     }
 
 
+def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
+    """Submit the run's monitoring rows to the warehouse and say whether to alert, and whether to load at all."""
+    prefix = f"runs/{request.run_id}/monitoring"
+    summary = _pipeline_output(ports, f"{prefix}/monitoring.json")
+    manifest = _pipeline_output(ports, f"{prefix}/manifest.json")
+    sqls = monitoring_sqls(PredictionsTable(*ports.predictions_table), _copy_request(request, ports, prefix),
+                           has_rows=bool(manifest.get("entries")))
+    statement_id = ports.warehouse.batch(
+        sqls, client_token(request.run_id, f"monitoring:{request.execution}"), f"mlrelay monitoring {request.run_id}"
+    )
+    alert = needs_alert(summary)
+    return {
+        "statement_id": statement_id,
+        "blocked": bool(summary.get("blocking")),
+        "notify": alert and not summary.get("blocking"),  # a blocked run's failure alert says it all
+        "notification": drift_notice(summary, datetime.now(UTC)).model_dump(mode="json") if alert else {},
+        "cause": blocking_cause(summary) if summary.get("blocking") else "",
+    }
+
+
 def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
-    bucket, prefix = ports.artifact_bucket, f"runs/{request.run_id}/predictions"
     summary = _summary(ports, request.run_id)
-    sqls = load_sqls(
-        PredictionsTable(*ports.predictions_table),
-        LoadRequest(
-            run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
-            mode=request.mode, predicted_at=predicted_at(request.scheduled_for),
-            manifest_uri=f"s3://{bucket}/{prefix}/manifest.json", iam_role_arn=ports.copy_role_arn,
-        ),
-    )
+    sqls = load_sqls(PredictionsTable(*ports.predictions_table), _copy_request(request, ports, f"runs/{request.run_id}/predictions"))
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
     )
@@ -94,8 +109,20 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     return {"rows_loaded": loaded, "notification": notice.model_dump(mode="json")}
 
 
+def _copy_request(request: LoadStep | MonitoringStep, ports: Ports, prefix: str) -> LoadRequest:
+    """What a COPY of the files a manifest under `prefix` names needs, for this run's rows."""
+    return LoadRequest(
+        run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
+        mode=request.mode, predicted_at=predicted_at(request.scheduled_for),
+        manifest_uri=f"s3://{ports.artifact_bucket}/{prefix}/manifest.json", iam_role_arn=ports.copy_role_arn,
+    )
+
+
 def _summary(ports: Ports, run_id: str) -> dict[str, Any]:
-    key = f"runs/{run_id}/predictions/summary.json"
+    return _pipeline_output(ports, f"runs/{run_id}/predictions/summary.json")
+
+
+def _pipeline_output(ports: Ports, key: str) -> dict[str, Any]:
     try:
         return ports.s3.read_json(ports.artifact_bucket, key, MAX_SUMMARY_BYTES)
     except NotFoundError as err:

@@ -81,9 +81,26 @@ _COLUMNS = (
 FIRST_LAYOUT_COLUMNS = ("item_id", "model_name", "model_version", "predicted_label", "probabilities", "run_id", "mode", "predicted_at")
 
 
+# Each inference run's monitoring results (pipelines/scripts/monitor.py): one row per feature test and violation.
+MONITORING_TABLE = "model_monitoring"
+_MONITORING_COLUMNS = (
+    "run_id VARCHAR(128) NOT NULL, model_name VARCHAR(64) NOT NULL, model_version INTEGER NOT NULL, mode VARCHAR(16) NOT NULL, "
+    "checked_at TIMESTAMP NOT NULL, feature VARCHAR(256) NOT NULL, check_type VARCHAR(64) NOT NULL, method VARCHAR(32), "
+    "statistic DOUBLE PRECISION, p_value DOUBLE PRECISION, threshold DOUBLE PRECISION, violated SMALLINT NOT NULL, "
+    "description VARCHAR(1024)"
+)
+MONITORING_FILE_COLUMNS = ("feature", "check_type", "method", "statistic", "p_value", "threshold", "violated", "description")
+
+
+def monitoring_table(target: PredictionsTable) -> PredictionsTable:
+    """The monitoring table lives beside the predictions table, in its schema."""
+    return PredictionsTable(target.schema, MONITORING_TABLE)
+
+
 def create_table_sqls(target: PredictionsTable) -> list[str]:
     """DDL for `mlrelay warehouse init` (Redshift and the local warehouse both accept it)."""
-    return [f"CREATE SCHEMA IF NOT EXISTS {target.schema}", f"CREATE TABLE IF NOT EXISTS {target.qualified} ({_COLUMNS})"]
+    return [f"CREATE SCHEMA IF NOT EXISTS {target.schema}", f"CREATE TABLE IF NOT EXISTS {target.qualified} ({_COLUMNS})",
+            f"CREATE TABLE IF NOT EXISTS {monitoring_table(target).qualified} ({_MONITORING_COLUMNS})"]
 
 
 def columns_sql(target: PredictionsTable) -> tuple[str, list[dict[str, str]]]:
@@ -132,6 +149,33 @@ def load_sqls(target: PredictionsTable, request: LoadRequest) -> list[str]:
         "predicted_label, CAST(predicted_value AS DOUBLE PRECISION), probabilities, "
         f"{_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
         f"CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP) FROM {staging}",
+        f"DROP TABLE {staging}",
+    ]
+
+
+def monitoring_sqls(target: PredictionsTable, request: LoadRequest, has_rows: bool) -> list[str]:
+    """One transaction: this run's monitoring rows replace any it had (the manifest names rows.csv; none without rows)."""
+    table = monitoring_table(target)
+    run = _literal(request.run_id, "run id")
+    sqls = [f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_MONITORING_COLUMNS})",
+            # Checked identifier and literal (bandit B608).
+            f"DELETE FROM {table.qualified} WHERE run_id = {run}"]  # nosec B608
+    if not has_rows:
+        return sqls
+    staging = f"monitor_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
+    file_columns = ", ".join(MONITORING_FILE_COLUMNS)
+    return [
+        *sqls,
+        f"CREATE TEMP TABLE {staging} (feature VARCHAR(256), check_type VARCHAR(64), method VARCHAR(32), statistic VARCHAR(64), "
+        "p_value VARCHAR(64), threshold VARCHAR(64), violated VARCHAR(8), description VARCHAR(1024))",
+        f"COPY {staging} ({file_columns}) FROM {_literal(request.manifest_uri, 'S3 URI')} "
+        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST EMPTYASNULL",
+        # Checked identifiers and literals (bandit B608).
+        f"INSERT INTO {table.qualified} (run_id, model_name, model_version, mode, checked_at, {file_columns}) "  # nosec B608
+        f"SELECT {run}, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, "
+        f"{_literal(request.mode, 'mode')}, CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP), feature, check_type, "
+        "method, CAST(statistic AS DOUBLE PRECISION), CAST(p_value AS DOUBLE PRECISION), CAST(threshold AS DOUBLE PRECISION), "
+        f"CAST(violated AS SMALLINT), description FROM {staging}",
         f"DROP TABLE {staging}",
     ]
 

@@ -126,6 +126,34 @@ class PredictionsLoaded(BaseModel):
     occurred_at: datetime
 
 
+class DriftedFeature(BaseModel):
+    feature: str
+    check: str  # Model Monitor's constraint_check_type
+    detail: str  # the test and its distance or p-value, or the violation's description
+
+
+class DataDriftDetected(BaseModel):
+    """An inference run's items broke the version's baseline constraints, drifted, or moved its SHAP ranking."""
+
+    kind: Literal["data_drift_detected"] = "data_drift_detected"
+    workflow: Literal["inference"] = "inference"
+    run_id: str
+    model_name: str
+    model_version: int
+    mode: str
+    rows: int
+    violations: int
+    features: list[DriftedFeature] = Field(max_length=20)  # the worst first
+    ndcg: float | None = None
+    ndcg_threshold: float = 0.9
+    attribution_drift: bool = False
+    top_features_training: list[str] = Field(default_factory=list)
+    top_features_now: list[str] = Field(default_factory=list)
+    report_uri: str
+    loaded: bool  # warn: the predictions were loaded anyway; block: nothing was loaded
+    occurred_at: datetime
+
+
 class DailyInferenceStale(BaseModel):
     """A model that asks for daily predictions has had no successful daily run for 36 hours."""
 
@@ -211,6 +239,7 @@ AlertMessage = Annotated[
     | Annotated[ModelDecided, Tag("model_decided")]
     | Annotated[PredictionsLoaded, Tag("predictions_loaded")]
     | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
+    | Annotated[DataDriftDetected, Tag("data_drift_detected")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]
     | Annotated[EventRejected, Tag("event_rejected")]
     | Annotated[UnreadableMessage, Tag("unreadable")],

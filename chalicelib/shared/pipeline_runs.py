@@ -45,3 +45,8 @@ def store_run_spec(s3: Any, bucket: str, run_id: str, spec: dict[str, Any]) -> s
 def pipeline_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     """StartPipelineExecution's PipelineParameters (every value is a string there)."""
     return [{"Name": name, "Value": value} for name, value in values.items()]
+
+
+def baseline_uri(bucket: str, training_run_id: str) -> str:
+    """Where a version's evaluation and monitoring baseline are: its training run's Evaluate output."""
+    return f"s3://{bucket}/runs/{training_run_id}/evaluation/"

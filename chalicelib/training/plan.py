@@ -80,11 +80,11 @@ def promotion_rules(config: ModelConfig) -> PromotionRules:
 
 
 def run_spec(config: ModelConfig) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Split step: column names travel in this file, never in parameters."""
+    """runs/<run>/spec.json, read by the Split and Evaluate steps: column names travel in this file, never in parameters."""
     data = config.data
     return {
         "task": config.task, "label_column": data.label_column, "feature_columns": list(data.feature_columns),
-        "validation_split": data.validation_split, "seed": 0,
+        "validation_split": data.validation_split, "seed": 0, "monitoring": config.monitoring.resolved(),
     }
 
 

@@ -10,7 +10,7 @@ from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
-from chalicelib.shared.pipeline_runs import store_run_spec
+from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
 from chalicelib.shared.ports import Ports
 from chalicelib.training.plan import (
     default_code_uri,
@@ -125,6 +125,7 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
             "framework": f"{code['framework']} {code['framework_version']}",
             "code_uri": code["code_uri"],
         },
+        documents=baseline_uri(ports.artifact_bucket, request.run_id),
     )
     record = VersionRecord(
         model_name=request.model_name,

@@ -22,7 +22,8 @@ RUN = {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "mode.$": "$.mode
 def inference() -> dict[str, Any]:
     machine = StateMachine(
         "inference",
-        "Inference run: resolve the approved model, run the inference pipeline (waiting by callback), load the "
+        "Inference run: resolve the approved model, run the inference pipeline (waiting by callback), record its "
+        "monitoring results and alert on drift (or stop, when the model's config blocks on violations), load the "
         "predictions into Redshift through the Data API in one transaction (polled with bounded Wait loops, no "
         "sleeping Lambda), verify the row count, record and notify. Every Task retries transient errors and catches "
         "the rest into the failure path.",
@@ -60,8 +61,33 @@ def inference() -> dict[str, Any]:
         "the last successful daily run).",
     )
     run_pipeline(
-        machine, "Inference", "${InferencePipelineName}", "$.settings", next="StartLoad",
+        machine, "Inference", "${InferencePipelineName}", "$.settings", next="RecordMonitoring",
         start_comment="Starts the inference pipeline; the client token derives from the run id.",
+    )
+    lambda_step(
+        machine, "RecordMonitoring", STEP, "monitoring",
+        {**RUN, "model_version.$": "$.settings.model_version", "execution.$": "$$.Execution.Name"},
+        next="InitMonitoringRecordPolls", result_path="$.monitoring",
+        result={key: f".{key}" for key in ("statement_id", "blocked", "notify", "notification", "cause")},
+        comment="Submits the Monitor step's results to the warehouse's monitoring table and reads its verdict: alert or not, "
+        "load or not (monitoring.on_violation).",
+    )
+    statement_poll(
+        machine, "MonitoringRecord", "RecordMonitoring", "$.monitoring", what="the monitoring rows", next="MonitoringVerdict",
+        error="RedshiftMonitoringRecordFailed",
+    )
+    machine.add("MonitoringVerdict", {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.monitoring.blocked", "BooleanEquals": True, "Next": "LoadBlocked"},
+            {"Variable": "$.monitoring.notify", "BooleanEquals": True, "Next": "NotifyDataDrift"},
+        ],
+        "Default": "StartLoad",
+    })
+    machine.fail_as("LoadBlocked", "RecordMonitoring", error="DataQualityViolation", cause_path="$.monitoring.cause")
+    notify(
+        machine, "NotifyDataDrift", "$.monitoring.notification", next="StartLoad",
+        comment="data_drift_detected (the features, their distances, the NDCG, the report) to the notifications path.",
     )
     lambda_step(
         machine, "StartLoad", STEP, "load",

@@ -18,6 +18,7 @@ from mlrelay.cli import (
     init_cmd,
     local_cmd,
     models_cmd,
+    monitor_cmd,
     pipelines_cmd,
     runs_cmd,
     schedule_cmd,
@@ -51,6 +52,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(pipelines_cmd.app, name="pipelines")
 app.add_typer(statemachines_cmd.app, name="statemachines")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
 
 from mlrelay.cli.connection import connect
@@ -9,6 +12,7 @@ from mlrelay.cli.output import console, fail
 
 app = typer.Typer(help="Registered model versions, their metrics and decisions; approve, reject or roll back by hand.",
                   no_args_is_help=True)
+BASELINES_SHOWN = 5  # the newest versions' baselines: one S3 read each
 REASON = typer.Option(..., "--reason", "-r", help="Why: kept in the version's history and sent with the notice.")
 
 
@@ -52,13 +56,31 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
     approved = versions.approved(name)
     console.print(f"[bold]{name}[/]: approved version {f'v{approved.version}' if approved else 'none'}")
     console.print(versions_table(records, approved.version if approved else None))
+    s3, bucket = client("s3"), info.outputs["ConfigBucketName"]
     for record in sorted(records, key=lambda r: r.version):
         console.print(f"v{record.version} ({record.status}):")
+        if record.version > max(r.version for r in records) - BASELINES_SHOWN:
+            console.print(f"   {baseline_summary(s3, bucket, record.run_id)}")
         for reason in record.decision.get("reasons", []):
             console.print(f"   {reason}")
         for entry in record.history:
             change = f"{entry['from']} → {entry['to']}" if entry.get("from") else entry["to"]
             console.print(f"   {entry['at'][:19]}  {entry['action']}: {change} by {entry['actor']}: {entry['reason']}")
+
+
+def baseline_summary(s3: Any, bucket: str, run_id: str) -> str:
+    """One line on a version's monitoring baseline: its size and its top SHAP features."""
+    from botocore.exceptions import ClientError
+
+    prefix = f"runs/{run_id}/evaluation"
+    try:
+        statistics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/statistics.json")["Body"].read())
+        attributions = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/attributions.json")["Body"].read())
+    except ClientError:
+        return "baseline: none (trained before mlrelay kept one, or its run's outputs are gone)"
+    top = ", ".join(f"{name} {value:.3g}" for name, value in list(attributions["features"].items())[:3])
+    return (f"baseline: {len(statistics['features'])} features of {statistics['dataset']['item_count']:,} rows "
+            f"(s3://{bucket}/{prefix}/); top SHAP features: {top}")
 
 
 @app.command()

@@ -20,8 +20,8 @@ DATABASE_ERROR = "ERROR: 1023 DETAIL: Serializable isolation violation on table 
 def injected_failure(console: Console, checks: Checks, stack: EmbeddedStack) -> str | None:
     """Tomorrow's daily run meets a database error at the load; returns its run id."""
     run_id = scheduled_run_id(MODEL, "daily", FAILING_DAY)
-    console.print("\n[bold]7. A failure at 3 am[/]: the next daily run, with the warehouse refusing its load once")
-    stack.faults.refuse_statement("COPY", DATABASE_ERROR, run_id=run_id)
+    console.print("\n[bold]8. A failure at 3 am[/]: the next daily run, with the warehouse refusing its load once")
+    stack.faults.refuse_statement("COPY stage_", DATABASE_ERROR, run_id=run_id)
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-daily", FAILING_DAY)
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)
     if not checks.check(detail is not None and detail.summary.status == "FAILED", f"run {run_id} failed"):
@@ -58,4 +58,4 @@ def resume_failed_run(console: Console, checks: Checks, stack: EmbeddedStack, ru
 
 
 def _copies(stack: EmbeddedStack, run_id: str) -> int:
-    return sum(1 for sql in stack.warehouse.executed if sql.startswith("COPY") and run_id in sql)
+    return sum(1 for sql in stack.warehouse.executed if sql.startswith("COPY stage_") and run_id in sql)

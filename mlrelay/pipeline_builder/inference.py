@@ -3,7 +3,9 @@
 Prepare (processing: select the items, split them into files of moderate
 size) ▸ CreateModel (the approved model package's container) ▸ Transform
 (batch transform with the model's serving functions) ▸ Assemble (processing:
-predictions joined to item ids, a COPY manifest and a summary). What to
+predictions joined to item ids, a COPY manifest and a summary) beside Monitor
+(processing: the items and predictions checked against the approved version's
+training baseline, pipelines/scripts/monitor.py). What to
 select (columns, mode, window) is in the run's spec file, never in a
 parameter. Outputs go under runs/<RunId>/ in the bucket.
 
@@ -26,9 +28,11 @@ from sagemaker.workflow.steps import ProcessingStep
 from mlrelay.pipeline_builder.code import CodeBundle
 from mlrelay.pipeline_builder.steps import (
     CACHE,
+    LIBRARY,
     PROCESSING_INSTANCE,
     RETRIES,
     batch_transform_step,
+    library_input,
     processing_image,
     processor,
     run_path,
@@ -45,11 +49,13 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     model_program = ParameterString("ModelProgram", default_value="train.py")
     region = ParameterString("Region", default_value="us-east-1")
     catalogue = ParameterString("CatalogueUri")
+    baseline = ParameterString("BaselineUri")  # the approved version's training run's Evaluate output
 
     def outputs_of(*parts: str) -> Any:
         return run_path(bucket, run_id, *parts)
 
     spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
+    library = library_input(bucket, code.prefix)
     prepare = ProcessingStep(
         name="Prepare",
         step_args=processor(image, role, session, f"{name}-prepare").run(
@@ -87,6 +93,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
                 spec_input,
+                library,
             ],
             outputs=[
                 ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=outputs_of("predictions")),
@@ -94,7 +101,34 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             arguments=[
                 "--ids", "/opt/ml/processing/input/ids", "--predictions", "/opt/ml/processing/input/predictions",
                 "--spec", "/opt/ml/processing/input/spec", "--output", "/opt/ml/processing/output",
-                "--output-uri", outputs_of("predictions"),
+                "--output-uri", outputs_of("predictions"), "--library", LIBRARY,
+            ],
+        ),
+        cache_config=CACHE, retry_policies=RETRIES,
+    )
+
+    monitor = ProcessingStep(
+        name="Monitor",
+        step_args=processor(image, role, session, f"{name}-monitor").run(
+            code=code.uri(bucket, "monitor.py"),
+            inputs=[
+                ProcessingInput(source=outputs["items"].S3Output.S3Uri, destination="/opt/ml/processing/input/items"),
+                ProcessingInput(source=outputs["selection"].S3Output.S3Uri, destination="/opt/ml/processing/input/selection"),
+                ProcessingInput(
+                    source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
+                ),
+                ProcessingInput(source=baseline, destination="/opt/ml/processing/input/baseline"),
+                spec_input,
+                library,
+            ],
+            outputs=[
+                ProcessingOutput(output_name="monitoring", source="/opt/ml/processing/monitoring", destination=outputs_of("monitoring")),
+            ],
+            arguments=[
+                "--items", "/opt/ml/processing/input/items", "--selection", "/opt/ml/processing/input/selection",
+                "--predictions", "/opt/ml/processing/input/predictions", "--baseline", "/opt/ml/processing/input/baseline",
+                "--spec", "/opt/ml/processing/input/spec", "--library", LIBRARY, "--output", "/opt/ml/processing/monitoring",
+                "--output-uri", outputs_of("monitoring"),
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,
@@ -102,7 +136,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
 
     return Pipeline(
         name=name,
-        parameters=[run_id, spec, image, model_image, model_data, model_code, model_program, region, catalogue],
-        steps=[prepare, create_model, transform, assemble],
+        parameters=[run_id, spec, image, model_image, model_data, model_code, model_program, region, catalogue, baseline],
+        steps=[prepare, create_model, transform, assemble, monitor],
         sagemaker_session=session,
     )

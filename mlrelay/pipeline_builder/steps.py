@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagemaker.processing import ScriptProcessor
+from sagemaker.processing import ProcessingInput, ScriptProcessor
 from sagemaker.transformer import Transformer
 from sagemaker.workflow.functions import Join
 from sagemaker.workflow.model_step import ModelStep
@@ -21,6 +21,7 @@ PROCESSING_INSTANCE = "ml.m5.large"
 # The processing steps run mlrelay's scripts in SageMaker's scikit-learn container; its URI depends
 # on the region, so each run passes it (chalicelib/shared/images.py). The default is us-east-1's.
 DEFAULT_PROCESSING_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+LIBRARY = "/opt/ml/processing/input/library"
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
 # Service faults and throttling are retried by the pipeline itself; capacity
 # errors wait longer. Script errors are not retried: they fail the run.
@@ -60,6 +61,11 @@ def batch_transform_step(name: str, model_step: ModelStep, input_uri: Any, outpu
         step_args=transformer.transform(data=input_uri, content_type="text/csv", split_type="Line"),
         cache_config=CACHE, retry_policies=RETRIES,
     )
+
+
+def library_input(bucket: str, code_prefix: str) -> ProcessingInput:
+    """Every step script of this build, so a step can import the shared modules (data_profile, drift, ...)."""
+    return ProcessingInput(source=f"s3://{bucket}/{code_prefix}/", destination=LIBRARY)
 
 
 def run_path(bucket: str, run_id: ParameterString, *parts: str) -> Join:

@@ -2,7 +2,8 @@
 
 Split (processing) ▸ Train (the team's code, SageMaker script mode) ▸
 CreateModel ▸ TransformValidation (batch transform with the code's serving
-functions) ▸ Evaluate (processing, metrics.json). Everything a run varies is a
+functions) ▸ Evaluate (processing: metrics.json, and the monitoring baseline:
+statistics.json, constraints.json, attributions.json). Everything a run varies is a
 pipeline parameter: the framework images, the code bundle and its entry
 point, the instances. What no parameter can carry, the code's own
 hyperparameters (free-form keys), the training workflow adds to a copy of this
@@ -28,9 +29,11 @@ from mlrelay.pipeline_builder.code import CodeBundle
 from mlrelay.pipeline_builder.steps import (
     CACHE,
     DEFAULT_PROCESSING_IMAGE,
+    LIBRARY,
     PROCESSING_INSTANCE,
     RETRIES,
     batch_transform_step,
+    library_input,
     processing_image,
     processor,
     run_path,
@@ -119,6 +122,8 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
                 ProcessingInput(source=train.properties.ModelArtifacts.S3ModelArtifacts, destination="/opt/ml/processing/input/model"),
+                spec_input,
+                library_input(bucket, code.prefix),
             ],
             outputs=[
                 ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation", destination=outputs_of("evaluation")),
@@ -126,7 +131,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
             arguments=[
                 "--validation", "/opt/ml/processing/input/validation", "--train", "/opt/ml/processing/input/train",
                 "--predictions", "/opt/ml/processing/input/predictions", "--model", "/opt/ml/processing/input/model",
-                "--output", "/opt/ml/processing/evaluation",
+                "--output", "/opt/ml/processing/evaluation", "--spec", "/opt/ml/processing/input/spec", "--library", LIBRARY,
             ],
         ),
         property_files=[evaluation_report],

@@ -24,7 +24,10 @@ def main():
     parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
     parser.add_argument("--output", default="/opt/ml/processing/output")
     parser.add_argument("--output-uri", required=True, help="where --output is uploaded (for the manifest's URLs)")
+    parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
     args = parser.parse_args()
+    sys.path.insert(0, args.library)
+    from prediction_lines import read_prediction
 
     with open(os.path.join(args.spec, "spec.json")) as handle:
         task = json.load(handle)["task"]
@@ -63,18 +66,6 @@ def main():
     with open(os.path.join(args.output, "summary.json"), "w") as handle:
         json.dump(summary, handle)
     print(f"assembled {rows} predictions in {len(entries)} files")
-
-
-def read_prediction(line, task):
-    """One output line: a JSON object ({"label", "probabilities"} or {"value"}) or a bare label or number."""
-    value = json.loads(line)
-    if isinstance(value, dict):
-        if task == "regression":
-            return {"value": float(value.get("value", value.get("prediction", value.get("score"))))}
-        return {"label": str(value.get("label", value.get("predicted_label"))), "probabilities": value.get("probabilities") or {}}
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return {"value": float(value)} if task == "regression" else {"label": str(value), "probabilities": {}}
 
 
 if __name__ == "__main__":

@@ -36,7 +36,12 @@ def main():
     parser.add_argument("--train", default="/opt/ml/processing/input/train")
     parser.add_argument("--model", default="/opt/ml/processing/input/model")
     parser.add_argument("--output", default="/opt/ml/processing/evaluation")
+    parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
+    parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
     args = parser.parse_args()
+    sys.path.insert(0, args.library)
+    from data_profile import finite
+    from prediction_lines import read_lines, read_prediction
 
     with open(os.path.join(args.validation, "schema.json")) as handle:
         schema = json.load(handle)
@@ -58,18 +63,31 @@ def main():
     with open(os.path.join(args.output, "metrics.json"), "w") as handle:
         json.dump(finite(document), handle, indent=2)
     print(json.dumps({name: m["value"] for name, m in finite(document)[SECTION[task]].items() if isinstance(m, dict)}))
+    with open(os.path.join(args.spec, "spec.json")) as handle:
+        monitoring = json.load(handle)["monitoring"]
+    write_baseline(train, validation, predictions, schema, monitoring, args.output)
 
 
-def read_prediction(line, task):
-    """One output line: a JSON object ({"label", "probabilities"} or {"value"}) or a bare label or number."""
-    value = json.loads(line)
-    if isinstance(value, dict):
-        if task == "regression":
-            return {"value": float(value.get("value", value.get("prediction", value.get("score"))))}
-        return {"label": str(value.get("label", value.get("predicted_label"))), "probabilities": value.get("probabilities") or {}}
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return {"value": float(value)} if task == "regression" else {"label": str(value), "probabilities": {}}
+def write_baseline(train, validation, predictions, schema, monitoring, output):
+    """statistics.json and constraints.json of the training table, attributions.json of the model."""
+    import attribution
+    import data_profile
+    from data_profile import finite
+    from prediction_lines import predicted
+
+    features, task = schema["features"], schema["task"]
+    statistics = data_profile.statistics(train, features)
+    statistics["dataset"]["columns"] = schema.get("table_columns", features)
+    constraints = data_profile.constraints(statistics, data_profile.monitoring_config(monitoring))
+    importance = attribution.global_importance(
+        validation, [predicted(p, task) for p in predictions], task, features, data_profile.domains(constraints),
+        monitoring["attribution_sample_rows"],
+    )
+    for name, document in (("statistics", statistics), ("constraints", constraints), ("attributions", importance)):
+        with open(os.path.join(output, f"{name}.json"), "w") as handle:
+            json.dump(finite(document), handle)
+    top = ", ".join(list(importance["features"])[:3])
+    print(f"baseline: {len(statistics['features'])} features of {len(train)} rows; top attributions {top}")
 
 
 def regression_document(truth, predicted, train_target):
@@ -184,26 +202,6 @@ def custom_metrics(model_dir):
             sys.exit(f"metrics.json in the model directory: {', '.join(bad)} must be numbers")
         return {name: {"value": float(value)} for name, value in written.items()}
     return {}
-
-
-def finite(value):
-    """DynamoDB and JSON readers take no NaN: an undefined metric is null."""
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def read_lines(directory):
-    paths = sorted(glob.glob(os.path.join(directory, "**", "*.out"), recursive=True))
-    if not paths:
-        sys.exit(f"no batch transform output (*.out) under {directory}")
-    return [line for path in paths for line in open(path) if line.strip()]
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def main():
         chunk[[id_column]].to_csv(os.path.join(args.ids, name), index=False, header=False)
         parts += 1
     with open(os.path.join(args.selection, "selection.json"), "w") as handle:
-        json.dump({"mode": mode, "since": spec["since"], "until": spec["until"], "items": int(len(table)), "files": parts}, handle)
+        json.dump({"mode": mode, "since": spec["since"], "until": spec["until"], "items": int(len(table)), "files": parts,
+                   "columns": [str(c) for c in table.columns]}, handle)
     print(f"selected {len(table)} items ({mode}) into {parts} files")
 
 

@@ -33,6 +33,7 @@ def main():
     missing = [c for c in [label, *features] if c not in table.columns]
     if missing:
         sys.exit(f"column(s) {', '.join(missing)} not in the training table; it has: {', '.join(table.columns)}")
+    table_columns = [str(c) for c in table.columns]
     table = table[[label, *features]].dropna(subset=[label])
     classes = []
     if task != "regression":
@@ -45,7 +46,7 @@ def main():
     counts = table[label].value_counts()
     stratify = table[label] if task != "regression" and counts.min() >= 2 else None
     train, validation = train_test_split(table, test_size=spec["validation_split"], random_state=spec.get("seed", 0), stratify=stratify)
-    schema = {"label": label, "features": features, "task": task, "classes": classes}
+    schema = {"label": label, "features": features, "task": task, "classes": classes, "table_columns": table_columns}
     for directory, part in ((args.train, train), (args.validation, validation)):
         os.makedirs(directory, exist_ok=True)
         part.to_csv(os.path.join(directory, os.path.basename(directory) + ".csv"), index=False)

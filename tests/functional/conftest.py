@@ -23,6 +23,7 @@ from tests.conftest import valid_config
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
 # A table that passes the trigger's checks (its header is right) and fails training: a single package type.
 ONE_CLASS_URI = f"s3://{DATA_BUCKET}/catalogue/one-class.csv"
+DRIFTED_URI = f"s3://{DATA_BUCKET}/catalogue/drifted.csv"  # larger items than the training tables hold
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,8 @@ def stack(tmp_path_factory):
             s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=table)
         one_class = synthesize(200, seed=5).assign(package_type="BOX").to_csv(index=False).encode()
         s3.put_object(Bucket=DATA_BUCKET, Key=ONE_CLASS_URI.split("/", 3)[3], Body=one_class)
+        drifted = synthesize(1500, seed=3, drift="size").to_csv(index=False).encode()
+        s3.put_object(Bucket=DATA_BUCKET, Key=DRIFTED_URI.split("/", 3)[3], Body=drifted)
         yield running
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from mlrelay.local.faults import PERMANENT_ERROR
 from tests.conftest import ROOT
+from tests.functional.conftest import DRIFTED_URI
 from tests.state_machines import load, task_states
 
 pytestmark = pytest.mark.functional
@@ -25,7 +26,7 @@ FAILURE_PATH = {"ReportFailure", "MarkRunFailed"}
 SERVING_MODEL = "fm-serving"
 COUNT_SQL = "SELECT COUNT(*) AS loaded"
 # These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
-REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount"}
+REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount", "MonitoringRecordFailed": "RecordMonitoring"}
 EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
 
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
@@ -35,8 +36,10 @@ TRAINING_CASES = {
 }
 INFERENCE_CASES = {
     "ReadPipelineOutcome": {"also": {"WaitForInferencePipeline": EARLY_END}},
-    "LoadFailed": {"refuse": "COPY"},
+    "LoadFailed": {"refuse": "COPY stage_"},
     "CountFailed": {"refuse": COUNT_SQL},
+    "MonitoringRecordFailed": {"refuse": "COPY monitor_"},
+    "NotifyDataDrift": {"input": {"catalogue_uri": DRIFTED_URI}},  # only a drifted catalogue is news
 }
 
 
@@ -104,9 +107,10 @@ def inference_runs(aws, serving_model, early_pipelines):
     arn = aws.stack.info.outputs["InferenceStateMachineArn"]
     names = []
 
-    def start(name):
+    def start(name, **run_input):
         run_id = f"infer-{SERVING_MODEL}-{name}"
-        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
+        run_input = {**serving_model, **run_input, "run_id": run_id}
+        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
         names.append(name)
         return run_id
 
@@ -116,11 +120,11 @@ def inference_runs(aws, serving_model, early_pipelines):
         if "refuse" in case:
             run_id = f"infer-{SERVING_MODEL}-{slug(state)}"
             aws.stack.faults.refuse_statement(case["refuse"], "ERROR: injected database failure", run_id=run_id)
-        start(slug(state))
+        start(slug(state), **case.get("input", {}))
     for kind in ("approved", "early"):
         inject_transient_everywhere(aws, "inference", f"infer-{SERVING_MODEL}-fm-transient-{kind}")
     early_pipelines.append(f"infer-{SERVING_MODEL}-fm-transient-early")
-    start("fm-transient-approved")
+    start("fm-transient-approved", catalogue_uri=DRIFTED_URI)  # so it passes NotifyDataDrift too
     start("fm-transient-early")
     for state in REPORTED_AS:
         run_id = f"infer-{SERVING_MODEL}-fm-transient-{state.lower()}"

@@ -18,6 +18,7 @@ from chalicelib.aws.model_versions import ModelVersions
 from mlrelay.resume_client import wait_for_execution
 from mlrelay.runs import history
 from tests.conftest import ROOT
+from tests.functional.conftest import DRIFTED_URI
 from tests.state_machines import load
 
 pytestmark = pytest.mark.functional
@@ -28,12 +29,15 @@ TRAINING_PATH = [
 ]
 INFERENCE_PATH = [
     "RecordRunStarted", "ResolveApprovedModel", "PrepareInference", "StartInferencePipeline", "WaitForInferencePipeline",
-    "StartLoad", "CheckLoad", "StartCount", "CheckCount", "VerifyRowCount", "NotifyPredictionsLoaded", "RecordRunSucceeded",
+    "RecordMonitoring", "CheckMonitoringRecord", "StartLoad", "CheckLoad", "StartCount", "CheckCount", "VerifyRowCount",
+    "NotifyPredictionsLoaded", "RecordRunSucceeded",
 ]
 # The paths some runs take instead: a pipeline that ended before the workflow waited, a candidate below the floor.
 EARLY_TRAINING_PATH = TRAINING_PATH[:4] + ["ReadPipelineOutcome"] + TRAINING_PATH[4:]
 REJECTED_PATH = TRAINING_PATH[:5] + ["RegisterRejectedModel"] + TRAINING_PATH[6:]
 EARLY_INFERENCE_PATH = INFERENCE_PATH[:5] + ["ReadPipelineOutcome"] + INFERENCE_PATH[5:]
+# A drifted catalogue is announced, then loaded.
+DRIFTED_PATH = INFERENCE_PATH[:7] + ["NotifyDataDrift"] + INFERENCE_PATH[7:]
 TRAINING_CASES = {state: (TRAINING_PATH, {}) for state in TRAINING_PATH} | {
     "ReadPipelineOutcome": (EARLY_TRAINING_PATH, {}),
     "RegisterRejectedModel": (REJECTED_PATH, {"approval": {"threshold": 0.99}}),
@@ -42,6 +46,8 @@ INFERENCE_CASES = {state: (INFERENCE_PATH, state) for state in INFERENCE_PATH} |
     "ReadPipelineOutcome": (EARLY_INFERENCE_PATH, "ReadPipelineOutcome"),
     "RefusedCopy": (INFERENCE_PATH, "StartLoad"),  # failures inside the work: the database refuses once
     "RefusedCount": (INFERENCE_PATH, "StartCount"),
+    "RefusedMonitoringCopy": (INFERENCE_PATH, "RecordMonitoring"),
+    "NotifyDataDrift": (DRIFTED_PATH, "NotifyDataDrift"),
 }
 FAIL_ONCE = "Injected.PermanentFailure"  # matches no Retry: the run fails at once
 SERVING_MODEL = "rs-serving"
@@ -51,7 +57,7 @@ def slug(state):
     return f"rs-{state.lower()}"
 
 
-POLLS = {"CheckLoad", "CheckCount"}  # a bounded loop may check a statement more than once
+POLLS = {"CheckLoad", "CheckCount", "CheckMonitoringRecord"}  # a bounded loop may check a statement more than once
 
 
 def assert_entered(counts, path, expected):
@@ -150,12 +156,16 @@ def inference_resumes(aws, serving_model, early_pipelines):
     for case in INFERENCE_CASES:
         run_id = f"infer-{SERVING_MODEL}-{slug(case)}"
         if case == "RefusedCopy":
-            aws.stack.faults.refuse_statement("COPY", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
+            aws.stack.faults.refuse_statement("COPY stage_", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
         elif case == "RefusedCount":
             aws.stack.faults.refuse_statement("SELECT COUNT(*) AS loaded", "ERROR: 57014 canceling statement", run_id=run_id)
+        elif case == "RefusedMonitoringCopy":
+            aws.stack.faults.refuse_statement("COPY monitor_", "ERROR: 1023 Serializable isolation violation", run_id=run_id)
         else:
             aws.stack.faults.fail_state(run_id, case, error=FAIL_ONCE, times=1)
-        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps({**serving_model, "run_id": run_id}))
+        catalogue = {"catalogue_uri": DRIFTED_URI} if case == "NotifyDataDrift" else {}
+        run_input = {**serving_model, **catalogue, "run_id": run_id}
+        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
     failed = {case: aws.runs(f"infer-{SERVING_MODEL}-{slug(case)}", machine="inference")[0] for case in INFERENCE_CASES}
     return failed, resume_all(aws, failed)
 
@@ -175,7 +185,7 @@ def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_an
         assert_entered_once_except_the_failed_step(counts, path, failed_at)
     steps = aws.stack.pipelines.step_runs_for(run["name"])
     assert steps and len(steps) == len(set(steps))  # every pipeline step's work ran once
-    copies = sum(1 for sql in aws.stack.warehouse.executed if sql.startswith("COPY") and run["name"] in sql)
+    copies = sum(1 for sql in aws.stack.warehouse.executed if sql.startswith("COPY stage_") and run["name"] in sql)
     assert copies == (2 if case == "RefusedCopy" else 1)
     table = aws.stack.info.outputs["PredictionsTableName"]
     (loaded,) = aws.stack.warehouse.query(f"SELECT COUNT(*) FROM {table} WHERE run_id = '{run['name']}'")[0]

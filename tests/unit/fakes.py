@@ -116,14 +116,16 @@ class FakeRegistry:
     def ensure_group(self, name: str, description: str) -> None:
         self.groups.add(name)
 
-    def register(self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str]) -> str:
+    def register(
+        self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str], documents: str = "",
+    ) -> str:
         if group not in self.groups:
             raise AwsError(f"cannot register a model package in {group}: ValidationException (no such group)", "ValidationException")
         version = sum(1 for arn in self.packages if arn.split("/")[-2] == group) + 1
         arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{group}/{version}"
         self.packages[arn] = {
             "status": status, "description": description, "container": container,
-            "metadata": metadata,
+            "metadata": metadata, "documents": documents,
         }
         return arn
 

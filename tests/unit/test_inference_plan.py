@@ -41,7 +41,9 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     run = {"run_id": "infer-x", "mode": "daily", "catalogue_uri": None, "callback_timeout_seconds": None}
 
     window = (date(2026, 11, 22), date(2026, 11, 23))
-    settings = inference_settings(config, run, container, window, "processing-image", "eu-west-1", "s3://b/runs/infer-x/spec.json")
+    settings = inference_settings(
+        config, run, container, window, "processing-image", "eu-west-1", "s3://b/runs/infer-x/spec.json", "s3://b/runs/train-1/evaluation/",
+    )
 
     values = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     declared = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())["Parameters"]
@@ -49,15 +51,18 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     assert values["CatalogueUri"] == config.data.uri  # no catalogue_uri: the training table
     assert (values["ModelCodeUri"], values["Region"], values["ProcessingImage"]) == ("s3://b/c.tar.gz", "eu-west-1", "processing-image")
     assert settings["window"] == {"since": "2026-11-22", "until": "2026-11-23"}
+    assert values["BaselineUri"] == "s3://b/runs/train-1/evaluation/"  # the approved version's training baseline
 
 
 def test_the_spec_carries_the_columns_and_the_window_so_no_parameter_does():
     config = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
 
-    spec = run_spec(config, "daily", (date(2026, 11, 22), date(2026, 11, 23)))
+    spec = run_spec(config, "daily", (date(2026, 11, 22), date(2026, 11, 23)), "infer-x", 3)
 
     assert spec["feature_columns"] == list(config.data.feature_columns) and spec["task"] == "multiclass_classification"
     assert (spec["since"], spec["until"], spec["id_column"], spec["rows_per_file"]) == ("2026-11-22", "2026-11-23", "item_id", 50_000)
+    assert (spec["run_id"], spec["model_name"], spec["model_version"]) == ("infer-x", "packaging-type", 3)
+    assert spec["monitoring"]["on_violation"] == "warn" and spec["monitoring"]["thresholds"]["wasserstein"] == 0.1
 
 
 def test_row_counts_far_from_the_previous_run():

@@ -37,11 +37,17 @@ def test_the_definition_has_the_expected_steps_with_caching_and_retries():
     assert steps["Evaluate"]["PropertyFiles"][0]["FilePath"] == "metrics.json"
 
 
-def test_the_inference_definition_prepares_transforms_and_assembles():
+def test_the_inference_definition_prepares_transforms_assembles_and_monitors():
     definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text())
 
-    assert [s["Name"] for s in definition["Steps"]] == ["Prepare", "CreateModel-CreateModel", "Transform", "Assemble"]
-    assert {p["Name"] for p in definition["Parameters"]} >= {"RunId", "RunSpecUri", "ModelDataUrl", "ModelImageUri", "ProcessingImage"}
+    assert [s["Name"] for s in definition["Steps"]] == ["Prepare", "CreateModel-CreateModel", "Transform", "Assemble", "Monitor"]
+    assert {p["Name"] for p in definition["Parameters"]} >= {
+        "RunId", "RunSpecUri", "ModelDataUrl", "ModelImageUri", "ProcessingImage", "BaselineUri",
+    }
+    monitor = next(s for s in definition["Steps"] if s["Name"] == "Monitor")
+    inputs = {i["S3Input"]["LocalPath"]: i["S3Input"]["S3Uri"] for i in monitor["Arguments"]["ProcessingInputs"]}
+    assert inputs["/opt/ml/processing/input/baseline"] == {"Get": "Parameters.BaselineUri"}
+    assert "/opt/ml/processing/input/library" in inputs  # the shared modules: data_profile, drift, attribution, report_html
 
 
 def test_the_train_step_runs_the_runs_code_in_script_mode():
