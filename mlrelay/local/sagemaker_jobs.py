@@ -25,6 +25,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 from chalicelib.shared.images import framework_of
+from mlrelay.local import warm_python
 from mlrelay.local.user_env import RequirementsError, environment_for
 
 CONTAINER_ROOT = "/opt/ml/"
@@ -246,13 +247,20 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(job.directory), "PYTHONUNBUFFERED": "1", **env}
     with job.log_path.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
-        log.flush()
-        result = subprocess.run(
-            command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=subprocess.PIPE, text=True
-        )
-        log.write(result.stderr)
-    if result.returncode != 0:
-        raise JobFailedError(_failure_reason(result.stderr, result.returncode))
+    if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
+        stderr_path = job.directory / "stderr.txt"
+        returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path)
+        stderr = stderr_path.read_text(errors="replace")
+    else:
+        with job.log_path.open("a") as log:
+            result = subprocess.run(
+                command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=subprocess.PIPE, text=True
+            )
+        returncode, stderr = result.returncode, result.stderr
+    with job.log_path.open("a") as log:
+        log.write(stderr)
+    if returncode != 0:
+        raise JobFailedError(_failure_reason(stderr, returncode))
 
 
 def _failure_reason(stderr: str, returncode: int) -> str:

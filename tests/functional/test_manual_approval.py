@@ -139,5 +139,6 @@ def test_an_inference_runs_cost_counts_its_warehouse_statements_at_their_minimum
 
     code, shown = cli("runs", "show", monthly["name"])
 
-    # the load batch and the count, each billed 60 s at 8 RPU: 960 RPU-s at $0.375 an RPU-hour (rich wraps the row)
-    assert code == 0 and "Redshift Serverless 1440 RPU-s (3 statements" in shown and "0.150000" in shown
+    # the monitoring rows, the load batch and the count, each billed 60 s at 8 RPU: 1,440 RPU-s at $0.375 an RPU-hour
+    # (rich wraps the row)
+    assert code == 0 and "Redshift Serverless 1,440 RPU-s (3 statements" in shown and "0.150000" in shown
