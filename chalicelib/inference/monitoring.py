@@ -38,8 +38,9 @@ def blocking_cause(summary: dict[str, Any]) -> str:
     named = "; ".join(f"{f.feature} ({f.detail})" for f in notice.features)
     return (
         f"{notice.violations} data-quality violation(s) in {notice.rows:,} items, so the predictions were not loaded "
-        f"(monitoring.on_violation: block): {named}. Report: {notice.report_uri}. Fix the catalogue and run again, "
-        "or set monitoring.on_violation to warn to load despite violations."
+        f"(monitoring.on_violation: block): {named}. Report: {notice.report_uri}. Fix the catalogue and start a new run "
+        "(resuming this one checks the same items again); to load despite violations, set monitoring.on_violation to warn "
+        "in the config and train it again (inference follows the approved version's config)."
     )
 
 
