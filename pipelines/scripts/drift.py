@@ -91,7 +91,10 @@ def drift_test(name, column, expected, settings):
         method = ("jensen_shannon" if large else "chisquare") if method == "auto" else method
         if method not in CATEGORICAL_METHODS:
             method = "jensen_shannon" if large else "chisquare"
-        statistic, p_value = categorical_test(method, data_profile.category_counts(expected), present.astype(str))
+        counts = data_profile.category_counts(expected)
+        if not counts:  # the training table had no values here: nothing to compare with
+            return None
+        statistic, p_value = categorical_test(method, counts, present.astype(str))
     else:
         current = pd.to_numeric(present, errors="coerce").dropna().to_numpy(dtype=float)
         if not len(current):
@@ -100,7 +103,10 @@ def drift_test(name, column, expected, settings):
         method = ("wasserstein" if large else "ks") if method == "auto" else method
         if method not in NUMERIC_METHODS:
             method = "wasserstein" if large else "ks"
-        statistic, p_value = numeric_test(method, data_profile.numeric_sample(expected), current)
+        sample = data_profile.numeric_sample(expected)
+        if not len(sample):  # the training table had no values here: nothing to compare with
+            return None
+        statistic, p_value = numeric_test(method, sample, current)
     threshold = float(chosen.get("threshold") or settings.get("thresholds", {}).get(method) or DEFAULT_THRESHOLDS[method])
     if method in P_VALUE_TESTS and not chosen.get("threshold"):
         threshold /= settings.get("tests", 1)  # Bonferroni over the features tested

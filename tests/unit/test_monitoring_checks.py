@@ -187,3 +187,17 @@ def test_a_run_too_small_to_rank_features_still_gets_its_report(baseline):
     page = report_html.render(summary, stats, data_profile.statistics(synthesize(6, seed=1), FEATURES), [], [], {"weight_g": 0.5}, {})
 
     assert "Attribution NDCG not computed (too few rows to rank features)" in page
+
+
+def test_a_feature_the_training_table_never_filled_is_not_tested_for_drift_and_its_new_values_are_named():
+    train = synthesize(500, seed=1).assign(price=np.nan, material=None)
+    stats = data_profile.statistics(train, FEATURES)
+    constraints = data_profile.constraints(stats, data_profile.monitoring_config(SETTINGS))
+
+    violations, results = drift.check(stats, constraints, synthesize(500, seed=2), FEATURES, SETTINGS)
+
+    assert {"price", "material"}.isdisjoint(r["feature"] for r in results)
+    assert {c["name"]: c["completeness"] for c in constraints["features"]}["price"] == 0.0
+    named = {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+    assert ("material", "categorical_values_check") in named  # every value is one the model never saw
+    assert not {name for name, _ in named} & {"price"}
