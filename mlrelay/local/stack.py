@@ -31,7 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from mlrelay.local import cloudwatch_logs
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
-from mlrelay.local.emulated import events, lambda_, redshift_data, s3, sagemaker, stepfunctions
+from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
@@ -118,6 +118,7 @@ class EmbeddedStack:
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         undo.enter_context(s3.patched(self.faults))
+        undo.enter_context(dynamodb.patched())
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         template = Template.load(self.project_root / "infra" / "resources.json")
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)

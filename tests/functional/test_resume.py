@@ -81,6 +81,12 @@ def entered(aws, execution_arns):
     return counts
 
 
+def failures_of(aws, run):
+    """What the failures queue said of a run (both attempts): the state and cause to read when a resume fails."""
+    messages = aws.failures_for(lambda m: m.get("run_id") == run["name"], at_least=0)
+    return [(m.get("state"), m.get("error"), m.get("cause")) for m in messages]
+
+
 def resume_all(aws, failed_runs):
     answers = {}
     for key, run in failed_runs.items():
@@ -110,7 +116,7 @@ def test_a_training_run_resumed_after_a_failure_redoes_only_the_failed_step_and_
     run, answer = failed[state], answers[state]
     path, config = TRAINING_CASES[state]
 
-    assert answer["from_state"] == state and answer["final"] == "SUCCEEDED"
+    assert answer["from_state"] == state and answer["final"] == "SUCCEEDED", failures_of(aws, run)
     assert_entered_once_except_the_failed_step(entered(aws, [run["executionArn"], answer["execution_arn"]]), path, state)
     steps = aws.stack.pipelines.step_runs_for(run["name"])
     assert steps and len(steps) == len(set(steps))  # each pipeline step's work ran once
@@ -176,7 +182,7 @@ def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_an
     run, answer = failed[case], answers[case]
     path, failed_at = INFERENCE_CASES[case]
 
-    assert answer["from_state"] == failed_at and answer["final"] == "SUCCEEDED"
+    assert answer["from_state"] == failed_at and answer["final"] == "SUCCEEDED", failures_of(aws, run)
     counts = entered(aws, [run["executionArn"], answer["execution_arn"]])
     if case.startswith("Refused"):  # the statement ran, failed, was checked and reported; the resume ran both again
         position = path.index(failed_at)

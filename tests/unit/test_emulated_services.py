@@ -8,6 +8,7 @@ internal moved (follow it).
 import inspect
 import json
 import re
+import threading
 import time
 
 import boto3
@@ -23,7 +24,7 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from mlrelay.local.emulated import events, lambda_, sagemaker, stepfunctions
+from mlrelay.local.emulated import dynamodb, events, lambda_, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from tests.conftest import ROOT
 
@@ -219,3 +220,45 @@ def _moto_s3_event():
     event.update({"source": "aws.s3", "detail-type": "Object Created", "time": 1795000000.5})
     event["detail"] = {"object": {"key": "k", "eTag": "abc"}}
     return event
+
+
+def test_moto_still_writes_dynamodb_items_through_the_methods_the_lock_wraps():
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in dynamodb.WRITES:
+        assert "self" in inspect.signature(getattr(DynamoDBBackend, name)).parameters, name
+
+
+@mock_aws
+def test_of_many_racing_conditional_writes_to_one_item_exactly_one_wins():
+    # Without the patch, two of sixteen such writes win in about half the rounds (moto 5.2.5, checked).
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    def race(key):
+        wins, start = [], threading.Barrier(16)
+
+        def claim(n):
+            start.wait()
+            try:
+                client.update_item(TableName="t", Key={"k": {"S": key}}, UpdateExpression="SET claimed_by = :n",
+                                   ConditionExpression="attribute_not_exists(claimed_by)",
+                                   ExpressionAttributeValues={":n": {"S": str(n)}})
+                wins.append(n)
+            except client.exceptions.ConditionalCheckFailedException:
+                pass
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return wins
+
+    with dynamodb.patched():
+        rounds = {f"run-{i}": race(f"run-{i}") for i in range(8)}
+
+    for key, wins in rounds.items():
+        (winner,) = wins
+        assert client.get_item(TableName="t", Key={"k": {"S": key}})["Item"]["claimed_by"]["S"] == str(winner)

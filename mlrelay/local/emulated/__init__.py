@@ -19,6 +19,9 @@ needs; each patch makes moto act as AWS does, nothing more:
   faster clock.
 - redshift_data: the Data API executes no SQL; the local warehouse answers it.
 - s3: a test hook only: reads of one object can be made slow (the fault plan's slow_reads).
+- dynamodb: each item write runs alone, so a conditional write and another
+  write to the same item cannot interleave (moto's threads could; DynamoDB's
+  writes are atomic).
 
 Each module's `patched(...)` is a context manager: EmbeddedStack enters them
 all on one ExitStack, so stopping the stack, or a start that fails half-way,

@@ -1,0 +1,41 @@
+"""DynamoDB: each item write is atomic, as DynamoDB makes it.
+
+moto's server answers requests on many threads, and its PutItem, UpdateItem and
+DeleteItem check their ConditionExpression and then write with nothing holding
+the item between the two, so two writes to one item can interleave and both pass
+their conditions. The workflows rely on DynamoDB's guarantee: a waiting
+workflow's task token and its pipeline's outcome are two conditional writes to
+one item, and exactly one of them must see the other (chalicelib/aws/callbacks.py).
+Here every write runs alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.dynamodb.models import DynamoDBBackend
+
+WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_lock = threading.RLock()  # re-entrant: a transaction's writes go through the same methods
+
+
+@contextmanager
+def patched() -> Iterator[None]:
+    with ExitStack() as undo:
+        for name in WRITES:
+            undo.enter_context(mock.patch.object(DynamoDBBackend, name, _alone(getattr(DynamoDBBackend, name))))
+        yield
+
+
+def _alone(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def serialized(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            return write(self, *args, **kwargs)
+
+    return serialized
