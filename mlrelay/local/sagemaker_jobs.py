@@ -247,11 +247,16 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(job.directory), "PYTHONUNBUFFERED": "1", **env}
     with job.log_path.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
+    returncode = None
     if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
         stderr_path = job.directory / "stderr.txt"
         returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path)
-        stderr = stderr_path.read_text(errors="replace")
-    else:
+        if returncode is None:
+            with job.log_path.open("a") as log:
+                log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
+        else:
+            stderr = stderr_path.read_text(errors="replace")
+    if returncode is None:
         with job.log_path.open("a") as log:
             result = subprocess.run(
                 command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=subprocess.PIPE, text=True

@@ -17,6 +17,8 @@ import os
 import runpy
 import sys
 import threading
+import time
+import traceback
 from pathlib import Path
 
 PRELOAD = [
@@ -31,12 +33,35 @@ def available() -> bool:
     return "forkserver" in multiprocessing.get_all_start_methods()
 
 
-def run(arguments: list[str], cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path) -> int:
-    """Run `python ARGUMENTS` (a script path, or -m module, then its arguments) warm; returns its exit code."""
-    process = _server().Process(target=_job, args=(arguments, str(cwd), env, str(stdout_path), str(stderr_path)))
+def run(arguments: list[str], cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path) -> int | None:
+    """Run `python ARGUMENTS` (a script path, or -m module, then its arguments) warm; returns its exit code.
+
+    None means the warm interpreter did not run the job to its end (the job wrote no exit code, e.g. the
+    forkserver went away): the caller runs it cold instead. The job's own exit code comes from the job,
+    not from the forkserver's report, which reads 255 when the server's pipe closes early.
+    """
+    exit_path = stderr_path.with_name(stderr_path.name + ".exit")
+    exit_path.unlink(missing_ok=True)
+    process = _server().Process(target=_job, args=(arguments, str(cwd), env, str(stdout_path), str(stderr_path), str(exit_path)))
     process.start()
     process.join()
-    return process.exitcode if process.exitcode is not None else 1
+    if not exit_path.exists() and process.pid:
+        _wait_until_gone(process.pid)  # the server went away early: the job may still be running, orphaned
+    try:
+        return int(exit_path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _wait_until_gone(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:  # the pid is someone else's now: ours has ended
+            return
+        time.sleep(0.05)
 
 
 def _server() -> multiprocessing.context.ForkServerContext:
@@ -49,8 +74,8 @@ def _server() -> multiprocessing.context.ForkServerContext:
         return _context
 
 
-def _job(arguments: list[str], cwd: str, env: dict[str, str], stdout_path: str, stderr_path: str) -> None:
-    """In the fork: become the job's process, then run its program as __main__."""
+def _job(arguments: list[str], cwd: str, env: dict[str, str], stdout_path: str, stderr_path: str, exit_path: str) -> None:
+    """In the fork: become the job's process, run its program as __main__, and record its exit code."""
     for target, path, flags in ((1, stdout_path, os.O_APPEND), (2, stderr_path, os.O_TRUNC)):
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | flags)
         os.dup2(descriptor, target)
@@ -58,11 +83,25 @@ def _job(arguments: list[str], cwd: str, env: dict[str, str], stdout_path: str, 
     os.chdir(cwd)
     os.environ.update(env)
     extra_paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if arguments[0] == "-m":
-        sys.argv = [arguments[1], *arguments[2:]]
-        sys.path[:0] = [cwd, *extra_paths]
-        runpy.run_module(arguments[1], run_name="__main__", alter_sys=True)
-    else:
-        sys.argv = list(arguments)
-        sys.path[:0] = [str(Path(arguments[0]).parent), *extra_paths]
-        runpy.run_path(arguments[0], run_name="__main__")
+    code = 0
+    try:
+        if arguments[0] == "-m":
+            sys.argv = [arguments[1], *arguments[2:]]
+            sys.path[:0] = [cwd, *extra_paths]
+            runpy.run_module(arguments[1], run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = list(arguments)
+            sys.path[:0] = [str(Path(arguments[0]).parent), *extra_paths]
+            runpy.run_path(arguments[0], run_name="__main__")
+    except SystemExit as stop:  # as the interpreter does: a number is the code, a message goes to stderr with 1
+        if isinstance(stop.code, int):
+            code = stop.code
+        elif stop.code is not None:
+            print(stop.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    Path(exit_path).write_text(str(code))

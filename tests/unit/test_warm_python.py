@@ -47,3 +47,26 @@ def test_a_module_runs_with_its_pythonpath(tmp_path):
 
     assert code == 0 and out.strip() == "hosted ['--x', '1']"
     assert sys.argv[0] != "hosted"  # the parent is untouched
+
+
+def test_a_job_the_warm_interpreter_could_not_run_to_its_end_runs_in_a_fresh_one(tmp_path, monkeypatch):
+    from mlrelay.local import sagemaker_jobs
+
+    script = tmp_path / "step.py"
+    script.write_text("print('ran cold')\n")
+    monkeypatch.setattr(warm_python, "run", lambda *args: None)  # as when the forkserver goes away mid-job
+    job = sagemaker_jobs.JobContext(s3=None, directory=tmp_path, log_path=tmp_path / "step.log")
+
+    sagemaker_jobs._run(job, [sys.executable, str(script)], env={})
+
+    log = job.log_path.read_text()
+    assert "running it in a fresh one" in log and log.strip().endswith("ran cold")
+
+
+def test_the_exit_code_is_the_jobs_own(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("import sys\nprint('partial')\nsys.exit(3)\n")
+
+    code, out, _ = run(tmp_path, [str(script)])
+
+    assert (code, out.strip()) == (3, "partial")
