@@ -71,9 +71,10 @@ def show(
 
 
 def _rows(s3: Any, bucket: str, prefix: str, run_id: str) -> list[dict[str, str]]:
+    from chalicelib.inference.warehouse_sql import MONITORING_FILE_COLUMNS  # the columns of rows.csv, as the load reads them
+
     text = _read(s3, bucket, f"{prefix}/rows.csv", run_id).decode()
-    names = ("feature", "check_type", "method", "statistic", "p_value", "threshold", "violated", "description")
-    return [dict(zip(names, row, strict=True)) for row in csv.reader(io.StringIO(text)) if row]
+    return [dict(zip(MONITORING_FILE_COLUMNS, row, strict=True)) for row in csv.reader(io.StringIO(text)) if row]
 
 
 def _read(s3: Any, bucket: str, key: str, run_id: str) -> bytes:

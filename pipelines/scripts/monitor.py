@@ -149,10 +149,10 @@ def read_items(directory, features):
 
 
 def read_predictions(directory, task):
-    from prediction_lines import predicted, read_prediction
+    from prediction_lines import predicted, read_lines, read_prediction
 
-    paths = sorted(glob.glob(os.path.join(directory, "**", "*.out"), recursive=True))
-    return [predicted(read_prediction(line, task), task) for path in paths for line in open(path) if line.strip()]
+    # An empty selection may leave no output at all: the item count check below says whether that is right.
+    return [predicted(read_prediction(line, task), task) for line in read_lines(directory, required=False)]
 
 
 def read_selection(directory):

@@ -18,10 +18,10 @@ def read_prediction(line, task):
     return {"value": float(value)} if task == "regression" else {"label": str(value), "probabilities": {}}
 
 
-def read_lines(directory):
-    """Every non-empty line of every *.out file under directory, in file-name order."""
+def read_lines(directory, required=True):
+    """Every non-empty line of every *.out file under directory, in file-name order (none: an error if required)."""
     paths = sorted(glob.glob(os.path.join(directory, "**", "*.out"), recursive=True))
-    if not paths:
+    if required and not paths:
         sys.exit(f"no batch transform output (*.out) under {directory}")
     return [line for path in paths for line in open(path) if line.strip()]
 
