@@ -24,6 +24,7 @@ from chalicelib.shared.messages import (
     EventRejected,
     LambdaFailure,
     ModelDecided,
+    ModelQualityMeasured,
     PredictionsLoaded,
     StepFailed,
     TrainingOutcome,
@@ -223,6 +224,25 @@ def _data_drift(message: DataDriftDetected, region: str) -> Alert:
     )
 
 
+def _model_quality(message: ModelQualityMeasured, region: str) -> Alert:
+    was = f", {message.training_value:.4f} at training" if message.training_value is not None else ""
+    verdict = "dropped" if message.dropped else "holds"
+    actions = [f"Metrics document: {message.metrics_uri}"]
+    if message.retraining_run_id:
+        actions.insert(0, f"Retraining started (monitoring.retrain_on_quality_drop): run {message.retraining_run_id}")
+    elif message.dropped:
+        actions.insert(0, "Retrain on recent data (drop the config again), or set monitoring.retrain_on_quality_drop")
+    return Alert(
+        collapse_key=f"quality|{message.run_id}",
+        title=f"{'📉' if message.dropped else '✅'} {message.model_name} v{message.model_version}: quality {verdict} on "
+        f"{message.matched_rows:,} labelled items ({message.metric} {message.value:.4f}{was})",
+        fields=[("Model", f"{message.model_name} v{message.model_version}"), ("Run", message.run_id),
+                ("Labels", f"{message.matched_rows:,} of {message.labelled_rows:,} matched a prediction")],
+        detail="\n".join(message.reasons),
+        actions=actions,
+    )
+
+
 def _lambda_failed(message: LambdaFailure, region: str) -> Alert:
     """An asynchronous invocation (a trigger) that failed after its retries: Lambda's destination record."""
     context, response = message.requestContext, message.responsePayload or {}
@@ -289,6 +309,7 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     PredictionsLoaded: _predictions_loaded,
     DailyInferenceStale: _daily_stale,
     DataDriftDetected: _data_drift,
+    ModelQualityMeasured: _model_quality,
     LambdaFailure: _lambda_failed,
     EventRejected: _event_rejected,
     UnreadableMessage: _unreadable,

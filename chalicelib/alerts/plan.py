@@ -58,6 +58,8 @@ def notice_kind(message: Any) -> str | None:
     kind = getattr(message, "kind", None)
     if kind == "predictions_loaded":
         return "failure" if message.far_from_previous else "inference"  # a load far from the last one is news
+    if kind == "model_quality_measured":
+        return "failure" if message.dropped else "inference"
     if kind == "model_decided":
         return "rejection" if message.action == "reject" else "promotion"
     return {"step_failed": "failure", "daily_inference_stale": "failure", "data_drift_detected": "failure", "model_promoted": "promotion",

@@ -75,3 +75,38 @@ class RowCounts:
         if not previous or previous.get("last_run_id") == run_id:
             return None
         return int(previous["rows"])
+
+
+class PredictionRuns:
+    """The loaded runs of each model version, oldest first (item `predictions#<model>#<version>`): where a labels
+    file finds the predictions it is judged against."""
+
+    def __init__(self, table_name: str, dynamodb_client: Any = None):
+        self._table = table_name
+        self._client = dynamodb_client or client("dynamodb")
+
+    def add(self, model_name: str, version: int, run_id: str) -> None:
+        """Append once: a rerun of a loaded run's last step must not list it twice."""
+        try:
+            with translated(f"cannot record run {run_id} as loaded for {model_name} version {version}"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(self._key(model_name, version)),
+                    UpdateExpression="SET runs = list_append(if_not_exists(runs, :none), :run)",
+                    ConditionExpression="attribute_not_exists(runs) OR NOT contains(runs, :id)",
+                    ExpressionAttributeValues=to_item({":none": [], ":run": [run_id], ":id": run_id}),
+                )
+        except ConditionFailedError:
+            pass  # listed already
+
+    def newest(self, model_name: str, version: int, limit: int) -> list[str]:
+        with translated(f"cannot read the loaded runs of {model_name} version {version}"):
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item(self._key(model_name, version)), ConsistentRead=True,
+            ).get("Item")
+        runs = from_item(item).get("runs", []) if item else []
+        return list(reversed(runs))[:limit]
+
+    @staticmethod
+    def _key(model_name: str, version: int) -> dict[str, str]:
+        return {"run_id": f"predictions#{model_name}#{version}"}

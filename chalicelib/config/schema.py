@@ -225,6 +225,10 @@ class MonitoringSettings(StrictModel):
     attribution_ndcg_threshold: float = Field(0.9, ge=0, le=1, description="alert when the SHAP ranking's NDCG falls below")
     attribution_sample_rows: int = Field(1000, ge=50, le=100_000, description="rows the SHAP attributions are computed on")
     attribution_min_rows: int = Field(200, ge=50, description="fewer rows than this are not explained (too few for a ranking)")
+    retrain_on_quality_drop: bool = Field(
+        False, description="when labels show the approved version worse than at training by more than approval.max_regression, "
+        "start a training run of this config as well as alerting",
+    )
 
     def resolved(self) -> dict[str, Any]:
         """The settings the pipeline steps read (runs/<run>/spec.json), with every default filled in."""

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, PrepareStep, VerifyStep, inference_step_requests
+from chalicelib.inference.quality_steps import judge_quality
+from chalicelib.inference.requests import (
+    CountStep,
+    LoadStep,
+    MonitoringStep,
+    PrepareStep,
+    QualityStep,
+    VerifyStep,
+    inference_step_requests,
+)
 from chalicelib.inference.steps import count, load, prepare, record_monitoring, verify
 from chalicelib.shared.ports import aws_ports
 from chalicelib.shared.steps import run_step
 
-USE_CASES = {PrepareStep: prepare, MonitoringStep: record_monitoring, LoadStep: load, CountStep: count, VerifyStep: verify}
+USE_CASES = {
+    PrepareStep: prepare, MonitoringStep: record_monitoring, QualityStep: judge_quality, LoadStep: load, CountStep: count,
+    VerifyStep: verify,
+}
 
 
 def handle_inference_step(event: dict[str, Any], context: Any) -> dict[str, Any]:

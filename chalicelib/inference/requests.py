@@ -23,13 +23,14 @@ class FreshnessCheck(BaseModel):
 class RunRef(BaseModel):
     run_id: str
     model_name: str
-    mode: Literal["daily", "monthly", "on_demand"]
+    mode: Literal["daily", "monthly", "on_demand", "quality"]
     scheduled_for: datetime
 
 
 class PrepareStep(RunRef):
     step: Literal["prepare"]
     catalogue_uri: str | None = None
+    labels_uri: str | None = None  # mode quality
     callback_timeout_seconds: int | None = None
 
 
@@ -45,6 +46,11 @@ class MonitoringStep(RunRef):
     execution: str = ""
 
 
+class QualityStep(RunRef):
+    step: Literal["quality"]
+    model_version: int
+
+
 class CountStep(RunRef):
     step: Literal["count"]
     execution: str = ""
@@ -57,5 +63,7 @@ class VerifyStep(RunRef):
     window_until: str = ""
 
 
-InferenceStepRequest = Annotated[PrepareStep | MonitoringStep | LoadStep | CountStep | VerifyStep, Field(discriminator="step")]
+InferenceStepRequest = Annotated[
+    PrepareStep | MonitoringStep | QualityStep | LoadStep | CountStep | VerifyStep, Field(discriminator="step"),
+]
 inference_step_requests: TypeAdapter[Any] = TypeAdapter(InferenceStepRequest)

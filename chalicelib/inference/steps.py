@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
+from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.monitoring import blocking_cause, drift_notice, needs_alert
 from chalicelib.inference.plan import (
     NoApprovedModelError,
@@ -28,14 +30,17 @@ MAX_SUMMARY_BYTES = 1024 * 1024
 
 
 def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
-    """Resolve the approved model, its config and container, and what to select."""
+    """Resolve the approved model, its config and container, and what to select (or, for labels, what to judge)."""
     approved = ports.models.approved(request.model_name)
     if approved is None:
         raise NoApprovedModelError(
             f"model {request.model_name!r} has no approved version: train one (drop a config under configs/train/) first"
         )
-    ref = approved.config
-    config = parse_config(ports.s3.read(ref["bucket"], ref["key"], ref.get("version_id"), MAX_CONFIG_BYTES).data, ref["key"])
+    config = config_of(ports, approved)
+    if request.mode == "quality":
+        from chalicelib.inference.quality_steps import prepare_quality
+
+        return prepare_quality(request, ports, approved, config)
     container = ports.registry.container(approved.model_package_arn)
     window = None
     if request.mode == "daily":
@@ -46,17 +51,24 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     baseline = baseline_uri(ports.artifact_bucket, approved.run_id)
     return {
         **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
+        "pipeline_name": ports.inference_pipeline,
         "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
     }
 
 
+def config_of(ports: Ports, version: VersionRecord) -> ModelConfig:
+    """The config version a model version was trained from."""
+    ref = version.config
+    return parse_config(ports.s3.read(ref["bucket"], ref["key"], ref.get("version_id"), MAX_CONFIG_BYTES).data, ref["key"])
+
+
 def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
     """Submit the run's monitoring rows to the warehouse and say whether to alert, and whether to load at all."""
     prefix = f"runs/{request.run_id}/monitoring"
-    summary = _pipeline_output(ports, f"{prefix}/monitoring.json")
-    manifest = _pipeline_output(ports, f"{prefix}/manifest.json")
+    summary = pipeline_output(ports, f"{prefix}/monitoring.json")
+    manifest = pipeline_output(ports, f"{prefix}/manifest.json")
     sqls = monitoring_sqls(PredictionsTable(*ports.predictions_table), _copy_request(request, ports, prefix),
                            has_rows=bool(manifest.get("entries")))
     statement_id = ports.warehouse.batch(
@@ -100,6 +112,7 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     if request.mode == "daily" and request.window_until:
         ports.watermarks.advance(request.model_name, date.fromisoformat(request.window_until), request.run_id)
     previous = ports.row_counts.swap(request.model_name, request.mode, loaded, request.run_id)
+    ports.prediction_runs.add(request.model_name, request.model_version, request.run_id)
     notice = PredictionsLoaded(
         run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
         mode=request.mode, rows_loaded=loaded, per_class=summary.get("per_class", {}), values=summary.get("values"), table=table,
@@ -119,10 +132,10 @@ def _copy_request(request: LoadStep | MonitoringStep, ports: Ports, prefix: str)
 
 
 def _summary(ports: Ports, run_id: str) -> dict[str, Any]:
-    return _pipeline_output(ports, f"runs/{run_id}/predictions/summary.json")
+    return pipeline_output(ports, f"runs/{run_id}/predictions/summary.json")
 
 
-def _pipeline_output(ports: Ports, key: str) -> dict[str, Any]:
+def pipeline_output(ports: Ports, key: str) -> dict[str, Any]:
     try:
         return ports.s3.read_json(ports.artifact_bucket, key, MAX_SUMMARY_BYTES)
     except NotFoundError as err:

@@ -1,4 +1,4 @@
-"""Carry out the decision for a config dropped under configs/train/ or configs/infer/.
+"""Carry out the decision for a config dropped under configs/train/ or configs/infer/, or labels under labels/.
 
 Deduplication has two lines: Powertools idempotency keyed on the object
 version (bucket, key, version id, ETag) in DynamoDB, then the deterministic
@@ -20,11 +20,13 @@ from chalicelib.aws.clients import cached, client
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.config.parsing import MAX_CONFIG_BYTES
 from chalicelib.intake.plan import (
+    LABELS_PREFIX,
     DroppedObject,
     RejectConfig,
     StartInference,
     StartTraining,
     plan_config_drop,
+    plan_labels_drop,
     rejection,
     should_ignore,
 )
@@ -86,6 +88,8 @@ def _idempotent_process() -> Any:
 
 
 def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, Any]:
+    if dropped.key.startswith(LABELS_PREFIX):
+        return _carry_out(plan_labels_drop(dropped), dropped, ports)  # the quality pipeline reads the file
     try:
         content = ports.s3.read(dropped.bucket, dropped.key, dropped.version_id, MAX_CONFIG_BYTES)
     except NotFoundError as err:
@@ -96,6 +100,10 @@ def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, An
         problems = preflight_problems(decision.config, ports.s3, settings.preflight_timeout_seconds())
         if problems:
             decision = rejection(dropped, problems, "training")
+    return _carry_out(decision, dropped, ports)
+
+
+def _carry_out(decision: StartTraining | StartInference | RejectConfig, dropped: DroppedObject, ports: Ports) -> dict[str, Any]:
     if isinstance(decision, RejectConfig):
         ports.s3.put_json(dropped.bucket, decision.report_key, decision.report)
         ports.failures.send(decision.message)

@@ -1,7 +1,8 @@
 """Decide what a dropped config object means: start a run, reject, or ignore.
 
 configs/train/ holds model configs (a training run); configs/infer/ holds
-inference requests (an on-demand inference run).
+inference requests (an on-demand inference run); labels/<model>/ holds labels
+that arrived later (a quality run: chalicelib/inference/quality.py).
 
 Pure functions returning small plan objects; chalicelib/intake/handler.py
 carries the plan out. Nothing here touches AWS.
@@ -9,6 +10,7 @@ carries the plan out. Nothing here touches AWS.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +26,7 @@ from chalicelib.shared.messages import (
     ProblemEntry,
     TrainingRequested,
 )
-from chalicelib.shared.naming import on_demand_run_id, training_run_id, upload_identity
+from chalicelib.shared.naming import execution_name, on_demand_run_id, training_run_id, upload_identity
 
 ERROR_REPORT_SUFFIX = ".error.json"
 LOCAL_FOLDER = (
@@ -32,6 +34,8 @@ LOCAL_FOLDER = (
     "(or `mlrelay submit`), which packs the folder and sets model.code_uri"
 )
 INFERENCE_PREFIX = "configs/infer/"
+LABELS_PREFIX = "labels/"
+_MODEL_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")  # chalicelib/config/schema.py ModelName
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,25 @@ def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
     request = InferenceRequested(
         run_id=run_id, model_name=config.model_name, mode="on_demand", scheduled_for=dropped.event_time,
         catalogue_uri=config.catalogue_uri,
+    )
+    return StartInference(run_id=run_id, request=request)
+
+
+def plan_labels_drop(dropped: DroppedObject) -> StartInference | RejectConfig:
+    """labels/<model>/<file>.csv: a quality run of that model. The file itself is read by the quality pipeline."""
+    parts = dropped.key.split("/")
+    problems = []
+    if len(parts) != 3 or not _MODEL_NAME.fullmatch(parts[1]) or not 2 <= len(parts[1]) <= 48:
+        problems.append(ConfigProblem("key", "labels go under labels/<model name>/<file>.csv, one folder per model"))
+    if not dropped.key.endswith(".csv"):
+        problems.append(ConfigProblem("key", "a labels file is a CSV with a header: the model's id column and its label column"))
+    if problems:
+        return rejection(dropped, problems, "inference")
+    model_name = parts[1]
+    run_id = execution_name("quality", model_name, dropped.bucket, dropped.key, upload_identity(dropped.version_id, dropped.etag))
+    request = InferenceRequested(
+        run_id=run_id, model_name=model_name, mode="quality", scheduled_for=dropped.event_time,
+        labels_uri=f"s3://{dropped.bucket}/{dropped.key}",
     )
     return StartInference(run_id=run_id, request=request)
 

@@ -102,9 +102,10 @@ class InferenceRequested(BaseModel):
     run_id: str
     workflow: Literal["inference"] = "inference"
     model_name: str
-    mode: Literal["daily", "monthly", "on_demand"]
+    mode: Literal["daily", "monthly", "on_demand", "quality"]  # quality: labels judged against stored predictions
     scheduled_for: datetime  # the schedule's time, or the drop's event time
     catalogue_uri: str | None = None
+    labels_uri: str | None = None
     callback_timeout_seconds: int | None = Field(None, ge=1)
 
 
@@ -151,6 +152,27 @@ class DataDriftDetected(BaseModel):
     top_features_now: list[str] = Field(default_factory=list)
     report_uri: str
     loaded: bool  # warn: the predictions were loaded anyway; block: nothing was loaded
+    occurred_at: datetime
+
+
+class ModelQualityMeasured(BaseModel):
+    """Labels that arrived later, judged against the predictions the approved version made."""
+
+    kind: Literal["model_quality_measured"] = "model_quality_measured"
+    workflow: Literal["inference"] = "inference"
+    run_id: str
+    model_name: str
+    model_version: int
+    metric: str
+    lower_is_better: bool
+    value: float
+    training_value: float | None  # the version's own evaluation at training
+    dropped: bool  # worse than training by more than approval.max_regression
+    reasons: list[str]
+    labelled_rows: int
+    matched_rows: int
+    metrics_uri: str
+    retraining_run_id: str | None = None  # monitoring.retrain_on_quality_drop started one
     occurred_at: datetime
 
 
@@ -240,6 +262,7 @@ AlertMessage = Annotated[
     | Annotated[PredictionsLoaded, Tag("predictions_loaded")]
     | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
     | Annotated[DataDriftDetected, Tag("data_drift_detected")]
+    | Annotated[ModelQualityMeasured, Tag("model_quality_measured")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]
     | Annotated[EventRejected, Tag("event_rejected")]
     | Annotated[UnreadableMessage, Tag("unreadable")],

@@ -26,13 +26,15 @@ if TYPE_CHECKING:
     from chalicelib.aws.sns import AlertsTopic
     from chalicelib.aws.sqs import Queue
     from chalicelib.aws.stepfunctions import TaskCallbacks, Workflows
-    from chalicelib.aws.watermarks import DailyWatermarks, RowCounts
+    from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
 
 
 class Ports(Protocol):
     artifact_bucket: str
     region: str
     training_pipeline: str  # the base training pipeline's name
+    inference_pipeline: str
+    quality_pipeline: str  # labels judged against stored predictions
     training_machine: str  # state machine ARNs
     inference_machine: str
     predictions_table: tuple[str, str]  # schema, table
@@ -47,6 +49,7 @@ class Ports(Protocol):
     runs: RunLedger
     watermarks: DailyWatermarks
     row_counts: RowCounts
+    prediction_runs: PredictionRuns
     warehouse: DataApi
     failures: Queue
     notifications: Queue
@@ -70,6 +73,14 @@ class AwsPorts:
     @cached_property
     def training_pipeline(self) -> str:
         return settings.training_pipeline_name()
+
+    @cached_property
+    def inference_pipeline(self) -> str:
+        return settings.inference_pipeline_name()
+
+    @cached_property
+    def quality_pipeline(self) -> str:
+        return settings.quality_pipeline_name()
 
     @cached_property
     def training_machine(self) -> str:
@@ -146,6 +157,12 @@ class AwsPorts:
         from chalicelib.aws.watermarks import RowCounts
 
         return RowCounts(settings.runs_table())
+
+    @cached_property
+    def prediction_runs(self) -> PredictionRuns:
+        from chalicelib.aws.watermarks import PredictionRuns
+
+        return PredictionRuns(settings.runs_table())
 
     @cached_property
     def warehouse(self) -> DataApi:

@@ -59,6 +59,14 @@ def training_pipeline_name() -> str:
     return _required("TRAINING_PIPELINE_NAME")
 
 
+def inference_pipeline_name() -> str:
+    return _required("INFERENCE_PIPELINE_NAME")
+
+
+def quality_pipeline_name() -> str:
+    return _required("QUALITY_PIPELINE_NAME")
+
+
 def artifact_bucket() -> str:
     return _required("ARTIFACT_BUCKET")
 

@@ -15,11 +15,11 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from chalicelib.config.judging import promotion_rules
 from chalicelib.config.schema import GradientBoosting, LogisticRegression, ModelConfig, RandomForest
 from chalicelib.shared import pipeline_runs
 from chalicelib.shared.images import default_version, image_uri
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_display_name
-from chalicelib.training.promotion import PromotionRules
 
 TRAIN_STEP = "Train"
 BUILTIN_FRAMEWORK, BUILTIN_VERSION = "sklearn", "1.2-1"
@@ -67,16 +67,6 @@ def resolve_code(config: ModelConfig, region: str, builtin_code_uri: str) -> Tra
         training = model.image_uri or image_uri(model.framework, version, "training", region, instance)
         serving = model.serving_image_uri or image_uri(model.framework, version, "inference", region, instance)
     return TrainingCode(model.framework, version, training, serving, model.code_uri, model.entry_point, dict(model.hyperparameters), False)
-
-
-def promotion_rules(config: ModelConfig) -> PromotionRules:
-    approval = config.approval
-    return PromotionRules(
-        task=config.task, metric=config.metric, lower_is_better=config.lower_is_better, threshold=config.threshold,
-        max_regression=approval.max_regression, regression_unit=approval.regression_unit,
-        max_distribution_psi=approval.max_distribution_psi, max_size_change=approval.max_size_change,
-        mode=approval.mode,
-    )
 
 
 def run_spec(config: ModelConfig) -> dict[str, Any]:

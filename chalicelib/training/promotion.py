@@ -15,59 +15,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
-from pydantic import BaseModel
-
-from chalicelib.config.metrics import metric_values
+from chalicelib.config.judging import ModelMetrics, PromotionRules, regression_check
 
 PSI_FLOOR = 1e-4  # share given to a bin empty on one side, so the log stays finite
 PSI_BINS = 10  # regression targets: deciles of the approved model's training target
-
-
-class MetricMissingError(ValueError):
-    """The evaluation has no value for the metric the rules judge on."""
-
-
-class PromotionRules(BaseModel):
-    """The approval section of a config, resolved: what the training workflow judges a candidate by."""
-
-    task: str
-    metric: str
-    lower_is_better: bool
-    threshold: float | None
-    max_regression: float
-    regression_unit: str  # absolute | relative
-    max_distribution_psi: float
-    max_size_change: float
-    mode: str = "auto"  # manual: a passing candidate waits for a person (PendingManualApproval)
-
-
-@dataclass(frozen=True)
-class ModelMetrics:
-    """What the Evaluate step measured (metrics.json) that the rules read."""
-
-    values: dict[str, float | None]  # the task's metrics, and custom.<name>
-    train_rows: int
-    label_distribution: dict[str, float] = field(default_factory=dict)  # classification
-    target_percentiles: list[float] = field(default_factory=list)  # regression: 0th to 100th
-
-    @classmethod
-    def from_report(cls, report: dict[str, Any]) -> ModelMetrics:
-        data = report.get("data", {})
-        return cls(
-            values=metric_values(report),
-            train_rows=int(data.get("train_rows", 0)),
-            label_distribution={str(k): float(v) for k, v in data.get("label_distribution", {}).items()},
-            target_percentiles=[float(v) for v in data.get("target_percentiles", [])],
-        )
-
-    def score(self, metric: str) -> float:
-        value = self.values.get(metric)
-        if value is None:
-            known = ", ".join(sorted(k for k, v in self.values.items() if v is not None))
-            raise MetricMissingError(f"the evaluation has no value for {metric!r} (it has: {known}); check approval.metric")
-        return float(value)
 
 
 @dataclass(frozen=True)
@@ -105,15 +57,8 @@ def decide_promotion(candidate: ModelMetrics, approved: ModelMetrics | None, rul
         passed.append("✓ first model of this name: only the threshold applies")
     else:
         baseline = approved.score(metric)
-        worse_by = score - baseline if rules.lower_is_better else baseline - score
-        allowed = rules.max_regression * abs(baseline) if rules.regression_unit == "relative" else rules.max_regression
-        allowance = f"{rules.max_regression:.0%} of it" if rules.regression_unit == "relative" else f"{rules.max_regression:.4f}"
         deltas = {metric: round(score - baseline, 6)}
-        judge(
-            worse_by <= allowed + 1e-12,
-            f"{metric} {score:.4f} vs approved {baseline:.4f} ({score - baseline:+.4f}; {'lower' if rules.lower_is_better else 'higher'} "
-            f"is better; largest allowed regression {allowance})",
-        )
+        judge(*regression_check(metric, score, baseline, "approved", rules))
         psi, what = _distribution_shift(candidate, approved)
         if psi is not None:
             deltas["distribution_psi"] = round(psi, 6)

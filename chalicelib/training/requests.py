@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from chalicelib.config.judging import PromotionRules
 from chalicelib.shared.messages import ConfigRef
-from chalicelib.training.promotion import PromotionRules
 
 
 class LoadConfigStep(BaseModel):

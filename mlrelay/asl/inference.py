@@ -13,6 +13,7 @@ from mlrelay.asl.builder import (
     record_run_succeeded,
     run_pipeline,
     statement_poll,
+    update_run,
 )
 
 STEP = "${InferenceStepFunctionArn}"
@@ -51,19 +52,26 @@ def inference() -> dict[str, Any]:
     )
     lambda_step(
         machine, "PrepareInference", STEP, "prepare",
-        {**RUN, "catalogue_uri.$": "$.catalogue_uri", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
+        {**RUN, "catalogue_uri.$": "$.catalogue_uri", "labels_uri.$": "$.labels_uri",
+         "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
         next="StartInferencePipeline", result_path="$.settings",
         result={key: f".{key}" for key in (
-            "pipeline_parameters", "pipeline_display_name", "pipeline_client_token", "callback_timeout_seconds", "window",
+            "pipeline_name", "pipeline_parameters", "pipeline_display_name", "pipeline_client_token", "callback_timeout_seconds", "window",
             "model_version", "model_package_arn",
         )},
         comment="Reads the approved model's package and config and decides what to predict (daily: items added since "
-        "the last successful daily run).",
+        "the last successful daily run); for a quality run, which stored predictions the labels are judged against.",
     )
     run_pipeline(
-        machine, "Inference", "${InferencePipelineName}", "$.settings", next="RecordMonitoring",
-        start_comment="Starts the inference pipeline; the client token derives from the run id.",
+        machine, "Inference", "$.settings.pipeline_name", "$.settings", next="PredictionsOrQuality",
+        start_comment="Starts the inference pipeline (the quality pipeline for labels); the client token derives from the run id.",
     )
+    machine.add("PredictionsOrQuality", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.mode", "StringEquals": "quality", "Next": "JudgeModelQuality"}],
+        "Default": "RecordMonitoring",
+    })
+    _quality_verdict(machine)
     lambda_step(
         machine, "RecordMonitoring", STEP, "monitoring",
         {**RUN, "model_version.$": "$.settings.model_version", "execution.$": "$$.Execution.Name"},
@@ -125,3 +133,28 @@ def inference() -> dict[str, Any]:
     )
     machine.add("PredictionsRecorded", {"Type": "Succeed"})
     return machine.definition()
+
+
+def _quality_verdict(machine: StateMachine) -> None:
+    """A quality run's end: judge the labels' metrics against training, tell people, record."""
+    lambda_step(
+        machine, "JudgeModelQuality", STEP, "quality", {**RUN, "model_version.$": "$.settings.model_version"},
+        next="NotifyModelQuality", result_path="$.quality",
+        result={key: f".{key}" for key in ("dropped", "metric", "value", "notification")},
+        comment="Compares the metrics the labels gave with the version's evaluation at training (approval.metric and "
+        "max_regression); starts a retraining run when the drop is too large and the config asks for it.",
+    )
+    notify(
+        machine, "NotifyModelQuality", "$.quality.notification", next="RecordQualityMeasured",
+        comment="model_quality_measured (the metric now and at training, the verdict) to the notifications path.",
+    )
+    update_run(
+        machine, "RecordQualityMeasured",
+        "SET #status = :succeeded, model_version = :version, quality_metric = :metric, quality_value = :value, "
+        "quality_dropped = :dropped",
+        {":succeeded": {"S": "SUCCEEDED"}, ":version": {"N.$": "States.Format('{}', $.settings.model_version)"},
+         ":metric": {"S.$": "$.quality.metric"}, ":value": {"N.$": "States.Format('{}', $.quality.value)"},
+         ":dropped": {"BOOL.$": "$.quality.dropped"}},
+        next="QualityMeasured", comment="Last, so that a quality run resumed at any step ends recorded as succeeded.",
+    )
+    machine.add("QualityMeasured", {"Type": "Succeed"})

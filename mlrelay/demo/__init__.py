@@ -12,7 +12,7 @@ from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
 from mlrelay.demo.failure import injected_failure, resume_failed_run
-from mlrelay.demo.monitoring import drifting_month
+from mlrelay.demo.monitoring import drifting_month, labels_arrive
 from mlrelay.demo.own_code import own_code
 from mlrelay.demo.predictions import predictions
 from mlrelay.demo.sections import CATALOGUE_ROWS, broken_config, registry, train_first_model, train_noisy_model, upload_demo_data
@@ -35,6 +35,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             registry(console, checks, stack)
             predictions(console, checks, stack, CATALOGUE_ROWS)
             drifting_month(console, checks, stack, CATALOGUE_ROWS)
+            labels_arrive(console, checks, stack, CATALOGUE_ROWS)
             failed_run = injected_failure(console, checks, stack)
             if failed_run:
                 resume_failed_run(console, checks, stack, failed_run)
@@ -62,6 +63,6 @@ def _show_stack(console: Console, stack: EmbeddedStack) -> None:
 
 
 def _alerts(console: Console, stack: EmbeddedStack) -> None:
-    console.print("\n[bold]11. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
+    console.print("\n[bold]12. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
     for received in stack.slack.messages:
         console.print(f"   {received.message.get('text', '')}")

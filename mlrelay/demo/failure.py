@@ -20,7 +20,7 @@ DATABASE_ERROR = "ERROR: 1023 DETAIL: Serializable isolation violation on table 
 def injected_failure(console: Console, checks: Checks, stack: EmbeddedStack) -> str | None:
     """Tomorrow's daily run meets a database error at the load; returns its run id."""
     run_id = scheduled_run_id(MODEL, "daily", FAILING_DAY)
-    console.print("\n[bold]8. A failure at 3 am[/]: the next daily run, with the warehouse refusing its load once")
+    console.print("\n[bold]9. A failure at 3 am[/]: the next daily run, with the warehouse refusing its load once")
     stack.faults.refuse_statement("COPY stage_", DATABASE_ERROR, run_id=run_id)
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-daily", FAILING_DAY)
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)

@@ -22,7 +22,7 @@ MONTHLY_AT = datetime(2027, 1, 1, 6, 0, tzinfo=UTC)
 
 def own_code(console: Console, checks: Checks, stack: EmbeddedStack, catalogue_rows: int) -> None:
     bucket = stack.info.outputs["ConfigBucketName"]
-    console.print(f"\n[bold]9. Your own code[/]: {CONFIG.relative_to(PROJECT_ROOT)}, an XGBoost regression of shipping weight")
+    console.print(f"\n[bold]10. Your own code[/]: {CONFIG.relative_to(PROJECT_ROOT)}, an XGBoost regression of shipping weight")
     s3 = stack.client("s3")
     submission = prepare(CONFIG, s3, bucket)
     console.print(f"   model/ packed ({len(submission.bundle.files)} files) → {submission.bundle.uri(bucket)}")

@@ -49,7 +49,8 @@ class JobContext:
 def run_processing(job: JobContext, arguments: dict[str, Any]) -> None:
     for entry in arguments.get("ProcessingInputs", []):
         s3_input = entry["S3Input"]
-        download(job.s3, s3_input["S3Uri"], _local(job, s3_input["LocalPath"]))
+        stage = download_manifest if s3_input.get("S3DataType") == "ManifestFile" else download
+        stage(job.s3, s3_input["S3Uri"], _local(job, s3_input["LocalPath"]))
     spec = arguments["AppSpecification"]
     command = [*spec.get("ContainerEntrypoint", []), *spec.get("ContainerArguments", [])]
     _run(job, [_interpreter(command[0]), *(_map(job, str(a)) for a in command[1:])], env={})
@@ -216,6 +217,22 @@ def download(s3: Any, uri: str, target: Path) -> None:
             found = True
     if not found:
         raise JobFailedError(f"ClientError: no S3 objects found under {uri}")
+
+
+def download_manifest(s3: Any, uri: str, target: Path) -> None:
+    """Stage a ManifestFile input: [{"prefix": "s3://b/p/"}, "relative/key", ...], each object at its relative path."""
+    manifest_path = target.with_name(target.name + ".manifest")
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    bucket, key = _split(uri)
+    s3.download_file(bucket, key, str(manifest_path))
+    head, *relative_keys = json.loads(manifest_path.read_text())
+    prefix_bucket, prefix = _split(head["prefix"])
+    if not relative_keys:
+        raise JobFailedError(f"ClientError: the manifest {uri} lists no objects")
+    for relative in relative_keys:
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(prefix_bucket, prefix + relative, str(destination))
 
 
 def upload(s3: Any, source: Path, uri: str) -> None:

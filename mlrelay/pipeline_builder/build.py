@@ -31,6 +31,7 @@ def build_definitions(output_dir: Path = DEFINITIONS_DIR) -> dict[str, Path]:
     """Build every pipeline and write <name>.pipeline.json; returns name -> path."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     from mlrelay.pipeline_builder.inference import get_inference_pipeline
+    from mlrelay.pipeline_builder.quality import get_quality_pipeline
     from mlrelay.pipeline_builder.training import get_pipeline
 
     written = {}
@@ -39,6 +40,8 @@ def build_definitions(output_dir: Path = DEFINITIONS_DIR) -> dict[str, Path]:
         written["training"] = _write(output_dir / "training.pipeline.json", training.definition())
         inference = get_inference_pipeline(session, _ROLE, _BUCKET, "mlrelay-inference", code_bundle())
         written["inference"] = _write(output_dir / "inference.pipeline.json", inference.definition())
+        quality = get_quality_pipeline(session, _ROLE, _BUCKET, "mlrelay-quality", code_bundle())
+        written["quality"] = _write(output_dir / "quality.pipeline.json", quality.definition())
     return written
 
 

@@ -24,6 +24,7 @@ DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json 
 # A table that passes the trigger's checks (its header is right) and fails training: a single package type.
 ONE_CLASS_URI = f"s3://{DATA_BUCKET}/catalogue/one-class.csv"
 DRIFTED_URI = f"s3://{DATA_BUCKET}/catalogue/drifted.csv"  # larger items than the training tables hold
+LABELS_URI = f"s3://{DATA_BUCKET}/labels/train-sample.csv"  # true labels of 300 items of catalogue/train.csv
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,8 @@ def stack(tmp_path_factory):
         s3.put_object(Bucket=DATA_BUCKET, Key=ONE_CLASS_URI.split("/", 3)[3], Body=one_class)
         drifted = synthesize(1500, seed=3, drift="size").to_csv(index=False).encode()
         s3.put_object(Bucket=DATA_BUCKET, Key=DRIFTED_URI.split("/", 3)[3], Body=drifted)
+        labels = synthesize(1500, seed=1, label_noise=0.02).sample(300, random_state=0)[["item_id", "package_type"]]
+        s3.put_object(Bucket=DATA_BUCKET, Key=LABELS_URI.split("/", 3)[3], Body=labels.to_csv(index=False).encode())
         yield running
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from mlrelay.local.faults import PERMANENT_ERROR
 from tests.conftest import ROOT
-from tests.functional.conftest import DRIFTED_URI
+from tests.functional.conftest import DRIFTED_URI, LABELS_URI
 from tests.state_machines import load, task_states
 
 pytestmark = pytest.mark.functional
@@ -28,6 +28,7 @@ COUNT_SQL = "SELECT COUNT(*) AS loaded"
 # These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
 REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount", "MonitoringRecordFailed": "RecordMonitoring"}
 EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
+QUALITY_RUN = {"mode": "quality", "labels_uri": LABELS_URI}  # labels judged against the serving model's stored predictions
 
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
 TRAINING_CASES = {
@@ -40,6 +41,7 @@ INFERENCE_CASES = {
     "CountFailed": {"refuse": COUNT_SQL},
     "MonitoringRecordFailed": {"refuse": "COPY monitor_"},
     "NotifyDataDrift": {"input": {"catalogue_uri": DRIFTED_URI}},  # only a drifted catalogue is news
+    **{state: {"input": QUALITY_RUN} for state in ("JudgeModelQuality", "NotifyModelQuality", "RecordQualityMeasured")},
 }
 
 
@@ -126,6 +128,8 @@ def inference_runs(aws, serving_model, early_pipelines):
     early_pipelines.append(f"infer-{SERVING_MODEL}-fm-transient-early")
     start("fm-transient-approved", catalogue_uri=DRIFTED_URI)  # so it passes NotifyDataDrift too
     start("fm-transient-early")
+    inject_transient_everywhere(aws, "inference", f"infer-{SERVING_MODEL}-fm-transient-quality")
+    start("fm-transient-quality", **QUALITY_RUN)
     for state in REPORTED_AS:
         run_id = f"infer-{SERVING_MODEL}-fm-transient-{state.lower()}"
         aws.stack.faults.fail_state(run_id, state, error=transient_error("inference", state), times=1)
@@ -206,6 +210,7 @@ def test_transient_faults_in_every_training_state_are_retried_and_nobody_is_aler
 def test_transient_faults_in_every_inference_state_are_retried_and_nobody_is_alerted(aws, inference_runs):
     covered = assert_retried_unseen(aws, "inference", inference_runs["fm-transient-approved"])
     covered |= assert_retried_unseen(aws, "inference", inference_runs["fm-transient-early"])
+    covered |= assert_retried_unseen(aws, "inference", inference_runs["fm-transient-quality"])
 
     assert covered == set(matrix_states("inference")) - set(REPORTED_AS)
 

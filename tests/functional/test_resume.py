@@ -18,7 +18,7 @@ from chalicelib.aws.model_versions import ModelVersions
 from mlrelay.resume_client import wait_for_execution
 from mlrelay.runs import history
 from tests.conftest import ROOT
-from tests.functional.conftest import DRIFTED_URI
+from tests.functional.conftest import DRIFTED_URI, LABELS_URI
 from tests.state_machines import load
 
 pytestmark = pytest.mark.functional
@@ -49,6 +49,9 @@ INFERENCE_CASES = {state: (INFERENCE_PATH, state) for state in INFERENCE_PATH} |
     "RefusedMonitoringCopy": (INFERENCE_PATH, "RecordMonitoring"),
     "NotifyDataDrift": (DRIFTED_PATH, "NotifyDataDrift"),
 }
+# Labels judged against stored predictions: the quality pipeline, then the verdict.
+QUALITY_PATH = INFERENCE_PATH[:5] + ["JudgeModelQuality", "NotifyModelQuality", "RecordQualityMeasured"]
+QUALITY_CASES = {state: QUALITY_PATH for state in ("PrepareInference", "WaitForInferencePipeline", *QUALITY_PATH[5:])}
 FAIL_ONCE = "Injected.PermanentFailure"  # matches no Retry: the run fails at once
 SERVING_MODEL = "rs-serving"
 
@@ -199,6 +202,31 @@ def test_an_inference_run_resumed_after_a_failure_redoes_only_the_failed_step_an
     assert loaded == output["verified"]["rows_loaded"] > 0  # one set of rows
 
 
+@pytest.fixture(scope="module")
+def quality_resumes(aws, serving_model):
+    arn = aws.stack.info.outputs["InferenceStateMachineArn"]
+    for state in QUALITY_CASES:
+        run_id = f"quality-{SERVING_MODEL}-{slug(state)}"
+        aws.stack.faults.fail_state(run_id, state, error=FAIL_ONCE, times=1)
+        run_input = {**serving_model, "mode": "quality", "labels_uri": LABELS_URI, "run_id": run_id}
+        aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
+    failed = {state: aws.runs(f"quality-{SERVING_MODEL}-{slug(state)}", machine="inference")[0] for state in QUALITY_CASES}
+    return failed, resume_all(aws, failed)
+
+
+@pytest.mark.parametrize("state", sorted(QUALITY_CASES))
+def test_a_quality_run_resumed_after_a_failure_redoes_only_the_failed_step_and_measures_once(aws, quality_resumes, state):
+    failed, answers = quality_resumes
+    run, answer = failed[state], answers[state]
+
+    assert answer["from_state"] == state and answer["final"] == "SUCCEEDED", failures_of(aws, run)
+    assert_entered_once_except_the_failed_step(entered(aws, [run["executionArn"], answer["execution_arn"]]), QUALITY_PATH, state)
+    assert aws.stack.pipelines.step_runs_for(run["name"]) == ["EvaluateQuality"]
+    assert aws.read_json(f"runs/{run['name']}/quality/metrics.json")["data"]["matched_rows"] == 300
+    record = aws.run_record(run["name"])
+    assert (record["status"], record["quality_metric"], record["resume_count"]) == ("SUCCEEDED", "macro_f1", "1")
+
+
 def test_every_step_a_run_can_resume_at_is_in_the_matrices():
     routes = {}
     for name in ("training", "inference"):
@@ -206,7 +234,7 @@ def test_every_step_a_run_can_resume_at_is_in_the_matrices():
         routes[name] = {c["StringEquals"] for c in choices if "StringEquals" in c}
 
     assert routes["training"] == set(TRAINING_CASES)
-    assert routes["inference"] == {failed_at for _, failed_at in INFERENCE_CASES.values()}
+    assert routes["inference"] == {failed_at for _, failed_at in INFERENCE_CASES.values()} | set(QUALITY_CASES)
 
 
 def test_resuming_a_succeeded_run_does_nothing_a_running_one_is_refused_and_an_unknown_one_named(aws, training_resumes):

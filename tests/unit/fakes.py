@@ -284,6 +284,19 @@ class FakeRowCounts:
         return None if old is None or old[1] == run_id else old[0]
 
 
+class FakePredictionRuns:
+    def __init__(self) -> None:
+        self.runs: dict[tuple[str, int], list[str]] = {}
+
+    def add(self, model_name: str, version: int, run_id: str) -> None:
+        listed = self.runs.setdefault((model_name, version), [])
+        if run_id not in listed:
+            listed.append(run_id)
+
+    def newest(self, model_name: str, version: int, limit: int) -> list[str]:
+        return list(reversed(self.runs.get((model_name, version), [])))[:limit]
+
+
 class FakeDataApi:
     """Records statements; `results` holds the rows a statement id will return."""
 
@@ -384,6 +397,8 @@ class FakePorts:
     artifact_bucket: str = "mlrelay-test-artifacts"
     region: str = "eu-west-1"
     training_pipeline: str = "mlrelay-test-training"
+    inference_pipeline: str = "mlrelay-test-inference"
+    quality_pipeline: str = "mlrelay-test-quality"
     training_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-training"
     inference_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-inference"
     predictions_table: tuple[str, str] = ("mlrelay", "predictions")
@@ -398,6 +413,7 @@ class FakePorts:
     runs: FakeRunLedger = field(default_factory=FakeRunLedger)
     watermarks: FakeWatermarks = field(default_factory=FakeWatermarks)
     row_counts: FakeRowCounts = field(default_factory=FakeRowCounts)
+    prediction_runs: FakePredictionRuns = field(default_factory=FakePredictionRuns)
     warehouse: FakeDataApi = field(default_factory=FakeDataApi)
     failures: FakeQueue = field(default_factory=FakeQueue)
     notifications: FakeQueue = field(default_factory=FakeQueue)

@@ -169,3 +169,20 @@ def test_the_commands_an_alert_prints_name_the_deployed_stack_they_work_against(
 
     assert any("`mlrelay --stage prod runs resume " in action for action in alert.actions)
     assert not any("`mlrelay runs" in action for action in alert.actions)
+
+
+def test_a_quality_drop_says_the_metric_now_and_at_training_and_the_retraining_it_started():
+    message = {
+        "kind": "model_quality_measured", "run_id": "quality-pt-1", "model_name": "packaging-type", "model_version": 3,
+        "metric": "macro_f1", "lower_is_better": False, "value": 0.61, "training_value": 0.86, "dropped": True,
+        "reasons": ["✗ macro_f1 0.6100 vs at training 0.8600 (-0.2500; higher is better; largest allowed regression 0.0100)"],
+        "labelled_rows": 1200, "matched_rows": 1180, "metrics_uri": "s3://b/runs/quality-pt-1/quality/metrics.json",
+        "retraining_run_id": "train-packaging-type-retrain-0123", "occurred_at": "2026-12-01T09:00:00Z",
+    }
+
+    alert = alert_for(message, "us-east-1")
+
+    assert alert.title == "📉 packaging-type v3: quality dropped on 1,180 labelled items (macro_f1 0.6100, 0.8600 at training)"
+    body = alert.sns_body()
+    assert "1,180 of 1,200 matched a prediction" in body and "-0.2500" in body
+    assert "Retraining started (monitoring.retrain_on_quality_drop): run train-packaging-type-retrain-0123" in body

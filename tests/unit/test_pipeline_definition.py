@@ -17,7 +17,7 @@ COMMITTED = ROOT / "pipelines" / "training.pipeline.json"
 def test_the_committed_definitions_match_a_fresh_build(tmp_path):
     written = build_definitions(tmp_path)
 
-    assert set(written) == {"training", "inference"}
+    assert set(written) == {"training", "inference", "quality"}
     for name, path in written.items():
         assert path.read_text() == (ROOT / "pipelines" / path.name).read_text(), f"{name}: run `make pipelines`"
 
@@ -48,6 +48,17 @@ def test_the_inference_definition_prepares_transforms_assembles_and_monitors():
     inputs = {i["S3Input"]["LocalPath"]: i["S3Input"]["S3Uri"] for i in monitor["Arguments"]["ProcessingInputs"]}
     assert inputs["/opt/ml/processing/input/baseline"] == {"Get": "Parameters.BaselineUri"}
     assert "/opt/ml/processing/input/library" in inputs  # the shared modules: data_profile, drift, attribution, report_html
+
+
+def test_the_quality_definition_reads_the_labels_and_a_manifest_of_stored_predictions():
+    definition = json.loads((ROOT / "pipelines" / "quality.pipeline.json").read_text())
+
+    (step,) = definition["Steps"]
+    assert step["Name"] == "EvaluateQuality"
+    inputs = {i["S3Input"]["LocalPath"]: i["S3Input"] for i in step["Arguments"]["ProcessingInputs"]}
+    assert inputs["/opt/ml/processing/input/labels"]["S3Uri"] == {"Get": "Parameters.LabelsUri"}
+    predictions = inputs["/opt/ml/processing/input/predictions"]
+    assert (predictions["S3Uri"], predictions["S3DataType"]) == ({"Get": "Parameters.PredictionsManifestUri"}, "ManifestFile")
 
 
 def test_the_train_step_runs_the_runs_code_in_script_mode():

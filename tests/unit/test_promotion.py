@@ -1,10 +1,8 @@
 import numpy as np
 import pytest
 
+from chalicelib.config.judging import MetricMissingError, ModelMetrics, PromotionRules
 from chalicelib.training.promotion import (
-    MetricMissingError,
-    ModelMetrics,
-    PromotionRules,
     decide_promotion,
     population_stability_index,
     target_psi,

@@ -6,10 +6,10 @@ import pytest
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.sagemaker import PipelineDescription
+from chalicelib.config.judging import PromotionRules
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.pipeline_runs import spec_key
 from chalicelib.training.plan import pipeline_name_for
-from chalicelib.training.promotion import PromotionRules
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
 from tests.conftest import ROOT, valid_config
