@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.shared.messages import (
+    AlarmStateChanged,
     ConfigRejected,
     DailyInferenceStale,
     DataDriftDetected,
@@ -278,6 +279,19 @@ def _daily_stale(message: DailyInferenceStale, region: str) -> Alert:
     )
 
 
+def _alarm(message: AlarmStateChanged, region: str) -> Alert:
+    detail = message.detail
+    description = str(detail.configuration.get("description", ""))
+    return Alert(
+        collapse_key=f"alarm|{detail.alarmName}|{detail.state.value}",
+        title=f"🚨 alarm {detail.alarmName}: {detail.state.value}",
+        fields=[("Alarm", detail.alarmName), ("Since", _iso(message.time)),
+                ("Was", detail.previousState.value if detail.previousState else "(unknown)")],
+        detail="\n".join(part for part in (description, detail.state.reason) if part),
+        actions=[f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{detail.alarmName}"],
+    )
+
+
 def _unreadable(message: UnreadableMessage, region: str) -> Alert:
     digest = hashlib.sha256(message.body.encode()).hexdigest()[:16]
     return Alert(
@@ -313,4 +327,5 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     LambdaFailure: _lambda_failed,
     EventRejected: _event_rejected,
     UnreadableMessage: _unreadable,
+    AlarmStateChanged: _alarm,
 }

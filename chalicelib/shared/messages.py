@@ -235,6 +235,35 @@ class EventRejected(BaseModel):
     occurred_at: datetime
 
 
+class AlarmState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    value: str
+    reason: str = ""
+    timestamp: str = ""
+
+
+class AlarmDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    alarmName: str
+    state: AlarmState
+    previousState: AlarmState | None = None
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlarmStateChanged(BaseModel):
+    """EventBridge's "CloudWatch Alarm State Change" for one of the stack's alarms (AlarmStateRule sends it to the failures
+    queue: alarms cannot publish to a topic under the AWS-managed SNS key)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    time: datetime
+    region: str = ""
+    detail: AlarmDetail
+
+
 class UnreadableMessage(BaseModel):
     """A queue message that is none of the kinds above: a bug in whoever sent it, still shown to people."""
 
@@ -248,6 +277,8 @@ def _kind_of(value: Any) -> str | None:
         value = value.model_dump()
     if not isinstance(value, dict):
         return None
+    if value.get("detail-type") == "CloudWatch Alarm State Change":
+        return "alarm_state_changed"
     if "kind" in value:
         outcomes = ("model_promoted", "model_rejected", "model_pending_approval")
         return "model_outcome" if value["kind"] in outcomes else value["kind"]
@@ -265,6 +296,7 @@ AlertMessage = Annotated[
     | Annotated[ModelQualityMeasured, Tag("model_quality_measured")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]
     | Annotated[EventRejected, Tag("event_rejected")]
+    | Annotated[AlarmStateChanged, Tag("alarm_state_changed")]
     | Annotated[UnreadableMessage, Tag("unreadable")],
     Discriminator(_kind_of),
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrelay.local.sqs_poller import MappingSpec
-from mlrelay.local.template import Template, TemplateError, resolve
+from mlrelay.local.template import Template, TemplateError, evaluate_condition, resolve
 
 NOT_EMULATED = {
     "AWS::IAM::Role": "moto does not enforce IAM; policies are checked offline by the tests",
@@ -87,9 +87,11 @@ class TemplateApplier:
         self._pipeline_definitions: dict[str, str] = {}
         self._mappings: list[MappingSpec] = []
         self._failure_destinations: dict[str, str] = {}
+        self._conditions: dict[str, Any] = {}
 
     def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
         self._parameters = {**template.parameter_defaults(), **parameters}
+        self._conditions = template.document.get("Conditions", {})
         for function in functions:
             arn = f"arn:aws:lambda:{self._region}:{self._account}:function:{function.name}"
             self._resources[function.logical_id] = Physical(function.name, {"Arn": arn})
@@ -144,7 +146,10 @@ class TemplateApplier:
     # --- intrinsics ------------------------------------------------------
 
     def _resolve(self, node: Any) -> Any:
-        return resolve(node, self._ref, self._get_att)
+        return resolve(node, self._ref, self._get_att, self._condition)
+
+    def _condition(self, name: str) -> bool:
+        return evaluate_condition(self._conditions, name, self._ref)
 
     def _pseudo_parameters(self) -> dict[str, str]:
         return {"AWS::AccountId": self._account, "AWS::Region": self._region, "AWS::Partition": "aws"}
@@ -178,6 +183,8 @@ class TemplateApplier:
             "AWS::SageMaker::Pipeline": self._pipeline,
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::SQS::QueuePolicy": self._queue_policy,
         }
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -216,6 +223,9 @@ class TemplateApplier:
         for optional in ("GlobalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
             if optional in props:
                 request[optional] = props[optional]
+        if "SSESpecification" in props:  # CloudFormation's SSEEnabled is the API's Enabled
+            sse = dict(props["SSESpecification"])
+            request["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled"), **sse}
         response = dynamodb.create_table(**request)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
@@ -239,7 +249,8 @@ class TemplateApplier:
         return Physical(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
     def _topic(self, logical_id: str, props: dict[str, Any]) -> Physical:
-        arn = self._client("sns").create_topic(Name=props["TopicName"])["TopicArn"]
+        attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if "KmsMasterKeyId" in props else {}
+        arn = self._client("sns").create_topic(Name=props["TopicName"], Attributes=attributes)["TopicArn"]
         return Physical(arn, {"TopicName": props["TopicName"], "TopicArn": arn})
 
     def _rule(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -262,10 +273,30 @@ class TemplateApplier:
         for key, value in props.get("DefinitionSubstitutions", {}).items():
             definition = definition.replace("${" + key + "}", str(value))
         self._definitions[logical_id] = definition
-        arn = self._client("stepfunctions").create_state_machine(
-            name=props["Name"], definition=definition, roleArn=self._role_arn(), type=props.get("Type", "STANDARD")
-        )["stateMachineArn"]
+        request: dict[str, Any] = {
+            "name": props["Name"], "definition": definition, "roleArn": self._role_arn(), "type": props.get("Type", "STANDARD"),
+        }
+        if "Logging" in props:
+            logging = props["Logging"]
+            request["loggingConfiguration"] = {
+                "level": logging["Level"], "includeExecutionData": logging["IncludeExecutionData"],
+                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                                 for d in logging.get("Destinations", [])],
+            }
+        arn = self._client("stepfunctions").create_state_machine(**request)["stateMachineArn"]
         return Physical(arn, {"Arn": arn, "Name": props["Name"]})
+
+    def _log_group(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        logs, name = self._client("logs"), props["LogGroupName"]
+        logs.create_log_group(logGroupName=name, **({"kmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}))
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        return Physical(name, {"Arn": f"arn:aws:logs:{self._region}:{self._account}:log-group:{name}:*"})
+
+    def _queue_policy(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        for url in props["Queues"]:
+            self._client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+        return Physical(logical_id)
 
     def _event_source_mapping(self, logical_id: str, props: dict[str, Any]) -> Physical:
         # Started as a poller by the stack once the functions exist (mlrelay/local/sqs_poller.py).

@@ -1,8 +1,10 @@
 """Reading infra/resources.json: dependency order and CloudFormation intrinsics.
 
-Covers the intrinsics the template uses (Ref, Fn::GetAtt, Fn::Sub, Fn::Join);
-anything else is refused with its name, so the template cannot quietly use a
-function the embedded stack would resolve wrongly.
+Covers the intrinsics the template uses (Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
+and Fn::If with the Conditions section's Fn::Equals, Fn::Not, Fn::And, Fn::Or
+and Condition, AWS::NoValue dropping the key or item it stands for); anything
+else is refused with its name, so the template cannot quietly use a function
+the embedded stack would resolve wrongly.
 """
 
 from __future__ import annotations
@@ -93,21 +95,56 @@ def references(node: Any) -> set[str]:
     return found
 
 
-# (logical id) -> Ref value; (logical id, attribute) -> GetAtt value
+# (logical id) -> Ref value; (logical id, attribute) -> GetAtt value; (condition name) -> its value
 RefLookup = Callable[[str], str]
 AttLookup = Callable[[str, str], str]
+ConditionLookup = Callable[[str], bool]
+_NO_VALUE = object()  # Ref AWS::NoValue: the key or list item it stands for is left out
 
 
-def resolve(node: Any, ref: RefLookup, get_att: AttLookup) -> Any:
+def resolve(node: Any, ref: RefLookup, get_att: AttLookup, condition: ConditionLookup | None = None) -> Any:
     """Replace intrinsic functions in `node` by their values."""
+    resolved = _resolve(node, ref, get_att, condition)
+    return None if resolved is _NO_VALUE else resolved
+
+
+def evaluate_condition(conditions: dict[str, Any], name: str, ref: RefLookup) -> bool:
+    """The value of the Conditions section's `name`."""
+    if name not in conditions:
+        raise TemplateError(f"the template uses condition {name!r}, which its Conditions section does not declare")
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (key, argument), = node.items()
+            if key == "Condition":
+                return evaluate_condition(conditions, argument, ref)
+            if key == "Fn::Equals":
+                left, right = (value(a) for a in argument)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not value(argument[0])
+            if key == "Fn::And":
+                return all(value(a) for a in argument)
+            if key == "Fn::Or":
+                return any(value(a) for a in argument)
+            if key == "Ref":
+                return ref(argument)
+            raise TemplateError(f"condition {name!r}: the embedded stack does not evaluate {key}")
+        return node
+
+    return bool(value(conditions[name]))
+
+
+def _resolve(node: Any, ref: RefLookup, get_att: AttLookup, condition: ConditionLookup | None) -> Any:
     if isinstance(node, list):
-        return [resolve(item, ref, get_att) for item in node]
+        items = (_resolve(item, ref, get_att, condition) for item in node)
+        return [item for item in items if item is not _NO_VALUE]
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
         (key, value), = node.items()
         if key == "Ref":
-            return ref(value)
+            return _NO_VALUE if value == "AWS::NoValue" else ref(value)
         if key == "Fn::GetAtt":
             logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
             return get_att(logical_id, attribute)
@@ -115,10 +152,16 @@ def resolve(node: Any, ref: RefLookup, get_att: AttLookup) -> Any:
             return _substitute(value, ref, get_att)
         if key == "Fn::Join":
             separator, parts = value
-            return separator.join(str(p) for p in resolve(parts, ref, get_att))
+            return separator.join(str(p) for p in resolve(parts, ref, get_att, condition))
+        if key == "Fn::If":
+            if condition is None:
+                raise TemplateError("Fn::If outside a template with Conditions")
+            name, when_true, when_false = value
+            return _resolve(when_true if condition(name) else when_false, ref, get_att, condition)
         if key.startswith("Fn::"):
-            raise TemplateError(f"the embedded stack does not resolve {key}; use Ref, Fn::GetAtt, Fn::Sub or Fn::Join")
-    return {key: resolve(value, ref, get_att) for key, value in node.items()}
+            raise TemplateError(f"the embedded stack does not resolve {key}; use Ref, Fn::GetAtt, Fn::Sub, Fn::Join or Fn::If")
+    resolved = {key: _resolve(value, ref, get_att, condition) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 
 
 def _substitute(value: Any, ref: RefLookup, get_att: AttLookup) -> str:

@@ -160,3 +160,21 @@ def test_a_models_notification_settings_decide_who_hears_what(aws):
     assert aws.sns_messages(failed["name"])  # ... the failure reached SNS ...
     assert aws.slack_posts("alert-quiet", timeout=2) == []  # ... and nothing reached Slack, as the config asks
     assert aws.sns_messages("alert-quiet v1 promoted", timeout=1) == []  # nor was the promotion announced
+
+
+def test_an_alarm_of_the_stack_reaches_people_through_the_failures_queue(aws):
+    name = f"mlrelay-{aws.stack.stage}-failures-dead-letters"
+    detail = {"alarmName": name, "state": {"value": "ALARM", "reason": "Threshold Crossed: 1 datapoint [2.0]"},
+              "previousState": {"value": "OK"}, "configuration": {"description": "Messages are waiting in the dead-letter queue."}}
+    others = {**detail, "alarmName": "someone-elses-alarm"}
+
+    aws.stack.client("events").put_events(Entries=[
+        {"Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change", "Detail": json.dumps(d)} for d in (detail, others)
+    ])
+
+    (post,) = aws.slack_posts(name)
+    assert post["text"] == f"🚨 alarm {name}: ALARM"
+    assert "Threshold Crossed" in json.dumps(post)
+    assert aws.sns_messages(f"alarm {name}: ALARM")
+    time.sleep(1)
+    assert not aws.slack_posts("someone-elses-alarm", timeout=0)  # the rule matches the stack's own alarms only

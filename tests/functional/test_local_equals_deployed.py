@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from mlrelay.local.template import resolve
+from mlrelay.local.template import evaluate_condition, resolve
 from mlrelay.packaging import package
 
 pytestmark = pytest.mark.functional
@@ -29,6 +29,7 @@ def declared(stack, tmp_path_factory):
             name: resolve(
                 {k: v for k, v in r["Properties"].items() if not only or k in only},
                 applied.ref, lambda lid, att: applied.resources[lid].attributes[att],
+                lambda condition: evaluate_condition(template.get("Conditions", {}), condition, applied.ref),
             )
             for name, r in template["Resources"].items()
             if r["Type"] == kind
@@ -47,6 +48,8 @@ def test_tables_have_the_declared_names_and_keys(aws, declared):
         assert {a["AttributeName"]: a["AttributeType"] for a in actual["AttributeDefinitions"]} == {
             a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]
         }
+        assert properties["SSESpecification"] == {"SSEEnabled": True}  # no customer key in dev: the AWS-managed one
+        assert actual["SSEDescription"]["Status"] == "ENABLED"
 
 
 def test_queues_have_the_declared_retention_visibility_and_dead_letter_queues(aws, declared):

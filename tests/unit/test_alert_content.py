@@ -186,3 +186,24 @@ def test_a_quality_drop_says_the_metric_now_and_at_training_and_the_retraining_i
     body = alert.sns_body()
     assert "1,180 of 1,200 matched a prediction" in body and "-0.2500" in body
     assert "Retraining started (monitoring.retrain_on_quality_drop): run train-packaging-type-retrain-0123" in body
+
+
+def test_an_alarm_state_change_from_eventbridge_alerts_with_its_description_and_reason():
+    event = {
+        "version": "0", "id": "e-1", "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": "123456789012", "time": "2026-12-03T03:00:00Z", "region": "eu-west-1",
+        "resources": ["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:mlrelay-prod-failures-dead-letters"],
+        "detail": {
+            "alarmName": "mlrelay-prod-failures-dead-letters",
+            "state": {"value": "ALARM", "reason": "Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0)."},
+            "previousState": {"value": "OK", "reason": ""},
+            "configuration": {"description": "Messages are waiting in the failures dead-letter queue."},
+        },
+    }
+
+    alert = alert_for(event, "eu-west-1")
+
+    assert alert.title == "🚨 alarm mlrelay-prod-failures-dead-letters: ALARM"
+    body = alert.sns_body()
+    assert "Messages are waiting in the failures dead-letter queue." in body and "Threshold Crossed" in body
+    assert "#alarmsV2:alarm/mlrelay-prod-failures-dead-letters" in body

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mlrelay.local.template import Template, TemplateError, references, resolve
+from mlrelay.local.template import Template, TemplateError, evaluate_condition, references, resolve
 from tests.conftest import ROOT
 
 REFS = {"Stage": "dev", "Bucket": "b-1", "AWS::Region": "us-east-1"}
@@ -57,3 +57,56 @@ def test_a_reference_to_nothing_is_an_error(tmp_path):
 
     with pytest.raises(TemplateError, match="Nope"):
         Template.load(path).creation_order(external=set())
+
+
+def test_fn_if_picks_by_the_conditions_section_and_no_value_leaves_the_key_out():
+    conditions = {"HasKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Key"}, ""]}]},
+                  "Both": {"Fn::And": [{"Condition": "HasKey"}, {"Fn::Equals": ["a", "a"]}]}}
+    node = {"Id": {"Fn::If": ["Both", {"Ref": "Key"}, {"Ref": "AWS::NoValue"}]},
+            "List": ["x", {"Fn::If": ["HasKey", "y", {"Ref": "AWS::NoValue"}]}]}
+
+    def with_key(key):
+        refs = {"Key": key}
+        return resolve(node, refs.__getitem__, None, lambda name: evaluate_condition(conditions, name, refs.__getitem__))
+
+    assert with_key("k-1") == {"Id": "k-1", "List": ["x", "y"]}
+    assert with_key("") == {"List": ["x"]}
+    with pytest.raises(TemplateError, match="'Missing'"):
+        evaluate_condition(conditions, "Missing", {}.__getitem__)
+
+
+# What the stack stores at rest, and the property that names its key.
+ENCRYPTED = {
+    "AWS::DynamoDB::Table": lambda p: p["SSESpecification"].get("KMSMasterKeyId"),
+    "AWS::SQS::Queue": lambda p: p.get("KmsMasterKeyId"),
+    "AWS::SNS::Topic": lambda p: p.get("KmsMasterKeyId"),
+    "AWS::Logs::LogGroup": lambda p: p.get("KmsKeyId"),
+    "AWS::S3::Bucket": lambda p: p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    .get("KMSMasterKeyID"),
+}
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("key", [KEY, ""])
+def test_a_customer_key_encrypts_everything_at_rest_and_without_one_the_aws_managed_keys_do(key):
+    template = Template.load(ROOT / "infra" / "resources.json")
+    refs = {**template.parameter_defaults(), "KmsKeyArn": key, "AWS::AccountId": "1", "AWS::Region": "eu-west-1"}
+    conditions = template.document["Conditions"]
+
+    def resolved(spec):
+        return resolve(spec.get("Properties", {}), lambda name: refs.get(name, name), lambda lid, att: f"{lid}.{att}",
+                       lambda name: evaluate_condition(conditions, name, lambda n: refs.get(n, n)))
+
+    keys = {name: ENCRYPTED[spec["Type"]](resolved(spec)) for name, spec in template.declared().items() if spec["Type"] in ENCRYPTED}
+    functions = {
+        name: resolved(spec).get("KmsKeyArn") for name, spec in template.merge_only().items() if "FunctionName" in spec["Properties"]
+    }
+
+    assert len(keys) == 13 and len(functions) == 9  # bucket, 5 tables, 4 queues, topic, 2 workflow log groups; every function
+    if key:
+        assert set(keys.values()) == set(functions.values()) == {KEY}
+    else:
+        assert {name: value for name, value in keys.items() if value} == {"AlertsTopic": "alias/aws/sns"}
+        assert set(functions.values()) == {None}
+        queues = [resolved(spec) for spec in template.declared().values() if spec["Type"] == "AWS::SQS::Queue"]
+        assert all(queue["SqsManagedSseEnabled"] is True for queue in queues)
