@@ -27,14 +27,15 @@ from chalicelib.shared.ports import Ports
 
 def prepare_quality(request: PrepareStep, ports: Ports, approved: VersionRecord, config: ModelConfig) -> dict[str, Any]:
     """The quality pipeline's inputs: the labels, and a manifest of the version's stored prediction files."""
-    if not request.labels_uri:
-        raise ValueError(f"quality run {request.run_id} names no labels file (labels_uri)")
+    labels = request.catalogue_uri  # a quality run's data is its labels file
+    if not labels:
+        raise ValueError(f"quality run {request.run_id} names no labels file (catalogue_uri)")
     runs = ports.prediction_runs.newest(request.model_name, approved.version, MAX_PREDICTION_RUNS)
     parts = [key for run in runs for key in _prediction_files(ports, run)]
     if not parts:
         raise NoStoredPredictionsError(
             f"model {request.model_name!r} version {approved.version} has no loaded predictions to judge the labels "
-            f"{request.labels_uri} against: let a daily or monthly run (or a request under configs/infer/) load some, "
+            f"{labels} against: let a daily or monthly run (or a request under configs/infer/) load some, "
             "then drop the labels again"
         )
     manifest_key = f"runs/{request.run_id}/quality-input/predictions.manifest"
@@ -44,7 +45,7 @@ def prepare_quality(request: PrepareStep, ports: Ports, approved: VersionRecord,
         "RunId": request.run_id,
         "RunSpecUri": store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, spec),
         "ProcessingImage": processing_image(ports.region),
-        "LabelsUri": request.labels_uri,
+        "LabelsUri": labels,
         "PredictionsManifestUri": f"s3://{ports.artifact_bucket}/{manifest_key}",
     })
     return {

@@ -29,8 +29,7 @@ class RunRef(BaseModel):
 
 class PrepareStep(RunRef):
     step: Literal["prepare"]
-    catalogue_uri: str | None = None
-    labels_uri: str | None = None  # mode quality
+    catalogue_uri: str | None = None  # mode quality: the labels file
     callback_timeout_seconds: int | None = None
 
 

@@ -135,7 +135,7 @@ def plan_labels_drop(dropped: DroppedObject) -> StartInference | RejectConfig:
     run_id = execution_name("quality", model_name, dropped.bucket, dropped.key, upload_identity(dropped.version_id, dropped.etag))
     request = InferenceRequested(
         run_id=run_id, model_name=model_name, mode="quality", scheduled_for=dropped.event_time,
-        labels_uri=f"s3://{dropped.bucket}/{dropped.key}",
+        catalogue_uri=f"s3://{dropped.bucket}/{dropped.key}",
     )
     return StartInference(run_id=run_id, request=request)
 

@@ -104,8 +104,7 @@ class InferenceRequested(BaseModel):
     model_name: str
     mode: Literal["daily", "monthly", "on_demand", "quality"]  # quality: labels judged against stored predictions
     scheduled_for: datetime  # the schedule's time, or the drop's event time
-    catalogue_uri: str | None = None
-    labels_uri: str | None = None
+    catalogue_uri: str | None = None  # mode quality: the labels file
     callback_timeout_seconds: int | None = Field(None, ge=1)
 
 

@@ -52,8 +52,7 @@ def inference() -> dict[str, Any]:
     )
     lambda_step(
         machine, "PrepareInference", STEP, "prepare",
-        {**RUN, "catalogue_uri.$": "$.catalogue_uri", "labels_uri.$": "$.labels_uri",
-         "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
+        {**RUN, "catalogue_uri.$": "$.catalogue_uri", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
         next="StartInferencePipeline", result_path="$.settings",
         result={key: f".{key}" for key in (
             "pipeline_name", "pipeline_parameters", "pipeline_display_name", "pipeline_client_token", "callback_timeout_seconds", "window",

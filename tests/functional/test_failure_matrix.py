@@ -28,7 +28,7 @@ COUNT_SQL = "SELECT COUNT(*) AS loaded"
 # These read a failed statement's error; the step to resume (and to name) is the one that ran the statement.
 REPORTED_AS = {"LoadFailed": "StartLoad", "CountFailed": "StartCount", "MonitoringRecordFailed": "RecordMonitoring"}
 EARLY_END = "DynamoDb.ConditionalCheckFailedException"  # what the wait meets when the pipeline has already ended
-QUALITY_RUN = {"mode": "quality", "labels_uri": LABELS_URI}  # labels judged against the serving model's stored predictions
+QUALITY_RUN = {"mode": "quality", "catalogue_uri": LABELS_URI}  # labels judged against the serving model's stored predictions
 
 # How a run reaches each state that the plain path does not: extra faults, config changes, warehouse refusals.
 TRAINING_CASES = {

@@ -208,7 +208,7 @@ def quality_resumes(aws, serving_model):
     for state in QUALITY_CASES:
         run_id = f"quality-{SERVING_MODEL}-{slug(state)}"
         aws.stack.faults.fail_state(run_id, state, error=FAIL_ONCE, times=1)
-        run_input = {**serving_model, "mode": "quality", "labels_uri": LABELS_URI, "run_id": run_id}
+        run_input = {**serving_model, "mode": "quality", "catalogue_uri": LABELS_URI, "run_id": run_id}
         aws.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
     failed = {state: aws.runs(f"quality-{SERVING_MODEL}-{slug(state)}", machine="inference")[0] for state in QUALITY_CASES}
     return failed, resume_all(aws, failed)

@@ -56,7 +56,7 @@ def test_labels_under_a_model_folder_plan_a_quality_run_and_anything_else_a_repo
 
     assert isinstance(planned, StartInference)
     assert planned.run_id.startswith(f"quality-{MODEL}-")
-    assert (planned.request.mode, planned.request.labels_uri) == ("quality", f"s3://bkt/labels/{MODEL}/december.csv")
+    assert (planned.request.mode, planned.request.catalogue_uri) == ("quality", f"s3://bkt/labels/{MODEL}/december.csv")
     assert isinstance(misplaced, RejectConfig) and misplaced.report_key == "labels/december.csv.error.json"
     assert isinstance(not_csv, RejectConfig) and "a CSV with a header" in not_csv.report["problems"][0]["message"]
 
@@ -66,7 +66,7 @@ def test_prepare_lists_the_versions_loaded_prediction_files_newest_run_first():
     loaded(ports, "infer-pt-monthly-2026-10", ["part-0.csv", "part-1.csv"])
     loaded(ports, "infer-pt-daily-2026-11-02", ["part-0.csv"])
 
-    settings = prepare(PrepareStep(step="prepare", labels_uri="s3://bkt/labels/x.csv", **QUALITY), ports)
+    settings = prepare(PrepareStep(step="prepare", catalogue_uri="s3://bkt/labels/x.csv", **QUALITY), ports)
 
     assert settings["pipeline_name"] == ports.quality_pipeline
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
@@ -83,7 +83,7 @@ def test_prepare_lists_the_versions_loaded_prediction_files_newest_run_first():
 
 def test_prepare_refuses_labels_for_a_version_that_predicted_nothing():
     with pytest.raises(NoStoredPredictionsError, match="version 1 has no loaded predictions"):
-        prepare(PrepareStep(step="prepare", labels_uri="s3://bkt/labels/x.csv", **QUALITY), ports_with())
+        prepare(PrepareStep(step="prepare", catalogue_uri="s3://bkt/labels/x.csv", **QUALITY), ports_with())
 
 
 @pytest.mark.parametrize(("macro_f1", "dropped"), [(0.855, False), (0.84, True)])
