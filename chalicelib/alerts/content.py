@@ -27,6 +27,7 @@ from chalicelib.shared.messages import (
     ModelDecided,
     ModelQualityMeasured,
     PredictionsLoaded,
+    SegmentsTrained,
     StepFailed,
     TrainingOutcome,
     UnreadableMessage,
@@ -244,6 +245,18 @@ def _model_quality(message: ModelQualityMeasured, region: str) -> Alert:
     )
 
 
+def _segments_trained(message: SegmentsTrained, region: str) -> Alert:
+    counts = message.counts()
+    summary = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items(), key=lambda item: -item[1]))
+    return Alert(
+        collapse_key=f"segments|{message.run_id}",
+        title=f"🧩 {message.model_name}: {len(message.segments)} segments by {message.column} trained ({summary})",
+        fields=[("Model family", message.model_name), ("Run", message.run_id)],
+        detail=message.table(),
+        actions=[f"Each segment's versions: `mlrelay models list` ({message.model_name}-<segment>)"],
+    )
+
+
 def _lambda_failed(message: LambdaFailure, region: str) -> Alert:
     """An asynchronous invocation (a trigger) that failed after its retries: Lambda's destination record."""
     context, response = message.requestContext, message.responsePayload or {}
@@ -324,6 +337,7 @@ _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     DailyInferenceStale: _daily_stale,
     DataDriftDetected: _data_drift,
     ModelQualityMeasured: _model_quality,
+    SegmentsTrained: _segments_trained,
     LambdaFailure: _lambda_failed,
     EventRejected: _event_rejected,
     UnreadableMessage: _unreadable,

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, Json, ValidationError, model_validator
 
 from chalicelib.alerts.content import Alert, alert_for
-from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, notice_kind, plan_delivery, wanted_channels
+from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, notice_kind, plan_delivery, told_by_its_family, wanted_channels
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.slack import SlackDeliveryError
 from chalicelib.shared import settings
@@ -61,6 +61,9 @@ def handle_alerts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
     if isinstance(record.body, UnreadableMessage):
         logger.error("unreadable queue message", extra={"message_id": record.messageId, "problems": record.body.problems})
+    if told_by_its_family(record.body):
+        logger.info("a segment's own notice: its family run's one notice tells of it", extra={"run_id": record.body.run_id})
+        return
     alert = alert_for(record.body, region, settings.cli_command())
     kind = notice_kind(record.body)
     wanted = wanted_channels(kind, ports.preferences.get(record.body.model_name) if kind else None)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.aws.alert_ledger import AlertRecord
+from chalicelib.shared.naming import SEGMENT_RUN_PREFIX
 
 CHANNELS = ("slack", "sns")
 COLLAPSE_WINDOW_SECONDS = 15 * 60  # identical failures within it fold into one alert with a count
@@ -53,11 +54,19 @@ def wanted_channels(kind: str | None, preferences: dict[str, Any] | None) -> tup
     return tuple(channel for channel in CHANNELS if preferences.get(channel, True))
 
 
+def told_by_its_family(message: Any) -> bool:
+    """A segment's training run failing or being judged: its family run's one notice (or failure) tells of all of them."""
+    return getattr(message, "kind", None) in ("step_failed", "model_promoted", "model_rejected", "model_pending_approval") and \
+        str(getattr(message, "run_id", "")).startswith(f"{SEGMENT_RUN_PREFIX}-")
+
+
 def notice_kind(message: Any) -> str | None:
     """What kind of notice a message is, for the model's notify_on (chalicelib/config/schema.py)."""
     kind = getattr(message, "kind", None)
     if kind == "predictions_loaded":
         return "failure" if message.far_from_previous else "inference"  # a load far from the last one is news
+    if kind == "segments_trained":
+        return "promotion"
     if kind == "model_quality_measured":
         return "failure" if message.dropped else "inference"
     if kind == "model_decided":

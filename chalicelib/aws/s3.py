@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,25 @@ class S3Objects:
                     if item["Key"].lower().endswith(suffix) and item.get("Size", 0) > 0:
                         return str(item["Key"])
         return None
+
+    def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
+        """(key, line) of the table a URI names, streamed: the object itself, or every file under it as a prefix."""
+        keys = [key_or_prefix]
+        try:
+            with translated(f"cannot look up s3://{bucket}/{key_or_prefix}"):
+                self._client.head_object(Bucket=bucket, Key=key_or_prefix)
+        except NotFoundError:
+            with translated(f"cannot list s3://{bucket}/{key_or_prefix}"):
+                pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_or_prefix)
+                keys = [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].lower().endswith(suffix)]
+        for key in keys:
+            with translated(f"cannot read s3://{bucket}/{key}"):
+                body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+                try:
+                    for line in body.iter_lines():
+                        yield key, line.decode("utf-8-sig", errors="replace")
+                finally:
+                    body.close()
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):

@@ -8,9 +8,10 @@ accepted and then ignored.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
 from chalicelib.config.metrics import TASK_METRICS, Task, default_metric, is_known_metric, lower_is_better
 
@@ -245,6 +246,38 @@ class MonitoringSettings(StrictModel):
 NOTICE_KINDS = ("failure", "promotion", "rejection", "inference")
 
 
+SegmentValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
+
+
+class SegmentSettings(StrictModel):
+    """One model per value of a column of the training table (docs/segments.md)."""
+
+    column: ColumnName = Field(description="the training table's column that names each row's segment, e.g. country")
+    values: list[SegmentValue] | None = Field(
+        None, min_length=1, max_length=500,
+        description="the segments to train; default: every value of the column with at least min_rows rows",
+    )
+    min_rows: int = Field(100, ge=10, description="fewer rows than this: the value is not trained (when values is not given)")
+    max_concurrency: int = Field(10, ge=1, le=40, description="how many segments train at once")
+
+    @field_validator("values")
+    @classmethod
+    def _values_are_distinct(cls, values: list[str] | None) -> list[str] | None:
+        slugs = [segment_slug(value) for value in values or []]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("two values name the same model (case, spaces and dots do not count)")
+        return values
+
+
+def segment_slug(value: str) -> str:
+    """The part of a segment's model name its value gives: `DE` -> `de`, `New York` -> `new-york`."""
+    return "-".join(part for part in re.split(r"[^a-z0-9]+", value.lower()) if part)
+
+
+def segment_model_name(model_name: str, value: str) -> str:
+    return f"{model_name}-{segment_slug(value)}"
+
+
 class NotificationSettings(StrictModel):
     slack: bool = True
     sns: bool = True
@@ -269,6 +302,7 @@ class ModelConfig(StrictModel):
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    segments: SegmentSettings | None = Field(None, description="train, promote and serve one model per segment")
 
     def cross_field_problems(self) -> list[tuple[str, str]]:
         """(field path, message) for what each field allows alone but not together with the others."""
@@ -285,9 +319,24 @@ class ModelConfig(StrictModel):
             if name not in self.data.feature_columns:
                 problems.append((f"monitoring.features.{name}", f"{name} is not one of data.feature_columns: "
                                                                 f"{', '.join(self.data.feature_columns[:20])}"))
+        if self.segments is not None:
+            problems.extend(self._segment_problems(self.segments))
         if not is_known_metric(self.task, self.metric):
             problems.append(("approval.metric", f"{self.metric!r} is not a {self.task} metric: use one of "
                                                 f"{', '.join(TASK_METRICS[self.task])}, or custom.<name> for one your script writes"))
+        return problems
+
+    def _segment_problems(self, segments: SegmentSettings) -> list[tuple[str, str]]:
+        problems = []
+        if segments.column in (self.data.label_column, *self.data.feature_columns):
+            problems.append(("segments.column", f"{segments.column} is the label or a feature: within a segment it has "
+                                                "one value, so name a column the model does not read"))
+        room = 48 - len(self.model_name) - 1
+        for index, value in enumerate(segments.values or []):
+            if not 1 <= len(segment_slug(value)) <= room:
+                named = segment_model_name(self.model_name, value)
+                problems.append((f"segments.values.{index}", f"{value!r} makes the model name {named!r}: a segment's name "
+                                                              f"(lowercase letters and digits) may be 1 to {room} characters here"))
         return problems
 
     @property

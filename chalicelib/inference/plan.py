@@ -33,14 +33,20 @@ def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date
     return since, until
 
 
-def run_spec(config: ModelConfig, mode: str, window: tuple[date, date] | None, run_id: str, model_version: int) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Prepare, Assemble and Monitor steps (column names never go into parameters)."""
+def run_spec(
+    config: ModelConfig, mode: str, window: tuple[date, date] | None, run_id: str, model_version: int,
+    segment: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """runs/<run>/spec.json, read by the Prepare, Assemble and Monitor steps (column names never go into parameters).
+
+    `segment` ({column, value}): a model of a family predicts its segment's items only.
+    """
     since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
     return {
         "task": config.task, "id_column": config.inference.id_column, "added_at_column": config.inference.added_at_column,
         "feature_columns": list(config.data.feature_columns), "mode": mode, "since": since, "until": until,
         "rows_per_file": ROWS_PER_FILE, "run_id": run_id, "model_name": config.model_name, "model_version": model_version,
-        "monitoring": config.monitoring.resolved(),
+        "monitoring": config.monitoring.resolved(), "segment": segment,
     }
 
 

@@ -45,7 +45,7 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
-    spec = run_spec(config, request.mode, window, request.run_id, approved.version)
+    spec = run_spec(config, request.mode, window, request.run_id, approved.version, approved.config.get("segment"))
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, spec)
     processing = processing_image(ports.region)
     baseline = baseline_uri(ports.artifact_bucket, approved.run_id)

@@ -117,6 +117,8 @@ def _start(decision: StartTraining | StartInference, ports: Ports) -> dict[str, 
     if isinstance(decision, StartTraining):
         ports.preferences.put(decision.request.model_name, decision.notifications)
     machine = ports.training_machine if training else ports.inference_machine
+    if isinstance(decision, StartTraining) and decision.config.segments is not None:
+        machine = ports.segments_machine  # one training run per segment, under one family run
     started = ports.workflows.start(machine, decision.run_id, decision.request.model_dump(mode="json"))
     outcome = "already_started" if started.already_existed else "started"
     logger.info(("training" if training else "inference") + " run " + outcome, extra={"run_id": decision.run_id})

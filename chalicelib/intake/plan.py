@@ -106,7 +106,10 @@ def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
     if isinstance(config.model, UserCode) and config.model.source_dir is not None:
         raise ConfigError([ConfigProblem("model.source_dir", LOCAL_FOLDER)])
     run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)
-    request = TrainingRequested(run_id=run_id, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time)
+    workflow = "segments" if config.segments is not None else "training"
+    request = TrainingRequested(
+        run_id=run_id, workflow=workflow, model_name=config.model_name, config=dropped.ref, requested_at=dropped.event_time,
+    )
     return StartTraining(run_id=run_id, request=request, config=config, notifications=config.notifications.model_dump(mode="json"))
 
 

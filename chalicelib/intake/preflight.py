@@ -138,6 +138,8 @@ def _training_columns(config: ModelConfig, header: Header) -> list[ConfigProblem
     for index, column in enumerate(config.data.feature_columns):
         if column not in header.columns:
             problems.append(ConfigProblem(f"data.feature_columns[{index}]", header.lacks(column)))
+    if config.segments is not None and config.segments.column not in header.columns:
+        problems.append(ConfigProblem("segments.column", header.lacks(config.segments.column)))
     return problems
 
 

@@ -24,11 +24,21 @@ class ProblemEntry(BaseModel):
     message: str
 
 
+class SegmentRef(BaseModel):
+    """One segment of a config's model family: its rows are those whose `column` holds `value`."""
+
+    column: str
+    value: str
+
+
 class ConfigRef(BaseModel):
+    """The config version a run trains from, and for a model of a family, the segment it is for."""
+
     bucket: str
     key: str
     version_id: str | None = None
     etag: str = ""
+    segment: SegmentRef | None = None
 
     @property
     def uri(self) -> str:
@@ -51,7 +61,7 @@ class TrainingRequested(BaseModel):
     """The input of a training execution (well under Step Functions' 256 KiB)."""
 
     run_id: str
-    workflow: Literal["training"] = "training"
+    workflow: Literal["training", "segments"] = "training"  # segments: a model family, one training run per segment
     model_name: str
     config: ConfigRef
     requested_at: datetime
@@ -78,6 +88,40 @@ class TrainingOutcome(BaseModel):
     deltas: dict[str, float]
     reasons: list[str]
     occurred_at: datetime
+
+
+class SegmentOutcome(BaseModel):
+    value: str
+    model_name: str
+    run_id: str
+    status: Literal["Approved", "Rejected", "PendingManualApproval", "Failed"]
+    version: int | None = None
+    detail: str = ""  # the metric, the rules that failed, or the error
+
+
+class SegmentsTrained(BaseModel):
+    """A model family's training run ended: how each segment's model was judged (one notice for all of them)."""
+
+    kind: Literal["segments_trained"] = "segments_trained"
+    workflow: Literal["segments"] = "segments"
+    run_id: str
+    model_name: str
+    column: str
+    segments: list[SegmentOutcome] = Field(max_length=500)
+    occurred_at: datetime
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for outcome in self.segments:
+            found[outcome.status] = found.get(outcome.status, 0) + 1
+        return found
+
+    def table(self) -> str:
+        """One line per segment, in plain text (the alert's detail, and a failed run's cause)."""
+        width = max((len(o.value) for o in self.segments), default=0)
+        return "\n".join(
+            f"{o.value:<{width}}  {o.status + (f' v{o.version}' if o.version else ''):<24} {o.detail}".rstrip() for o in self.segments
+        )
 
 
 class ModelDecided(BaseModel):
@@ -189,7 +233,7 @@ class StepFailed(BaseModel):
     """A run failed at a step (built by the state machines' ReportFailure state)."""
 
     kind: Literal["step_failed"] = "step_failed"
-    workflow: Literal["training", "inference"]
+    workflow: Literal["training", "inference", "segments"]
     run_id: str
     model_name: str
     state: str  # the step that failed, which is where a resume re-enters
@@ -293,6 +337,7 @@ AlertMessage = Annotated[
     | Annotated[DailyInferenceStale, Tag("daily_inference_stale")]
     | Annotated[DataDriftDetected, Tag("data_drift_detected")]
     | Annotated[ModelQualityMeasured, Tag("model_quality_measured")]
+    | Annotated[SegmentsTrained, Tag("segments_trained")]
     | Annotated[LambdaFailure, Tag("lambda_failure")]
     | Annotated[EventRejected, Tag("event_rejected")]
     | Annotated[AlarmStateChanged, Tag("alarm_state_changed")]

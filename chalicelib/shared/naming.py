@@ -40,6 +40,7 @@ def resumed_execution_name(run_id: str, attempt: int) -> str:
 
 
 TRAINING_RUN_PREFIX = "train"
+SEGMENT_RUN_PREFIX = "segment"  # a model family's training runs, one per segment
 
 
 def upload_identity(version_id: str | None, etag: str) -> str:

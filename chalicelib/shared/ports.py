@@ -37,6 +37,7 @@ class Ports(Protocol):
     quality_pipeline: str  # labels judged against stored predictions
     training_machine: str  # state machine ARNs
     inference_machine: str
+    segments_machine: str  # a model family: one training run per segment
     predictions_table: tuple[str, str]  # schema, table
     copy_role_arn: str  # the role Redshift assumes to COPY from S3
     s3: S3Objects
@@ -89,6 +90,10 @@ class AwsPorts:
     @cached_property
     def inference_machine(self) -> str:
         return settings.inference_state_machine_arn()
+
+    @cached_property
+    def segments_machine(self) -> str:
+        return settings.segments_state_machine_arn()
 
     @cached_property
     def predictions_table(self) -> tuple[str, str]:

@@ -6,10 +6,21 @@ from typing import Any
 
 from chalicelib.shared.ports import aws_ports
 from chalicelib.shared.steps import run_step
-from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep, training_step_requests
+from chalicelib.training.requests import (
+    EvaluateStep,
+    LoadConfigStep,
+    PlanSegmentsStep,
+    RegisterStep,
+    SummarizeSegmentsStep,
+    training_step_requests,
+)
+from chalicelib.training.segments import plan_segments, summarize_segments
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
 
-USE_CASES = {LoadConfigStep: load_training_settings, EvaluateStep: evaluate_candidate, RegisterStep: register_model}
+USE_CASES = {
+    LoadConfigStep: load_training_settings, EvaluateStep: evaluate_candidate, RegisterStep: register_model,
+    PlanSegmentsStep: plan_segments, SummarizeSegmentsStep: summarize_segments,
+}
 
 
 def handle_training_step(event: dict[str, Any], context: Any) -> dict[str, Any]:

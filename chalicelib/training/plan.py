@@ -69,12 +69,15 @@ def resolve_code(config: ModelConfig, region: str, builtin_code_uri: str) -> Tra
     return TrainingCode(model.framework, version, training, serving, model.code_uri, model.entry_point, dict(model.hyperparameters), False)
 
 
-def run_spec(config: ModelConfig) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Split and Evaluate steps: column names travel in this file, never in parameters."""
+def run_spec(config: ModelConfig, segment: dict[str, str] | None = None) -> dict[str, Any]:
+    """runs/<run>/spec.json, read by the Split and Evaluate steps: column names travel in this file, never in parameters.
+
+    `segment` ({column, value}): a model of a family trains on its segment's rows only.
+    """
     data = config.data
     return {
         "task": config.task, "label_column": data.label_column, "feature_columns": list(data.feature_columns),
-        "validation_split": data.validation_split, "seed": 0, "monitoring": config.monitoring.resolved(),
+        "validation_split": data.validation_split, "seed": 0, "monitoring": config.monitoring.resolved(), "segment": segment,
     }
 
 

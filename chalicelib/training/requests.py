@@ -37,5 +37,23 @@ class RegisterStep(BaseModel):
     approval_mode: str = "auto"  # manual: a passing candidate is registered PendingManualApproval
 
 
-TrainingStepRequest = Annotated[LoadConfigStep | EvaluateStep | RegisterStep, Field(discriminator="step")]
+class PlanSegmentsStep(BaseModel):
+    step: Literal["plan_segments"]
+    run_id: str
+    model_name: str
+    config: ConfigRef
+
+
+class SummarizeSegmentsStep(BaseModel):
+    step: Literal["summarize_segments"]
+    run_id: str
+    model_name: str
+    column: str
+    max_concurrency: int
+    segments: list[dict[str, Any]]  # the Map's items, each with the status its training run ended in
+
+
+TrainingStepRequest = Annotated[
+    LoadConfigStep | EvaluateStep | RegisterStep | PlanSegmentsStep | SummarizeSegmentsStep, Field(discriminator="step"),
+]
 training_step_requests: TypeAdapter[Any] = TypeAdapter(TrainingStepRequest)

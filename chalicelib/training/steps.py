@@ -39,7 +39,8 @@ def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, A
     if pipeline != ports.training_pipeline:
         description = f"mlrelay training with the hyperparameters of {config.model_name} (from {ports.training_pipeline})"
         ports.pipelines.ensure(pipeline, with_hyperparameters(base.definition, code.hyperparameters), base.role_arn, description)
-    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config))
+    segment = ref.segment.model_dump() if ref.segment else None
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, segment))
     return training_settings(
         config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region), ports.region, spec_uri,
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from mlrelay.asl.inference import inference
+from mlrelay.asl.segments import segments
 from mlrelay.asl.training import training
 
 STATEMACHINES_DIR = Path(__file__).resolve().parents[2] / "statemachines"
-WORKFLOWS: dict[str, Callable[[], dict[str, Any]]] = {"training": training, "inference": inference}
+WORKFLOWS: dict[str, Callable[[], dict[str, Any]]] = {"training": training, "inference": inference, "segments": segments}
 
 
 def render(definition: dict[str, Any]) -> str:

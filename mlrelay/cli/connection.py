@@ -76,7 +76,7 @@ def _deployed(chosen: Target) -> tuple[StackInfo, Callable[[str], Any]]:
     info = StackInfo(
         endpoint="", stage=str(chosen.stage), region=session.region_name, outputs=outputs,
         functions={function: f"{name}-{function}" for function in FUNCTIONS},
-        state_machines={"TrainingStateMachine": outputs["TrainingStateMachineArn"],
-                        "InferenceStateMachine": outputs["InferenceStateMachineArn"]},
+        state_machines={f"{name}StateMachine": outputs[f"{name}StateMachineArn"]
+                        for name in ("Training", "Inference", "Segments") if f"{name}StateMachineArn" in outputs},
     )
     return info, session.client

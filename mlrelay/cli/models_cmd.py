@@ -30,16 +30,27 @@ def list_command() -> None:
     if not names:
         console.print("no models yet: submit a training config with `mlrelay submit FOLDER_OR_CONFIG`")
         return
-    table = Table("model", "task", "versions", "approved", "judged on", "latest decision", box=None, padding=(0, 2))
-    for name in names:
+    rows = []
+    for name in sorted(names):  # a family's segments sort together, under its name
         records = versions.versions(name)
         approved = versions.approved(name)
         latest = max(records, key=lambda r: r.version)
-        table.add_row(
-            name, latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
-            judged_on(approved) if approved else "", latest.decision.get("summary", ""),
-        )
+        rows.append((name, segment_of(latest.config), latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
+                     judged_on(approved) if approved else "", latest.decision.get("summary", "")))
+    segmented = any(row[1] for row in rows)  # the segment column only when there is a family
+    table = Table(box=None, padding=(0, 2))
+    table.add_column("model", no_wrap=True, min_width=max(len(row[0]) for row in rows))  # names are what people type
+    for column in (*(["segment"] if segmented else []), "task", "versions", "approved", "judged on", "latest decision"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(row if segmented else row[:1] + row[2:]))
     console.print(table)
+
+
+def segment_of(config_ref: dict[str, Any]) -> str:
+    """`country=DE` for a model of a family (its config reference names the segment), else empty."""
+    segment = config_ref.get("segment") or {}
+    return f"{segment['column']}={segment['value']}" if segment else ""
 
 
 @app.command()
@@ -52,7 +63,8 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
     records = versions.versions(name)
     if not records:
-        fail(f"no model named {name!r}; `mlrelay models list` shows the names")
+        _show_family(versions, name)
+        return
     approved = versions.approved(name)
     console.print(f"[bold]{name}[/]: approved version {f'v{approved.version}' if approved else 'none'}")
     console.print(versions_table(records, approved.version if approved else None))
@@ -66,6 +78,24 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
         for entry in record.history:
             change = f"{entry['from']} → {entry['to']}" if entry.get("from") else entry["to"]
             console.print(f"   {entry['at'][:19]}  {entry['action']}: {change} by {entry['actor']}: {entry['reason']}")
+
+
+def _show_family(versions: Any, family: str) -> None:
+    """A family's name: one line per segment's model."""
+    from rich.table import Table
+
+    members = [n for n in sorted(versions.model_names()) if n.startswith(f"{family}-")]
+    latest = {n: max(versions.versions(n), key=lambda r: r.version) for n in members}
+    members = [n for n in members if segment_of(latest[n].config)]
+    if not members:
+        fail(f"no model named {family!r}; `mlrelay models list` shows the names")
+    table = Table("segment", "model", "versions", "approved", "latest decision", box=None, padding=(0, 2))
+    for member in members:
+        approved = versions.approved(member)
+        table.add_row(segment_of(latest[member].config), member, str(len(versions.versions(member))),
+                      f"v{approved.version}" if approved else "none", latest[member].decision.get("summary", ""))
+    console.print(f"[bold]{family}[/]: a family of {len(members)} segment models (`mlrelay models show MODEL` for one)")
+    console.print(table)
 
 
 def baseline_summary(s3: Any, bucket: str, run_id: str) -> str:

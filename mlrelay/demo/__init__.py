@@ -16,6 +16,7 @@ from mlrelay.demo.monitoring import drifting_month, labels_arrive
 from mlrelay.demo.own_code import own_code
 from mlrelay.demo.predictions import predictions
 from mlrelay.demo.sections import CATALOGUE_ROWS, broken_config, registry, train_first_model, train_noisy_model, upload_demo_data
+from mlrelay.demo.segments import model_family
 from mlrelay.local.stack import EmbeddedStack
 
 LOG_DIR = Path(".mlrelay/logs")
@@ -40,6 +41,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             if failed_run:
                 resume_failed_run(console, checks, stack, failed_run)
             own_code(console, checks, stack, CATALOGUE_ROWS)
+            model_family(console, checks, stack)
         broken_config(console, checks, stack)
         _alerts(console, stack)
     if checks.failed:
@@ -63,6 +65,6 @@ def _show_stack(console: Console, stack: EmbeddedStack) -> None:
 
 
 def _alerts(console: Console, stack: EmbeddedStack) -> None:
-    console.print("\n[bold]12. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
+    console.print("\n[bold]13. Alerts[/] the runs produced (mlrelay local alerts): Slack, and the same by SNS")
     for received in stack.slack.messages:
         console.print(f"   {received.message.get('text', '')}")

@@ -100,7 +100,7 @@ def registry(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
 def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     bucket = stack.info.outputs["ConfigBucketName"]
     key = "configs/train/" + BROKEN_CONFIG.name
-    console.print(f"\n[bold]11. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
+    console.print(f"\n[bold]12. Drop a broken config[/]: {BROKEN_CONFIG.relative_to(PROJECT_ROOT)} → s3://{bucket}/{key}")
     s3 = stack.client("s3")
     before = len(list_runs(stack.client("stepfunctions"), stack.info.state_machines))
     s3.put_object(Bucket=bucket, Key=key, Body=BROKEN_CONFIG.read_bytes())

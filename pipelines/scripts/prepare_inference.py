@@ -32,6 +32,11 @@ def main():
     if not paths:
         sys.exit(f"no CSV files under {args.input}: check inference.catalogue_uri (or data.uri) in the config")
     table = pd.concat([pd.read_csv(p, dtype={id_column: str}) for p in paths], ignore_index=True)
+    segment = spec.get("segment")
+    if segment:  # one model of a family predicts its own segment's items
+        if segment["column"] not in table.columns:
+            sys.exit(f"the segment column {segment['column']} is not in the catalogue; it has: {', '.join(table.columns)}")
+        table = table[table[segment["column"]].astype(str) == segment["value"]]
     missing = [c for c in [id_column, *features] if c not in table.columns]
     if mode == "daily" and added_at_column not in table.columns:
         missing.append(added_at_column)

@@ -30,6 +30,13 @@ def main():
     spec = read_spec(args.spec)
     label, features, task = spec["label_column"], spec["feature_columns"], spec["task"]
     table = read_table(args.input)
+    segment = spec.get("segment")
+    if segment:  # one model of a family: only its segment's rows
+        if segment["column"] not in table.columns:
+            sys.exit(f"the segment column {segment['column']} is not in the training table; it has: {', '.join(table.columns)}")
+        table = table[table[segment["column"]].astype(str) == segment["value"]]
+        if table.empty:
+            sys.exit(f"no rows of the training table have {segment['column']} = {segment['value']}")
     missing = [c for c in [label, *features] if c not in table.columns]
     if missing:
         sys.exit(f"column(s) {', '.join(missing)} not in the training table; it has: {', '.join(table.columns)}")

@@ -88,7 +88,7 @@ class Aws:
 
     def runs(self, prefix: str, timeout: float = 120, machine: str = "training") -> list[dict[str, Any]]:
         """Executions of a workflow whose name starts with `prefix`, once all have finished."""
-        arn = self.training_arn if machine == "training" else self.stack.info.outputs["InferenceStateMachineArn"]
+        arn = self.training_arn if machine == "training" else self.stack.info.outputs[f"{machine.title()}StateMachineArn"]
         deadline = time.monotonic() + timeout
         while True:
             executions = [

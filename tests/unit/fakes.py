@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -62,6 +63,14 @@ class FakeS3:
         under = sorted(k for (b, k), versions in self.objects.items()
                        if b == bucket and k.startswith(key_or_prefix) and k.lower().endswith(suffix) and versions[-1])
         return under[0] if under else None
+
+
+    def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
+        keys = [key_or_prefix] if self.objects.get((bucket, key_or_prefix)) else sorted(
+            k for (b, k) in self.objects if b == bucket and k.startswith(key_or_prefix) and k.lower().endswith(suffix))
+        for key in keys:
+            for line in self.objects[(bucket, key)][-1].decode().splitlines():
+                yield key, line
 
 
 class FakeModelVersions:
@@ -401,6 +410,7 @@ class FakePorts:
     quality_pipeline: str = "mlrelay-test-quality"
     training_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-training"
     inference_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-inference"
+    segments_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-segments"
     predictions_table: tuple[str, str] = ("mlrelay", "predictions")
     copy_role_arn: str = f"arn:aws:iam::{ACCOUNT}:role/mlrelay-test-redshift-copy"
     s3: FakeS3 = field(default_factory=FakeS3)

@@ -22,11 +22,14 @@ from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from mlrelay.local.emulated import dynamodb, events, lambda_, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from tests.conftest import ROOT
+
+SFN_PATCHED = ("_normalise_parameters", "_normalise_response", "_eval_service_task")
 
 
 def test_moto_is_the_pinned_version():
@@ -69,6 +72,20 @@ def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add():
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
     assert 'self.pipeline_execution_status = "Succeeded"' in inspect.getsource(FakePipelineExecution.__init__)
     assert "cause" not in inspect.getsource(StepFunctionResponse.send_task_failure)
+
+
+def test_moto_still_passes_start_execution_parameters_to_boto3_as_the_state_names_them():
+    # If moto starts casing them itself (or naming answers as Step Functions does), drop the startExecution patch.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
+
+    assert inspect.getsource(StateTaskService._normalise_parameters).strip().endswith("pass")
+    assert inspect.getsource(StateTaskService._normalise_response).strip().endswith("pass")
+    assert "_normalise_response" not in StateTaskServiceSfn.__dict__
+    assert 'submission_output["ExecutionArn"]' in inspect.getsource(StateTaskServiceSfn._build_sync2_resolver)
+    assert list(inspect.signature(StateTaskServiceSfn._eval_service_task).parameters) == [
+        "self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials",
+    ]
 
 
 def test_s3_still_sends_eventbridge_events_unlike_aws():
@@ -129,6 +146,7 @@ def test_leaving_the_patches_restores_moto_exactly():
         "start": SageMakerModelBackend.start_pipeline_execution, "evaluate": ExecutionState._evaluate_with_timeout,
         "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
         "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
+        "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
     }
 
     with lambda_.patched(lambda *a: b""), events.patched(lambda *a: b""), stepfunctions.patched(FaultPlan(), 0.1), \
@@ -141,6 +159,7 @@ def test_leaving_the_patches_restores_moto_exactly():
         "start": SageMakerModelBackend.start_pipeline_execution, "evaluate": ExecutionState._evaluate_with_timeout,
         "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
         "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
+        "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
     }
     assert after == before
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")

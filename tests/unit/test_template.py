@@ -102,7 +102,7 @@ def test_a_customer_key_encrypts_everything_at_rest_and_without_one_the_aws_mana
         name: resolved(spec).get("KmsKeyArn") for name, spec in template.merge_only().items() if "FunctionName" in spec["Properties"]
     }
 
-    assert len(keys) == 13 and len(functions) == 9  # bucket, 5 tables, 4 queues, topic, 2 workflow log groups; every function
+    assert len(keys) == 14 and len(functions) == 9  # bucket, 5 tables, 4 queues, topic, 3 workflow log groups; every function
     if key:
         assert set(keys.values()) == set(functions.values()) == {KEY}
     else:

@@ -1,4 +1,10 @@
-"""Step Functions: SendTaskFailure keeps its cause, `redshiftdata` maps to boto3's name, and two test hooks.
+"""Step Functions: SendTaskFailure keeps its cause, `redshiftdata` maps to boto3's name, startExecution as a
+service integration speaks boto3's casing, and two test hooks.
+
+moto's `states:startExecution` task passes StartExecution's parameters as the
+state names them (StateMachineArn, Name, Input) to boto3, which wants
+stateMachineArn, name, input, and hands boto3's answers (executionArn, status,
+output) on where Step Functions gives ExecutionArn, Status, Output.
 
 The hooks: a fault plan (mlrelay/local/faults.py) can fail a Task state's
 attempt with a chosen error before it calls its service, the way Step Functions
@@ -24,6 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.execute_state import Exe
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.mock_eval_utils import eval_mocked_response
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -38,6 +45,9 @@ def patched(fault_plan: Any, time_scale: float = 1.0) -> Iterator[None]:
         stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", _send_task_failure_with_cause))
         stack.enter_context(mock.patch.dict(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, {"redshiftdata": "redshift-data"}))
         stack.enter_context(mock.patch.object(ExecutionState, "_evaluate_with_timeout", _with_faults(fault_plan)))
+        stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", _sfn_parameters_as_boto3_names()))
+        stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_response", _sfn_response_as_step_functions_names))
+        stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_eval_service_task", _sfn_submission_as_step_functions_names()))
         for cls in classes_with_own_from_error():
             stack.enter_context(mock.patch.object(cls, "_from_error", _keeping_failure_events(cls.__dict__["_from_error"])))
         if time_scale != 1.0:
@@ -63,6 +73,33 @@ def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
+
+
+def _sfn_parameters_as_boto3_names() -> Callable[..., None]:
+    original = StateTaskServiceSfn._normalise_parameters
+
+    def normalise(self: StateTaskServiceSfn, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original(self, parameters, *args, **kwargs)
+        for key in list(parameters):
+            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+    return normalise
+
+
+def _sfn_response_as_step_functions_names(self: StateTaskServiceSfn, response: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(response, dict):
+        for key in list(response):
+            response[key[:1].upper() + key[1:]] = response.pop(key)
+
+
+def _sfn_submission_as_step_functions_names() -> Callable[..., None]:
+    original = StateTaskServiceSfn._eval_service_task
+
+    def evaluate(self: StateTaskServiceSfn, env: Environment, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        _sfn_response_as_step_functions_names(self, env.stack[-1])
+
+    return evaluate
 
 
 def _with_faults(fault_plan: Any) -> Callable[[ExecutionState, Environment], None]:
