@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
@@ -247,6 +248,7 @@ NOTICE_KINDS = ("failure", "promotion", "rejection", "inference")
 
 
 SegmentValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
+TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
 
 
 class SegmentSettings(StrictModel):
@@ -259,6 +261,24 @@ class SegmentSettings(StrictModel):
     )
     min_rows: int = Field(100, ge=10, description="fewer rows than this: the value is not trained (when values is not given)")
     max_concurrency: int = Field(10, ge=1, le=40, description="how many segments train at once")
+    daily_hour: int = Field(5, ge=0, le=23, description="the local hour each segment's daily inference runs at")
+    timezones: dict[SegmentValue, TimeZoneName] = Field(
+        default_factory=dict, description="per segment value: its IANA time zone, e.g. {\"DE\": \"Europe/Berlin\"}",
+    )
+    default_timezone: TimeZoneName = Field("UTC", description="the time zone of segments not in timezones")
+
+    def timezone_of(self, value: str) -> str:
+        return self.timezones.get(value, self.default_timezone)
+
+    @field_validator("timezones", "default_timezone")
+    @classmethod
+    def _known_timezones(cls, value: Any) -> Any:
+        for name in value.values() if isinstance(value, dict) else [value]:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York)") from err
+        return value
 
     @field_validator("values")
     @classmethod

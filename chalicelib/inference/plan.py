@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.config.schema import ModelConfig
@@ -81,8 +81,9 @@ def inference_settings(
 
 
 def predicted_at(scheduled_for: datetime) -> str:
-    """The warehouse timestamp of a run's rows (UTC, seconds)."""
-    return scheduled_for.strftime("%Y-%m-%d %H:%M:%S")
+    """The warehouse timestamp of a run's rows (UTC, seconds; a segment's daily run is scheduled in its local time)."""
+    moment = scheduled_for.astimezone(UTC) if scheduled_for.tzinfo else scheduled_for
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def check_row_count(loaded: int, expected: int, table: str, run_id: str) -> None:

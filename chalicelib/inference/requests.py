@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 
 class ScheduleFired(BaseModel):
-    """What the schedule rule's input transformer sends."""
+    """What the schedule rule's input transformer sends (hourly: the tick that starts segments' daily runs at their local hour)."""
 
-    mode: Literal["daily", "monthly"]
+    mode: Literal["daily", "monthly", "hourly"]
     scheduled_for: datetime
 
 

@@ -3,15 +3,22 @@
 Run ids come from the model, the mode and the scheduled day (or month), so
 a schedule delivered twice starts each run once: Step Functions refuses a
 used execution name.
+
+The models of a family (segments) run their daily inference at their own
+local hour instead: an hourly tick starts the daily run of each segment whose
+time zone has just reached segments.daily_hour, named by its local date.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
+from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.requests import ScheduleFired
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.messages import InferenceRequested
@@ -28,31 +35,56 @@ def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, 
 def start_scheduled_runs(fired: ScheduleFired, ports: Ports) -> dict[str, list[str]]:
     outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
     names = ports.models.model_names()
-    wanting = {record.model_name for record in models_wanting(fired.mode, ports, names)}
+    wanting = {record.model_name: (record, config) for record, config in _approved_wanting(
+        "daily" if fired.mode == "hourly" else fired.mode, ports, names)}
     for model_name in names:
-        if model_name not in wanting:
+        due = _due(fired, *wanting[model_name]) if model_name in wanting else None
+        if due is None:
             outcome["skipped"].append(model_name)
             continue
-        run_id = scheduled_run_id(model_name, fired.mode, fired.scheduled_for)
-        request = InferenceRequested(run_id=run_id, model_name=model_name, mode=fired.mode, scheduled_for=fired.scheduled_for)
+        mode, scheduled_for = due
+        run_id = scheduled_run_id(model_name, mode, scheduled_for)
+        request = InferenceRequested(run_id=run_id, model_name=model_name, mode=mode, scheduled_for=scheduled_for)
         started = ports.workflows.start(ports.inference_machine, run_id, request.model_dump(mode="json"))
         outcome["already_started" if started.already_existed else "started"].append(run_id)
     logger.info("inference schedule handled", extra={"mode": fired.mode, **{k: len(v) for k, v in outcome.items()}})
     return outcome
 
 
+def _due(fired: ScheduleFired, record: VersionRecord, config: ModelConfig) -> tuple[str, datetime] | None:
+    """(mode, scheduled_for) if this tick starts the model's run. A segment's daily run is due at its local hour, and
+    takes its local date; the stage's daily schedule leaves segments to the hourly tick."""
+    segment = record.config.get("segment")
+    if fired.mode == "monthly":
+        return fired.mode, fired.scheduled_for
+    if not segment or config.segments is None:
+        return (fired.mode, fired.scheduled_for) if fired.mode == "daily" else None
+    if fired.mode != "hourly":
+        return None
+    local = fired.scheduled_for.astimezone(ZoneInfo(config.segments.timezone_of(segment["value"])))
+    return ("daily", local) if local.hour == config.segments.daily_hour else None
+
+
 def models_wanting(mode: str, ports: Ports, names: list[str] | None = None) -> list[VersionRecord]:
     """The approved versions of the models (all, or `names`) whose config enables this schedule."""
+    return [record for record, _ in _approved_wanting(mode, ports, names)]
+
+
+def _approved_wanting(mode: str, ports: Ports, names: list[str] | None = None) -> list[tuple[VersionRecord, ModelConfig]]:
     approved = [ports.models.approved(name) for name in (ports.models.model_names() if names is None else names)]
-    return [record for record in approved if record is not None and _wants(record.config, mode, ports)]
+    found = []
+    for record in approved:
+        config = _config(record.config, ports) if record is not None else None
+        if record is not None and config is not None and getattr(config.inference, mode):
+            found.append((record, config))
+    return found
 
 
-def _wants(config_ref: dict[str, Any], mode: str, ports: Ports) -> bool:
-    """Whether the config the approved model was trained from enables this schedule."""
+def _config(config_ref: dict[str, Any], ports: Ports) -> ModelConfig | None:
+    """The config the approved model was trained from (None, logged, when it cannot be read)."""
     try:
         content = ports.s3.read(config_ref["bucket"], config_ref["key"], config_ref.get("version_id"), MAX_CONFIG_BYTES)
-        config = parse_config(content.data, config_ref["key"])
+        return parse_config(content.data, config_ref["key"])
     except (ConfigError, KeyError, AwsError) as err:  # one model's lost config must not stop the others
         logger.warning("cannot read the approved model's config; not scheduling it", extra={"error": str(err)})
-        return False
-    return bool(getattr(config.inference, mode))
+        return None

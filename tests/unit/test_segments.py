@@ -1,12 +1,15 @@
 """A model family on fakes: its config, the segments a run plans, and the one table its outcome is."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import ConfigError, parse_config
 from chalicelib.config.schema import segment_model_name
+from chalicelib.inference.requests import ScheduleFired
+from chalicelib.inference.schedule import start_scheduled_runs
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.training.requests import PlanSegmentsStep, SummarizeSegmentsStep
 from chalicelib.training.segments import NoSegmentsError, plan_segments, summarize_segments
@@ -75,3 +78,53 @@ def test_the_summary_tables_every_segment_and_gives_the_failed_ones_a_next_attem
     ]
     assert [(s["value"], s["status"], s["attempt"]) for s in summary["segments"]] == [("DE", "SUCCEEDED", 1), ("FR", "PENDING", 2)]
     assert summary["segments"][1]["run_id"] != fr["run_id"]  # a resume trains FR as a new run
+
+
+def approved(ports, model, ref):
+    record = VersionRecord(model, 1, "Approved", f"train-{model}", f"arn:pkg/{model}", {}, {}, "2026-11-01T00:00:00+00:00", ref)
+    ports.models.put(record)
+    ports.models.point_to(record)
+
+
+def scheduled_ports():
+    """A plain model, and a family's DE (Berlin) and US (New York) models, all with daily inference."""
+    ports = FakePorts()
+    daily = {"daily": True, "monthly": True}
+    plain = ports.s3.put("b", "configs/train/plain.json", json.dumps(valid_config(model_name="plain", inference=daily)).encode())
+    config = family(values=["DE", "US"], timezones={"DE": "Europe/Berlin", "US": "America/New_York"}, daily_hour=5)
+    fam = ports.s3.put("b", "configs/train/pt.json", json.dumps({**config, "inference": daily}).encode())
+    approved(ports, "plain", {"bucket": "b", "key": "configs/train/plain.json", "version_id": plain})
+    for value in ("DE", "US"):
+        ref = {"bucket": "b", "key": "configs/train/pt.json", "version_id": fam, "segment": {"column": "country", "value": value}}
+        approved(ports, f"pt-{value.lower()}", ref)
+    return ports
+
+
+def started(ports):
+    return {arn.rsplit(":", 1)[1]: payload["scheduled_for"] for arn, payload in ports.workflows.started.items()}
+
+
+def test_each_segment_runs_its_daily_inference_at_its_own_local_hour_on_its_local_date():
+    ports = scheduled_ports()
+
+    for hour in range(24):  # a day of hourly ticks, 2026-12-03 (winter: Berlin UTC+1, New York UTC-5)
+        start_scheduled_runs(ScheduleFired(mode="hourly", scheduled_for=datetime(2026, 12, 3, hour, tzinfo=UTC)), ports)
+
+    assert started(ports) == {
+        "infer-pt-de-daily-2026-12-03": "2026-12-03T05:00:00+01:00",
+        "infer-pt-us-daily-2026-12-03": "2026-12-03T05:00:00-05:00",
+    }
+
+
+def test_the_stages_daily_schedule_leaves_segments_to_their_local_hour_and_the_monthly_one_runs_them_all():
+    ports = scheduled_ports()
+
+    daily = start_scheduled_runs(ScheduleFired(mode="daily", scheduled_for=datetime(2026, 12, 3, 5, tzinfo=UTC)), ports)
+    monthly = start_scheduled_runs(ScheduleFired(mode="monthly", scheduled_for=datetime(2026, 12, 1, 6, tzinfo=UTC)), ports)
+
+    assert daily["started"] == ["infer-plain-daily-2026-12-03"]
+    assert sorted(monthly["started"]) == ["infer-plain-monthly-2026-12", "infer-pt-de-monthly-2026-12", "infer-pt-us-monthly-2026-12"]
+
+
+def test_an_unknown_time_zone_is_refused_at_the_drop():
+    assert "segments.timezones" in problems(family(timezones={"DE": "Europe/Bonn"}))
