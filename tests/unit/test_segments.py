@@ -8,6 +8,7 @@ import pytest
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import ConfigError, parse_config
 from chalicelib.config.schema import segment_model_name
+from chalicelib.inference.freshness import stale_models
 from chalicelib.inference.requests import ScheduleFired
 from chalicelib.inference.schedule import start_scheduled_runs
 from chalicelib.shared.messages import ConfigRef
@@ -128,3 +129,12 @@ def test_the_stages_daily_schedule_leaves_segments_to_their_local_hour_and_the_m
 
 def test_an_unknown_time_zone_is_refused_at_the_drop():
     assert "segments.timezones" in problems(family(timezones={"DE": "Europe/Bonn"}))
+
+
+def test_the_missed_run_check_watches_each_segment_on_its_own():
+    ports = scheduled_ports()
+    ports.watermarks.advance("pt-de", datetime(2026, 12, 3).date(), "infer-pt-de-daily-2026-12-03")
+
+    stale = stale_models(datetime(2026, 12, 3, 12, tzinfo=UTC), ports)
+
+    assert stale == ["plain", "pt-us"]  # pt-de loaded this morning; the others never did since November
