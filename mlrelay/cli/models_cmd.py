@@ -22,6 +22,7 @@ def list_command() -> None:
     from rich.table import Table
 
     from chalicelib.aws.model_versions import ModelVersions
+    from chalicelib.config.schema import segment_slug
     from mlrelay.tables import judged_on
 
     info, client = connect()
@@ -30,21 +31,23 @@ def list_command() -> None:
     if not names:
         console.print("no models yet: submit a training config with `mlrelay submit FOLDER_OR_CONFIG`")
         return
-    rows = []
+    table = Table("model", "task", "versions", "approved", "judged on", "latest decision", box=None, padding=(0, 2))
+    families: dict[str, list[str]] = {}
     for name in sorted(names):  # a family's segments sort together, under its name
         records = versions.versions(name)
         approved = versions.approved(name)
         latest = max(records, key=lambda r: r.version)
-        rows.append((name, segment_of(latest.config), latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
-                     judged_on(approved) if approved else "", latest.decision.get("summary", "")))
-    segmented = any(row[1] for row in rows)  # the segment column only when there is a family
-    table = Table(box=None, padding=(0, 2))
-    table.add_column("model", no_wrap=True, min_width=max(len(row[0]) for row in rows))  # names are what people type
-    for column in (*(["segment"] if segmented else []), "task", "versions", "approved", "judged on", "latest decision"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(row if segmented else row[:1] + row[2:]))
+        table.add_row(
+            name, latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
+            judged_on(approved) if approved else "", latest.decision.get("summary", ""),
+        )
+        if segment := latest.config.get("segment"):
+            family = name.removesuffix(f"-{segment_slug(segment['value'])}")
+            families.setdefault(family, []).append(f"{segment['column']}={segment['value']}")
     console.print(table)
+    for family, segments in families.items():  # a line per family, not a column: the table is wide enough already
+        console.print(f"{family}: a family of {len(segments)} segment models ({', '.join(segments[:8])}"
+                      f"{', …' if len(segments) > 8 else ''}): `mlrelay models show {family}`")
 
 
 def segment_of(config_ref: dict[str, Any]) -> str:

@@ -5,8 +5,11 @@ import json
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from chalicelib.aws.model_versions import ModelVersions
+from mlrelay.cli.main import app
+from mlrelay.local.state_file import write_state
 from mlrelay.resume_client import wait_for_execution
 from mlrelay.synthetic import synthesize
 from tests.conftest import ROOT, valid_config
@@ -114,3 +117,18 @@ def test_transient_faults_in_every_segments_state_are_retried_and_nobody_is_aler
     assert run["status"] == "SUCCEEDED"
     assert sorted(f.target for f in aws.stack.faults.fired_in(run["name"])) == sorted(MATRIX)
     assert not [p for p in aws.slack_posts(run["name"], timeout=2) if "failed" in p["text"]]
+
+
+def test_models_list_and_show_group_a_family(aws, family, monkeypatch, tmp_path):
+    monkeypatch.setenv("MLRELAY_STATE_FILE", str(tmp_path / "local.json"))
+    write_state(aws.stack.info)
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["models", "list"], terminal_width=200)
+    shown = runner.invoke(app, ["models", "show", FAMILY], terminal_width=200)
+
+    assert listed.exit_code == 0 and shown.exit_code == 0, listed.output + shown.output
+    assert f"{FAMILY}: a family of" in listed.output and "country=DE" in listed.output
+    lines = {line.split()[0]: line for line in shown.output.splitlines() if line.strip().startswith("country=")}
+    assert set(lines) == {"country=DE", "country=FR", "country=PL"}
+    assert "Rejected" in lines["country=PL"] or "rejected" in lines["country=PL"]
