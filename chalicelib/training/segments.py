@@ -33,14 +33,15 @@ def plan_segments(request: PlanSegmentsStep, ports: Ports) -> dict[str, Any]:
     segments = config.segments
     if segments is None:
         raise ValueError(f"{request.config.uri} declares no segments: it trains one model through the training workflow")
-    values = segments.values or discovered_values(ports, config)
+    values = segments.values or checked(discovered_values(ports, config), config.model_name)
     items = [segment_item(request.run_id, config.model_name, value, attempt=1) for value in values]
     return {"segments": items, "max_concurrency": segments.max_concurrency, "column": segments.column}
 
 
 def discovered_values(ports: Ports, config: ModelConfig) -> list[str]:
     """Every value of the segment column with at least min_rows rows, most rows first (the table is streamed once)."""
-    assert config.segments is not None
+    if config.segments is None:
+        return []
     column, counts = config.segments.column, Counter[str]()
     bucket, _, key = config.data.uri.removeprefix("s3://").partition("/")
     header: list[str] | None = None
@@ -59,6 +60,20 @@ def discovered_values(ports: Ports, config: ModelConfig) -> list[str]:
             f"no value of {column} in {config.data.uri} has {config.segments.min_rows} rows or more "
             f"(most: {', '.join(f'{v} {n}' for v, n in counts.most_common(3)) or 'none'}): lower segments.min_rows or list segments.values"
         )
+    return values
+
+
+def checked(values: list[str], model_name: str) -> list[str]:
+    """Values found in the table name their models as listed values do: a name each, valid and distinct."""
+    named: dict[str, str] = {}
+    for value in values:
+        model = segment_model_name(model_name, value)
+        if model == f"{model_name}-" or len(model) > 48:
+            raise NoSegmentsError(f"the value {value!r} cannot name a model ({model!r}): list segments.values without it")
+        if model in named:
+            raise NoSegmentsError(f"the values {named[model]!r} and {value!r} would name the same model {model!r}: "
+                                  "list segments.values")
+        named[model] = value
     return values
 
 

@@ -138,3 +138,10 @@ def test_the_missed_run_check_watches_each_segment_on_its_own():
     stale = stale_models(datetime(2026, 12, 3, 12, tzinfo=UTC), ports)
 
     assert stale == ["plain", "pt-us"]  # pt-de loaded this morning; the others never did since November
+
+
+def test_values_found_in_the_table_must_name_distinct_models():
+    ports, ref = ports_with(family(min_rows=10), ["DE"] * 10 + ["de"] * 10)
+
+    with pytest.raises(NoSegmentsError, match="'DE' and 'de' would name the same model 'pt-de'"):
+        plan_segments(PlanSegmentsStep(step="plan_segments", run_id="train-pt-1", model_name="pt", config=ref), ports)
