@@ -251,12 +251,16 @@ SegmentValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pat
 TimeZoneName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
 
 
+# One family run's state carries every segment's item and outcome, under Step Functions' 256 KB per state.
+MAX_SEGMENTS = 300
+
+
 class SegmentSettings(StrictModel):
     """One model per value of a column of the training table (docs/segments.md)."""
 
     column: ColumnName = Field(description="the training table's column that names each row's segment, e.g. country")
     values: list[SegmentValue] | None = Field(
-        None, min_length=1, max_length=500,
+        None, min_length=1, max_length=MAX_SEGMENTS,
         description="the segments to train; default: every value of the column with at least min_rows rows",
     )
     min_rows: int = Field(100, ge=10, description="fewer rows than this: the value is not trained (when values is not given)")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
-from chalicelib.config.schema import ModelConfig, segment_model_name
+from chalicelib.config.schema import MAX_SEGMENTS, ModelConfig, segment_model_name
 from chalicelib.shared.messages import ConfigRef, SegmentOutcome, SegmentsTrained
 from chalicelib.shared.naming import SEGMENT_RUN_PREFIX, execution_name
 from chalicelib.shared.ports import Ports
@@ -64,7 +64,10 @@ def discovered_values(ports: Ports, config: ModelConfig) -> list[str]:
 
 
 def checked(values: list[str], model_name: str) -> list[str]:
-    """Values found in the table name their models as listed values do: a name each, valid and distinct."""
+    """Values found in the table name their models as listed values do: a name each, valid and distinct, and few enough."""
+    if len(values) > MAX_SEGMENTS:
+        raise NoSegmentsError(f"{len(values)} values have segments.min_rows rows: a family has at most {MAX_SEGMENTS} segments "
+                              "(one run's state carries them all); raise segments.min_rows or list segments.values")
     named: dict[str, str] = {}
     for value in values:
         model = segment_model_name(model_name, value)

@@ -145,3 +145,10 @@ def test_values_found_in_the_table_must_name_distinct_models():
 
     with pytest.raises(NoSegmentsError, match="'DE' and 'de' would name the same model 'pt-de'"):
         plan_segments(PlanSegmentsStep(step="plan_segments", run_id="train-pt-1", model_name="pt", config=ref), ports)
+
+
+def test_more_values_than_a_family_holds_are_refused_naming_the_limit():
+    ports, ref = ports_with(family(min_rows=10), [f"c{i}" for i in range(301) for _ in range(10)])
+
+    with pytest.raises(NoSegmentsError, match="301 values .* at most 300 segments"):
+        plan_segments(PlanSegmentsStep(step="plan_segments", run_id="train-pt-1", model_name="pt", config=ref), ports)
