@@ -2,6 +2,7 @@
 segment's failure fails only itself, people hear once per run, and a resume trains only the failed segments."""
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -50,7 +51,7 @@ def test_each_segment_is_a_model_of_its_own_and_a_failed_one_fails_only_itself(a
 
 
 def test_people_hear_once_for_the_run_naming_each_segments_outcome(aws, family):
-    (post,) = [p for p in aws.slack_posts(family["name"]) if "failed" in p["text"]]
+    (post,) = failure_posts(aws, family["name"])
     assert post["text"] == "❌ segments run failed at TrainSegments"
     text = json.dumps(post, ensure_ascii=False)
     assert "1 segment(s) failed" in text and "Rejected v1" in text and "Approved v1" in text
@@ -77,6 +78,15 @@ def test_a_segments_model_predicts_its_own_segments_items_only(aws, family):
     table = aws.stack.info.outputs["PredictionsTableName"]
     (loaded,) = aws.stack.warehouse.query(f"SELECT COUNT(*) FROM {table} WHERE run_id = '{run_input['run_id']}'")[0]
     assert loaded == 400  # DE's items of the three countries' 1,200
+
+
+def failure_posts(aws, run_name, timeout=20):
+    """The run's failure alerts, once one has come (its success notice may come first), and any duplicate after it."""
+    deadline = time.monotonic() + timeout
+    while not (found := [p for p in aws.slack_posts(run_name, timeout=0) if "failed" in p["text"]]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    return [p for p in aws.slack_posts(run_name, timeout=0) if "failed" in p["text"]] if found else []
 
 
 MATRIX = ("RecordRunStarted", "PlanSegments", "SummarizeSegments", "NotifySegmentsTrained", "RecordRunSucceeded")
@@ -106,7 +116,7 @@ def test_a_permanent_fault_in_a_segments_state_fails_the_run_there_and_alerts_on
     run = matrix_runs[state]
 
     assert run["status"] == "FAILED"
-    (post,) = [p for p in aws.slack_posts(run["name"]) if "failed" in p["text"]]
+    (post,) = failure_posts(aws, run["name"])
     assert post["text"] == f"❌ segments run failed at {state}"
     assert f"mlrelay runs resume {run['name']}" in json.dumps(post, ensure_ascii=False)
 
