@@ -10,14 +10,15 @@ carries the plan out. Nothing here touches AWS.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from chalicelib.config.inference_request import InferenceRequestConfig
 from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
-from chalicelib.config.schema import ModelConfig, UserCode
+from chalicelib.config.schema import ModelConfig, ModelName, UserCode
 from chalicelib.shared.messages import (
     MAX_PROBLEMS_IN_MESSAGE,
     ConfigRef,
@@ -35,7 +36,7 @@ LOCAL_FOLDER = (
 )
 INFERENCE_PREFIX = "configs/infer/"
 LABELS_PREFIX = "labels/"
-_MODEL_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")  # chalicelib/config/schema.py ModelName
+_MODEL_NAMES: TypeAdapter[str] = TypeAdapter(ModelName)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def plan_labels_drop(dropped: DroppedObject) -> StartInference | RejectConfig:
     """labels/<model>/<file>.csv: a quality run of that model. The file itself is read by the quality pipeline."""
     parts = dropped.key.split("/")
     problems = []
-    if len(parts) != 3 or not _MODEL_NAME.fullmatch(parts[1]) or not 2 <= len(parts[1]) <= 48:
+    if len(parts) != 3 or not _is_model_name(parts[1]):
         problems.append(ConfigProblem("key", "labels go under labels/<model name>/<file>.csv, one folder per model"))
     if not dropped.key.endswith(".csv"):
         problems.append(ConfigProblem("key", "a labels file is a CSV with a header: the model's id column and its label column"))
@@ -141,6 +142,14 @@ def plan_labels_drop(dropped: DroppedObject) -> StartInference | RejectConfig:
         catalogue_uri=f"s3://{dropped.bucket}/{dropped.key}",
     )
     return StartInference(run_id=run_id, request=request)
+
+
+def _is_model_name(name: str) -> bool:
+    try:
+        _MODEL_NAMES.validate_python(name)
+    except ValidationError:
+        return False
+    return True
 
 
 def rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
