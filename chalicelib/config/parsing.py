@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -70,6 +70,15 @@ def parse_config(raw: bytes, filename: str, schema: type[M] = ModelConfig) -> M:
     if problems:
         raise ConfigError(problems)
     return parsed
+
+
+class ObjectReader(Protocol):
+    def read(self, bucket: str, key: str, version_id: str | None, max_bytes: int) -> Any: ...
+
+
+def read_config(s3: ObjectReader, bucket: str, key: str, version_id: str | None) -> ModelConfig:
+    """The config at one S3 object version (a run's, a model version's), parsed."""
+    return parse_config(s3.read(bucket, key, version_id, MAX_CONFIG_BYTES).data, key)
 
 
 def load_document(raw: bytes, filename: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, parse_config
+from chalicelib.config.parsing import ConfigError, read_config
 from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.requests import ScheduleFired
 from chalicelib.shared.events import parsed_or_reported
@@ -83,8 +83,7 @@ def _approved_wanting(mode: str, ports: Ports, names: list[str] | None = None) -
 def _config(config_ref: dict[str, Any], ports: Ports) -> ModelConfig | None:
     """The config the approved model was trained from (None, logged, when it cannot be read)."""
     try:
-        content = ports.s3.read(config_ref["bucket"], config_ref["key"], config_ref.get("version_id"), MAX_CONFIG_BYTES)
-        return parse_config(content.data, config_ref["key"])
+        return read_config(ports.s3, config_ref["bucket"], config_ref["key"], config_ref.get("version_id"))
     except (ConfigError, KeyError, AwsError) as err:  # one model's lost config must not stop the others
         logger.warning("cannot read the approved model's config; not scheduling it", extra={"error": str(err)})
         return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.config.parsing import read_config
 from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.monitoring import blocking_cause, drift_notice, needs_alert
 from chalicelib.inference.plan import (
@@ -61,7 +61,7 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
 def config_of(ports: Ports, version: VersionRecord) -> ModelConfig:
     """The config version a model version was trained from."""
     ref = version.config
-    return parse_config(ports.s3.read(ref["bucket"], ref["key"], ref.get("version_id"), MAX_CONFIG_BYTES).data, ref["key"])
+    return read_config(ports.s3, ref["bucket"], ref["key"], ref.get("version_id"))
 
 
 def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:

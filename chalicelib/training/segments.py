@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.config.parsing import read_config
 from chalicelib.config.schema import MAX_SEGMENTS, ModelConfig, segment_model_name
 from chalicelib.shared.messages import ConfigRef, SegmentOutcome, SegmentsTrained
 from chalicelib.shared.naming import SEGMENT_RUN_PREFIX, execution_name
@@ -137,7 +137,7 @@ def _cause(item: dict[str, Any]) -> str:
 
 
 def _config(ports: Ports, ref: ConfigRef) -> ModelConfig:
-    return parse_config(ports.s3.read(ref.bucket, ref.key, ref.version_id, MAX_CONFIG_BYTES).data, ref.key)
+    return read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
 
 
 def _rows(lines: Any) -> Any:

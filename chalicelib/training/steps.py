@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.config.parsing import MAX_CONFIG_BYTES, parse_config
+from chalicelib.config.parsing import read_config
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
@@ -32,7 +32,7 @@ _OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "P
 def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
     """The exact config version that started the run, resolved: its code, images, pipeline and rules."""
     ref = request.config
-    config = parse_config(ports.s3.read(ref.bucket, ref.key, ref.version_id, MAX_CONFIG_BYTES).data, ref.key)
+    config = read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
     pipeline = pipeline_name_for(ports.training_pipeline, code.hyperparameters)
