@@ -57,3 +57,9 @@ def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except s3.exceptions.NoSuchKey:
         return None
+
+
+def titles_about(stack: Any, run_id: str) -> list[str]:
+    """The titles of the Slack posts that mention a run, once the stack has delivered what it had queued."""
+    stack.wait_idle()
+    return [m.message.get("text", "") for m in stack.slack.messages if run_id in json.dumps(m.message)]

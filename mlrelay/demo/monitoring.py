@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 
 from chalicelib.shared.naming import execution_name, on_demand_run_id, scheduled_run_id, upload_identity
-from mlrelay.demo.checks import Checks, finished_run, read_json
+from mlrelay.demo.checks import Checks, finished_run, read_json, titles_about
 from mlrelay.demo.predictions import MODEL, MONTHLY_AT
 from mlrelay.demo.sections import DATA_BUCKET
 from mlrelay.local.stack import EmbeddedStack
@@ -46,8 +46,7 @@ def drifting_month(console: Console, checks: Checks, stack: EmbeddedStack, catal
     checks.check(summary.get("drifted_count", 0) >= 3, f"{summary.get('drifted_count')} features drifted: {moved}")
     checks.check(summary.get("ndcg") is not None, f"SHAP ranking NDCG against training: {summary.get('ndcg') or 0:.3f} "
                  f"(an alert below {summary.get('ndcg_threshold', 0.9):g})")
-    stack.wait_idle()
-    titles = [m.message.get("text", "") for m in stack.slack.messages if run_id in json.dumps(m.message)]
+    titles = titles_about(stack, run_id)
     checks.check(len(titles) == 1, f"one alert: {'; '.join(titles) or 'none'}")
     violations = read_json(s3, bucket, f"runs/{run_id}/monitoring/constraint_violations.json") or {"violations": []}
     console.print(f"   constraint_violations.json: {len(violations['violations'])} violations; "
@@ -82,6 +81,5 @@ def labels_arrive(console: Console, checks: Checks, stack: EmbeddedStack, catalo
     checks.check(data.get("matched_rows") == len(shipped),
                  f"{data.get('matched_rows')} of {data.get('labelled_rows')} labels matched a prediction; "
                  f"metrics.json in the training evaluation's format: s3://{bucket}/runs/{run_id}/quality/metrics.json")
-    stack.wait_idle()
-    titles = [m.message.get("text", "") for m in stack.slack.messages if run_id in json.dumps(m.message)]
+    titles = titles_about(stack, run_id)
     checks.check(len(titles) == 1 and "quality dropped" in titles[0], f"one alert: {'; '.join(titles) or 'none'}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.shared.naming import training_run_id
-from mlrelay.demo.checks import Checks, finished_run
+from mlrelay.demo.checks import Checks, finished_run, titles_about
 from mlrelay.demo.sections import DATA_BUCKET, EXAMPLES
 from mlrelay.local.stack import PROJECT_ROOT, EmbeddedStack
 from mlrelay.synthetic import synthesize
@@ -52,6 +50,5 @@ def model_family(console: Console, checks: Checks, stack: EmbeddedStack) -> None
     approved = [c for c, s in statuses.items() if s == "Approved"]
     checks.check(len(approved) == len(COUNTRIES) - 1 and statuses["PL"] == "Rejected",
                  f"{len(approved)} countries approved, PL rejected against its own floor; each has its own registry group")
-    stack.wait_idle()
-    posts = [m.message.get("text", "") for m in stack.slack.messages if run_id in json.dumps(m.message)]
+    posts = titles_about(stack, run_id)
     checks.check(len(posts) == 1, f"one notice for the run: {'; '.join(posts) or 'none'}")
