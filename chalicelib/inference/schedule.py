@@ -35,8 +35,9 @@ def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, 
 def start_scheduled_runs(fired: ScheduleFired, ports: Ports) -> dict[str, list[str]]:
     outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
     names = ports.models.model_names()
+    hourly = fired.mode == "hourly"  # the hourly tick concerns segments only: no other model's config is read
     wanting = {record.model_name: (record, config) for record, config in _approved_wanting(
-        "daily" if fired.mode == "hourly" else fired.mode, ports, names)}
+        "daily" if hourly else fired.mode, ports, names, segments_only=hourly)}
     for model_name in names:
         due = _due(fired, *wanting[model_name]) if model_name in wanting else None
         if due is None:
@@ -70,12 +71,16 @@ def models_wanting(mode: str, ports: Ports, names: list[str] | None = None) -> l
     return [record for record, _ in _approved_wanting(mode, ports, names)]
 
 
-def _approved_wanting(mode: str, ports: Ports, names: list[str] | None = None) -> list[tuple[VersionRecord, ModelConfig]]:
+def _approved_wanting(
+    mode: str, ports: Ports, names: list[str] | None = None, segments_only: bool = False,
+) -> list[tuple[VersionRecord, ModelConfig]]:
     approved = [ports.models.approved(name) for name in (ports.models.model_names() if names is None else names)]
     found = []
     for record in approved:
-        config = _config(record.config, ports) if record is not None else None
-        if record is not None and config is not None and getattr(config.inference, mode):
+        if record is None or (segments_only and not record.config.get("segment")):
+            continue
+        config = _config(record.config, ports)
+        if config is not None and getattr(config.inference, mode):
             found.append((record, config))
     return found
 
