@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 PIPELINES_STAMP := $(VENV)/.installed-pipelines
 SECURITY_VENV := .venv-security
 SECURITY_STAMP := $(SECURITY_VENV)/.installed
+# A second ASL validator beside statelint (npm, pinned): what the AWS Toolkit's own checks are built on.
+ASL_VALIDATOR := build/asl-validator/node_modules/.bin/asl-validator
 
 .PHONY: demo test lint security bench clean pipelines statemachines package deploy
 STAGE ?= dev
@@ -23,6 +25,9 @@ $(SECURITY_STAMP): requirements-security.txt
 	$(SECURITY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-security.txt
 	touch $(SECURITY_STAMP)
 
+$(ASL_VALIDATOR):
+	npm install --no-audit --no-fund --silent --prefix build/asl-validator asl-validator@4.0.0
+
 $(PIPELINES_STAMP): $(STAMP) requirements-pipelines.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-pipelines.txt
 	touch $(PIPELINES_STAMP)
@@ -32,17 +37,26 @@ demo: $(STAMP)
 
 # Unit tests alone first: some use moto in memory, which would reset the backends an embedded stack
 # lives in. Then the functional modules on two workers, each with an embedded stack of its own.
+# The functional tests evaluate every AWS call against the template's IAM (mlrelay/local/iam): the census they
+# write says what each role used, and fails on a statement no test used unless infra/iam-unexercised.json says why.
 test: $(PIPELINES_STAMP) security
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests/unit
+	rm -rf build/iam-census
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
+	$(BIN)/python -m mlrelay.iam_census build/iam-census
 
-# What a security review runs: bandit over the code, checkov over the packaged prod template. Both fail on any
-# finding; each exception carries its reason inline (# nosec, or the resource's checkov skip). docs/security.md.
-security: $(STAMP) $(SECURITY_STAMP)
+# What a security review runs: bandit over the code, checkov over the packaged prod template, parliament over its
+# resolved IAM policies, and two ASL validators. Each fails on any finding; each exception carries its reason inline
+# (# nosec, the resource's checkov skip, tools/parliament_check.py's ACCEPTED). docs/security.md.
+security: $(STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
 	$(BIN)/bandit --quiet --recursive --severity-level medium app.py chalicelib mlrelay pipelines
 	$(BIN)/mlrelay deploy --stage prod --dry-run > /dev/null
 	$(SECURITY_VENV)/bin/checkov --file build/package/prod/sam.json --framework cloudformation --quiet --compact --skip-download
+	$(BIN)/python -m mlrelay.iam_policies build/package/prod/sam.json infra/parameters/prod.json > build/package/prod/policies.json
+	$(SECURITY_VENV)/bin/python tools/parliament_check.py build/package/prod/policies.json
+	$(BIN)/statelint statemachines/*.asl.json
+	for definition in statemachines/*.asl.json; do $(ASL_VALIDATOR) --silent --json-path $$definition || exit 1; done
 
 # make package STAGE=prod: build/package/prod/sam.json and deployment.zip, nothing deployed
 package: $(STAMP)
@@ -67,4 +81,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_time.py
 
 clean:
-	rm -rf $(VENV) $(SECURITY_VENV) .pytest_cache .mlrelay
+	rm -rf $(VENV) $(SECURITY_VENV) .pytest_cache .mlrelay build

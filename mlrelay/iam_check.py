@@ -15,6 +15,10 @@ WILDCARD_EXCEPTIONS = {
     f"({SAR}/list_amazonredshiftdataapi.html); the workflow polls statements its Lambda step submitted under another role, "
     "so the statement-owner condition would refuse them",
     "EcrAuthorizationTokenNeedsStar": f"ecr:GetAuthorizationToken has no resource type ({SAR}/list_amazonelasticcontainerregistry.html)",
+    "AnswerWaitingRunsNeedsStar": "states:SendTaskSuccess and SendTaskFailure have no resource type "
+    f"({SAR}/list_awsstepfunctions.html): a statement naming the state machines never matches them",
+    "JobMetricsNeedStar": "cloudwatch:PutMetricData has no resource type "
+    f"({SAR}/list_amazoncloudwatch.html); limited to SageMaker's namespaces by cloudwatch:namespace",
     "LogDeliveryNeedsStar": "logs:CreateLogDelivery and the other log-delivery actions Step Functions logging needs have no "
     f"resource type ({SAR}/list_amazoncloudwatchlogs.html; the Step Functions developer guide lists them)",
 }
@@ -25,9 +29,21 @@ def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
     for name, resource in template["Resources"].items():
         policies = resource.get("Properties", {}).get("Policies", [])
         for policy in policies if isinstance(policies, list) else []:
-            document = policy.get("PolicyDocument", policy) if isinstance(policy, dict) else {}
-            for statement in document.get("Statement", []):
-                yield name, statement
+            # a policy or statement present under a condition (Fn::If [cond, it, AWS::NoValue]) is checked as written
+            for chosen in _branches(policy):
+                document = chosen.get("PolicyDocument", chosen)
+                for statement in document.get("Statement", []):
+                    for branch in _branches(statement):
+                        if "Action" in branch or "NotAction" in branch:
+                            yield name, branch
+
+
+def _branches(node: Any) -> list[dict[str, Any]]:
+    if not isinstance(node, dict):
+        return []
+    if "Fn::If" in node:
+        return [branch for branch in node["Fn::If"][1:] if isinstance(branch, dict) and "Ref" not in branch]
+    return [node]
 
 
 def wildcards(statement: dict[str, Any]) -> list[str]:

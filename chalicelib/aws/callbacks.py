@@ -41,6 +41,21 @@ class PipelineCallbacks:
             return False
         return True
 
+    def release_delivery(self, execution_arn: str, claimed_at: str) -> None:
+        """Give back a claim whose callback failed, so that Lambda's retry of the event delivers it
+        (only our own claim: the condition names the time it was taken)."""
+        try:
+            with translated(f"cannot release the callback claim of {execution_arn}"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(execution_arn),
+                    UpdateExpression="REMOVE delivered_at",
+                    ConditionExpression="delivered_at = :claimed",
+                    ExpressionAttributeValues=to_item({":claimed": claimed_at}),
+                )
+        except ConditionFailedError:
+            pass  # someone else's claim now: theirs to deliver
+
     def forget(self, execution_arn: str) -> None:
         """Drop a finished pipeline's outcome and token, so that its retry is waited for afresh."""
         with translated(f"cannot reset the callback of {execution_arn}"):

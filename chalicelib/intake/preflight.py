@@ -99,7 +99,10 @@ def read_header(store: TableStore, uri: str) -> Header:
     except NotFoundError as err:
         raise PreflightError(f"{uri} cannot be found ({err.code}): check the bucket name") from err
     except AwsError as err:
-        raise PreflightError(f"{uri} cannot be read: {err}. The stack's roles need s3:GetObject and s3:ListBucket on it") from err
+        raise PreflightError(
+            f"{uri} cannot be read: {err}. The stack's roles need s3:GetObject and s3:ListBucket on it: "
+            "a bucket outside the stack goes in the stage's DataBucketName parameter (infra/parameters/STAGE.json)"
+        ) from err
     return Header(f"s3://{bucket}/{found}", _columns(start, f"s3://{bucket}/{found}"))
 
 

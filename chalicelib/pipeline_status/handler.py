@@ -38,12 +38,18 @@ def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[
     if token is None:
         logger.info("pipeline ended before its workflow waited; the workflow reads the outcome", extra={"arn": arn})
         return {"outcome": "recorded"}
-    if not ports.pipeline_callbacks.claim_delivery(arn, datetime.now(UTC).isoformat()):
+    claimed_at = datetime.now(UTC).isoformat()
+    if not ports.pipeline_callbacks.claim_delivery(arn, claimed_at):
         logger.info("duplicate pipeline status event", extra={"arn": arn, "status": detail.status})
         return {"outcome": "duplicate"}
     plan = plan_callback(arn, detail.status, reason)
-    if isinstance(plan, SendSuccess):
-        delivered = ports.task_callbacks.succeed(token, plan.output)
-    else:
-        delivered = ports.task_callbacks.fail(token, plan.error, plan.cause)
+    try:
+        if isinstance(plan, SendSuccess):
+            delivered = ports.task_callbacks.succeed(token, plan.output)
+        else:
+            delivered = ports.task_callbacks.fail(token, plan.error, plan.cause)
+    except Exception:
+        # as Powertools' idempotency deletes its in-progress record: Lambda's retry must find no claim
+        ports.pipeline_callbacks.release_delivery(arn, claimed_at)
+        raise
     return {"outcome": "delivered" if delivered else "stale_token", "status": detail.status}

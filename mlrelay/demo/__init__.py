@@ -44,6 +44,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
             model_family(console, checks, stack)
         broken_config(console, checks, stack)
         _alerts(console, stack)
+        _permissions(console, checks, stack)
     if checks.failed:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")
         return False
@@ -51,6 +52,17 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
     console.print("Next: `mlrelay local up` keeps a stack running; `mlrelay init NAME --template ...`, "
                   "`mlrelay submit NAME`, `mlrelay runs list` and `mlrelay models list` use it.")
     return True
+
+
+def _permissions(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
+    """Every call of every section was evaluated against its role's policy, as IAM would on AWS."""
+    stack.wait_idle()
+    census = stack.iam.census if stack.iam is not None else None
+    allowed = sum(len(pairs) for pairs in census.allowed.values()) if census else 0
+    denials = census.denials if census else []
+    console.print(f"\n[bold]Permissions[/]: {allowed} (action, resource) pairs allowed to "
+                  f"{len(census.allowed) if census else 0} roles, each by the template's own policy")
+    checks.check(not denials, "no call was denied" if not denials else f"{len(denials)} call(s) denied: {denials[0].message}")
 
 
 def _show_stack(console: Console, stack: EmbeddedStack) -> None:

@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlrelay.local.iam import template_model
+from mlrelay.local.iam.principals import IamModel
 from mlrelay.local.sqs_poller import MappingSpec
 from mlrelay.local.template import Template, TemplateError, evaluate_condition, resolve
 
 NOT_EMULATED = {
-    "AWS::IAM::Role": "moto does not enforce IAM; policies are checked offline by the tests",
-    "AWS::IAM::Policy": "moto does not enforce IAM",
-    "AWS::Lambda::Permission": "the local router invokes functions directly",
+    "AWS::IAM::Role": "evaluated by the embedded stack's IAM (mlrelay/local/iam), not created in moto",
+    "AWS::Lambda::Permission": "evaluated by the embedded stack's IAM when EventBridge invokes a function",
     "AWS::CloudWatch::Alarm": "nothing evaluates alarms locally",
-    # moto enforces bucket policies, and the emulator speaks plain HTTP on
-    # loopback: the TLS-only policy would deny every local request.
-    "AWS::S3::BucketPolicy": "the emulator is plain HTTP; the TLS-only policy would deny all requests",
+    # moto would enforce it with its own evaluator over plain HTTP (aws:SecureTransport false): the stack's IAM
+    # evaluates it instead, with the TLS the SDKs use on AWS.
+    "AWS::S3::BucketPolicy": "evaluated by the embedded stack's IAM (mlrelay/local/iam)",
 }
 
 
@@ -60,6 +61,7 @@ class AppliedStack:
     parameters: dict[str, str] = field(default_factory=dict)  # template parameters and pseudo parameters
     event_source_mappings: list[MappingSpec] = field(default_factory=list)
     failure_destinations: dict[str, str] = field(default_factory=dict)  # function name -> queue URL
+    iam: IamModel | None = None  # roles, resource policies and keys, evaluated on every request
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.parameters:
@@ -88,10 +90,16 @@ class TemplateApplier:
         self._mappings: list[MappingSpec] = []
         self._failure_destinations: dict[str, str] = {}
         self._conditions: dict[str, Any] = {}
+        self._list_parameters: set[str] = set()
+        self._template_mappings: dict[str, Any] = {}  # the template's Mappings section (Fn::FindInMap)
 
     def apply(self, template: Template, parameters: dict[str, str], functions: list[FunctionSpec]) -> AppliedStack:
         self._parameters = {**template.parameter_defaults(), **parameters}
         self._conditions = template.document.get("Conditions", {})
+        self._template_mappings = template.document.get("Mappings", {})
+        self._list_parameters = {
+            name for name, spec in template.document.get("Parameters", {}).items() if spec.get("Type") == "CommaDelimitedList"
+        }
         for function in functions:
             arn = f"arn:aws:lambda:{self._region}:{self._account}:function:{function.name}"
             self._resources[function.logical_id] = Physical(function.name, {"Arn": arn})
@@ -117,12 +125,27 @@ class TemplateApplier:
             self._resources[logical_id] = create(logical_id, properties)
             created[logical_id] = kind
         environments = self._create_functions(template, functions)
+        iam = self.iam_model(template, functions)
         return AppliedStack(
             self._resources, created, environments, skipped, dict(self._definitions), dict(self._pipeline_definitions),
             {**self._parameters, **self._pseudo_parameters()},
             list(self._mappings),
             dict(self._failure_destinations),
+            iam,
         )
+
+    def iam_model(self, template: Template, functions: list[FunctionSpec], overrides: dict[str, str] | None = None) -> IamModel:
+        """The template's roles and policies as applied, or as they would be with other parameter values
+        (a test of what a stage with a KMS key or a Redshift secret is allowed)."""
+        saved = self._parameters
+        self._parameters = {**saved, **(overrides or {})}
+        try:
+            return template_model.build(
+                template, self._resolve, [f.logical_id for f in functions], self._parameters["Stage"], self._account,
+                lambda logical_id: self._resources[logical_id].attributes["Arn"], self._root, self._parameters,
+            )
+        finally:
+            self._parameters = saved
 
     def _placeholder(self, logical_id: str, kind: str, props: dict[str, Any]) -> Physical:
         """What others may reference of a resource the emulator does not create."""
@@ -146,7 +169,7 @@ class TemplateApplier:
     # --- intrinsics ------------------------------------------------------
 
     def _resolve(self, node: Any) -> Any:
-        return resolve(node, self._ref, self._get_att, self._condition)
+        return resolve(node, self._ref, self._get_att, self._condition, self._template_mappings)
 
     def _condition(self, name: str) -> bool:
         return evaluate_condition(self._conditions, name, self._ref)
@@ -159,6 +182,8 @@ class TemplateApplier:
         if name in pseudo:
             return pseudo[name]
         if name in self._parameters:
+            if self._list_parameters and name in self._list_parameters:  # a CommaDelimitedList is a list
+                return [item for item in self._parameters[name].split(",") if item]  # type: ignore[return-value]
             return self._parameters[name]
         if name in self._resources:
             return self._resources[name].ref
@@ -274,7 +299,9 @@ class TemplateApplier:
             definition = definition.replace("${" + key + "}", str(value))
         self._definitions[logical_id] = definition
         request: dict[str, Any] = {
-            "name": props["Name"], "definition": definition, "roleArn": self._role_arn(), "type": props.get("Type", "STANDARD"),
+            "name": props["Name"], "definition": definition, "type": props.get("Type", "STANDARD"),
+            # the role SAM creates from the Policies: its executions' service integrations act with it
+            "roleArn": f"arn:aws:iam::{self._account}:role/{template_model.state_machine_role_name(self._parameters['Stage'], logical_id)}",
         }
         if "Logging" in props:
             logging = props["Logging"]

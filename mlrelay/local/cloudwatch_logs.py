@@ -19,9 +19,12 @@ STREAM = "embedded-stack"
 
 
 class CloudWatchLogsHandler(logging.Handler):
-    def __init__(self, logs_client: Callable[[], Any], formatter: logging.Formatter | None):
+    def __init__(
+        self, logs_client: Callable[[], Any], formatter: logging.Formatter | None, may_write: Callable[[str, str], bool],
+    ):
         super().__init__()
         self._logs_client = logs_client
+        self._may_write = may_write  # (function, group): whether the function's role lets Lambda write its logs
         self._client: Any = None
         self._groups: set[str] = set()
         self._lock = threading.Lock()
@@ -32,7 +35,7 @@ class CloudWatchLogsHandler(logging.Handler):
         try:
             line = self.format(record)
             function = json.loads(line).get("function_name") if line.startswith("{") else None
-            if function:
+            if function and self._may_write(function, f"/aws/lambda/{function}"):
                 self._put(f"/aws/lambda/{function}", line, int(record.created * 1000))
         except Exception:  # a log line must never fail the function that wrote it
             self.handleError(record)
@@ -54,10 +57,15 @@ class CloudWatchLogsHandler(logging.Handler):
 
 
 @contextmanager
-def shipped(logger: logging.Logger, logs_client: Callable[[], Any]) -> Iterator[None]:
-    """While the stack runs, the functions' lines also go to CloudWatch Logs, formatted as they are printed."""
+def shipped(
+    logger: logging.Logger, logs_client: Callable[[], Any], may_write: Callable[[str, str], bool] = lambda function, group: True,
+) -> Iterator[None]:
+    """While the stack runs, the functions' lines also go to CloudWatch Logs, formatted as they are printed.
+
+    Lambda's service writes them with the function's role: `may_write` says whether that role allows it (a line
+    the role may not write is lost, as on AWS)."""
     printing = next((h for h in logger.handlers if isinstance(h, logging.StreamHandler)), None)
-    handler = CloudWatchLogsHandler(logs_client, printing.formatter if printing else None)
+    handler = CloudWatchLogsHandler(logs_client, printing.formatter if printing else None, may_write)
     logger.addHandler(handler)
     try:
         yield

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,10 @@ class LocalLambdaRuntime:
     max_workers: int = 8
     # function name -> sends an on-failure destination record (EventInvokeConfig)
     failure_destinations: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    # the credentials an invocation's AWS calls sign with: its function's role, as Lambda gives them
+    acting_as: Callable[[LocalFunction], AbstractContextManager[None]] = lambda function: nullcontext()
+    # Lambda writes every invocation's START and REPORT lines to the function's log group, with its role
+    writes_invocation_log: Callable[[LocalFunction], object] = lambda function: None
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lambda-async")
@@ -137,13 +142,16 @@ class LocalLambdaRuntime:
                     time.sleep(0.2 * attempt)  # Lambda waits minutes; locally a pause will do
         logger.error("async invocation of %s failed after %d attempts", function.name, ASYNC_RETRIES + 1)
         send = self.failure_destinations.get(function.name)
-        if send is not None:
-            send(destination_record(function, event, request_id, last_error, ASYNC_RETRIES + 1))
+        if send is not None:  # Lambda sends to the destination with the function's role
+            with self.acting_as(function):
+                send(destination_record(function, event, request_id, last_error, ASYNC_RETRIES + 1))
 
     def _run(self, function: LocalFunction, event: Any, invocation_type: str, attempt: int) -> Any:
         started = time.perf_counter()
         try:
-            result = function.handler(event, LocalLambdaContext(function))
+            self.writes_invocation_log(function)
+            with self.acting_as(function):
+                result = function.handler(event, LocalLambdaContext(function))
         except Exception as err:
             self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}", event)
             logger.warning("%s failed: %s: %s", function.name, type(err).__name__, err)

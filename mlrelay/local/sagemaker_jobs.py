@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class JobContext:
     s3: Any  # a boto3 S3 client, or a JobStorage over one
     directory: Path  # stands in for the container's root
     log_path: Path
+    aws_environment: dict[str, str] = field(default_factory=dict)  # the execution role's credentials and endpoint
 
 
 def run_processing(job: JobContext, arguments: dict[str, Any]) -> None:
@@ -185,8 +186,12 @@ class JobStorage:
     events are S3's), reads straight from the emulator's store when the stack can serve them, which is the
     difference between seconds and a fraction of one for a million-row catalogue."""
 
-    def __init__(self, client: Any, read_object: Callable[[str, str], bytes] | None = None):
-        self._client, self._read_object = client, read_object
+    def __init__(
+        self, client: Any, read_object: Callable[[str, str], bytes] | None = None,
+        may_read: Callable[[str, str], None] = lambda bucket, key: None,
+    ):
+        # may_read raises as S3 would refuse the job's role: reads from the store skip the API's check
+        self._client, self._read_object, self._may_read = client, read_object, may_read
 
     def get_paginator(self, operation: str) -> Any:
         return self._client.get_paginator(operation)
@@ -194,6 +199,7 @@ class JobStorage:
     def download_file(self, bucket: str, key: str, filename: str) -> None:
         if self._read_object is not None:
             try:
+                self._may_read(bucket, key)
                 Path(filename).write_bytes(self._read_object(bucket, key))
                 return
             except KeyError:
@@ -261,7 +267,9 @@ def extract(s3: Any, uri: str, target: Path) -> None:
 
 def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
     job.log_path.parent.mkdir(parents=True, exist_ok=True)
-    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(job.directory), "PYTHONUNBUFFERED": "1", **env}
+    environment = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(job.directory), "PYTHONUNBUFFERED": "1", **job.aws_environment, **env,
+    }
     with job.log_path.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
     returncode = None

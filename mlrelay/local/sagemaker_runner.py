@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from graphlib import TopologicalSorter
@@ -71,11 +72,24 @@ class StepRun:
     step_name: str
 
 
+@dataclass(frozen=True)
+class JobIdentity:
+    """How a job acts as its execution role: the API calls the runner makes for it, the credentials its code gets,
+    and the check of reads the runner serves from the emulator's store."""
+
+    acting_as: Callable[[str], AbstractContextManager[None]] = lambda role_arn: nullcontext()
+    environment: Callable[[str], dict[str, str]] = lambda role_arn: {}
+    may_read: Callable[[str, str], None] = lambda bucket, key: None
+    # (step type, image, job name, role): raises if the pipeline's role may not start the job as SageMaker would
+    may_start: Callable[[str, str, str, str], object] = lambda kind, image_uri, job_name, role_arn: None
+
+
 class LocalPipelineRunner:
     def __init__(
         self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan,
-        read_object: Callable[[str, str], bytes] | None = None,
+        read_object: Callable[[str, str], bytes] | None = None, identity: JobIdentity = JobIdentity(),
     ):
+        self.identity = identity
         self._s3_client = s3_client
         self._read_object = read_object  # inputs straight from the emulator's store (mlrelay/local/emulated/s3.py)
         self._faults = faults
@@ -204,14 +218,28 @@ class LocalPipelineRunner:
         self, execution: Any, step: dict[str, Any], arguments: dict[str, Any], record: StepRecord,
         models: dict[str, dict[str, Any]],
     ) -> dict[str, Any]:
+        # a transform job runs as its model's execution role
+        model = models.get(arguments.get("ModelName", ""), {})
+        role_arn = arguments.get("RoleArn") or arguments.get("ExecutionRoleArn") or model.get("ExecutionRoleArn", "")
+        if not role_arn:
+            raise JobFailedError(f"ValidationError: step {step['Name']} names no execution role (RoleArn)")
+        with self.identity.acting_as(role_arn):
+            return self._execute_as_role(execution, step, arguments, record, models, role_arn)
+
+    def _execute_as_role(
+        self, execution: Any, step: dict[str, Any], arguments: dict[str, Any], record: StepRecord,
+        models: dict[str, dict[str, Any]], role_arn: str,
+    ) -> dict[str, Any]:
         execution_id = execution.arn.rsplit("/", 1)[-1]
         name, kind = step["Name"], step["Type"]
         job_name = f"pipelines-{execution_id}-{name}-{uuid.uuid4().hex[:8]}"[:63]
         job = JobContext(
-            s3=JobStorage(self._s3_client(), self._read_object),
+            s3=JobStorage(self._s3_client(), self._read_object, self.identity.may_read),
             directory=self._work_dir / execution_id / name,
             log_path=self._log_dir / execution_id / f"{name}.log",
+            aws_environment=self.identity.environment(role_arn),
         )
+        self.identity.may_start(kind, _image_of(arguments, models), job_name, role_arn)
         arn_prefix = execution.arn.split(":pipeline/")[0]
         if kind == "Processing":
             record.metadata = {"ProcessingJob": {"Arn": f"{arn_prefix}:processing-job/{job_name}"}}
@@ -286,3 +314,15 @@ def _now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _image_of(arguments: dict[str, Any], models: dict[str, dict[str, Any]]) -> str:
+    """The image a job pulls: its own, or (a transform job) its model's."""
+    model = models.get(arguments.get("ModelName", ""), {})
+    return str(
+        arguments.get("AlgorithmSpecification", {}).get("TrainingImage")
+        or arguments.get("AppSpecification", {}).get("ImageUri")
+        or arguments.get("PrimaryContainer", {}).get("Image")
+        or model.get("PrimaryContainer", {}).get("Image")
+        or ""
+    )

@@ -19,7 +19,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,16 +33,20 @@ from mlrelay.local import cloudwatch_logs
 from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
+from mlrelay.local.iam.authorizer import Authorizer
+from mlrelay.local.iam.principals import IamModel
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
+from mlrelay.local.stack_principals import StackPrincipals
 from mlrelay.local.state_file import ACCOUNT_ID, REGION, StackInfo
 from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ENV = "MLRELAY_INFRA_TEMPLATE"  # another template to start from (the IAM mutation benchmark's copies)
 
 
 class StackError(RuntimeError):
@@ -55,8 +59,13 @@ class EmbeddedStack:
 
     def __init__(
         self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None, time_scale: float = 1.0,
+        template_path: Path | None = None, parameters: dict[str, str] | None = None,
     ):
+        """`template_path` and `parameters` replace infra/resources.json and add to the stage's parameters
+        (tests of a changed template; MLRELAY_INFRA_TEMPLATE names a template for the IAM mutation benchmark)."""
         self.stage = stage
+        self.template_path = template_path or Path(os.environ.get(TEMPLATE_ENV) or project_root / "infra" / "resources.json")
+        self.parameter_overrides = dict(parameters or {})
         self.time_scale = time_scale  # Wait states and Retry back-offs (tests run them faster)
         self.log_dir = log_dir
         self.project_root = project_root
@@ -74,6 +83,9 @@ class EmbeddedStack:
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
         self.slack: SlackReceiver | None = None
+        self.iam: Authorizer | None = None  # decides every request; its census says what each role used
+        self._function_ids: dict[str, str] = {}  # logical id -> function name
+        self.principals: StackPrincipals | None = None  # who acts as whom: functions, jobs, state machines
         self.applied: AppliedStack | None = None
         self.info: StackInfo | None = None
         self._cleanup = ExitStack()
@@ -113,20 +125,24 @@ class EmbeddedStack:
         response.raise_for_status()
         clients.reset()
         undo.enter_context(lambda_.patched(self.runtime.invoke))
-        undo.enter_context(events.patched(self.runtime.invoke))
+        undo.enter_context(events.patched(self.runtime.invoke, self._eventbridge_may_deliver))
         undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps, self._package_status_changed))
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         undo.enter_context(s3.patched(self.faults))
         undo.enter_context(dynamodb.patched())
         app_module, specs = _chalice_functions(self.stage, self.project_root)
-        template = Template.load(self.project_root / "infra" / "resources.json")
+        self._function_ids = {spec.logical_id: spec.name for spec in specs}
+        template = Template.load(self.template_path)
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
-        self.applied = applier.apply(template, {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage)}, specs)
+        parameters = {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage), **self.parameter_overrides}
+        self.applied = applier.apply(template, parameters, specs)
         undo.enter_context(mock.patch.dict(os.environ, _shared_environment(self.applied.function_environment)))
+        self._enforce_iam(undo, endpoint, lambda overrides: applier.iam_model(template, specs, overrides))
         if self.log_dir is not None:
             undo.enter_context(_function_logs_in(self.log_dir / "functions.log"))
-        undo.enter_context(cloudwatch_logs.shipped(logging.getLogger("mlrelay"), lambda: self.client("logs")))
+        # Lambda's service ships a function's logs, not the function's code: the stack's shipper signs as itself.
+        undo.enter_context(cloudwatch_logs.shipped(logging.getLogger("mlrelay"), lambda: self.operator_client("logs"), self._may_log))
         self._upload_step_code(self.applied.outputs(template)["ArtifactBucketName"])
         for spec in specs:
             self.runtime.register(
@@ -142,7 +158,9 @@ class EmbeddedStack:
         for function_name, queue_url in self.applied.failure_destinations.items():
             self.runtime.failure_destinations[function_name] = self._sender(queue_url)
         for mapping in self.applied.event_source_mappings:
-            poller = SqsPoller(mapping, self.client("sqs"), self.runtime.invoke, REGION)
+            # Lambda polls an event source mapping's queue with the function's role
+            assert self.principals is not None
+            poller = SqsPoller(mapping, self.principals.client_as_function("sqs", mapping.function_name), self.runtime.invoke, REGION)
             poller.start()
             undo.callback(poller.stop)
         self.info = StackInfo(
@@ -155,6 +173,32 @@ class EmbeddedStack:
             local=local,
         )
         self._record_as_deployed(self.info.outputs)
+
+    def _enforce_iam(self, undo: ExitStack, endpoint: str, rebuild: Callable[[dict[str, str]], IamModel]) -> None:
+        """From here on every request is evaluated against its principal's policies (mlrelay/local/stack_principals.py)."""
+        assert self.applied is not None and self.applied.iam is not None
+        self.principals = StackPrincipals(self.stage, endpoint, self.applied.iam, self._function_ids, rebuild)
+        self.iam = self.principals.authorizer
+        self.runtime.acting_as = self.principals.acting_as_function
+        self.runtime.writes_invocation_log = lambda function: self._may_log(function.name, f"/aws/lambda/{function.name}")
+        self.pipelines.identity = self.principals.job_identity()
+        undo.enter_context(self.principals.patched())
+
+    def iam_with(self, **parameters: str) -> IamModel:
+        """The IAM model the template gives with other parameter values (a KMS key, a Redshift secret)."""
+        assert self.principals is not None
+        return self.principals.with_parameters(**parameters)
+
+    def replaced_iam(self, model: IamModel) -> AbstractContextManager[IamModel]:
+        """Evaluate with `model`'s roles and policies until the block ends (a test of a template without a fix)."""
+        assert self.principals is not None
+        return self.principals.replaced(model, self.wait_idle)
+
+    def _may_log(self, function_name: str, group: str) -> bool:
+        return self.principals is None or self.principals.may_log(function_name, group)
+
+    def _eventbridge_may_deliver(self, rule_arn: str, target_arn: str, action: str) -> bool:
+        return self.principals is None or self.principals.eventbridge_may_deliver(rule_arn, target_arn, action)
 
     def _record_as_deployed(self, outputs: dict[str, str]) -> None:
         """Describe the stack in CloudFormation as a deployed one is, so `mlrelay --stage` finds it the same way.
@@ -188,6 +232,14 @@ class EmbeddedStack:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+    def operator_client(self, service: str) -> Any:
+        """A client that signs as the operator whatever principal the calling thread acts as."""
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+            aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=os.environ.get("AWS_SESSION_TOKEN"),
+        )
 
     def fire_schedule(self, rule_name: str, at: datetime) -> None:
         """Deliver a schedule rule's event now, as if its time had come (moto fires no schedules)."""

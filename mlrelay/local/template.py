@@ -102,9 +102,12 @@ ConditionLookup = Callable[[str], bool]
 _NO_VALUE = object()  # Ref AWS::NoValue: the key or list item it stands for is left out
 
 
-def resolve(node: Any, ref: RefLookup, get_att: AttLookup, condition: ConditionLookup | None = None) -> Any:
-    """Replace intrinsic functions in `node` by their values."""
-    resolved = _resolve(node, ref, get_att, condition)
+def resolve(
+    node: Any, ref: RefLookup, get_att: AttLookup, condition: ConditionLookup | None = None,
+    mappings: dict[str, Any] | None = None,
+) -> Any:
+    """Replace intrinsic functions in `node` by their values (`mappings`: the template's Mappings section)."""
+    resolved = _Resolver(ref, get_att, condition, mappings or {}).resolve(node)
     return None if resolved is _NO_VALUE else resolved
 
 
@@ -129,51 +132,70 @@ def evaluate_condition(conditions: dict[str, Any], name: str, ref: RefLookup) ->
                 return any(value(a) for a in argument)
             if key == "Ref":
                 return ref(argument)
+            if key == "Fn::Join":  # how a condition tests a CommaDelimitedList for emptiness
+                separator, parts = argument
+                items = value(parts)
+                return separator.join(str(i) for i in (items if isinstance(items, list) else [items]))
             raise TemplateError(f"condition {name!r}: the embedded stack does not evaluate {key}")
         return node
 
     return bool(value(conditions[name]))
 
 
-def _resolve(node: Any, ref: RefLookup, get_att: AttLookup, condition: ConditionLookup | None) -> Any:
-    if isinstance(node, list):
-        items = (_resolve(item, ref, get_att, condition) for item in node)
-        return [item for item in items if item is not _NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if len(node) == 1:
-        (key, value), = node.items()
-        if key == "Ref":
-            return _NO_VALUE if value == "AWS::NoValue" else ref(value)
-        if key == "Fn::GetAtt":
-            logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
-            return get_att(logical_id, attribute)
-        if key == "Fn::Sub":
-            return _substitute(value, ref, get_att)
-        if key == "Fn::Join":
-            separator, parts = value
-            return separator.join(str(p) for p in resolve(parts, ref, get_att, condition))
-        if key == "Fn::If":
-            if condition is None:
-                raise TemplateError("Fn::If outside a template with Conditions")
-            name, when_true, when_false = value
-            return _resolve(when_true if condition(name) else when_false, ref, get_att, condition)
-        if key.startswith("Fn::"):
-            raise TemplateError(f"the embedded stack does not resolve {key}; use Ref, Fn::GetAtt, Fn::Sub, Fn::Join or Fn::If")
-    resolved = {key: _resolve(value, ref, get_att, condition) for key, value in node.items()}
-    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+@dataclass(frozen=True)
+class _Resolver:
+    ref: RefLookup
+    get_att: AttLookup
+    condition: ConditionLookup | None
+    mappings: dict[str, Any]
 
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = (self.resolve(item) for item in node)
+            return [item for item in items if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), = node.items()
+            if key == "Ref":
+                return _NO_VALUE if value == "AWS::NoValue" else self.ref(value)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::Sub":
+                return self._substitute(value)
+            if key == "Fn::Join":
+                separator, parts = value
+                return separator.join(str(p) for p in self.resolve(parts))
+            if key == "Fn::If":
+                if self.condition is None:
+                    raise TemplateError("Fn::If outside a template with Conditions")
+                name, when_true, when_false = value
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(part) for part in value)
+                try:
+                    return self.mappings[mapping][top][second]
+                except KeyError as err:
+                    raise TemplateError(f"Fn::FindInMap: the Mappings section has no {mapping}.{top}.{second}") from err
+            if key.startswith("Fn::"):
+                raise TemplateError(
+                    f"the embedded stack does not resolve {key}; use Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If or Fn::FindInMap"
+                )
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
 
-def _substitute(value: Any, ref: RefLookup, get_att: AttLookup) -> str:
-    text, local = (value, {}) if isinstance(value, str) else (value[0], resolve(value[1], ref, get_att))
+    def _substitute(self, value: Any) -> str:
+        text, local = (value, {}) if isinstance(value, str) else (value[0], self.resolve(value[1]))
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in local:
-            return str(local[name])
-        if "." in name:
-            logical_id, attribute = name.split(".", 1)
-            return get_att(logical_id, attribute)
-        return ref(name)
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in local:
+                return str(local[name])
+            if "." in name:
+                logical_id, attribute = name.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            return self.ref(name)
 
-    return _SUB_VARIABLE.sub(replace, text)
+        # ${!Literal} is CloudFormation's escape for a literal ${Literal} (an IAM policy variable, say)
+        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")

@@ -28,12 +28,13 @@ LABELS_URI = f"s3://{DATA_BUCKET}/labels/train-sample.csv"  # true labels of 300
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, pytestconfig):
     os.environ["SLACK_MIN_INTERVAL_SECONDS"] = "0.1"  # the spacing itself is unit-tested; here it would only add minutes
     # The code environments of this session's runs, apart from a developer's cache: the first install is tested.
     os.environ["MLRELAY_ENV_CACHE"] = str(tmp_path_factory.mktemp("envs"))
     # Wait states and Retry back-offs at a tenth of real time: same attempts and polls, minutes less sleeping.
     with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs"), time_scale=0.1) as running:
+        pytestconfig._mlrelay_stack = running  # the census is written when the session ends
         s3 = running.client("s3")
         s3.create_bucket(Bucket=DATA_BUCKET)
         for key, seed, noise in (("catalogue/train.csv", 1, 0.02), ("catalogue/train-noisy.csv", 2, 0.3)):
@@ -213,3 +214,38 @@ def early_pipelines(aws):
     yield early
     for fault in early.faults:
         aws.stack.faults.remove(fault)
+
+
+@pytest.fixture(autouse=True)
+def iam_census(request):
+    """Every AccessDenied a test did not ask for fails it; what each role used is written for the census.
+
+    A test that expects a denial says so with `@pytest.mark.access_denied("ROLE-SUFFIX", "service:Action")`.
+    """
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    running = request.getfixturevalue("stack")
+    census = running.iam.census
+    census.current_test = request.node.nodeid
+    yield
+    running.wait_idle()
+    census.current_test = ""
+    # every denial since the last test's check: a module fixture's count for the first test that uses it
+    denials = census.denials_since(census.checked)
+    census.checked = len(census.denials)
+    expected = [m.args for m in request.node.iter_markers("access_denied")]
+    unexpected = [d for d in denials if not any(d.principal.endswith(role) and d.action == action for role, action in expected)]
+    if unexpected:
+        pytest.fail("AccessDenied the test did not ask for:\n" + "\n".join(sorted({d.message for d in unexpected})), pytrace=False)
+    for role, action in expected:
+        if not any(d.principal.endswith(role) and d.action == action for d in denials):
+            pytest.fail(f"the test expected {role} to be denied {action}, and it was not", pytrace=False)
+
+
+def pytest_sessionfinish(session):
+    """build/iam-census/<worker>.json: per role, what it was allowed, which statements were used, and by which tests."""
+    running = getattr(session.config, "_mlrelay_stack", None)
+    if running is not None and running.iam is not None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        running.iam.census.write(Path(__file__).resolve().parents[2] / "build" / "iam-census" / f"{worker}.json", running.iam.model)

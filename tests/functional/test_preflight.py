@@ -5,11 +5,13 @@ import json
 
 import pytest
 
+from mlrelay.local.state_file import local_config_bucket
 from tests.conftest import valid_config
 
 pytestmark = pytest.mark.functional
 
 DATA = "mlrelay-demo-data"
+STACK_BUCKET = local_config_bucket("dev")
 HEADER = "item_id,added_at,category,material,length_cm,width_cm,height_cm,weight_g,fragile,price,package_type"
 
 
@@ -22,9 +24,13 @@ CASES = {
     "pf-no-table": (
         {"data": with_data(uri=f"s3://{DATA}/nowhere/train.csv")},
         "data.uri", f"no object at s3://{DATA}/nowhere/train.csv and no CSV file under it"),
+    "pf-not-in-stack-bucket": (  # a missing table in the stack's own bucket: ListBucket lets S3 answer 404, not 403
+        {"data": with_data(uri=f"s3://{STACK_BUCKET}/tables/nowhere.csv")},
+        "data.uri", f"no object at s3://{STACK_BUCKET}/tables/nowhere.csv and no CSV file under it"),
     "pf-no-bucket": (
         {"data": with_data(uri="s3://mlrelay-no-such-bucket/train.csv")},
-        "data.uri", "s3://mlrelay-no-such-bucket/train.csv cannot be found (NoSuchBucket)"),
+        # AWS answers 403, not NoSuchBucket, to a role with no permission on the bucket
+        "data.uri", "s3://mlrelay-no-such-bucket/train.csv cannot be read"),
     "pf-no-label": (
         {"data": with_data(label_column="box_type")},
         "data.label_column", f"'box_type' is not a column of s3://{DATA}/catalogue/train.csv"),
@@ -58,7 +64,10 @@ def preflight_tables(aws):
         aws.s3.put_object(Bucket=DATA, Key=key, Body=body.encode())
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+DENIED = {"pf-no-bucket": pytest.mark.access_denied("OnConfigDroppedRole", "s3:GetObject")}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=DENIED.get(name, ())) for name in sorted(CASES)])
 def test_a_config_pointing_at_missing_data_or_code_is_refused_at_the_drop(aws, preflight_tables, name):
     overrides, path, words = CASES[name]
     key = f"configs/train/{name}.json"

@@ -76,11 +76,11 @@ def test_a_failing_training_script_fails_the_run_with_the_scripts_error(aws):
 
 
 def test_a_lost_pipeline_event_ends_the_run_by_its_timeout(aws):
-    aws.s3.put_object(Bucket=aws.bucket, Key="manual/lost-event.json", Body=json.dumps(valid_config()))
-    version = aws.s3.head_object(Bucket=aws.bucket, Key="manual/lost-event.json")["VersionId"]
+    aws.s3.put_object(Bucket=aws.bucket, Key="configs/manual/lost-event.json", Body=json.dumps(valid_config()))
+    version = aws.s3.head_object(Bucket=aws.bucket, Key="configs/manual/lost-event.json")["VersionId"]
     run_input = {
         "run_id": "train-lost-event", "workflow": "training", "model_name": "packaging-type",
-        "config": {"bucket": aws.bucket, "key": "manual/lost-event.json", "version_id": version},
+        "config": {"bucket": aws.bucket, "key": "configs/manual/lost-event.json", "version_id": version},
         "requested_at": "2026-11-23T03:00:00Z", "callback_timeout_seconds": 3,
     }
     aws.stack.faults.lose_status_events("train-lost-event")

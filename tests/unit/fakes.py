@@ -206,6 +206,11 @@ class FakePipelineCallbacks:
         item["delivered_at"] = now_iso
         return True
 
+    def release_delivery(self, execution_arn: str, claimed_at: str) -> None:
+        item = self.items.get(execution_arn, {})
+        if item.get("delivered_at") == claimed_at:
+            del item["delivered_at"]
+
     def forget(self, execution_arn: str) -> None:
         self.items.pop(execution_arn, None)
 

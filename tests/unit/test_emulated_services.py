@@ -281,3 +281,52 @@ def test_of_many_racing_conditional_writes_to_one_item_exactly_one_wins():
     for key, wins in rounds.items():
         (winner,) = wins
         assert client.get_item(TableName="t", Key={"k": {"S": key}})["Item"]["claimed_by"]["S"] == str(winner)
+
+
+def test_every_request_moto_serves_still_asks_the_one_authorization_method_the_iam_patch_replaces():
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.responses import BaseResponse
+
+    assert list(inspect.signature(ActionAuthenticatorMixin._authenticate_and_authorize_action).parameters) == [
+        "self", "iam_request_cls", "resource",
+    ]
+    assert "self._authenticate_and_authorize_normal_action(resource)" in inspect.getsource(BaseResponse.call_action)
+    assert "_authenticate_and_authorize_action(S3IAMRequest, resource)" in inspect.getsource(
+        ActionAuthenticatorMixin._authenticate_and_authorize_s3_action)
+    from moto.s3.models import FakeDeleteMarker
+
+    assert FakeDeleteMarker.__name__ == "FakeDeleteMarker"  # a deleted key's marker: missing, for the 403-or-404 answer
+
+
+def test_moto_still_signs_step_functions_service_calls_with_a_fixed_key_given_the_state_machines_role():
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    from mlrelay.local.emulated import iam
+
+    assert list(inspect.signature(boto_client_for).parameters) == ["region", "service", "state_credentials"]
+    assert 'aws_access_key_id="ak"' in inspect.getsource(boto_client_for)  # no principal moto could tell apart
+    assert "role_arn=env.aws_execution_details.role_arn" in inspect.getsource(StateTask._eval_state_credentials)
+    assert "role_arn" in StateCredentials.__dataclass_fields__
+    importers = {module.__name__.rsplit(".", 1)[-1] for module in iam._step_functions_client_modules()}
+    assert {"state_task_service_aws_sdk", "lambda_eval_utils", "state_task_service_sfn", "state_task_service_dynamodb"} <= importers
+
+
+def test_the_iam_patch_is_undone():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import botocore.session
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    from mlrelay.local.emulated import iam
+    from mlrelay.local.iam.authorizer import Authorizer
+    from mlrelay.local.iam.principals import IamModel
+    from mlrelay.local.iam.resources import Lookups
+
+    before = (botocore.session.Session.get_credentials, ThreadPoolExecutor.submit,
+              ActionAuthenticatorMixin._authenticate_and_authorize_action)
+    with iam.patched(Authorizer(IamModel("123456789012"), {"k"}, Lookups(), "us-east-1"), lambda arn: None):
+        assert ActionAuthenticatorMixin._authenticate_and_authorize_action is not before[2]
+    assert (botocore.session.Session.get_credentials, ThreadPoolExecutor.submit,
+            ActionAuthenticatorMixin._authenticate_and_authorize_action) == before

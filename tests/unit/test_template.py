@@ -110,3 +110,25 @@ def test_a_customer_key_encrypts_everything_at_rest_and_without_one_the_aws_mana
         assert set(functions.values()) == {None}
         queues = [resolved(spec) for spec in template.declared().values() if spec["Type"] == "AWS::SQS::Queue"]
         assert all(queue["SqsManagedSseEnabled"] is True for queue in queues)
+
+
+def test_find_in_map_and_the_sub_escape_resolve_as_cloudformation_does():
+    mappings = {"ImageRegistries": {"us-east-1": {"SageMakerFrameworks": "683313688378"}}}
+    registry = {"Fn::FindInMap": ["ImageRegistries", {"Ref": "AWS::Region"}, "SageMakerFrameworks"]}
+    node = {"Fn::Sub": ["${R}:${!aws:userid}", {"R": registry}]}
+
+    assert resolve(node, REFS.__getitem__, lambda *_: "", mappings=mappings) == "683313688378:${aws:userid}"
+    with pytest.raises(TemplateError, match="ImageRegistries.eu-west-9.SageMakerFrameworks"):
+        resolve({"Fn::FindInMap": ["ImageRegistries", "eu-west-9", "SageMakerFrameworks"]}, REFS.__getitem__, lambda *_: "",
+                mappings=mappings)
+
+
+def test_the_image_registries_mapping_is_the_one_images_json_gives():
+    # the SageMaker role pulls framework images only from these accounts: they must follow images.json
+    images = json.loads((ROOT / "chalicelib" / "shared" / "images.json").read_text())["images"]
+    mapping = json.loads((ROOT / "infra" / "resources.json").read_text())["Mappings"]["ImageRegistries"]
+    for key, entry in images.items():
+        sagemakers = entry["path"].startswith(("sagemaker-scikit-learn", "sagemaker-xgboost"))
+        group = "SageMakerFrameworks" if sagemakers else "DeepLearningContainers"
+        for region, account in entry["registries"].items():
+            assert mapping[region][group] == account, (key, region)

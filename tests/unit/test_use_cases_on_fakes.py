@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.alerts.handler import AlertNotDeliveredError, AlertQueueRecord, deliver
+from chalicelib.aws.errors import AwsError
 from chalicelib.intake.handler import process_dropped_config
 from chalicelib.intake.plan import DroppedObject
 from chalicelib.pipeline_status.handler import answer_waiting_workflow
@@ -67,6 +68,24 @@ def test_a_status_event_answers_the_waiting_workflow_once():
     duplicate = answer_waiting_workflow(detail, ports)
 
     assert (first["outcome"], duplicate["outcome"]) == ("delivered", "duplicate")
+    assert ports.task_callbacks.answers == {"token-1": ("success", {"pipeline_execution_arn": PIPELINE, "status": "Succeeded"})}
+
+
+def test_a_callback_that_fails_gives_its_claim_back_so_that_the_retry_delivers():
+    ports = FakePorts()
+    ports.pipeline_callbacks.items[PIPELINE] = {"task_token": "token-1"}
+    detail = PipelineStatusDetail(pipelineArn="p", pipelineExecutionArn=PIPELINE, currentPipelineExecutionStatus="Succeeded")
+    answer = ports.task_callbacks.succeed
+
+    def denied(token, output):
+        raise AwsError("SendTaskSuccess: AccessDeniedException", "AccessDeniedException")
+
+    ports.task_callbacks.succeed = denied
+    with pytest.raises(AwsError):
+        answer_waiting_workflow(detail, ports)
+    ports.task_callbacks.succeed = answer  # Lambda retries the event once the cause is gone
+
+    assert answer_waiting_workflow(detail, ports)["outcome"] == "delivered"
     assert ports.task_callbacks.answers == {"token-1": ("success", {"pipeline_execution_arn": PIPELINE, "status": "Succeeded"})}
 
 

@@ -3,10 +3,15 @@
 moto 5.2.5 (pinned in requirements-dev.txt) lacks things the local stack
 needs; each patch makes moto act as AWS does, nothing more:
 
+- iam: moto's own IAM check compares most actions with "*" and ignores
+  conditions; every request is authorized by mlrelay/local/iam for the
+  principal whose keys signed it, and Step Functions' service integrations
+  sign with their state machine's role instead of a fixed key.
 - lambda_: Lambda `Invoke` runs code only in Docker; invocations of the app's
   functions are routed to its handlers, in process.
 - events: EventBridge rules cannot target Lambda; they deliver to Lambda
-  targets as asynchronous invocations, applying the InputTransformer. S3's
+  targets as asynchronous invocations, applying the InputTransformer, when
+  the target's policy allows the rule. S3's
   events get AWS's shape (ISO `time`, `etag`). A schedule rule gets only its own
   ticks (moto treats a rule without a pattern as "match every event").
 - sagemaker: pipeline executions run no steps and report Succeeded at once;

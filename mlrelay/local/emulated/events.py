@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +21,20 @@ logger = logging.getLogger(__name__)
 _targets_lock = threading.Lock()  # moto's own delivery briefly sees the rule without its Lambda targets
 
 
+# (rule ARN, target ARN, action) -> whether the target's resource policy lets EventBridge deliver for that rule
+MayDeliver = Callable[[str, str, str], bool]
+_TARGET_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+
+
 @contextmanager
-def patched(router: InvokeRouter) -> Iterator[None]:
+def patched(router: InvokeRouter, may_deliver: MayDeliver = lambda rule, target, action: True) -> Iterator[None]:
     original = Rule.send_to_targets
 
     def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
         if self.scheduled_expression and self.arn not in original_event.get("resources", []):
             return  # not this schedule's own tick
-        lambda_targets = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        refused = [t for t in self.targets if not _may_deliver(may_deliver, self, t)]
+        lambda_targets = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda" and t not in refused]
         if lambda_targets and self.event_pattern.matches_event(original_event):
             event = as_aws_sends_it(original_event)
             for target in lambda_targets:
@@ -37,11 +43,11 @@ def patched(router: InvokeRouter) -> Iterator[None]:
                     router(function_name, transformed(event, target), ASYNC_INVOCATION)
                 except Exception:  # moto swallows errors here; say what was lost
                     logger.exception("EventBridge could not deliver to %s", function_name)
-        if len(lambda_targets) == len(self.targets):
+        if len(lambda_targets) + len(refused) == len(self.targets):
             return
         with _targets_lock:
             all_targets = self.targets
-            self.targets = [t for t in all_targets if t not in lambda_targets]
+            self.targets = [t for t in all_targets if t not in lambda_targets and t not in refused]
             try:
                 original(self, original_event, transform_input)
             finally:
@@ -49,6 +55,15 @@ def patched(router: InvokeRouter) -> Iterator[None]:
 
     with mock.patch.object(Rule, "send_to_targets", send_to_targets):
         yield
+
+
+def _may_deliver(may_deliver: MayDeliver, rule: Rule, target: dict[str, Any]) -> bool:
+    """EventBridge needs the target's resource policy (a Lambda permission, a queue policy) to allow the rule."""
+    action = _TARGET_ACTIONS.get(parse_arn(target["Arn"]).service)
+    if action is None or may_deliver(rule.arn, target["Arn"], action):
+        return True
+    logger.error("EventBridge rule %s may not deliver to %s: no resource-based policy allows %s for it", rule.name, target["Arn"], action)
+    return False
 
 
 def transformed(event: dict[str, Any], target: dict[str, Any]) -> Any:

@@ -31,6 +31,7 @@ def _action(warehouse: Any, name: str) -> Callable[[RedshiftDataAPIServiceRespon
         try:
             if name in ("execute_statement", "batch_execute_statement"):
                 answer = getattr(warehouse, name)(request)
+                _record_owner(answer)
             elif name == "cancel_statement":
                 answer = {"Status": warehouse.cancel_statement(request["Id"])}
             else:
@@ -42,3 +43,12 @@ def _action(warehouse: Any, name: str) -> Callable[[RedshiftDataAPIServiceRespon
         return 200, {}, json.dumps(answer, default=str)
 
     return action
+
+
+def _record_owner(answer: dict[str, Any]) -> None:
+    """redshift-data:statement-owner-iam-userid: who submitted the statement (policies scope reads by it)."""
+    from mlrelay.local.emulated.iam import serving_session, statement_owners
+
+    session = serving_session()
+    if session is not None and "Id" in answer:
+        statement_owners[answer["Id"]] = session.userid
