@@ -46,13 +46,15 @@ test: $(PIPELINES_STAMP) security
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
 	$(BIN)/python -m mlrelay.iam_census build/iam-census
 
-# What a security review runs: bandit over the code, checkov over the packaged prod template, parliament over its
-# resolved IAM policies, and two ASL validators. Each fails on any finding; each exception carries its reason inline
-# (# nosec, the resource's checkov skip, tools/parliament_check.py's ACCEPTED). docs/security.md.
+# What a security review runs: bandit over the code, checkov and cfn-lint (with the serverless rules) over the packaged
+# prod template, parliament over its resolved IAM policies, and two ASL validators. Each fails on any finding; each
+# exception carries its reason inline (# nosec, the resource's checkov skip or cfn-lint ignore with its reason,
+# tools/parliament_check.py's ACCEPTED). docs/security.md.
 security: $(STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
 	$(BIN)/bandit --quiet --recursive --severity-level medium app.py chalicelib mlrelay pipelines
 	$(BIN)/mlrelay deploy --stage prod --dry-run > /dev/null
 	$(SECURITY_VENV)/bin/checkov --file build/package/prod/sam.json --framework cloudformation --quiet --compact --skip-download
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- build/package/prod/sam.json
 	$(BIN)/python -m mlrelay.iam_policies build/package/prod/sam.json infra/parameters/prod.json > build/package/prod/policies.json
 	$(SECURITY_VENV)/bin/python tools/parliament_check.py build/package/prod/policies.json
 	$(BIN)/statelint statemachines/*.asl.json

@@ -100,12 +100,16 @@ class StackPrincipals:
 
     @contextmanager
     def replaced(self, model: IamModel, wait_idle: Callable[[], None]) -> Iterator[IamModel]:
-        """Evaluate with `model`'s roles and policies until the block ends (a test of a template without a fix)."""
+        """Evaluate with `model`'s roles and policies, and only those, until the block ends (a test of a template
+        without a fix)."""
         live = self.model
         parts = (live.roles, live.resource_policies, live.key_policies, live.encryption_keys)
         saved = [dict(part) for part in parts]
+        # copies first: `model` may share its dictionaries with the live one (a dataclasses.replace of it)
+        wanted = [dict(part) for part in (model.roles, model.resource_policies, model.key_policies, model.encryption_keys)]
         wait_idle()
-        for part, changed in zip(parts, (model.roles, model.resource_policies, model.key_policies, model.encryption_keys), strict=True):
+        for part, changed in zip(parts, wanted, strict=True):
+            part.clear()
             part.update(changed)
         try:
             yield live

@@ -46,6 +46,17 @@ def without(model: IamModel, role_suffix: str, sid: str, replacement: dict | Non
     return changed
 
 
+def fold_keys(aws) -> set[str]:
+    table = aws.stack.applied.ref("AlertsTable")
+    return {item["collapse_key"]["S"] for item in aws.dynamodb.scan(TableName=table)["Items"]}
+
+
+def forget_folds(aws, keys: set[str]) -> None:
+    """This test's alerts must not fold the next test's failures of the same kind (alerts fold for 15 minutes)."""
+    for key in keys:
+        aws.dynamodb.delete_item(TableName=aws.stack.applied.ref("AlertsTable"), Key={"collapse_key": {"S": key}})
+
+
 def alerts_naming(aws, action: str) -> list[str]:
     return [json.dumps(post, ensure_ascii=False) for post in aws.slack_posts(action, timeout=30)]
 
@@ -55,6 +66,7 @@ def test_a_pipeline_callback_scoped_to_the_state_machines_is_denied_because_it_t
     training, inference = (aws.stack.applied.ref(name) for name in ("TrainingStateMachine", "InferenceStateMachine"))
     before = without(aws.stack.iam.model, "OnPipelineStatusRole", "AnswerWaitingRunsNeedsStar", {
         "Effect": "Allow", "Action": ["states:SendTaskSuccess", "states:SendTaskFailure"], "Resource": [training, inference]})
+    folds_before = fold_keys(aws)
     with aws.stack.replaced_iam(before):
         aws.drop_training_config("iam-callback")
         aws.stack.runtime.wait_idle()  # the trigger has started the run
@@ -67,10 +79,31 @@ def test_a_pipeline_callback_scoped_to_the_state_machines_is_denied_because_it_t
     # the run would wait for its callback until the wait's timeout: nothing more to see
     for run in waiting:
         aws.sfn.stop_execution(executionArn=run["executionArn"], error="TestEnded")
+    forget_folds(aws, fold_keys(aws) - folds_before)
     assert waiting, "the run should still be waiting for its callback"
     assert reported, "no failure record named the denied callback"
     record = json.dumps(reported[0])
     assert "AccessDeniedException" in record and "mlrelay-dev-OnPipelineStatusRole" in record
+
+
+@pytest.mark.access_denied("events.amazonaws.com", "lambda:InvokeFunction")
+def test_an_event_the_function_does_not_let_eventbridge_deliver_waits_in_the_events_dead_letter_queue(aws):
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{aws.stack.info.functions['on_config_dropped']}"
+    before = dataclasses.replace(aws.stack.iam.model)  # the template without the function's Lambda permissions
+    before.resource_policies = {arn: policy for arn, policy in aws.stack.iam.model.resource_policies.items() if arn != function}
+    before.roles = dict(aws.stack.iam.model.roles)
+
+    with aws.stack.replaced_iam(before):
+        aws.drop_training_config("iam-permission")
+        aws.stack.runtime.wait_idle()
+        started = aws.runs("train-iam-permission-", timeout=0)
+
+    assert started == []
+    queue = aws.stack.applied.resources["EventsDeadLetterQueue"].ref
+    received = aws.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    (message,) = [m for m in received if "configs/train/iam-permission.json" in m["Body"]]
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+    assert message["MessageAttributes"]["TARGET_ARN"]["StringValue"].startswith(function)
 
 
 @pytest.mark.access_denied("DecideModelRole", "s3:ListBucket")

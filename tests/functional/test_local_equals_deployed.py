@@ -55,7 +55,7 @@ def test_tables_have_the_declared_names_and_keys(aws, declared):
 def test_queues_have_the_declared_retention_visibility_and_dead_letter_queues(aws, declared):
     queues = declared("AWS::SQS::Queue")
 
-    assert len(queues) == 4  # two queues and their dead-letter queues
+    assert len(queues) == 5  # two queues, their dead-letter queues, and the rule targets' dead-letter queue
     for properties in queues.values():
         url = aws.sqs.get_queue_url(QueueName=properties["QueueName"])["QueueUrl"]
         actual = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

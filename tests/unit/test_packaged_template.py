@@ -137,7 +137,12 @@ def test_every_function_has_the_reserved_concurrency_its_stage_sets(packaged):
 
     assert {name: props.get("ReservedConcurrentExecutions") for name, props in functions.items()} == {
         name: settings["reserved_concurrency"] for name, settings in stage.items()}
-    assert functions["alerts"]["ReservedConcurrentExecutions"] <= 2  # one post at a time paces Slack
+    # AWS counts a receive the function was throttled on toward maxReceiveCount: the alerts consumer must be able to
+    # run as many as its queue mappings may start together, or alerts move to the dead-letter queue unsent
+    mappings = [r["Properties"] for r in resources(template, "AWS::Lambda::EventSourceMapping").values()]
+    assert functions["alerts"]["ReservedConcurrentExecutions"] >= sum(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings)
+    for queue in ("FailuresQueue", "NotificationsQueue"):  # AWS advises six times the function's timeout
+        assert template["Resources"][queue]["Properties"]["VisibilityTimeout"] >= 6 * functions["alerts"]["Timeout"]
 
 
 def test_no_role_hides_a_condition_inside_its_statement_list(template):
@@ -147,3 +152,34 @@ def test_no_role_hides_a_condition_inside_its_statement_list(template):
         for policy in role["Properties"].get("Policies", []):
             document = (policy["Fn::If"][1] if "Fn::If" in policy else policy)["PolicyDocument"]
             assert not [s for s in document["Statement"] if "Fn::If" in s], name
+
+
+def test_every_rule_target_has_a_dead_letter_queue_the_rule_may_send_to_and_a_retry_policy(template):
+    rules = resources(template, "AWS::Events::Rule")
+    allowed = template["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    senders = {arn["Fn::GetAtt"][0] for arn in allowed["Condition"]["ArnEquals"]["aws:SourceArn"]}
+
+    for name, rule in rules.items():
+        for target in rule["Properties"]["Targets"]:
+            assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}, name
+            assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400, name
+    assert senders == set(rules)
+
+
+def test_the_data_outlives_the_stack_and_logs_are_kept_as_the_stage_says(template):
+    kept = {n for n, r in template["Resources"].items() if r.get("DeletionPolicy") == "Retain" == r.get("UpdateReplacePolicy")}
+    functions = resources(template, "AWS::Serverless::Function")
+    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"] for r in resources(template, "AWS::Logs::LogGroup").values()}
+
+    assert set(resources(template, "AWS::DynamoDB::Table")) | set(resources(template, "AWS::S3::Bucket")) <= kept
+    for name in functions:
+        assert groups[f"/aws/lambda/${{{name}}}"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    rules = template["Resources"]["ConfigBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {r.get("Prefix") for r in rules if "NoncurrentVersionExpiration" in r} == {"configs/", "data/"}  # never runs/
+
+
+def test_every_state_machine_has_a_failed_executions_alarm(template):
+    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"]["MetricName"] == "ExecutionsFailed"}
+
+    assert alarmed == set(resources(template, "AWS::Serverless::StateMachine"))

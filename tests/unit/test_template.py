@@ -41,7 +41,7 @@ def test_the_project_template_orders_dependencies_first():
     order = template.creation_order(
         external={
             "OnConfigDropped", "OnPipelineStatus", "OnInferenceSchedule", "TrainingStep", "InferenceStep", "Alerts",
-            "CheckDailyFreshness", "DecideModel",
+            "CheckDailyFreshness", "DecideModel", "ResumeRun",
         }
     )
 
@@ -102,7 +102,8 @@ def test_a_customer_key_encrypts_everything_at_rest_and_without_one_the_aws_mana
         name: resolved(spec).get("KmsKeyArn") for name, spec in template.merge_only().items() if "FunctionName" in spec["Properties"]
     }
 
-    assert len(keys) == 14 and len(functions) == 9  # bucket, 5 tables, 4 queues, topic, 3 workflow log groups; every function
+    # bucket, 5 tables, 5 queues, topic, 3 workflow and 9 function log groups; every function
+    assert len(keys) == 24 and len(functions) == 9
     if key:
         assert set(keys.values()) == set(functions.values()) == {KEY}
     else:

@@ -33,16 +33,19 @@ def patched(router: InvokeRouter, may_deliver: MayDeliver = lambda rule, target,
     def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
         if self.scheduled_expression and self.arn not in original_event.get("resources", []):
             return  # not this schedule's own tick
+        if not self.event_pattern.matches_event(original_event):
+            return
+        event = as_aws_sends_it(original_event)
         refused = [t for t in self.targets if not _may_deliver(may_deliver, self, t)]
+        for target in refused:
+            _dead_letter(may_deliver, self, target, event)
         lambda_targets = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda" and t not in refused]
-        if lambda_targets and self.event_pattern.matches_event(original_event):
-            event = as_aws_sends_it(original_event)
-            for target in lambda_targets:
-                function_name = parse_arn(target["Arn"]).resource_id.split(":")[0]
-                try:
-                    router(function_name, transformed(event, target), ASYNC_INVOCATION)
-                except Exception:  # moto swallows errors here; say what was lost
-                    logger.exception("EventBridge could not deliver to %s", function_name)
+        for target in lambda_targets:
+            function_name = parse_arn(target["Arn"]).resource_id.split(":")[0]
+            try:
+                router(function_name, transformed(event, target), ASYNC_INVOCATION)
+            except Exception:  # moto swallows errors here; say what was lost
+                logger.exception("EventBridge could not deliver to %s", function_name)
         if len(lambda_targets) + len(refused) == len(self.targets):
             return
         with _targets_lock:
@@ -64,6 +67,22 @@ def _may_deliver(may_deliver: MayDeliver, rule: Rule, target: dict[str, Any]) ->
         return True
     logger.error("EventBridge rule %s may not deliver to %s: no resource-based policy allows %s for it", rule.name, target["Arn"], action)
     return False
+
+
+def _dead_letter(may_deliver: MayDeliver, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    """An event EventBridge may not deliver goes to the target's dead-letter queue, if its policy lets the rule send."""
+    queue_arn = target.get("DeadLetterConfig", {}).get("Arn")
+    if not queue_arn or not may_deliver(rule.arn, queue_arn, "sqs:SendMessage"):
+        logger.error("EventBridge rule %s lost an event: no dead-letter queue it may send to", rule.name)
+        return
+    from moto.sqs.models import sqs_backends
+
+    queue = parse_arn(queue_arn)
+    sqs_backends[queue.account][queue.region].send_message(queue.resource_id, json.dumps(event), message_attributes={
+        "ERROR_CODE": {"DataType": "String", "StringValue": "NO_PERMISSIONS"},
+        "RULE_ARN": {"DataType": "String", "StringValue": rule.arn},
+        "TARGET_ARN": {"DataType": "String", "StringValue": target["Arn"]},
+    })
 
 
 def transformed(event: dict[str, Any], target: dict[str, Any]) -> Any:
