@@ -28,33 +28,24 @@ class PipelineCallbacks:
 
     def claim_delivery(self, execution_arn: str, now_iso: str) -> bool:
         """True for the first caller only: duplicate status events must not answer twice."""
+        return self._update_if(execution_arn, "mark the callback", "SET delivered_at = :at", "attribute_not_exists(delivered_at)", now_iso)
+
+    def release_delivery(self, execution_arn: str, claimed_at: str) -> None:
+        """Give back a claim whose callback failed, so that Lambda's retry of the event delivers it
+        (only our own claim: the condition names the time it was taken; someone else's is theirs to deliver)."""
+        self._update_if(execution_arn, "release the callback claim", "REMOVE delivered_at", "delivered_at = :at", claimed_at)
+
+    def _update_if(self, execution_arn: str, what: str, update: str, condition: str, at: str) -> bool:
+        """One conditional write: False when the condition did not hold."""
         try:
-            with translated(f"cannot mark the callback of {execution_arn}"):
+            with translated(f"cannot {what} of {execution_arn}"):
                 self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(execution_arn),
-                    UpdateExpression="SET delivered_at = :now",
-                    ConditionExpression="attribute_not_exists(delivered_at)",
-                    ExpressionAttributeValues=to_item({":now": now_iso}),
+                    TableName=self._table, Key=_key(execution_arn), UpdateExpression=update,
+                    ConditionExpression=condition, ExpressionAttributeValues=to_item({":at": at}),
                 )
         except ConditionFailedError:
             return False
         return True
-
-    def release_delivery(self, execution_arn: str, claimed_at: str) -> None:
-        """Give back a claim whose callback failed, so that Lambda's retry of the event delivers it
-        (only our own claim: the condition names the time it was taken)."""
-        try:
-            with translated(f"cannot release the callback claim of {execution_arn}"):
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(execution_arn),
-                    UpdateExpression="REMOVE delivered_at",
-                    ConditionExpression="delivered_at = :claimed",
-                    ExpressionAttributeValues=to_item({":claimed": claimed_at}),
-                )
-        except ConditionFailedError:
-            pass  # someone else's claim now: theirs to deliver
 
     def forget(self, execution_arn: str) -> None:
         """Drop a finished pipeline's outcome and token, so that its retry is waited for afresh."""

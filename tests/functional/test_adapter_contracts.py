@@ -10,10 +10,11 @@ import itertools
 
 import pytest
 
+from chalicelib.aws.callbacks import PipelineCallbacks
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.run_ledger import RunLedger
 from chalicelib.shared.runs import ResumeEntry
-from tests.unit.fakes import FakeModelVersions, FakeRunLedger
+from tests.unit.fakes import FakeModelVersions, FakePipelineCallbacks, FakeRunLedger
 
 pytestmark = pytest.mark.functional
 _names = itertools.count()
@@ -117,3 +118,22 @@ class TestRunLedger:
         record = ledger.get(model)
         assert (record.status, record.resume_count, record.failed_state) == ("RUNNING", 1, "EvaluateCandidate")
         assert ledger.get("no-such-run") is None
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def callbacks(request, aws):
+    if request.param == "fake":
+        return FakePipelineCallbacks()
+    return PipelineCallbacks(aws.stack.applied.ref("PipelineCallbacksTable"), aws.dynamodb)
+
+
+def test_a_delivery_claim_is_taken_once_and_given_back_only_by_its_taker(callbacks):
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/contract-{next(_names)}"
+
+    first, second = callbacks.claim_delivery(arn, "t1"), callbacks.claim_delivery(arn, "t2")
+    callbacks.release_delivery(arn, "t2")  # not the taker's time: nothing happens
+    still_taken = callbacks.claim_delivery(arn, "t3")
+    callbacks.release_delivery(arn, "t1")
+    retaken = callbacks.claim_delivery(arn, "t4")
+
+    assert (first, second, still_taken, retaken) == (True, False, False, True)
