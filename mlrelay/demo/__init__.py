@@ -56,7 +56,7 @@ def run_demo(console: Console, stage: str = "dev") -> bool:
 
 def _permissions(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     """Every call of every section was evaluated against its role's policy, as IAM would on AWS."""
-    stack.wait_idle()
+    stack.settle()
     census = stack.iam.census if stack.iam is not None else None
     allowed = sum(len(pairs) for pairs in census.allowed.values()) if census else 0
     denials = census.denials if census else []

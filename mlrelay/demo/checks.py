@@ -61,5 +61,5 @@ def read_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
 
 def titles_about(stack: Any, run_id: str) -> list[str]:
     """The titles of the Slack posts that mention a run, once the stack has delivered what it had queued."""
-    stack.wait_idle()
+    stack.settle()
     return [m.message.get("text", "") for m in stack.slack.messages if run_id in json.dumps(m.message)]

@@ -224,6 +224,27 @@ class EmbeddedStack:
             if self.runtime.idle() and self.pipelines.idle():
                 return
 
+    def settle(self, timeout_seconds: float = 60) -> bool:
+        """Until nothing runs and the event source mappings' queues are empty (their pollers deliver synchronously,
+        which wait_idle does not see); False if the stack was still busy at the timeout."""
+        assert self.applied is not None
+        sqs = self.operator_client("sqs")
+        deadline = time.monotonic() + timeout_seconds
+        quiet_checks = 0
+        while time.monotonic() < deadline:
+            self.wait_idle(max(1.0, deadline - time.monotonic()))
+            counts = [
+                sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                                     "ApproximateNumberOfMessagesNotVisible"])
+                for mapping in self.applied.event_source_mappings
+            ]
+            busy = any(int(value) for answer in counts for value in answer["Attributes"].values())
+            quiet_checks = 0 if busy or not (self.runtime.idle() and self.pipelines.idle()) else quiet_checks + 1
+            if quiet_checks >= 2:  # twice in a row: a delivery may start another
+                return True
+            time.sleep(0.1)
+        return False
+
     def stop(self) -> None:
         try:
             self.wait_idle(timeout_seconds=120)

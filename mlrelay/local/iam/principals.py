@@ -79,7 +79,7 @@ def _listed(value: Any) -> list[str]:
 
 @dataclass
 class IamModel:
-    """Everything the emulator needs to decide: roles, resource policies by ARN, and the operator's key."""
+    """Everything the emulator needs to decide: the roles, resource policies by ARN, key policies and what each key encrypts."""
 
     account: str
     roles: dict[str, Role] = field(default_factory=dict)  # by ARN
