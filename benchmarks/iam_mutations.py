@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mlrelay.iam_check import statements  # noqa: E402
 from mlrelay.local.stack import TEMPLATE_ENV  # noqa: E402
 
 STAGE_PREFIX = "mlrelay-dev-"
@@ -59,20 +60,15 @@ def written_pairs(template: dict[str, Any], called: dict[tuple[str, str], list[s
 
 
 def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    """The statements of the role named `role` (without the stage), each as written (a conditional one's body)."""
-    resources = template["Resources"]
+    """The statements of the role named `role` (without the stage), each as written (a conditional one's body):
+    the very dictionaries of `template`, so that changing one changes the template."""
     if role == "sagemaker-execution":
-        policies = resources["SageMakerExecutionRole"]["Properties"]["Policies"]
+        owner = "SageMakerExecutionRole"
     elif role.endswith("StateMachineRole"):
-        policies = resources[role.removesuffix("Role")]["Properties"]["Policies"]
+        owner = role.removesuffix("Role")  # SAM's role of a state machine: its Policies are the machine's
     else:
-        policies = resources[role]["Properties"]["Policies"]
-    found = []
-    for policy in policies:
-        policy = policy["Fn::If"][1] if "Fn::If" in policy else policy
-        for statement in policy.get("PolicyDocument", policy)["Statement"]:
-            found.append(statement["Fn::If"][1] if "Fn::If" in statement else statement)
-    return found
+        owner = role
+    return [statement for name, statement in statements(template) if name == owner]
 
 
 def without_action(template: dict[str, Any], role: str, action: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from mlrelay.local.emulated import iam
 from mlrelay.local.iam.authorizer import AccessDeniedError, Authorizer, job_calls
 from mlrelay.local.iam.principals import IamModel, Session
 from mlrelay.local.iam.resources import Call
+from mlrelay.local.iam.template_model import function_role_name
 from mlrelay.local.lambda_runtime import LocalFunction
 from mlrelay.local.sagemaker_runner import JobIdentity
 from mlrelay.local.state_file import ACCOUNT_ID, REGION
@@ -45,7 +46,7 @@ class StackPrincipals:
     def function_session(self, function_name: str) -> Session:
         """The session Lambda opens with the function's role (chalice names it <Function>Role)."""
         logical_id = next(spec for spec, name in self._function_ids.items() if name == function_name)
-        role = f"arn:aws:iam::{ACCOUNT_ID}:role/mlrelay-{self.stage}-{logical_id}Role"
+        role = f"arn:aws:iam::{ACCOUNT_ID}:role/{function_role_name(self.stage, logical_id)}"
         return self.model.session(role, "lambda.amazonaws.com", function_name)
 
     def acting_as_function(self, function: LocalFunction) -> AbstractContextManager[None]:

@@ -109,6 +109,7 @@ def patched(authorizer: Authorizer, state_machine_session: Callable[[str], Sessi
         _authorize(self, authorizer, resource)
 
     with ExitStack() as stack:
+        stack.callback(statement_owners.clear)  # this stack's statements: a next stack starts with none
         stack.enter_context(mock.patch.object(botocore.session.Session, "get_credentials", get_credentials))
         stack.enter_context(mock.patch.object(ThreadPoolExecutor, "submit", submit))
         stack.enter_context(mock.patch.object(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorize))

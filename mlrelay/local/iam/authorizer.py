@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrelay.local.iam.policies import ContextValue, Request, Statement, evaluate
+from mlrelay.local.iam.policies import ContextValue, Decision, Request, Statement, evaluate
 from mlrelay.local.iam.principals import IamModel, Session
 from mlrelay.local.iam.resources import Call, Lookups, calls
 
@@ -135,19 +135,8 @@ class Authorizer:
         return session
 
     def check(self, session: Session, call: Call) -> None:
-        context: dict[str, ContextValue] = {
-            "aws:PrincipalArn": session.role.arn,
-            "aws:userid": session.userid,
-            "aws:PrincipalAccount": session.role.account,
-            "aws:SecureTransport": "true",  # the SDKs speak TLS to AWS; the emulator's plain HTTP is local only
-            **call.context,
-        }
-        request = Request(session.arn, session.role.arn, self.model.account, call.action, call.resource, context)
-        key_policy = self.model.key_policies.get(call.resource) if call.action.startswith("kms:") else None
-        resource_policy = () if call.action.startswith("kms:") else self.model.resource_policy(call.resource)
-        decision = evaluate(request, self._statements(session), resource_policy, key_policy)
+        decision = self._decide(session, call)
         if decision.allowed:
-            self.census.record(session.role.name, call, decision.allowed_by)
             return
         error = AccessDeniedError(session.arn, call.action, call.resource, decision.denied_because)
         self.census.deny(error, session.role.name)
@@ -164,13 +153,26 @@ class Authorizer:
         return decision.allowed
 
     def allows(self, session: Session, call: Call) -> bool:
-        """Whether `call` would be allowed, without recording it (S3's 403-or-404 answer needs this)."""
-        context = {"aws:PrincipalArn": session.role.arn, "aws:userid": session.userid, "aws:SecureTransport": "true", **call.context}
+        """Whether `call` would be allowed, without a denial on record (S3's 403-or-404 answer asks this; a statement
+        that changes the answer is used, so an allowing one is recorded)."""
+        return self._decide(session, call).allowed
+
+    def _decide(self, session: Session, call: Call) -> Decision:
+        """AWS's decision for the session's call; an allowed one goes into the census."""
+        context: dict[str, ContextValue] = {
+            "aws:PrincipalArn": session.role.arn,
+            "aws:userid": session.userid,
+            "aws:PrincipalAccount": session.role.account,
+            "aws:SecureTransport": "true",  # the SDKs speak TLS to AWS; the emulator's plain HTTP is local only
+            **call.context,
+        }
         request = Request(session.arn, session.role.arn, self.model.account, call.action, call.resource, context)
-        decision = evaluate(request, self._statements(session), self.model.resource_policy(call.resource))
-        if decision.allowed:  # a statement that changes the answer is used, whether or not a request was made
+        key_policy = self.model.key_policies.get(call.resource) if call.action.startswith("kms:") else None
+        resource_policy = () if call.action.startswith("kms:") else self.model.resource_policy(call.resource)
+        decision = evaluate(request, self._statements(session), resource_policy, key_policy)
+        if decision.allowed:
             self.census.record(session.role.name, call, decision.allowed_by)
-        return decision.allowed
+        return decision
 
     def _statements(self, session: Session) -> tuple[Statement, ...]:
         # the role's policies as the model has them now (a test may have changed them since the session opened)

@@ -129,8 +129,6 @@ def _values(prefix: str, operation: str, params: Mapping[str, Any], lookups: Loo
         tables += [next(iter(i.values()))["TableName"] for i in params.get("TransactItems", []) or [] if i]
         if tables:
             values["TableName"] = tables
-        if "IndexName" not in values:
-            values.pop("IndexName", None)
     elif prefix == "sqs" and "QueueUrl" in values:
         values["QueueName"] = [values["QueueUrl"][0].rstrip("/").rsplit("/", 1)[-1]]
     elif prefix == "sns" and "TopicArn" in values:

@@ -28,6 +28,11 @@ def state_machine_role_name(stage: str, logical_id: str) -> str:
     return f"mlrelay-{stage}-{logical_id}Role"
 
 
+def function_role_name(stage: str, function_logical_id: str) -> str:
+    """The role chalice gives a function, <Function>Role, named as CloudFormation would (less its suffix)."""
+    return f"mlrelay-{stage}-{function_logical_id}Role"
+
+
 def build(
     template: Template,
     resolve: Resolve,
@@ -44,7 +49,7 @@ def build(
     for function_id in function_ids:
         role_id = f"{function_id}Role"
         policies = resolve(merge.get(role_id, {}).get("Properties", {}).get("Policies", []))
-        _add_role(model, role_id, f"mlrelay-{stage}-{role_id}", LAMBDA_TRUST, policies, account)
+        _add_role(model, role_id, function_role_name(stage, function_id), LAMBDA_TRUST, policies, account)
     for logical_id, spec in template.declared().items():
         kind, properties = spec["Type"], spec.get("Properties", {})
         if kind == "AWS::IAM::Role":
