@@ -57,7 +57,8 @@ security: $(STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- build/package/prod/sam.json
 	$(BIN)/python -m mlrelay.iam_policies build/package/prod/sam.json infra/parameters/prod.json > build/package/prod/policies.json
 	$(SECURITY_VENV)/bin/python tools/parliament_check.py build/package/prod/policies.json
-	$(BIN)/statelint statemachines/*.asl.json
+	$(BIN)/mlrelay statemachines resolve --out build/statemachines-aws > /dev/null
+	$(BIN)/statelint build/statemachines-aws/*.asl.json
 	for definition in statemachines/*.asl.json; do $(ASL_VALIDATOR) --silent --json-path $$definition || exit 1; done
 
 # make package STAGE=prod: build/package/prod/sam.json and deployment.zip, nothing deployed
@@ -77,7 +78,8 @@ statemachines: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/statelint statemachines/*.asl.json
+	$(BIN)/mlrelay statemachines resolve --out build/statemachines-aws > /dev/null
+	$(BIN)/statelint build/statemachines-aws/*.asl.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_time.py

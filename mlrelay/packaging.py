@@ -10,6 +10,8 @@ merge the result with the functions it generates.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -22,6 +24,14 @@ from mlrelay.bytecode import BytecodeError, add_bytecode, runtime_of
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The template's record of the code its functions carry: `mlrelay deploy` writes the hash of the zip it uploads,
+# the embedded stack that of its placeholder, and `mlrelay doctor` compares each function's CodeSha256 with it.
+CODE_HASH_METADATA = "mlrelay:CodeSha256"
+
+
+def code_sha256(zip_bytes: bytes) -> str:
+    """A zip's hash as Lambda reports it (CodeSha256: base64 of the SHA-256 digest)."""
+    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
 
 
 class PackagingError(RuntimeError):

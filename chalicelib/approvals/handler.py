@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.approvals.plan import APPROVED, REJECTED, Action, DecisionError, DecisionPlan, plan_decision
 from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.shared import settings
 from chalicelib.shared.messages import ModelDecided
+from chalicelib.shared.naming import model_of_package_group
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
 
@@ -60,11 +62,14 @@ def handle_model_decision(event: dict[str, Any], context: Any) -> dict[str, Any]
 def follow_registry(event: RegistryStateChange, ports: Ports) -> dict[str, Any]:
     """An approval or rejection made in the registry moves mlrelay's pointer the same way, once."""
     state = event.detail
+    model_name = model_of_package_group(settings.stage(), state.ModelPackageGroupName)
+    if model_name is None:  # the rule matches this stage's groups only; another stage's or team's group is not ours
+        return {"outcome": "unchanged", "message": f"{state.ModelPackageGroupName} is not a package group of this stage"}
     action = {APPROVED: "approve", REJECTED: "reject"}.get(state.ModelApprovalStatus)
     if action is None:
         return {"outcome": "unchanged", "message": f"{state.ModelApprovalStatus} needs no decision"}
     request = DecisionRequest(
-        action=action, model_name=state.ModelPackageGroupName, version=state.ModelPackageVersion, source="registry",
+        action=action, model_name=model_name, version=state.ModelPackageVersion, source="registry",
         reason=state.ApprovalDescription or f"set to {state.ModelApprovalStatus} in the registry", actor=REGISTRY_ACTOR,
     )
     return decide(request, ports)

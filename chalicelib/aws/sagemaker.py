@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.errors import AwsError, translated
+from chalicelib.shared.naming import package_group_name
 
 # SageMaker limits: a model package description is at most 1,024 characters,
 # customer metadata values at most 256.
@@ -76,19 +77,23 @@ def _token(pipeline_name: str) -> str:
 
 
 class ModelRegistry:
-    def __init__(self, sagemaker_client: Any = None):
-        self._client = sagemaker_client or client("sagemaker")
+    """The registry's package groups of one stage: callers name models, the groups are `mlrelay-<stage>-<model>`."""
 
-    def ensure_group(self, name: str, description: str) -> None:
+    def __init__(self, stage: str, sagemaker_client: Any = None):
+        self._client = sagemaker_client or client("sagemaker")
+        self._stage = stage
+
+    def ensure_group(self, model_name: str, description: str) -> None:
+        group = package_group_name(self._stage, model_name)
         try:
-            with translated(f"cannot create model package group {name}"):
-                self._client.create_model_package_group(ModelPackageGroupName=name, ModelPackageGroupDescription=description)
+            with translated(f"cannot create model package group {group}"):
+                self._client.create_model_package_group(ModelPackageGroupName=group, ModelPackageGroupDescription=description)
         except AwsError as err:
             if "already exists" not in str(err):
                 raise
 
     def register(
-        self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str],
+        self, model_name: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str],
         documents: str = "",
     ) -> str:
         """Create the next model package version; returns its ARN.
@@ -96,6 +101,7 @@ class ModelRegistry:
         `documents` is the S3 prefix of the run's evaluation: its metrics, data-quality baseline and
         attributions become the package's ModelMetrics, where the registry and its console show them.
         """
+        group = package_group_name(self._stage, model_name)
         with translated(f"cannot register a model package in {group}"):
             response = self._client.create_model_package(
                 ModelPackageGroupName=group,

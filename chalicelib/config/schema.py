@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstrai
 
 from chalicelib.config.metrics import TASK_METRICS, Task, default_metric, is_known_metric, lower_is_better
 
-# SageMaker resource names allow 63 characters; execution names and model
-# package group names get prefixes and suffixes, so names stay at 48.
+# SageMaker resource names allow 63 characters; execution names and model package group names
+# (mlrelay-<stage>-<model>) get prefixes and suffixes, so names stay at 48.
+MAX_MODEL_NAME = 48
 ModelName = Annotated[
     str,
-    StringConstraints(min_length=2, max_length=48, pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"),
+    StringConstraints(min_length=2, max_length=MAX_MODEL_NAME, pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"),
     Field(
         description="2 to 48 characters: lowercase letters, digits and single hyphens, "
         "starting with a letter (it names S3 prefixes, executions and registry groups)",
@@ -355,7 +356,7 @@ class ModelConfig(StrictModel):
         if segments.column in (self.data.label_column, *self.data.feature_columns):
             problems.append(("segments.column", f"{segments.column} is the label or a feature: within a segment it has "
                                                 "one value, so name a column the model does not read"))
-        room = 48 - len(self.model_name) - 1
+        room = MAX_MODEL_NAME - len(self.model_name) - 1
         for index, value in enumerate(segments.values or []):
             if not 1 <= len(segment_slug(value)) <= room:
                 named = segment_model_name(self.model_name, value)

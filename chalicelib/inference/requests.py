@@ -25,6 +25,7 @@ class RunRef(BaseModel):
     model_name: str
     mode: Literal["daily", "monthly", "on_demand", "quality"]
     scheduled_for: datetime
+    predictions_table: str | None = None  # "schema.table" an on-demand request named; None: the stage's
 
 
 class PrepareStep(RunRef):

@@ -19,7 +19,7 @@ from chalicelib.inference.plan import (
     predicted_at,
     run_spec,
 )
-from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, PrepareStep, VerifyStep
+from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, PrepareStep, RunRef, VerifyStep
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls, monitoring_sqls
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
@@ -58,6 +58,11 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     }
 
 
+def target_table(request: RunRef, ports: Ports) -> PredictionsTable:
+    """The table an on-demand request named, or the stage's predictions table."""
+    return PredictionsTable(*(request.predictions_table.split(".", 1) if request.predictions_table else ports.predictions_table))
+
+
 def config_of(ports: Ports, version: VersionRecord) -> ModelConfig:
     """The config version a model version was trained from."""
     ref = version.config
@@ -69,7 +74,7 @@ def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
     prefix = f"runs/{request.run_id}/monitoring"
     summary = pipeline_output(ports, f"{prefix}/monitoring.json")
     manifest = pipeline_output(ports, f"{prefix}/manifest.json")
-    sqls = monitoring_sqls(PredictionsTable(*ports.predictions_table), _copy_request(request, ports, prefix),
+    sqls = monitoring_sqls(target_table(request, ports), _copy_request(request, ports, prefix),
                            has_rows=bool(manifest.get("entries")))
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"monitoring:{request.execution}"), f"mlrelay monitoring {request.run_id}"
@@ -87,7 +92,7 @@ def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
 def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
     summary = _summary(ports, request.run_id)
-    sqls = load_sqls(PredictionsTable(*ports.predictions_table), _copy_request(request, ports, f"runs/{request.run_id}/predictions"))
+    sqls = load_sqls(target_table(request, ports), _copy_request(request, ports, f"runs/{request.run_id}/predictions"))
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
     )
@@ -95,7 +100,7 @@ def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
 
 
 def count(request: CountStep, ports: Ports) -> dict[str, Any]:
-    sql, parameters = count_sql(PredictionsTable(*ports.predictions_table), request.run_id)
+    sql, parameters = count_sql(target_table(request, ports), request.run_id)
     statement_id = ports.warehouse.execute(
         sql, parameters, client_token(request.run_id, f"count:{request.execution}"), f"mlrelay count {request.run_id}"
     )
@@ -107,7 +112,7 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     summary = _summary(ports, request.run_id)
     rows = ports.warehouse.rows(request.count_statement_id)
     loaded = int(rows[0][0]) if rows else 0
-    table = PredictionsTable(*ports.predictions_table).qualified
+    table = target_table(request, ports).qualified
     check_row_count(loaded, summary["rows"], table, request.run_id)
     if request.mode == "daily" and request.window_until:
         ports.watermarks.advance(request.model_name, date.fromisoformat(request.window_until), request.run_id)

@@ -77,6 +77,7 @@ _COLUMNS = (
     "mode VARCHAR(16) NOT NULL, "
     "predicted_at TIMESTAMP NOT NULL"
 )
+PREDICTIONS_TABLE_COLUMNS = tuple(definition.split()[0] for definition in _COLUMNS.split(", "))
 # Columns of the first layout (classification only, predicted_label NOT NULL): `mlrelay warehouse migrate` copies it.
 FIRST_LAYOUT_COLUMNS = ("item_id", "model_name", "model_version", "predicted_label", "probabilities", "run_id", "mode", "predicted_at")
 

@@ -120,7 +120,7 @@ def _inference_run(dropped: DroppedObject, data: bytes) -> StartInference:
     run_id = on_demand_run_id(config.model_name, dropped.bucket, dropped.key, identity)
     request = InferenceRequested(
         run_id=run_id, model_name=config.model_name, mode="on_demand", scheduled_for=dropped.event_time,
-        catalogue_uri=config.catalogue_uri,
+        catalogue_uri=config.catalogue_uri, predictions_table=config.predictions_table,
     )
     return StartInference(run_id=run_id, request=request)
 

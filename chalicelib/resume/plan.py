@@ -74,6 +74,8 @@ def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> Nothi
     except json.JSONDecodeError as err:
         raise ValueError(f"run {run}'s recorded resume input is not JSON: {err}") from err
     execution_input = {key: value for key, value in state.items() if key not in FAILURE_PATH_KEYS}
+    if record.workflow == "inference":  # a run recorded before a request could name its table loads into the stage's
+        execution_input.setdefault("predictions_table", None)
     from_state = record.failed_state
     if new_config is not None:
         execution_input["config"] = new_config.model_dump(mode="json")

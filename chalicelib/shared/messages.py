@@ -150,6 +150,7 @@ class InferenceRequested(BaseModel):
     scheduled_for: datetime  # the schedule's time, or the drop's event time
     catalogue_uri: str | None = None  # mode quality: the labels file
     callback_timeout_seconds: int | None = Field(None, ge=1)
+    predictions_table: str | None = None  # "schema.table" for an on-demand request that names one; else the stage's
 
 
 class PredictionsLoaded(BaseModel):

@@ -39,6 +39,20 @@ def resumed_execution_name(run_id: str, attempt: int) -> str:
     return f"{run_id}-r{attempt}"
 
 
+MAX_PACKAGE_GROUP_NAME = 63  # SageMaker's limit for a model package group's name
+
+
+def package_group_name(stage: str, model_name: str) -> str:
+    """A model's package group in the registry, owned by the stage: dev and prod in one account never share one."""
+    return f"mlrelay-{stage}-{model_name}"
+
+
+def model_of_package_group(stage: str, group_name: str) -> str | None:
+    """The model a package group holds, or None if the group is not this stage's."""
+    prefix = package_group_name(stage, "")
+    return group_name.removeprefix(prefix) if group_name.startswith(prefix) and len(group_name) > len(prefix) else None
+
+
 TRAINING_RUN_PREFIX = "train"
 SEGMENT_RUN_PREFIX = "segment"  # a model family's training runs, one per segment
 

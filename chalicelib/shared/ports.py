@@ -119,7 +119,7 @@ class AwsPorts:
     def registry(self) -> ModelRegistry:
         from chalicelib.aws.sagemaker import ModelRegistry
 
-        return ModelRegistry()
+        return ModelRegistry(stage=settings.stage())
 
     @cached_property
     def pipelines(self) -> Pipelines:

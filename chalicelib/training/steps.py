@@ -114,7 +114,7 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
     created_at = datetime.now(UTC).isoformat()
     model_data = model_data_url(ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.run_id)
     arn = ports.registry.register(
-        group=request.model_name,
+        model_name=request.model_name,
         status=status,
         description=decision["summary"],
         container=serving_container(code, model_data, ports.region),

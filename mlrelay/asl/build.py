@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlrelay.asl.builder import INTEGRATIONS
 from mlrelay.asl.inference import inference
 from mlrelay.asl.segments import segments
 from mlrelay.asl.training import training
@@ -25,4 +26,22 @@ def build_state_machines(output_dir: Path = STATEMACHINES_DIR) -> dict[str, Path
         path = output_dir / f"{name}.asl.json"
         path.write_text(render(build()))
         written[name] = path
+    return written
+
+
+def with_integrations_resolved(definition_text: str, partition: str = "aws") -> str:
+    """A definition with its service integrations' ARNs filled in as the template does (for statelint, which
+    wants a Resource to be a URI, not a substitution)."""
+    for name, integration in INTEGRATIONS.items():
+        definition_text = definition_text.replace(f"${{{name}}}", f"arn:{partition}:states:::{integration}")
+    return definition_text
+
+
+def write_resolved(output_dir: Path, partition: str = "aws", source_dir: Path = STATEMACHINES_DIR) -> list[Path]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(source_dir.glob("*.asl.json")):
+        target = output_dir / path.name
+        target.write_text(with_integrations_resolved(path.read_text(), partition))
+        written.append(target)
     return written

@@ -19,6 +19,39 @@ from typing import Any
 FAILURE_PATH = ("ReportFailure", "MarkRunFailed", "FailureKind", "RunFailedInWorkflow", "RunFailed", "UnknownResumePoint")
 NAMES_THE_FAILED_STEP = "Names the failed step for the failure message."
 POLL_SECONDS = 1  # between Data API status checks
+# No JSON null in a definition (AWS::LanguageExtensions strips them, the Serverless Application Repository refuses
+# them): a write whose answer nothing reads keeps only its state's name, here, instead of `"ResultPath": null`.
+LAST_WRITE = "$.last_write"
+
+
+# Each service integration's ARN is a substitution the template fills in with its partition (aws, aws-cn,
+# aws-us-gov): the ASL validators accept a Resource that is one whole ${...}, not an ARN with one inside.
+INTEGRATIONS = {
+    "LambdaInvoke": "lambda:invoke",
+    "DynamoDbGetItem": "dynamodb:getItem",
+    "DynamoDbUpdateItem": "dynamodb:updateItem",
+    "SqsSendMessage": "sqs:sendMessage",
+    "StartExecutionSync": "states:startExecution.sync:2",
+    "SdkSageMakerStartPipelineExecution": "aws-sdk:sagemaker:startPipelineExecution",
+    "SdkDynamoDbUpdateItemWaitForTaskToken": "aws-sdk:dynamodb:updateItem.waitForTaskToken",
+    "SdkRedshiftDataDescribeStatement": "aws-sdk:redshiftdata:describeStatement",
+}
+_BY_INTEGRATION = {integration: name for name, integration in INTEGRATIONS.items()}
+
+
+def service(integration: str) -> str:
+    """A Task's Resource for a Step Functions service integration, e.g. "sqs:sendMessage"."""
+    return f"${{{_BY_INTEGRATION[integration]}}}"
+
+
+def integration_arn_template(name: str) -> str:
+    """What the template substitutes for ${name}: the integration's ARN in the stack's partition (for Fn::Sub)."""
+    return f"arn:${{AWS::Partition}}:states:::{INTEGRATIONS[name]}"
+
+
+def answer_discarded(name: str) -> dict[str, Any]:
+    """ResultSelector and ResultPath of a Task whose answer is not needed: its input passes on unchanged but for LAST_WRITE."""
+    return {"ResultSelector": {"state": name}, "ResultPath": LAST_WRITE}
 
 
 @dataclass(frozen=True)
@@ -88,9 +121,12 @@ class StateMachine:
         if parameters is not None:
             state["Parameters"] = parameters
         state.update(extra)
-        if result_selector is not None:
-            state["ResultSelector"] = result_selector
-        state["ResultPath"] = result_path
+        if result_path is None:
+            state.update(answer_discarded(name))
+        else:
+            if result_selector is not None:
+                state["ResultSelector"] = result_selector
+            state["ResultPath"] = result_path
         state["Retry"] = [retry.asl()]
         state["Catch"] = [
             {"ErrorEquals": list(c.errors), "ResultPath": c.result_path, "Next": c.next} for c in catches
@@ -141,7 +177,7 @@ class StateMachine:
             "ReportFailure": {
                 "Type": "Task",
                 "Comment": "The failure path: one structured message per failed run. A failure to report still fails the run.",
-                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Resource": service("sqs:sendMessage"),
                 "Parameters": {
                     "QueueUrl": "${FailuresQueueUrl}",
                     # chalicelib/shared/messages.py StepFailed: a test checks every required field is here
@@ -151,14 +187,14 @@ class StateMachine:
                         "cause.$": "$.failure.Cause", "occurred_at.$": "$$.State.EnteredTime", "state.$": "$.failed_state.name",
                     },
                 },
-                "ResultPath": None,
+                **answer_discarded("ReportFailure"),
                 "Retry": [SQS.asl()],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.report_failure", "Next": "MarkRunFailed"}],
                 "Next": "MarkRunFailed",
             },
             "MarkRunFailed": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Resource": service("dynamodb:updateItem"),
                 "Parameters": {
                     "TableName": "${RunsTable}",
                     "Key": {"run_id": {"S.$": "$.run_id"}},
@@ -171,7 +207,7 @@ class StateMachine:
                         ":workflow": {"S.$": "$.workflow"},
                     },
                 },
-                "ResultPath": None,
+                **answer_discarded("MarkRunFailed"),
                 "Retry": [DYNAMODB.asl()],
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.ledger_failure", "Next": "FailureKind"}],
                 "Next": "FailureKind",
@@ -202,7 +238,7 @@ def lambda_step(
 ) -> None:
     """A Task that invokes one of the app's step functions; `result` picks fields of its answer."""
     machine.task(
-        name, "arn:aws:states:::lambda:invoke", retry=LAMBDA, next=next, comment=comment,
+        name, service("lambda:invoke"), retry=LAMBDA, next=next, comment=comment,
         parameters={"FunctionName": function, "Payload": {"step": step, **payload}},
         result_selector={f"{key}.$": f"$.Payload{path}" for key, path in result.items()} if result is not None else None,
         result_path=result_path,
@@ -215,7 +251,7 @@ def update_run(
 ) -> None:
     """An update of the run's ledger item (the runs table)."""
     machine.task(
-        name, "arn:aws:states:::dynamodb:updateItem", retry=DYNAMODB, next=next, result_path=None,
+        name, service("dynamodb:updateItem"), retry=DYNAMODB, next=next, result_path=None,
         parameters={
             "TableName": "${RunsTable}", "Key": {"run_id": {"S.$": "$.run_id"}}, "UpdateExpression": expression,
             "ExpressionAttributeNames": names or {"#status": "status"}, "ExpressionAttributeValues": values,
@@ -246,7 +282,7 @@ def record_run_succeeded(machine: StateMachine, assignments: str, values: dict[s
 
 def notify(machine: StateMachine, name: str, message_path: str, next: str, comment: str) -> None:
     machine.task(
-        name, "arn:aws:states:::sqs:sendMessage", retry=SQS, next=next, comment=comment, result_path=None,
+        name, service("sqs:sendMessage"), retry=SQS, next=next, comment=comment, result_path=None,
         parameters={"QueueUrl": "${NotificationsQueueUrl}", "MessageBody.$": message_path},
     )
 
@@ -262,7 +298,7 @@ def run_pipeline(
     """
     start, wait = f"Start{noun}Pipeline", f"WaitFor{noun}Pipeline"
     machine.task(
-        start, "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution", retry=SAGEMAKER, next=wait,
+        start, service("aws-sdk:sagemaker:startPipelineExecution"), retry=SAGEMAKER, next=wait,
         comment=start_comment, result_path="$.pipeline",
         parameters={
             # a path: each run names its pipeline (the base one, or a copy with its hyperparameters)
@@ -275,7 +311,7 @@ def run_pipeline(
         result_selector={"execution_arn.$": "$.PipelineExecutionArn"},
     )
     machine.task(
-        wait, "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken", retry=DYNAMODB_SDK, next=next,
+        wait, service("aws-sdk:dynamodb:updateItem.waitForTaskToken"), retry=DYNAMODB_SDK, next=next,
         comment="Stores this task's token against the pipeline execution and waits (no polling): the pipeline's status "
         "event answers it. If the pipeline already ended, the condition fails and the stored outcome is read instead. "
         "The timeout ends a run whose event was lost.",
@@ -291,7 +327,7 @@ def run_pipeline(
         catches=(Catch(("DynamoDb.ConditionalCheckFailedException",), "$.pipeline.early", "ReadPipelineOutcome"),),
     )
     machine.task(
-        "ReadPipelineOutcome", "arn:aws:states:::dynamodb:getItem", retry=DYNAMODB, next="PipelineSucceeded",
+        "ReadPipelineOutcome", service("dynamodb:getItem"), retry=DYNAMODB, next="PipelineSucceeded",
         comment="The pipeline ended before the token was stored; its status event left the outcome here.",
         parameters={
             "TableName": "${PipelineCallbacksTable}",
@@ -326,7 +362,7 @@ def statement_poll(
     # A second between checks: a load of a million rows takes seconds, and a poll costs one transition.
     machine.add(f"WaitFor{noun}", {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": f"Check{noun}"})
     machine.task(
-        f"Check{noun}", "arn:aws:states:::aws-sdk:redshiftdata:describeStatement", retry=REDSHIFT_DATA,
+        f"Check{noun}", service("aws-sdk:redshiftdata:describeStatement"), retry=REDSHIFT_DATA,
         next=f"{noun}Finished", parameters={"Id.$": f"{result}.statement_id"},
         comment=f"DescribeStatement: has {what} finished? Only the status is kept: the response's timestamps are not JSON.",
         result_selector={"status.$": "$.Status"}, result_path=f"$.{key}_check",
@@ -348,7 +384,7 @@ def statement_poll(
         "Next": f"WaitFor{noun}",
     })
     machine.task(
-        f"{noun}Failed", "arn:aws:states:::aws-sdk:redshiftdata:describeStatement", retry=REDSHIFT_DATA,
+        f"{noun}Failed", service("aws-sdk:redshiftdata:describeStatement"), retry=REDSHIFT_DATA,
         next=f"{started_by}Failed", reported_as=started_by, parameters={"Id.$": f"{result}.statement_id"},
         comment="Reads the statement's error (the database's own message) for the failure path.",
         result_selector={"Error": error, "Cause.$": "$.Error"}, result_path="$.failure",

@@ -12,12 +12,14 @@ from mlrelay.asl.builder import (
     record_run_started,
     record_run_succeeded,
     run_pipeline,
+    service,
     statement_poll,
     update_run,
 )
 
 STEP = "${InferenceStepFunctionArn}"
-RUN = {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "mode.$": "$.mode", "scheduled_for.$": "$.scheduled_for"}
+RUN = {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "mode.$": "$.mode", "scheduled_for.$": "$.scheduled_for",
+       "predictions_table.$": "$.predictions_table"}
 
 
 def inference() -> dict[str, Any]:
@@ -34,7 +36,7 @@ def inference() -> dict[str, Any]:
         {":mode": {"S.$": "$.mode"}, ":scheduled_for": {"S.$": "$.scheduled_for"}}, next="ResolveApprovedModel", **{"#mode": "mode"},
     )
     machine.task(
-        "ResolveApprovedModel", "arn:aws:states:::dynamodb:getItem", retry=DYNAMODB, next="HasApprovedModel",
+        "ResolveApprovedModel", service("dynamodb:getItem"), retry=DYNAMODB, next="HasApprovedModel",
         comment="The approved-version pointer the training workflow maintains.", result_path="$.approved",
         parameters={
             "TableName": "${ModelsTable}", "ConsistentRead": True,

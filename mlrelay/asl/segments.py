@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlrelay.asl.builder import LAMBDA, StateMachine, lambda_step, notify, record_run_started, record_run_succeeded
+from mlrelay.asl.builder import LAMBDA, StateMachine, lambda_step, notify, record_run_started, record_run_succeeded, service
 
 STEP = "${TrainingStepFunctionArn}"
 CHILD_ERRORS = ("StepFunctions.ExecutionLimitExceededException", "StepFunctions.SdkClientException",
@@ -46,6 +46,7 @@ def segments() -> dict[str, Any]:
         "MaxConcurrencyPath": "$.plan.max_concurrency",
         "ItemSelector": {
             "item.$": "$$.Map.Item.Value", "config.$": "$.config", "column.$": "$.plan.column", "family_run_id.$": "$.run_id",
+            "callback_timeout_seconds.$": "$.callback_timeout_seconds",
         },
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "AlreadyTrained", "States": _segment_states()},
         "ResultPath": "$.plan.segments",
@@ -97,7 +98,7 @@ def _segment_states() -> dict[str, Any]:
             "Type": "Task",
             "Comment": "The segment's training run, as a child execution of the training workflow: the segment travels "
             "in the config reference, so the run trains on its rows and registers its own model.",
-            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Resource": service("states:startExecution.sync:2"),
             "Parameters": {
                 "StateMachineArn": "${TrainingStateMachineArn}",
                 "Name.$": "$.item.run_id",
@@ -107,7 +108,7 @@ def _segment_states() -> dict[str, Any]:
                         "bucket.$": "$.config.bucket", "key.$": "$.config.key", "version_id.$": "$.config.version_id",
                         "etag.$": "$.config.etag", "segment": {"column.$": "$.column", "value.$": "$.item.value"},
                     },
-                    "requested_at.$": "$$.Execution.StartTime", "callback_timeout_seconds": None,
+                    "requested_at.$": "$$.Execution.StartTime", "callback_timeout_seconds.$": "$.callback_timeout_seconds",
                 },
             },
             "ResultSelector": {"status.$": "$.Status"},

@@ -15,6 +15,8 @@ from mlrelay.cli import (
     config_cmd,
     data_cmd,
     deploy_cmd,
+    destroy_cmd,
+    doctor_cmd,
     init_cmd,
     local_cmd,
     models_cmd,
@@ -58,6 +60,8 @@ app.add_typer(pipelines_cmd.app, name="pipelines")
 app.add_typer(statemachines_cmd.app, name="statemachines")
 app.add_typer(warehouse_cmd.app, name="warehouse")
 app.command("deploy")(deploy_cmd.deploy_command)
+app.command("doctor")(doctor_cmd.doctor_command)
+app.command("destroy")(destroy_cmd.destroy_command)
 app.command("schedule")(schedule_cmd.schedule_command)
 
 

@@ -1,6 +1,8 @@
-"""`mlrelay statemachines build`: statemachines/*.asl.json from mlrelay/asl/."""
+"""`mlrelay statemachines build|resolve`: statemachines/*.asl.json from mlrelay/asl/, and copies for linters."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -18,3 +20,16 @@ def build() -> None:
     for name, path in build_state_machines().items():
         changed = "unchanged" if before.get(path.name) == path.read_text() else "updated"
         console.print(f"[green]✓[/] {name}: {path} ({changed})")
+
+
+@app.command()
+def resolve(
+    out: Path = typer.Option(..., "--out", help="Folder to write the resolved copies to."),
+    partition: str = typer.Option("aws", "--partition", help="aws, aws-cn or aws-us-gov."),
+) -> None:
+    """Copies of statemachines/*.asl.json with the service integrations' ARNs filled in, as the template does, for
+    linters (statelint) that want every Resource to be an ARN."""
+    from mlrelay.asl.build import write_resolved
+
+    for path in write_resolved(out, partition):
+        console.print(f"[green]✓[/] {path}")

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.config.metrics import metric_values
-from chalicelib.shared.naming import training_run_id
+from chalicelib.shared.naming import package_group_name, training_run_id
 from mlrelay.demo.checks import Checks, finished_run, read_json, wait_for
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, PROJECT_ROOT, EmbeddedStack
@@ -87,7 +87,8 @@ def registry(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     statuses = {r.version: r.status for r in records}
     checks.check(statuses == {1: "Approved", 2: "Rejected"}, "v1 Approved, v2 Rejected")
     checks.check(approved is not None and approved.version == 1, "the approved pointer stays on v1")
-    packages = stack.client("sagemaker").list_model_packages(ModelPackageGroupName="packaging-type")["ModelPackageSummaryList"]
+    group = package_group_name(stack.stage, "packaging-type")
+    packages = stack.client("sagemaker").list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
     in_registry = {int(p["ModelPackageArn"].rsplit("/", 1)[-1]): p["ModelApprovalStatus"] for p in packages}
     checks.check(in_registry == statuses, f"SageMaker model package group packaging-type agrees: {in_registry}")
     posted = wait_for(lambda: _slack_titles(stack, "packaging-type v"), timeout_seconds=15) or []

@@ -48,6 +48,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
+    reserved_concurrency: int | None = None
 
 
 @dataclass
@@ -373,11 +374,15 @@ class TemplateApplier:
                 Runtime="python3.11",
                 Role=self._role_arn(),
                 Handler=function.handler,
-                Code={"ZipFile": _placeholder_zip()},
+                Code={"ZipFile": PLACEHOLDER_CODE},
                 Timeout=function.timeout_seconds,
                 MemorySize=function.memory_mb,
                 Environment={"Variables": environment},
             )
+            if function.reserved_concurrency is not None:
+                self._client("lambda").put_function_concurrency(
+                    FunctionName=function.name, ReservedConcurrentExecutions=function.reserved_concurrency,
+                )
             environments[function.name] = environment
         return environments
 
@@ -392,11 +397,16 @@ class TemplateApplier:
 
 
 def _placeholder_zip() -> bytes:
-    # moto stores code but never runs it here: the local router runs app.py.
+    # moto stores code but never runs it here: the local router runs app.py. Fixed file times make it the same
+    # bytes every time, so `mlrelay doctor` can check each function carries it.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "Runs in process from app.py; see mlrelay/local/lambda_runtime.py\n")
+        entry = zipfile.ZipInfo("README.txt", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(entry, "Runs in process from app.py; see mlrelay/local/lambda_runtime.py\n")
     return buffer.getvalue()
+
+
+PLACEHOLDER_CODE = _placeholder_zip()
 
 
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from mlrelay.local import cloudwatch_logs
-from mlrelay.local.applier import AppliedStack, FunctionSpec, TemplateApplier
+from mlrelay.local.applier import PLACEHOLDER_CODE, AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.iam.authorizer import Authorizer
@@ -43,6 +43,7 @@ from mlrelay.local.stack_principals import StackPrincipals
 from mlrelay.local.state_file import ACCOUNT_ID, REGION, StackInfo
 from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
+from mlrelay.packaging import CODE_HASH_METADATA, code_sha256
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -208,6 +209,7 @@ class EmbeddedStack:
         """
         template = {
             "Description": f"mlrelay {self.stage} on the embedded stack (resources made by mlrelay/local/applier.py)",
+            "Metadata": {CODE_HASH_METADATA: code_sha256(PLACEHOLDER_CODE)},
             "Resources": {"Recorded": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
             "Outputs": {name: {"Value": value} for name, value in outputs.items()},
         }
@@ -398,6 +400,7 @@ def _chalice_functions(stage: str, project_root: Path) -> tuple[Any, list[Functi
                 environment=dict(config.environment_variables),
                 timeout_seconds=int(config.lambda_timeout or 60),
                 memory_mb=int(config.lambda_memory_size or 128),
+                reserved_concurrency=config.reserved_concurrency,
             )
         )
     return app_module, specs

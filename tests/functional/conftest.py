@@ -6,12 +6,14 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.shared.messages import InferenceRequested
 from chalicelib.shared.naming import on_demand_run_id
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
@@ -136,8 +138,9 @@ class Aws:
     def monthly_run(self, model_name: str, month: str) -> dict[str, Any]:
         """Start a monthly inference run of one model, as the schedule would, and wait for it to end."""
         run_id = f"infer-{model_name}-monthly-{month}"
-        run_input = {"run_id": run_id, "workflow": "inference", "model_name": model_name, "mode": "monthly",
-                     "scheduled_for": f"{month}-01T06:00:00Z", "catalogue_uri": None, "callback_timeout_seconds": None}
+        # the input contract is the message the schedule function sends
+        run_input = InferenceRequested(run_id=run_id, model_name=model_name, mode="monthly",
+                                       scheduled_for=datetime.fromisoformat(f"{month}-01T06:00:00+00:00")).model_dump(mode="json")
         arn = self.stack.info.outputs["InferenceStateMachineArn"]
         self.sfn.start_execution(stateMachineArn=arn, name=run_id, input=json.dumps(run_input))
         (run,) = self.runs(run_id, machine="inference", timeout=180)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
+from chalicelib.shared.naming import package_group_name
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
 from mlrelay.warehouse_client import connection_from, run_statement
@@ -70,7 +71,7 @@ def life(aws, cli):
     aws.stack.runtime.wait_idle()
     seen["after_registry_approval"] = versions(aws).approved(MODEL).version
     event = {"version": "0", "id": "again", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
-             "detail": {"ModelPackageGroupName": MODEL, "ModelPackageVersion": 2, "ModelPackageArn": package,
+             "detail": {"ModelPackageGroupName": package_group_name("dev", MODEL), "ModelPackageVersion": 2, "ModelPackageArn": package,
                         "ModelApprovalStatus": "Approved", "ApprovalDescription": "approved in Studio"}}
     seen["duplicate_event"] = aws.invoke("decide_model", event)
 

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
-from chalicelib.shared.naming import on_demand_run_id
+from chalicelib.shared.naming import on_demand_run_id, package_group_name
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
 from mlrelay.synthetic import synthesize
@@ -67,7 +67,7 @@ def test_training_stores_the_baseline_with_the_version(aws, models):
     assert constraints["monitoring_config"]["distribution_constraints"]["large_sample_rows"] == 1000
     assert len(attributions["features"]) == 8 and attributions["fidelity"] > 0.5
     sagemaker = aws.stack.client("sagemaker")
-    (listed,) = sagemaker.list_model_packages(ModelPackageGroupName=WARNS)["ModelPackageSummaryList"]
+    (listed,) = sagemaker.list_model_packages(ModelPackageGroupName=package_group_name("dev", WARNS))["ModelPackageSummaryList"]
     package = sagemaker.describe_model_package(ModelPackageName=listed["ModelPackageArn"])
     assert package["ModelMetrics"]["ModelDataQuality"]["Statistics"]["S3Uri"].endswith(f"{evaluation}/statistics.json")
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from chalicelib.aws.model_versions import ModelVersions
+from chalicelib.shared.naming import package_group_name
 from tests.conftest import valid_config
 
 pytestmark = pytest.mark.functional
@@ -64,7 +65,7 @@ def test_a_worse_model_is_rejected_with_the_metric_drop_and_the_pointer_stays(aw
 
 def test_the_sagemaker_registry_agrees_and_keeps_the_reasons(aws, two_versions):
     sagemaker = aws.stack.client("sagemaker")
-    packages = sagemaker.list_model_packages(ModelPackageGroupName=MODEL)["ModelPackageSummaryList"]
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=package_group_name("dev", MODEL))["ModelPackageSummaryList"]
 
     statuses = {int(p["ModelPackageArn"].rsplit("/", 1)[-1]): p["ModelApprovalStatus"] for p in packages}
     assert statuses == {1: "Approved", 2: "Rejected"}

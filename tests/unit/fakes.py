@@ -122,16 +122,17 @@ class FakeRegistry:
         self.groups: set[str] = set()
         self.packages: dict[str, dict[str, Any]] = {}  # ARN -> what was registered
 
-    def ensure_group(self, name: str, description: str) -> None:
-        self.groups.add(name)
+    def ensure_group(self, model_name: str, description: str) -> None:
+        self.groups.add(model_name)
 
     def register(
-        self, group: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str], documents: str = "",
+        self, model_name: str, status: str, description: str, container: dict[str, Any], metadata: dict[str, str], documents: str = "",
     ) -> str:
-        if group not in self.groups:
-            raise AwsError(f"cannot register a model package in {group}: ValidationException (no such group)", "ValidationException")
-        version = sum(1 for arn in self.packages if arn.split("/")[-2] == group) + 1
-        arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{group}/{version}"
+        if model_name not in self.groups:
+            raise AwsError(f"cannot register a model package in {model_name}: ValidationException (no such group)",
+                           "ValidationException")
+        version = sum(1 for arn in self.packages if arn.split("/")[-2] == model_name) + 1
+        arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{model_name}/{version}"
         self.packages[arn] = {
             "status": status, "description": description, "container": container,
             "metadata": metadata, "documents": documents,

@@ -25,7 +25,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.execute_state import Exe
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from mlrelay.local.emulated import dynamodb, events, lambda_, sagemaker, stepfunctions
+from mlrelay.local.emulated import dynamodb, events, lambda_, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from tests.conftest import ROOT
 
@@ -70,6 +70,7 @@ def test_moto_still_lacks_what_the_sagemaker_and_stepfunctions_patches_add():
 
     assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
+    assert not hasattr(SageMakerResponse, "delete_model_package") and not hasattr(SageMakerResponse, "delete_model_package_group")
     assert 'self.pipeline_execution_status = "Succeeded"' in inspect.getsource(FakePipelineExecution.__init__)
     assert "cause" not in inspect.getsource(StepFunctionResponse.send_task_failure)
 
@@ -164,6 +165,67 @@ def test_leaving_the_patches_restores_moto_exactly():
     assert after == before
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")
     assert not hasattr(SageMakerResponse, "list_pipeline_execution_steps")
+    assert not hasattr(SageMakerResponse, "delete_model_package")
+
+
+def test_with_the_patch_a_model_package_and_then_its_empty_group_can_be_deleted(aws):
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    client.create_model_package_group(ModelPackageGroupName="g")
+    arn = client.create_model_package(ModelPackageGroupName="g", ModelApprovalStatus="Approved")["ModelPackageArn"]
+
+    with sagemaker.patched(lambda *a: None, lambda *a: None, lambda e: [], lambda *a: None):
+        with pytest.raises(client.exceptions.ClientError, match="still holds model packages"):
+            client.delete_model_package_group(ModelPackageGroupName="g")
+        client.delete_model_package(ModelPackageName=arn)
+        client.delete_model_package_group(ModelPackageGroupName="g")
+
+    assert client.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    assert client.list_model_packages(ModelPackageGroupName="g")["ModelPackageSummaryList"] == []
+
+
+def test_moto_still_leaves_a_buckets_eventbridge_setting_out_of_its_notification_configuration(aws):
+    client = _bucket_sending_to_eventbridge()
+
+    assert "EventBridgeConfiguration" not in client.get_bucket_notification_configuration(Bucket="with-events")
+
+
+def test_with_the_patch_a_bucket_reports_its_eventbridge_setting_as_aws_does(aws):
+    client = _bucket_sending_to_eventbridge()
+    client.create_bucket(Bucket="without-events")
+    before = S3Response.get_bucket_notification
+
+    with s3.patched(FaultPlan()):
+        sending = client.get_bucket_notification_configuration(Bucket="with-events")
+        silent = client.get_bucket_notification_configuration(Bucket="without-events")
+
+    assert sending["EventBridgeConfiguration"] == {}
+    assert "EventBridgeConfiguration" not in silent
+    assert S3Response.get_bucket_notification is before
+
+
+def test_moto_still_lacks_get_account_settings_and_enforces_unreserved_concurrency_only_when_told(aws):
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    assert not hasattr(LambdaResponse, "get_account_settings")
+    assert not any("account-settings" in path for path in urls.url_paths)
+    assert "MOTO_LAMBDA_CONCURRENCY_QUOTA" in inspect.getsource(__import__("moto.awslambda.models", fromlist=["x"]).LambdaBackend)
+
+
+def test_with_the_patch_lambda_limits_concurrency_as_aws_does_and_reports_it(aws):
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    client = _lambda_function()
+    with lambda_.patched(lambda *a: b""):
+        client.put_function_concurrency(FunctionName="fn", ReservedConcurrentExecutions=800)
+        settings = client.get_account_settings()["AccountLimit"]
+        with pytest.raises(client.exceptions.InvalidParameterValueException, match="below its minimum value of \\[100\\]"):
+            client.put_function_concurrency(FunctionName="fn", ReservedConcurrentExecutions=901)
+
+    assert (settings["ConcurrentExecutions"], settings["UnreservedConcurrentExecutions"]) == (1000, 200)
+    assert not hasattr(LambdaResponse, "get_account_settings")
+    assert not any("account-settings" in path for path in urls.url_paths)
 
 
 def test_a_time_scale_shortens_retry_back_offs_and_leaving_restores_them():
@@ -330,3 +392,10 @@ def test_the_iam_patch_is_undone():
         assert ActionAuthenticatorMixin._authenticate_and_authorize_action is not before[2]
     assert (botocore.session.Session.get_credentials, ThreadPoolExecutor.submit,
             ActionAuthenticatorMixin._authenticate_and_authorize_action) == before
+
+
+def _bucket_sending_to_eventbridge():
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="with-events")
+    client.put_bucket_notification_configuration(Bucket="with-events", NotificationConfiguration={"EventBridgeConfiguration": {}})
+    return client

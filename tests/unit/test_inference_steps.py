@@ -93,3 +93,16 @@ def test_a_verified_load_moves_the_watermark_and_tells_people(ports):
     assert verified["notification"]["kind"] == "predictions_loaded" and verified["notification"]["table"] == "mlrelay.predictions"
     assert ports.watermarks.last_until(MODEL) == date(2026, 11, 23)
     assert ports.row_counts.last[(MODEL, "daily")] == (6, RUN["run_id"])
+
+
+def test_an_on_demand_request_that_names_a_table_loads_counts_and_reports_there(ports):
+    run = {**RUN, "mode": "on_demand", "predictions_table": "scratch.canary_dev"}
+
+    batch = ports.warehouse.statements[load(LoadStep(step="load", model_version=3, **run), ports)["statement_id"]]["sqls"]
+    statement = count(CountStep(step="count", **run), ports)["statement_id"]
+    ports.warehouse.results[statement] = [[7]]
+
+    assert [sql for sql in batch if sql.startswith("INSERT")][0].startswith("INSERT INTO scratch.canary_dev ")
+    assert not any("mlrelay.predictions" in sql for sql in batch)
+    with pytest.raises(RowCountMismatchError, match="scratch.canary_dev holds 7 rows"):
+        verify(VerifyStep(step="verify", model_version=3, count_statement_id=statement, **run), ports)

@@ -5,6 +5,7 @@ import pytest
 from chalicelib.approvals.handler import DecisionRequest, RegistryStateChange, decide, follow_registry
 from chalicelib.approvals.plan import APPROVED, PENDING, REJECTED, DecisionError, plan_decision
 from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.shared.naming import package_group_name
 from tests.conftest import load_event
 from tests.unit.fakes import FakePorts
 
@@ -115,7 +116,7 @@ def test_a_rollback_moves_inference_back_and_marks_the_current_version_rejected_
 
 def test_the_registrys_event_for_the_same_change_twice_moves_the_pointer_once(ports):
     event = load_event("decide_model")
-    event["detail"] |= {"ModelPackageGroupName": MODEL, "ModelPackageVersion": 3}
+    event["detail"] |= {"ModelPackageGroupName": package_group_name("dev", MODEL), "ModelPackageVersion": 3}
 
     first = follow_registry(RegistryStateChange.model_validate(event), ports)
     again = follow_registry(RegistryStateChange.model_validate(event), ports)
@@ -124,3 +125,13 @@ def test_the_registrys_event_for_the_same_change_twice_moves_the_pointer_once(po
     assert ports.models.approved(MODEL).version == 3 and len(ports.models.version(MODEL, 3).history) == 1
     assert len(ports.notifications.messages) == 1
     assert ports.models.version(MODEL, 3).history[0]["reason"] == event["detail"]["ApprovalDescription"]
+
+
+def test_the_registrys_event_for_another_stages_group_changes_nothing(ports):
+    event = load_event("decide_model")
+    event["detail"] |= {"ModelPackageGroupName": package_group_name("prod", MODEL), "ModelPackageVersion": 3}
+
+    answer = follow_registry(RegistryStateChange.model_validate(event), ports)
+
+    assert answer["outcome"] == "unchanged" and "not a package group of this stage" in answer["message"]
+    assert ports.models.approved(MODEL).version != 3 and ports.notifications.messages == []

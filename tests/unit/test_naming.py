@@ -1,6 +1,18 @@
+import json
 import re
 
-from chalicelib.shared.naming import MAX_EXECUTION_NAME, MAX_RUN_ID, config_stem, execution_name, resumed_execution_name
+from chalicelib.config.schema import MAX_MODEL_NAME
+from chalicelib.shared.naming import (
+    MAX_EXECUTION_NAME,
+    MAX_PACKAGE_GROUP_NAME,
+    MAX_RUN_ID,
+    config_stem,
+    execution_name,
+    model_of_package_group,
+    package_group_name,
+    resumed_execution_name,
+)
+from tests.conftest import ROOT
 
 ALLOWED = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
@@ -43,3 +55,18 @@ def test_unsafe_characters_are_replaced():
 def test_config_stem():
     assert config_stem("configs/train/packaging-type.json") == "packaging-type"
     assert config_stem("configs/train/a.b.yaml") == "a"
+
+
+def test_a_package_group_is_the_stages_and_maps_back_to_its_model():
+    group = package_group_name("prod", "packaging-type")
+
+    assert group == "mlrelay-prod-packaging-type"
+    assert model_of_package_group("prod", group) == "packaging-type"
+    assert model_of_package_group("dev", group) is None
+    assert model_of_package_group("prod", "packaging-type") is None
+
+
+def test_the_longest_model_name_of_the_longest_stage_fits_a_package_group():
+    stages = json.loads((ROOT / "infra" / "resources.json").read_text())["Parameters"]["Stage"]["AllowedValues"]
+
+    assert len(package_group_name(max(stages, key=len), "m" * MAX_MODEL_NAME)) <= MAX_PACKAGE_GROUP_NAME

@@ -98,15 +98,20 @@ def test_the_lambda_zip_is_small_and_carries_no_heavy_library(packaged):
 
 
 def test_deploy_parameters_come_from_the_stages_file_and_the_zip_from_its_upload(template):
+    import base64
+    import hashlib
+
     from mlrelay.deploy import DeployError, stack_parameters, with_uploaded_code
 
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack_parameters("prod")}
-    shipped = with_uploaded_code(json.loads(json.dumps(template)), "s3://deploy-bucket/deploy/abc.zip")
+    shipped = with_uploaded_code(json.loads(json.dumps(template)), "s3://deploy-bucket/deploy/abc.zip", b"the zip")
 
     assert parameters["Stage"] == "prod" and set(parameters) <= set(template["Parameters"])
     assert {f["Properties"]["CodeUri"] for f in resources(shipped, "AWS::Serverless::Function").values()} == {
         "s3://deploy-bucket/deploy/abc.zip"
     }
+    # what Lambda reports as each function's CodeSha256, for `mlrelay doctor`
+    assert shipped["Metadata"]["mlrelay:CodeSha256"] == base64.b64encode(hashlib.sha256(b"the zip").digest()).decode()
     with pytest.raises(DeployError, match="infra/parameters/nowhere.json is missing"):
         stack_parameters("nowhere")
 
@@ -167,7 +172,9 @@ def test_every_rule_target_has_a_dead_letter_queue_the_rule_may_send_to_and_a_re
 
 
 def test_the_data_outlives_the_stack_and_logs_are_kept_as_the_stage_says(template):
-    kept = {n for n, r in template["Resources"].items() if r.get("DeletionPolicy") == "Retain" == r.get("UpdateReplacePolicy")}
+    # RetainExceptOnCreate: a failed first create leaves nothing behind that would block creating it again
+    kept = {n for n, r in template["Resources"].items()
+            if r.get("DeletionPolicy") == "RetainExceptOnCreate" and r.get("UpdateReplacePolicy") == "Retain"}
     functions = resources(template, "AWS::Serverless::Function")
     groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"] for r in resources(template, "AWS::Logs::LogGroup").values()}
 
@@ -183,3 +190,36 @@ def test_every_state_machine_has_a_failed_executions_alarm(template):
                if a["Properties"]["MetricName"] == "ExecutionsFailed"}
 
     assert alarmed == set(resources(template, "AWS::Serverless::StateMachine"))
+
+
+def test_no_json_null_and_no_arn_outside_the_stacks_partition(packaged, template):
+    text = packaged.template.read_text()
+
+    def nulls(node):
+        if isinstance(node, dict):
+            return sum(nulls(v) for v in node.values())
+        if isinstance(node, list):
+            return sum(nulls(v) for v in node)
+        return node is None
+
+    definitions = [json.loads(r["Properties"]["Definition"]) if isinstance(r["Properties"].get("Definition"), str)
+                   else r["Properties"]["Definition"] for r in resources(template, "AWS::Serverless::StateMachine").values()]
+    assert definitions and nulls(template) == 0 and all(nulls(d) == 0 for d in definitions)
+    assert "arn:aws:" not in text  # every ARN takes ${AWS::Partition}
+
+
+def test_every_stage_owned_name_and_the_registry_rule_are_the_stages(template):
+    named = {"TableName", "QueueName", "BucketName", "FunctionName", "Name", "TopicName", "PipelineName", "AlarmName", "RoleName"}
+    for logical_id, resource in template["Resources"].items():
+        for key, value in resource.get("Properties", {}).items():
+            if key in named and isinstance(value, dict) and "Fn::Sub" in value:
+                assert value["Fn::Sub"].startswith("mlrelay-${Stage}-"), (logical_id, key)
+    pattern = template["Resources"]["ModelPackageStateRule"]["Properties"]["EventPattern"]["detail"]
+    assert pattern["ModelPackageGroupName"] == [{"prefix": {"Fn::Sub": "mlrelay-${Stage}-"}}]
+    registry_arns = [json.dumps(r) for _, statement in statements(template) for r in _listed(statement.get("Resource", []))
+                     if ":model-package" in json.dumps(r)]
+    assert registry_arns and all(re.search(r":model-package(-group)?/mlrelay-\$\{Stage\}-\*", r) for r in registry_arns), registry_arns
+
+
+def _listed(value):
+    return value if isinstance(value, list) else [value]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mlrelay.asl.build import WORKFLOWS, render
+from mlrelay.asl.build import WORKFLOWS, render, with_integrations_resolved
 from mlrelay.local.template import Template
 from tests.conftest import ROOT
 from tests.state_machines import ASL_FILES, SUBSTITUTION, lint, load, task_states
@@ -29,9 +29,21 @@ def test_the_committed_definition_is_what_the_builder_writes(path):
     assert path.read_text() == render(build()), f"{path.name} is stale: run `mlrelay statemachines build` and commit it"
 
 
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
-def test_statelint_passes(path):
-    assert lint(path) == []
+def test_statelint_passes_with_the_integrations_of_each_partition(path, partition):
+    resolved = with_integrations_resolved(path.read_text(), partition)
+
+    assert f"arn:{partition}:states:::" in resolved
+    assert lint(resolved) == []
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_no_json_null_and_no_partition_written_out(path):
+    text = path.read_text()
+
+    assert "null" not in text, "AWS::LanguageExtensions strips JSON nulls: use answer_discarded() for a discarded answer"
+    assert "arn:aws" not in text, "an ARN must take its partition from the template: use service()"
 
 
 def test_statelint_does_catch_a_broken_definition():

@@ -76,3 +76,18 @@ def test_unversioned_buckets_fall_back_to_the_etag():
 
     assert with_etag_a == training_run_id("b", "configs/train/x.json", None, "aaa")
     assert with_etag_a != with_etag_b
+
+
+def test_an_inference_request_may_name_its_table_and_a_bad_name_is_refused_naming_the_field():
+    from chalicelib.intake.plan import StartInference
+
+    request = {"schema_version": 1, "model_name": "packaging-type", "predictions_table": "mlrelay.canary_dev"}
+    good = json.dumps(request).encode()
+    bad = json.dumps({**request, "predictions_table": "mlrelay.canary; DROP TABLE x"}).encode()
+
+    planned = plan_config_drop(dropped("configs/infer/canary.json"), good, len(good))
+    refused = plan_config_drop(dropped("configs/infer/canary.json"), bad, len(bad))
+
+    assert isinstance(planned, StartInference) and planned.request.predictions_table == "mlrelay.canary_dev"
+    assert isinstance(refused, RejectConfig)
+    assert [p["path"] for p in refused.report["problems"]] == ["predictions_table"]

@@ -8,7 +8,8 @@ needs; each patch makes moto act as AWS does, nothing more:
   principal whose keys signed it, and Step Functions' service integrations
   sign with their state machine's role instead of a fixed key.
 - lambda_: Lambda `Invoke` runs code only in Docker; invocations of the app's
-  functions are routed to its handlers, in process.
+  functions are routed to its handlers, in process. The account's concurrency
+  is 1000, reservations must leave 100 unreserved, and GetAccountSettings says so.
 - events: EventBridge rules cannot target Lambda; they deliver to Lambda
   targets as asynchronous invocations, applying the InputTransformer, when
   the target's policy allows the rule. S3's
@@ -16,14 +17,16 @@ needs; each patch makes moto act as AWS does, nothing more:
   ticks (moto treats a rule without a pattern as "match every event").
 - sagemaker: pipeline executions run no steps and report Succeeded at once;
   they go to the local runner. ClientRequestToken counts, DescribePipelineExecution
-  reports the FailureReason, ListPipelineExecutionSteps and RetryPipelineExecution exist.
+  reports the FailureReason, ListPipelineExecutionSteps, RetryPipelineExecution,
+  DeleteModelPackage and DeleteModelPackageGroup exist.
 - stepfunctions: SendTaskFailure keeps its `cause`; the `redshiftdata` SDK
   integration name maps to boto3's `redshift-data`. Two test hooks: a Task
   state's attempt can fail with a chosen error before it calls its service
   (mlrelay/local/faults.py), and Wait states and Retry back-offs can run on a
   faster clock.
 - redshift_data: the Data API executes no SQL; the local warehouse answers it.
-- s3: a test hook only: reads of one object can be made slow (the fault plan's slow_reads).
+- s3: reads of one object can be made slow (the fault plan's slow_reads, a test hook);
+  GetBucketNotificationConfiguration reports the bucket's EventBridge setting.
 - dynamodb: each item write runs alone, so a conditional write and another
   write to the same item cannot interleave (moto's threads could; DynamoDB's
   writes are atomic).

@@ -1,10 +1,12 @@
 """S3 reads, slowed on request (the fault plan's slow_reads), and read in process by the local warehouse.
 
-moto's S3 itself needs no change.
+GetBucketNotificationConfiguration reports a bucket's EventBridge setting, as AWS does (moto stores it, and
+sends the events, but leaves it out of the answer: `mlrelay doctor` reads it).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +28,26 @@ def patched(faults: Any) -> Iterator[None]:
             time.sleep(delay)
         return answer(self)
 
-    with mock.patch.object(S3Response, "get_object", get_object):
+    notification = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: S3Response) -> Any:
+        rendered = notification(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is None or configuration.event_bridge is None:
+            return rendered
+        # the XML moto renders, with AWS's empty <EventBridgeConfiguration/> added
+        status, headers, body = rendered
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        if "EventBridgeConfiguration" in text:
+            return rendered
+        empty = re.sub(r"<NotificationConfiguration([^>]*)/>", r"<NotificationConfiguration\1></NotificationConfiguration>", text)
+        closing = "</NotificationConfiguration>"
+        return status, headers, empty.replace(closing, f"<EventBridgeConfiguration></EventBridgeConfiguration>{closing}")
+
+    with (
+        mock.patch.object(S3Response, "get_object", get_object),
+        mock.patch.object(S3Response, "get_bucket_notification", get_bucket_notification),
+    ):
         yield
 
 

@@ -2,7 +2,8 @@
 
 moto's executions run no steps and report Succeeded at once; StartPipelineExecution
 ignores ClientRequestToken; DescribePipelineExecution never reports a FailureReason;
-ListPipelineExecutionSteps and RetryPipelineExecution are missing; UpdateModelPackage
+ListPipelineExecutionSteps, RetryPipelineExecution, DeleteModelPackage and
+DeleteModelPackageGroup are missing (`mlrelay doctor --canary` deletes what it made); UpdateModelPackage
 sends no "SageMaker Model Package State Change" event and forgets the customer metadata
 it was not asked to change. Each new execution is handed to `start`, the token
 is honoured, the reads are answered from what the runner recorded, and a retry
@@ -20,7 +21,7 @@ from typing import Any
 from unittest import mock
 
 from moto.core.responses import ActionResult
-from moto.sagemaker.exceptions import ConflictException
+from moto.sagemaker.exceptions import ConflictException, ResourceNotFound
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
@@ -109,11 +110,33 @@ def patched(
             retry(pipeline, execution)
         return ActionResult({"PipelineExecutionArn": arn})
 
+    def delete_model_package(self: SageMakerResponse) -> ActionResult:
+        backend, name = self.sagemaker_backend, self._get_param("ModelPackageName")
+        key = backend.model_package_name_mapping.get(name, name)
+        package = backend.model_packages.pop(key, None)
+        if package is None:
+            raise ResourceNotFound(f"Model package {name} does not exist")
+        for alias in [alias for alias, target in backend.model_package_name_mapping.items() if target == key]:
+            del backend.model_package_name_mapping[alias]
+        return ActionResult({})
+
+    def delete_model_package_group(self: SageMakerResponse) -> ActionResult:
+        backend, name = self.sagemaker_backend, self._get_param("ModelPackageGroupName")
+        if name not in backend.model_package_groups:
+            raise ResourceNotFound(f"Model package group {name} does not exist")
+        if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+            # as AWS: a group that still holds versions cannot be deleted
+            raise ConflictException(f"Model package group {name} still holds model packages: delete them first")
+        del backend.model_package_groups[name]
+        return ActionResult({})
+
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "describe_pipeline_execution", describe_pipeline_execution))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "update_model_package", update_model_package))
         for name, action in (("list_pipeline_execution_steps", list_pipeline_execution_steps),
-                             ("retry_pipeline_execution", retry_pipeline_execution)):
+                             ("retry_pipeline_execution", retry_pipeline_execution),
+                             ("delete_model_package", delete_model_package),
+                             ("delete_model_package_group", delete_model_package_group)):
             stack.enter_context(mock.patch.object(SageMakerResponse, name, action, create=True))
         yield
