@@ -142,6 +142,7 @@ def deploy(package: Package, session: Any, say: Say, options: DeployOptions | No
     # A stack to create (absent, in review, or emptied by a failed create) has no function holding a reservation yet.
     refusals = [move.refusal] if move.refusal else []
     refusals += refusals_for(session, account, template, values, stage, options.frameworks, deployed=move.change_set_type != "CREATE")
+    refusals += _old_registry_groups(session, stack, stage) if move.change_set_type == "UPDATE" else []
     if move.recreate and options.confirm is None and not options.plan:
         refusals.append(f"stack {name} is ROLLBACK_COMPLETE (its first create failed: {_failure(failed_create)}) and cannot be updated: "
                         f"run `mlrelay deploy --stage {stage} --yes` to delete the empty stack and create it again")
@@ -178,6 +179,15 @@ def refusals_for(session: Any, account: str, template: dict[str, Any], parameter
         *deploy_checks.image_refusals(region, frameworks),
         *(deploy_checks.slack_parameter_refusals(session.client("ssm"), slack) if slack else []),
     ]
+
+
+def _old_registry_groups(session: Any, stack: dict[str, Any] | None, stage: str) -> list[str]:
+    """A stage deployed before its registry groups were its own holds versions the new roles cannot read."""
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.registry_migration import old_group_refusals
+
+    table = _outputs(stack or {}).get("ModelsTableName")
+    return old_group_refusals(ModelVersions(table, session.client("dynamodb")), stage) if table else []
 
 
 def _failure(events: list[dict[str, Any]]) -> str:

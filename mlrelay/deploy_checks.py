@@ -1,4 +1,4 @@
-"""What `mlrelay deploy` refuses before it changes anything; `mlrelay doctor` re-runs some on a running stack.
+"""What `mlrelay deploy` refuses before it changes anything (`mlrelay doctor` asks a running stack its own questions).
 
 Each check is handed what it reads (a boto3 client, the packaged template, the stage's parameters) and
 returns refusals: one line each, what is wrong and what to do. An empty list means go.

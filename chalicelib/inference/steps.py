@@ -116,8 +116,11 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     check_row_count(loaded, summary["rows"], table, request.run_id)
     if request.mode == "daily" and request.window_until:
         ports.watermarks.advance(request.model_name, date.fromisoformat(request.window_until), request.run_id)
-    previous = ports.row_counts.swap(request.model_name, request.mode, loaded, request.run_id)
-    ports.prediction_runs.add(request.model_name, request.model_version, request.run_id)
+    # a scratch table's rows are not the model's predictions: no baseline for the next run, nothing to judge labels against
+    scratch = request.predictions_table is not None
+    previous = None if scratch else ports.row_counts.swap(request.model_name, request.mode, loaded, request.run_id)
+    if not scratch:
+        ports.prediction_runs.add(request.model_name, request.model_version, request.run_id)
     notice = PredictionsLoaded(
         run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
         mode=request.mode, rows_loaded=loaded, per_class=summary.get("per_class", {}), values=summary.get("values"), table=table,

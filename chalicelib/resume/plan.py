@@ -27,7 +27,8 @@ PIPELINE_WAITS = {"WaitForTrainingPipeline", "WaitForInferencePipeline"}
 CONFIG_STEP = {"training": "LoadTrainingConfig"}
 BEFORE_CONFIG_STEP = {"RecordRunStarted"}
 # What the failure path added to the state; the resumed step must not see it.
-FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume")
+# what the failure path and the discarded answers wrote (mlrelay/asl/builder.py): not part of a resumed run's input
+FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume", "last_write")
 
 
 @dataclass(frozen=True)

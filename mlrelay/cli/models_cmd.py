@@ -160,3 +160,20 @@ def _decide(action: str, name: str, version: int | None, reason: str) -> None:
     if answer["outcome"] == "refused":
         fail(answer["message"])
     console.print(("[green]✓[/] " if answer["outcome"] == "decided" else "") + answer["message"])
+
+
+@app.command("migrate-registry")
+def migrate_registry() -> None:
+    """Register again, in the stage's own package groups (mlrelay-<stage>-<model>), every model version a stage
+    deployed before those groups registered elsewhere; the models table then names the new packages.
+    Run it before deploying this version over such a stage (deploy refuses until then); safe to run again."""
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.registry_migration import MigrationError, migrate
+
+    info, client = connect()
+    versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
+    try:
+        moved = migrate(versions, client("sagemaker"), info.stage, console.print)
+    except MigrationError as err:
+        fail(str(err))
+    console.print(f"{moved} model version(s) moved" if moved else "nothing to move: every version is in its stage's group")

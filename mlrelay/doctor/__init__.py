@@ -35,4 +35,6 @@ def run_checks(
         try:
             yield from step()
         except (ClientError, BotoCoreError) as err:
-            yield Finding(False, f"cannot check {name}: {err}", "doctor needs read access to the stack's services")
+            yield Finding(False, f"cannot check {name}: {err}", "doctor needs read access to the stack's services (docs/deploy.md)")
+        except Exception as err:  # one check that cannot run must not hide the others' answers
+            yield Finding(False, f"cannot check {name}: {type(err).__name__}: {err}", "see the message; the other checks ran")

@@ -31,7 +31,12 @@ Client = Callable[[str], Any]
 
 
 def stack_status(cfn: Any, expected: ExpectedStack, redeploy: str) -> Finding:
-    status = cfn.describe_stacks(StackName=expected.stack_name)["Stacks"][0]["StackStatus"]
+    try:
+        status = cfn.describe_stacks(StackName=expected.stack_name)["Stacks"][0]["StackStatus"]
+    except ClientError as err:
+        if "does not exist" not in str(err):
+            raise
+        return Finding(False, f"stack {expected.stack_name} does not exist", f"deploy it: make deploy STAGE={expected.stage}")
     if status in HEALTHY_STACK:
         return Finding(True, f"stack {expected.stack_name} is {status}")
     if status.endswith("_IN_PROGRESS"):
@@ -97,6 +102,10 @@ def functions(lambda_: Any, cfn: Any, expected: ExpectedStack, redeploy: str) ->
 
 def slack_parameter(ssm: Any, expected: ExpectedStack, send_test: bool) -> Iterator[Finding]:
     name = expected.parameters.get("SlackWebhookParameterName", "")
+    if not name:
+        yield Finding(False, "the stage names no Slack webhook parameter: alerts reach SNS only",
+                      f"set SlackWebhookParameterName in infra/parameters/{expected.stage}.json and redeploy")
+        return
     put = f"aws ssm put-parameter --type SecureString --name {name} --value https://hooks.slack.com/services/..."
     try:
         url = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
+from mlrelay.warehouse_client import connection_from, result_table, run_statement
 
 pytestmark = pytest.mark.functional
 runner = CliRunner()
@@ -121,7 +122,27 @@ def test_the_canary_trains_predicts_into_a_scratch_table_and_leaves_nothing_behi
     assert re.search(r"\n  WaitForTrainingPipeline +[\d.]+ s  succeeded", output)
     assert "✓ 10 of 10 predictions in mlrelay.canary_dev" in lines
     assert re.search(r"canary: the two runs cost about \$\d+\.\d{4} on AWS", output)
-    # nothing left: objects, model records, registry group, scratch table
+    assert "canary: cleaned up 8 of 8 parts" in output
+    assert_nothing_left(stack)
+
+
+def test_a_canary_whose_drop_is_refused_says_why_and_still_cleans_up(state_file, stack, monkeypatch):
+    from mlrelay.doctor.canary import Canary
+
+    broken = Canary.config
+    monkeypatch.setattr(Canary, "config", lambda self: {**broken(self), "task": "clustering"})
+
+    code, lines, output = doctor("--canary")
+
+    assert code == 1
+    assert any(line.startswith("✗ canary: the trigger refused s3://mlrelay-dev-123456789012-us-east-1/configs/train/"
+                               "mlrelay-canary-dev.json: task:") for line in output.splitlines()), output
+    assert "canary: cleaned up 7 of 7 parts" in output
+    assert_nothing_left(stack)
+
+
+def assert_nothing_left(stack):
+    """No object, model record, ledger item, registry group or scratch table of the canary."""
     s3, bucket = stack.client("s3"), stack.info.outputs["ConfigBucketName"]
     for prefix in ("data/canary/", "configs/train/mlrelay-canary", "configs/infer/mlrelay-canary", "runs/train-mlrelay-canary",
                    "runs/infer-mlrelay-canary"):
@@ -133,6 +154,10 @@ def test_the_canary_trains_predicts_into_a_scratch_table_and_leaves_nothing_behi
     assert models["Items"] == []
     groups = stack.client("sagemaker").list_model_package_groups(NameContains="canary")["ModelPackageGroupSummaryList"]
     assert groups == []
-    tables = runner.invoke(app, ["warehouse", "query", "SELECT table_name FROM information_schema.tables WHERE table_name = "
-                                 "'canary_dev'"], terminal_width=200)
-    assert "canary_dev" not in tables.output.replace("table_name = 'canary_dev'", "")
+    ledger = stack.client("dynamodb").scan(TableName="mlrelay-dev-runs", FilterExpression="contains(run_id, :m)",
+                                           ExpressionAttributeValues={":m": {"S": "mlrelay-canary-dev"}})
+    assert ledger["Items"] == []
+    data = stack.client("redshift-data")
+    statement = run_statement(data, connection_from(stack.info.outputs),
+                              "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'canary_dev'")
+    assert result_table(data, statement["Id"])[1] == [[0]]

@@ -38,6 +38,7 @@ SLACK = f"/mlrelay/{STAGE}/slack-webhook-url"
 S3_DOMAINS = {"us-east-1": "s3.amazonaws.com", "eu-central-2": "s3.eu-central-2.amazonaws.com",
               "cn-north-1": "s3.cn-north-1.amazonaws.com.cn"}
 OUTPUTS = {"ArtifactBucketName": "mlrelay-test-artifacts"}
+ANY_QUERY = {"TableName": ANY, "KeyConditionExpression": ANY, "ExpressionAttributeValues": ANY, "ConsistentRead": True}
 NOW_RESERVED = {"alerts": 4, "training_step": 20}
 CHANGES = [
     {"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": "Alerts", "ResourceType": "AWS::Lambda::Function"}},
@@ -386,6 +387,23 @@ def test_update_rollback_failed_is_refused_with_continue_update_rollback(package
            f"`aws cloudformation continue-update-rollback --stack-name {NAME}`" in refusal
 
 
+@pytest.mark.parametrize(("status", "advice"), [
+    ("UPDATE_FAILED", f"roll it back with `aws cloudformation rollback-stack --stack-name {NAME}`"),
+    ("DELETE_FAILED", f"then run `mlrelay destroy --stage {STAGE}` again"),
+    ("ROLLBACK_FAILED", f"delete it with `aws cloudformation delete-stack --stack-name {NAME}`"),
+    ("CREATE_FAILED", f"delete it with `aws cloudformation delete-stack --stack-name {NAME}`"),
+])
+def test_each_failed_state_is_refused_before_anything_changes_with_what_to_do(package, status, advice):
+    aws = StubbedSession()
+    expect_stack(aws, status, reason="The following resource(s) failed")
+    expect_checks(aws, deployed=True)
+
+    (refusal,) = Run(package, aws).refused()  # and no upload, no change set: the Stubber would have failed on them
+
+    assert refusal.startswith(f"stack {NAME} is {status} (The following resource(s) failed), which takes no change set")
+    assert advice in refusal and refusal.endswith("then deploy again")
+
+
 # Plan mode
 
 def test_plan_on_a_new_stack_prints_the_change_set_then_deletes_it_and_the_review_stack(package):
@@ -462,6 +480,26 @@ def test_a_region_without_images_is_refused_unless_frameworks_names_only_those_i
     aws.stub("cloudformation").add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID})
 
     assert not run().changed
+
+
+def test_an_update_over_versions_registered_outside_the_stages_groups_is_refused_with_the_migration(package):
+    table = f"{NAME}-models"
+    old = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/packaging-type/1"
+    aws = StubbedSession()
+    expect_stack(aws, "UPDATE_COMPLETE", outputs={**OUTPUTS, "ModelsTableName": table})
+    expect_checks(aws, deployed=True)
+    dynamodb = aws.stub("dynamodb")
+    dynamodb.add_response("scan", {"Items": [{"model_name": {"S": "packaging-type"}}]},
+                          {"TableName": table, "ProjectionExpression": "model_name"})
+    dynamodb.add_response("query", {"Items": [{
+        "model_name": {"S": "packaging-type"}, "version_key": {"S": "v000001"}, "version": {"N": "1"}, "status": {"S": "Approved"},
+        "run_id": {"S": "r1"}, "model_package_arn": {"S": old}, "metrics": {"M": {}}, "decision": {"M": {}},
+        "created_at": {"S": "2026-11-01"}, "config": {"M": {}}}]}, ANY_QUERY)
+
+    (refusal,) = Run(package, aws).refused()
+
+    assert "1 model versions registered in groups outside mlrelay-test-* (packaging-type (1))" in refusal
+    assert refusal.endswith("run `mlrelay --stage test models migrate-registry` first, then deploy")
 
 
 # The command line

@@ -106,3 +106,8 @@ def test_an_on_demand_request_that_names_a_table_loads_counts_and_reports_there(
     assert not any("mlrelay.predictions" in sql for sql in batch)
     with pytest.raises(RowCountMismatchError, match="scratch.canary_dev holds 7 rows"):
         verify(VerifyStep(step="verify", model_version=3, count_statement_id=statement, **run), ports)
+    ports.warehouse.results[statement] = [[6]]
+    verified = verify(VerifyStep(step="verify", model_version=3, count_statement_id=statement, **run), ports)
+    # the scratch rows are no baseline for the model's next on-demand run
+    assert verified["rows_loaded"] == 6 and verified["notification"]["previous_rows"] is None
+    assert ports.row_counts.swap(MODEL, "on_demand", 6, "next") is None

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from mlrelay.asl.build import WORKFLOWS, render, with_integrations_resolved
+from mlrelay.asl.builder import INTEGRATIONS, integration_arn_template
 from mlrelay.local.template import Template
 from tests.conftest import ROOT
 from tests.state_machines import ASL_FILES, SUBSTITUTION, lint, load, task_states
@@ -40,10 +41,22 @@ def test_statelint_passes_with_the_integrations_of_each_partition(path, partitio
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_no_json_null_and_no_partition_written_out(path):
-    text = path.read_text()
+    def nulls(node):
+        if isinstance(node, dict):
+            return sum(nulls(v) for v in node.values())
+        if isinstance(node, list):
+            return sum(nulls(v) for v in node)
+        return node is None
 
-    assert "null" not in text, "AWS::LanguageExtensions strips JSON nulls: use answer_discarded() for a discarded answer"
-    assert "arn:aws" not in text, "an ARN must take its partition from the template: use service()"
+    assert nulls(load(path)) == 0, "AWS::LanguageExtensions strips JSON nulls: use answer_discarded() for a discarded answer"
+    assert "arn:aws" not in path.read_text(), "an ARN must take its partition from the template: use service()"
+
+
+def test_each_integration_substitution_is_the_integrations_arn_in_the_stacks_partition():
+    for substitutions in declared_state_machines().values():
+        for name, value in substitutions.items():
+            if name in INTEGRATIONS:
+                assert value == {"Fn::Sub": integration_arn_template(name)}, name
 
 
 def test_statelint_does_catch_a_broken_definition():

@@ -83,11 +83,12 @@ def test_an_inference_request_may_name_its_table_and_a_bad_name_is_refused_namin
 
     request = {"schema_version": 1, "model_name": "packaging-type", "predictions_table": "mlrelay.canary_dev"}
     good = json.dumps(request).encode()
-    bad = json.dumps({**request, "predictions_table": "mlrelay.canary; DROP TABLE x"}).encode()
-
     planned = plan_config_drop(dropped("configs/infer/canary.json"), good, len(good))
-    refused = plan_config_drop(dropped("configs/infer/canary.json"), bad, len(bad))
-
     assert isinstance(planned, StartInference) and planned.request.predictions_table == "mlrelay.canary_dev"
-    assert isinstance(refused, RejectConfig)
-    assert [p["path"] for p in refused.report["problems"]] == ["predictions_table"]
+
+    # a drop may name a scratch table only, never a predictions table (this stage's or another's)
+    for table in ("mlrelay.canary; DROP TABLE x", "mlrelay.predictions", "ml.package_type_predictions", "canary_dev"):
+        bad = json.dumps({**request, "predictions_table": table}).encode()
+        refused = plan_config_drop(dropped("configs/infer/canary.json"), bad, len(bad))
+        assert isinstance(refused, RejectConfig), table
+        assert [p["path"] for p in refused.report["problems"]] == ["predictions_table"]
