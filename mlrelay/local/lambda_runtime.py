@@ -4,10 +4,15 @@ moto cannot run function code without Docker, so the patched moto routes
 every Invoke here. Synchronous invocations run in the caller's request;
 asynchronous ones (EventBridge targets, InvocationType=Event) run on a worker
 pool and are retried twice on error, as Lambda retries async invocations.
+An invocation past its function's timeout fails as Lambda's does
+(`Sandbox.Timedout`, "Task timed out after N.00 seconds"), and the handler
+is stopped at its next Python instruction.
 """
 
 from __future__ import annotations
 
+import contextvars
+import ctypes
 import json
 import logging
 import threading
@@ -27,6 +32,17 @@ ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice
 
 class FunctionNotRegisteredError(LookupError):
     pass
+
+
+class SandboxTimedOutError(RuntimeError):
+    """The function ran past its timeout; what its caller sees."""
+
+    error_type = "Sandbox.Timedout"  # Lambda's errorType, which Step Functions' Retry and Catch match
+
+
+class _Stopped(BaseException):
+    """Raised inside a handler that ran past its timeout (BaseException: the handler's `except Exception` does not
+    swallow it), as Lambda ends the sandbox."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,7 @@ class LocalLambdaRuntime:
         try:
             self.writes_invocation_log(function)
             with self.acting_as(function):
-                result = function.handler(event, LocalLambdaContext(function))
+                result = _within_timeout(function, event)
         except Exception as err:
             self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}", event)
             logger.warning("%s failed: %s: %s", function.name, type(err).__name__, err)
@@ -175,6 +191,30 @@ class LocalLambdaRuntime:
                     seen.setdefault(record["messageId"], json.loads(record["body"]))
         return list(seen.values())
 
+
+
+def _within_timeout(function: LocalFunction, event: Any) -> Any:
+    """The handler's result, on a thread of its own that is stopped if it runs past the function's timeout."""
+    outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()  # the acting principal and any other context the caller set
+
+    def call() -> None:
+        try:
+            outcome["result"] = context.run(function.handler, event, LocalLambdaContext(function))
+        except _Stopped:
+            pass
+        except BaseException as err:  # handed to the caller, as Lambda reports the function's error
+            outcome["error"] = err
+
+    worker = threading.Thread(target=call, name=f"lambda-{function.name}", daemon=True)
+    worker.start()
+    worker.join(function.timeout_seconds)
+    if worker.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident or 0), ctypes.py_object(_Stopped))
+        raise SandboxTimedOutError(f"Task timed out after {function.timeout_seconds:.2f} seconds")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
 
 
 def destination_record(function: LocalFunction, event: Any, request_id: str, error: Exception, attempts: int) -> dict[str, Any]:

@@ -35,8 +35,37 @@ FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
 _WHOLE_OBJECTS = TransferConfig(multipart_threshold=5 * 1024**3)
 
 
+STOP_GRACE_SECONDS = 120  # SageMaker sends SIGTERM at the maximum runtime and ends the job 120 s later
+
+
 class JobFailedError(RuntimeError):
     """The job's script failed; the message is what SageMaker would report."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """StoppingCondition.MaxRuntimeInSeconds, enforced on a clock `time_scale` times real time (tests run faster)."""
+
+    max_runtime_seconds: int | None = None
+    time_scale: float = 1.0
+    kind: str = "Training"  # what the stop message calls the job
+
+    @classmethod
+    def of(cls, arguments: dict[str, Any], kind: str, time_scale: float = 1.0) -> Limits:
+        seconds = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        return cls(int(seconds) if seconds else None, time_scale, kind)
+
+    @property
+    def wait_seconds(self) -> float | None:
+        return None if self.max_runtime_seconds is None else self.max_runtime_seconds * self.time_scale
+
+    @property
+    def grace_seconds(self) -> float:
+        return STOP_GRACE_SECONDS * self.time_scale
+
+    def exceeded(self) -> JobFailedError:
+        return JobFailedError(f"MaxRuntimeExceeded: {self.kind} job reached the maximum runtime of {self.max_runtime_seconds} "
+                              "seconds (StoppingCondition.MaxRuntimeInSeconds) and was stopped")
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,7 @@ class JobContext:
     directory: Path  # stands in for the container's root
     log_path: Path
     aws_environment: dict[str, str] = field(default_factory=dict)  # the execution role's credentials and endpoint
+    limits: Limits = Limits()
 
 
 def run_processing(job: JobContext, arguments: dict[str, Any]) -> None:
@@ -217,12 +247,22 @@ def download(s3: Any, uri: str, target: Path) -> None:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             relative = item["Key"][len(prefix):].lstrip("/") or item["Key"].rsplit("/", 1)[-1]
-            destination = target / relative
+            destination = staged_path(target, relative, f"s3://{bucket}/{item['Key']}")
             destination.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, item["Key"], str(destination))
             found = True
     if not found:
         raise JobFailedError(f"ClientError: no S3 objects found under {uri}")
+
+
+def staged_path(target: Path, relative: str, uri: str) -> Path:
+    """Where an object is staged in the job's folder; a key that would land outside it fails the step, naming it."""
+    parts = relative.replace("\\", "/").split("/")
+    destination = (target / relative).resolve()
+    if relative.startswith("/") or ".." in parts or not destination.is_relative_to(target.resolve()):
+        raise JobFailedError(f"ClientError: the object {uri} would be staged outside the job's input folder "
+                             f"({target.name}): rename it without '..' or a leading '/'")
+    return destination
 
 
 def download_manifest(s3: Any, uri: str, target: Path) -> None:
@@ -236,7 +276,7 @@ def download_manifest(s3: Any, uri: str, target: Path) -> None:
     if not relative_keys:
         raise JobFailedError(f"ClientError: the manifest {uri} lists no objects")
     for relative in relative_keys:
-        destination = target / relative
+        destination = staged_path(target, relative, f"s3://{prefix_bucket}/{prefix}{relative}")
         destination.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(prefix_bucket, prefix + relative, str(destination))
 
@@ -273,24 +313,47 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     with job.log_path.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
     returncode = None
+    limits = job.limits
+    stderr_path = job.directory / "stderr.txt"
     if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
-        stderr_path = job.directory / "stderr.txt"
-        returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path)
+        try:
+            returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path,
+                                         limits.wait_seconds, limits.grace_seconds)
+        except warm_python.StoppedError as stopped:
+            raise _stopped(job, limits) from stopped
         if returncode is None:
             with job.log_path.open("a") as log:
                 log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
-        else:
-            stderr = stderr_path.read_text(errors="replace")
     if returncode is None:
-        with job.log_path.open("a") as log:
-            result = subprocess.run(
-                command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=subprocess.PIPE, text=True
-            )
-        returncode, stderr = result.returncode, result.stderr
+        with job.log_path.open("a") as log, stderr_path.open("w") as errors:
+            process = subprocess.Popen(command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=errors)
+            try:
+                returncode = process.wait(limits.wait_seconds)
+            except subprocess.TimeoutExpired as expired:
+                _stop(process, limits.grace_seconds)
+                raise _stopped(job, limits) from expired
+    stderr = stderr_path.read_text(errors="replace")
     with job.log_path.open("a") as log:
         log.write(stderr)
     if returncode != 0:
         raise JobFailedError(_failure_reason(stderr, returncode))
+
+
+def _stop(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """As SageMaker stops a job: SIGTERM, and the end after the grace period."""
+    process.terminate()
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stopped(job: JobContext, limits: Limits) -> JobFailedError:
+    error = limits.exceeded()
+    with job.log_path.open("a") as log:
+        log.write(f"{error}\n")
+    return error
 
 
 def _failure_reason(stderr: str, returncode: int) -> str:

@@ -25,7 +25,15 @@ from typing import Any
 
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.pipeline_expressions import ExpressionError, evaluate, parameter_values, step_references
-from mlrelay.local.sagemaker_jobs import JobContext, JobFailedError, JobStorage, run_processing, run_training, run_transform
+from mlrelay.local.sagemaker_jobs import (
+    JobContext,
+    JobFailedError,
+    JobStorage,
+    Limits,
+    run_processing,
+    run_training,
+    run_transform,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +95,10 @@ class JobIdentity:
 class LocalPipelineRunner:
     def __init__(
         self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan,
-        read_object: Callable[[str, str], bytes] | None = None, identity: JobIdentity = JobIdentity(),
+        read_object: Callable[[str, str], bytes] | None = None, identity: JobIdentity = JobIdentity(), time_scale: float = 1.0,
     ):
         self.identity = identity
+        self._time_scale = time_scale  # jobs' maximum runtimes, on the stack's clock
         self._s3_client = s3_client
         self._read_object = read_object  # inputs straight from the emulator's store (mlrelay/local/emulated/s3.py)
         self._faults = faults
@@ -238,6 +247,7 @@ class LocalPipelineRunner:
             directory=self._work_dir / execution_id / name,
             log_path=self._log_dir / execution_id / f"{name}.log",
             aws_environment=self.identity.environment(role_arn),
+            limits=Limits.of(arguments, kind, self._time_scale),
         )
         self.identity.may_start(kind, _image_of(arguments, models), job_name, role_arn)
         arn_prefix = execution.arn.split(":pipeline/")[0]

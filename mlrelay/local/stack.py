@@ -67,7 +67,7 @@ class EmbeddedStack:
         self.stage = stage
         self.template_path = template_path or Path(os.environ.get(TEMPLATE_ENV) or project_root / "infra" / "resources.json")
         self.parameter_overrides = dict(parameters or {})
-        self.time_scale = time_scale  # Wait states and Retry back-offs (tests run them faster)
+        self.time_scale = time_scale  # Wait states, Retry back-offs and jobs' maximum runtimes (tests run them faster)
         self.log_dir = log_dir
         self.project_root = project_root
         self.faults = FaultPlan()
@@ -81,6 +81,7 @@ class EmbeddedStack:
             emit=self._emit_sagemaker_event,
             faults=self.faults,
             read_object=read_object,
+            time_scale=time_scale,
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
         self.slack: SlackReceiver | None = None

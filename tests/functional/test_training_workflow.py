@@ -1,6 +1,7 @@
 """The training state machine as the emulator executes it: success, and failure into the failure path."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -107,3 +108,33 @@ def test_a_pipeline_that_ends_before_its_workflow_waits_still_completes_the_run(
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert entered[4:8] == ["WaitForTrainingPipeline", "ReadPipelineOutcome", "PipelineSucceeded", "EvaluateCandidate"]
+
+
+def test_a_step_function_past_its_timeout_fails_the_run_as_lambda_would(aws):
+    # GIVEN a training step function of a 1 s timeout, and the config read taking 3 s
+    key = "configs/train/slow-config.json"
+    put = aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=json.dumps(valid_config(model_name="slow-config")))
+    aws.stack.runtime.wait_idle()
+    step = aws.stack.info.functions["training_step"]
+    original = aws.stack.runtime.functions[step]
+    aws.stack.runtime.functions[step] = replace(original, timeout_seconds=1)
+    slow = aws.stack.faults.slow_reads(aws.bucket, key, seconds=3)
+    run_input = {"run_id": "train-slow-config-manual", "workflow": "training", "model_name": "slow-config",
+                 "config": {"bucket": aws.bucket, "key": key, "version_id": put["VersionId"]},
+                 "requested_at": "2026-11-23T03:00:00Z", "callback_timeout_seconds": None}
+    try:
+        # WHEN the training workflow runs
+        aws.sfn.start_execution(stateMachineArn=aws.training_arn, name="train-slow-config-manual", input=json.dumps(run_input))
+        (run,) = aws.runs("train-slow-config-manual")
+    finally:
+        aws.stack.runtime.functions[step] = original
+        aws.stack.faults.remove(slow)
+
+    # THEN the state machine sees Lambda's own timeout error, which its Retry does not retry, and the run fails with it
+    execution = aws.sfn.describe_execution(executionArn=run["executionArn"])
+    assert (execution["status"], execution["error"]) == ("FAILED", "Sandbox.Timedout")
+    assert "Task timed out after 1.00 seconds" in execution["cause"]
+    assert aws.run_record("train-slow-config-manual")["failed_state"] == "LoadTrainingConfig"
+    history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
+    lambda_attempts = [e for e in history if e.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda"]
+    assert len(lambda_attempts) == 1  # Sandbox.Timedout is not among the transient errors the step retries

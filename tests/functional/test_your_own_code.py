@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
@@ -197,6 +198,19 @@ def test_a_crashing_script_fails_its_step_with_its_own_error_in_the_run_and_the_
     assert "step Train: AlgorithmError: ValueError: the learning rate must be positive, got -0.5" in execution["cause"]
     (post,) = aws.slack_posts(run["name"])
     assert "the learning rate must be positive" in json.dumps(post)
+    assert aws.run_record(run["name"])["failed_state"] == "WaitForTrainingPipeline"
+
+
+def test_a_script_past_its_maximum_runtime_is_stopped_and_fails_its_step_with_sagemakers_reason(aws, tmp_path):
+    shutil.copytree(CODE / "looping", tmp_path / "looping")
+    started = time.monotonic()
+
+    # the stack's clock runs at a tenth of real time: the 60 s limit stops the job after about 6 s
+    run, execution = failed_run(aws, tmp_path / "looping", "byom-looping", training={"max_runtime_minutes": 1})
+
+    assert ("step Train: MaxRuntimeExceeded: Training job reached the maximum runtime of 60 seconds "
+            "(StoppingCondition.MaxRuntimeInSeconds) and was stopped") in execution["cause"]
+    assert time.monotonic() - started < 60
     assert aws.run_record(run["name"])["failed_state"] == "WaitForTrainingPipeline"
 
 

@@ -29,7 +29,9 @@ def patched(router: InvokeRouter) -> Iterator[None]:
             payload = router(self.function_name, event, header(request_headers, "X-Amz-Invocation-Type", "RequestResponse"))
         except Exception as err:
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}).encode()
+            # a timeout's errorType is Lambda's own (Sandbox.Timedout), not an exception's name
+            error_type = getattr(err, "error_type", type(err).__name__)
+            return json.dumps({"errorType": error_type, "errorMessage": str(err)}).encode()
         return payload if payload is not None else b""
 
     with (
