@@ -29,7 +29,6 @@ _PATTERN_HINTS = {
     "model_name": "must be 2-48 characters of lowercase letters, digits and single hyphens, starting with a letter",
     "uri": "must be an S3 URI like s3://bucket-name/path/to/table.csv",
     "catalogue_uri": "must be an S3 URI like s3://bucket-name/path/to/catalogue.csv",
-    "instance_type": "must be a SageMaker instance type like ml.m5.large",
     "code_uri": "must be an S3 URI like s3://bucket-name/code/<digest>/sourcedir.tar.gz",
     "entry_point": "must be a .py file inside the code folder, like train.py or src/train.py",
     "image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",

@@ -24,8 +24,10 @@ from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
+from chalicelib.config.instances import INSTANCE_TYPES
 from chalicelib.shared.images import framework_of
 from mlrelay.local import warm_python
+from mlrelay.local.memory_watch import MemoryWatch
 from mlrelay.local.user_env import RequirementsError, environment_for
 
 CONTAINER_ROOT = "/opt/ml/"
@@ -44,16 +46,26 @@ class JobFailedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """StoppingCondition.MaxRuntimeInSeconds, enforced on a clock `time_scale` times real time (tests run faster)."""
+    """StoppingCondition.MaxRuntimeInSeconds, enforced on a clock `time_scale` times real time (tests run faster),
+    and the memory of the job's instance type."""
 
     max_runtime_seconds: int | None = None
     time_scale: float = 1.0
     kind: str = "Training"  # what the stop message calls the job
+    instance_type: str = ""
+    memory_bytes: int | None = None
 
     @classmethod
     def of(cls, arguments: dict[str, Any], kind: str, time_scale: float = 1.0) -> Limits:
         seconds = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        return cls(int(seconds) if seconds else None, time_scale, kind)
+        instance_type = str(
+            arguments.get("ResourceConfig", {}).get("InstanceType")
+            or arguments.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceType")
+            or arguments.get("TransformResources", {}).get("InstanceType") or ""
+        )
+        instance = INSTANCE_TYPES.get(instance_type)
+        memory = instance.memory_gib * 1024**3 if instance else None
+        return cls(int(seconds) if seconds else None, time_scale, kind, instance_type, memory)
 
     @property
     def wait_seconds(self) -> float | None:
@@ -62,6 +74,12 @@ class Limits:
     @property
     def grace_seconds(self) -> float:
         return STOP_GRACE_SECONDS * self.time_scale
+
+    def out_of_memory(self) -> JobFailedError:
+        gib = (self.memory_bytes or 0) / 1024**3
+        return JobFailedError(f"OutOfMemory: Please use an instance type with more memory, or reduce the size of the data "
+                              f"processed on an instance: the job used more than the {gib:g} GiB of an {self.instance_type} "
+                              "and was ended")
 
     def exceeded(self) -> JobFailedError:
         return JobFailedError(f"MaxRuntimeExceeded: {self.kind} job reached the maximum runtime of {self.max_runtime_seconds} "
@@ -318,20 +336,25 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
         try:
             returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path,
-                                         limits.wait_seconds, limits.grace_seconds)
+                                         limits.wait_seconds, limits.grace_seconds, limits.memory_bytes)
         except warm_python.StoppedError as stopped:
             raise _stopped(job, limits) from stopped
+        except warm_python.OutOfMemoryError as killed:
+            raise _ended(job, limits.out_of_memory()) from killed
         if returncode is None:
             with job.log_path.open("a") as log:
                 log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
     if returncode is None:
         with job.log_path.open("a") as log, stderr_path.open("w") as errors:
             process = subprocess.Popen(command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=errors)
-            try:
-                returncode = process.wait(limits.wait_seconds)
-            except subprocess.TimeoutExpired as expired:
-                _stop(process, limits.grace_seconds)
-                raise _stopped(job, limits) from expired
+            with MemoryWatch(process.pid, limits.memory_bytes) as memory:
+                try:
+                    returncode = process.wait(limits.wait_seconds)
+                except subprocess.TimeoutExpired as expired:
+                    _stop(process, limits.grace_seconds)
+                    raise _stopped(job, limits) from expired
+            if memory.exceeded:
+                raise _ended(job, limits.out_of_memory())
     stderr = stderr_path.read_text(errors="replace")
     with job.log_path.open("a") as log:
         log.write(stderr)
@@ -350,7 +373,11 @@ def _stop(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
 
 
 def _stopped(job: JobContext, limits: Limits) -> JobFailedError:
-    error = limits.exceeded()
+    return _ended(job, limits.exceeded())
+
+
+def _ended(job: JobContext, error: JobFailedError) -> JobFailedError:
+    """The error, also written to the step's log."""
     with job.log_path.open("a") as log:
         log.write(f"{error}\n")
     return error

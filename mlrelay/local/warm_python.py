@@ -21,6 +21,8 @@ import time
 import traceback
 from pathlib import Path
 
+from mlrelay.local.memory_watch import MemoryWatch
+
 PRELOAD = [
     "numpy", "pandas", "scipy.stats", "scipy.spatial.distance", "sklearn.ensemble", "sklearn.metrics",
     "sklearn.model_selection", "sklearn.preprocessing", "joblib", "shap",
@@ -30,6 +32,10 @@ _lock = threading.Lock()
 
 class StoppedError(RuntimeError):
     """The job ran past its time limit and was stopped (SIGTERM, then SIGKILL after the grace period)."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """The job held more memory than its limit and was killed."""
 _context: multiprocessing.context.ForkServerContext | None = None
 
 
@@ -39,27 +45,31 @@ def available() -> bool:
 
 def run(
     arguments: list[str], cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path,
-    timeout_seconds: float | None = None, grace_seconds: float = 0,
+    timeout_seconds: float | None = None, grace_seconds: float = 0, memory_limit_bytes: int | None = None,
 ) -> int | None:
     """Run `python ARGUMENTS` (a script path, or -m module, then its arguments) warm; returns its exit code.
 
     None means the warm interpreter did not run the job to its end (the job wrote no exit code, e.g. the
     forkserver went away): the caller runs it cold instead. The job's own exit code comes from the job,
     not from the forkserver's report, which reads 255 when the server's pipe closes early. A job still
-    running after `timeout_seconds` is sent SIGTERM, killed after `grace_seconds`, and StoppedError raised.
+    running after `timeout_seconds` is sent SIGTERM, killed after `grace_seconds`, and StoppedError raised; one
+    holding more than `memory_limit_bytes` is killed and OutOfMemoryError raised.
     """
     exit_path = stderr_path.with_name(stderr_path.name + ".exit")
     exit_path.unlink(missing_ok=True)
     process = _server().Process(target=_job, args=(arguments, str(cwd), env, str(stdout_path), str(stderr_path), str(exit_path)))
     process.start()
-    process.join(timeout_seconds)
-    if process.is_alive():
-        process.terminate()
-        process.join(grace_seconds)
+    with MemoryWatch(process.pid or 0, memory_limit_bytes) as memory:
+        process.join(timeout_seconds)
         if process.is_alive():
-            process.kill()
-            process.join()
-        raise StoppedError(f"stopped after {timeout_seconds:.0f} s")
+            process.terminate()
+            process.join(grace_seconds)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            raise StoppedError(f"stopped after {timeout_seconds:.0f} s")
+    if memory.exceeded:
+        raise OutOfMemoryError(f"killed over {memory_limit_bytes} bytes")
     if not exit_path.exists() and process.pid:
         _wait_until_gone(process.pid)  # the server went away early: the job may still be running, orphaned
     try:
