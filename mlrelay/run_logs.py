@@ -41,3 +41,48 @@ def _line(function: str, event: dict[str, Any]) -> LogLine:
     except ValueError:
         return LogLine(at, function, "", event["message"].strip())
     return LogLine(at, function, str(record.get("level", "")), str(record.get("message", "")))
+
+
+# Where SageMaker puts a job's output: one group per kind of job, a stream per instance named after the job.
+JOB_LOG_GROUPS = {"TrainingJob": "/aws/sagemaker/TrainingJobs", "ProcessingJob": "/aws/sagemaker/ProcessingJobs",
+                  "TransformJob": "/aws/sagemaker/TransformJobs"}
+
+
+@dataclass(frozen=True)
+class StepJob:
+    step: str
+    pipeline_execution: str
+    kind: str  # TrainingJob, ProcessingJob or TransformJob
+    job_name: str
+
+    @property
+    def log_group(self) -> str:
+        return JOB_LOG_GROUPS[self.kind]
+
+
+def step_jobs(sagemaker: Any, pipeline_executions: list[str]) -> list[StepJob]:
+    """The jobs of each pipeline execution's steps (a step that ran no job, e.g. a cache hit, has none), in run order."""
+    found = []
+    for execution in pipeline_executions:
+        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution)["PipelineExecutionSteps"]
+        for step in sorted(steps, key=lambda s: s.get("StartTime") or datetime.min.replace(tzinfo=UTC)):
+            for kind, job in step.get("Metadata", {}).items():
+                if kind in JOB_LOG_GROUPS and "CacheHitResult" not in step:
+                    found.append(StepJob(step["StepName"], execution, kind, job["Arn"].rsplit("/", 1)[-1]))
+    return found
+
+
+def job_log_lines(logs: Any, job: StepJob) -> list[str]:
+    """Every line of the job's log streams (one per instance), oldest first."""
+    lines: list[tuple[int, str]] = []
+    streams = logs.get_paginator("describe_log_streams").paginate(logGroupName=job.log_group, logStreamNamePrefix=f"{job.job_name}/")
+    for stream in (s for page in streams for s in page["logStreams"]):
+        token = None
+        while True:
+            page = logs.get_log_events(logGroupName=job.log_group, logStreamName=stream["logStreamName"], startFromHead=True,
+                                       **({"nextToken": token} if token else {}))
+            lines.extend((event["timestamp"], event["message"]) for event in page["events"])
+            if not page["events"] or page.get("nextForwardToken") == token:
+                break
+            token = page.get("nextForwardToken")
+    return [message for _, message in sorted(lines, key=lambda line: line[0])]

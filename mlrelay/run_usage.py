@@ -16,7 +16,7 @@ from typing import Any
 from mlrelay.costs import Usage
 from mlrelay.runs import RunDetail
 
-PIPELINE_EXECUTION = re.compile(r"arn:aws:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[A-Za-z0-9-]+/execution/[a-z0-9]+")
+PIPELINE_EXECUTION = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[A-Za-z0-9-]+/execution/[a-z0-9]+")
 STATEMENT_ID = re.compile(r'"(?:count_)?statement_id"\s*:\s*"([0-9a-f-]{36})"')
 DEFAULT_MEMORY_MB = 512  # .chalice/config.json's lambda_memory_size, when the function cannot be read
 
@@ -29,12 +29,18 @@ def run_usage(detail: RunDetail, client: Any, step_function: str) -> Usage:
     text = "\n".join(_payloads(events))
     sagemaker = client("sagemaker")
     instance_seconds: dict[str, float] = defaultdict(float)
-    for execution_arn in sorted(set(PIPELINE_EXECUTION.findall(text))):
+    for execution_arn in pipeline_executions(detail):
         for instance_type, used in _pipeline_instance_seconds(sagemaker, execution_arn).items():
             instance_seconds[instance_type] += used
     data = client("redshift-data")
     statements = tuple(_statement_seconds(data, sid) for sid in sorted(set(STATEMENT_ID.findall(text))))
     return Usage(transitions, requests, seconds * memory_gb, dict(instance_seconds), tuple(s for s in statements if s is not None))
+
+
+def pipeline_executions(detail: RunDetail) -> list[str]:
+    """The SageMaker pipeline executions a run started, over all its attempts, in the order they were named."""
+    events = [event for attempt in (*detail.earlier, detail) for event in attempt.events]
+    return list(dict.fromkeys(PIPELINE_EXECUTION.findall("\n".join(_payloads(events)))))
 
 
 def _payloads(events: list[dict[str, Any]]) -> list[str]:

@@ -26,18 +26,21 @@ def up(
     from rich.table import Table
 
     from mlrelay.local.stack import EmbeddedStack
-    from mlrelay.local.state_file import remove_state, write_state
+    from mlrelay.local.state_file import remove_state, state_file_path, write_state
 
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stack = EmbeddedStack(stage=stage)
+    # kept beside the state file, not in a temporary folder: a step's log outlives the stack that wrote it
+    logs = state_file_path().parent / "logs"
+    stack = EmbeddedStack(stage=stage, log_dir=logs)
     with console.status("starting the embedded AWS stack…"):
         stack.start()
     try:
         if demo_data:
             _seed_demo_data(stack)
         path = write_state(stack.info)
-        console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}")
+        console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}; logs in {logs} "
+                      "(the functions' and each pipeline step's; `mlrelay runs logs RUN [--step STEP]`)")
         table = Table("output", "value", box=None, padding=(0, 2))
         for name, value in stack.info.outputs.items():
             table.add_row(name, value)

@@ -133,13 +133,19 @@ def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) 
 def logs(
     run_id: str = typer.Argument(..., help="A run id from `mlrelay runs list`."),
     hours: float = typer.Option(72, help="How far back to look."),
+    step: str | None = typer.Option(None, "--step", help="Instead, the output of this pipeline step's job (Split, Train, "
+                                    "Transform, ...): its CloudWatch Logs stream, where SageMaker writes it."),
 ) -> None:
-    """The functions' log lines that mention the run (CloudWatch Logs, every function's log group), oldest first."""
+    """The functions' log lines that mention the run (CloudWatch Logs, every function's log group), oldest first;
+    with --step, a pipeline step's own output (every attempt's job, oldest first)."""
     from rich.table import Table
 
     from mlrelay.run_logs import run_log_lines
 
     info, client = connect()
+    if step is not None:
+        _step_logs(client, info, run_id, step)
+        return
     lines = run_log_lines(client("logs"), list(info.functions.values()), run_id, since_hours=hours)
     if not lines:
         fail(f"no log lines mention {run_id} in the last {hours:g} hours (`mlrelay runs list` shows the run ids)")
@@ -148,6 +154,26 @@ def logs(
         table.add_row(line.at.strftime("%m-%d %H:%M:%S"), line.function, line.level, line.message)
     console.print(table)
     console.print(f"{len(lines)} lines")
+
+
+def _step_logs(client: Any, info: StackInfo, run_id: str, step: str) -> None:
+    from mlrelay.run_logs import job_log_lines, step_jobs
+    from mlrelay.run_usage import pipeline_executions
+    from mlrelay.runs import RunNotFoundError, show_run
+
+    try:
+        detail = show_run(client("stepfunctions"), info.state_machines, run_id)
+    except RunNotFoundError as err:
+        fail(str(err))
+    jobs = step_jobs(client("sagemaker"), pipeline_executions(detail))
+    chosen = [job for job in jobs if job.step == step]
+    if not chosen:
+        steps = ", ".join(dict.fromkeys(job.step for job in jobs)) or "none: the run started no pipeline job"
+        fail(f"run {run_id} has no job for step {step!r}; its steps with jobs: {steps}")
+    for job in chosen:
+        console.print(f"[bold]{job.step}[/]: {job.kind} {job.job_name} ({job.log_group})", highlight=False)
+        lines = job_log_lines(client("logs"), job)
+        console.print("\n".join(lines) if lines else "(no output)", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

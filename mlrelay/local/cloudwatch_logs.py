@@ -71,3 +71,27 @@ def shipped(
         yield
     finally:
         logger.removeHandler(handler)
+
+
+MAX_BATCH_EVENTS, MAX_BATCH_BYTES = 10_000, 1_000_000  # PutLogEvents' limits (each event counts 26 bytes more)
+
+
+def put_lines(client: Any, group: str, stream: str, lines: list[str]) -> None:
+    """A job's output as the stream SageMaker writes: the group and stream made if missing, the lines in batches."""
+    for create in (lambda: client.create_log_group(logGroupName=group),
+                   lambda: client.create_log_stream(logGroupName=group, logStreamName=stream)):
+        try:
+            create()
+        except client.exceptions.ResourceAlreadyExistsException:
+            pass
+    now = int(time.time() * 1000)
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for line in (line or " " for line in lines):  # an empty message is refused
+        if len(batch) == MAX_BATCH_EVENTS or size + len(line.encode()) + 26 > MAX_BATCH_BYTES:
+            client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+            batch, size = [], 0
+        batch.append({"timestamp": now, "message": line})
+        size += len(line.encode()) + 26
+    if batch:
+        client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -34,6 +35,7 @@ from mlrelay.local.sagemaker_jobs import (
     run_training,
     run_transform,
 )
+from mlrelay.run_logs import JOB_LOG_GROUPS
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +98,10 @@ class LocalPipelineRunner:
     def __init__(
         self, s3_client: Callable[[], Any], work_dir: Path, log_dir: Path, emit: EventEmitter, faults: FaultPlan,
         read_object: Callable[[str, str], bytes] | None = None, identity: JobIdentity = JobIdentity(), time_scale: float = 1.0,
+        ship_log: Callable[[str, str, list[str]], None] = lambda group, stream, lines: None,
     ):
         self.identity = identity
+        self._ship_log = ship_log  # (group, stream, lines): a job's output into CloudWatch Logs, where SageMaker puts it
         self._time_scale = time_scale  # jobs' maximum runtimes, on the stack's clock
         self._s3_client = s3_client
         self._read_object = read_object  # inputs straight from the emulator's store (mlrelay/local/emulated/s3.py)
@@ -250,6 +254,19 @@ class LocalPipelineRunner:
             limits=Limits.of(arguments, kind, self._time_scale),
         )
         self.identity.may_start(kind, _image_of(arguments, models), job_name, role_arn)
+        written = job.log_path.stat().st_size if job.log_path.exists() else 0
+        try:
+            return self._run_job(execution, kind, arguments, record, models, job, job_name)
+        finally:
+            if f"{kind}Job" in JOB_LOG_GROUPS and job.log_path.exists():
+                with job.log_path.open(errors="replace") as log:
+                    log.seek(written)  # this job's lines: a retried step appends to the same file
+                    self._ship_log(JOB_LOG_GROUPS[f"{kind}Job"], f"{job_name}/algo-1-{int(time.time())}", log.read().splitlines())
+
+    def _run_job(
+        self, execution: Any, kind: str, arguments: dict[str, Any], record: StepRecord, models: dict[str, dict[str, Any]],
+        job: JobContext, job_name: str,
+    ) -> dict[str, Any]:
         arn_prefix = execution.arn.split(":pipeline/")[0]
         if kind == "Processing":
             record.metadata = {"ProcessingJob": {"Arn": f"{arn_prefix}:processing-job/{job_name}"}}

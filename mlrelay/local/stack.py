@@ -82,6 +82,8 @@ class EmbeddedStack:
             faults=self.faults,
             read_object=read_object,
             time_scale=time_scale,
+            # SageMaker writes a job's output to CloudWatch Logs itself: the stack's shipper signs as the operator
+            ship_log=lambda group, stream, lines: cloudwatch_logs.put_lines(self.operator_client("logs"), group, stream, lines),
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
         self.slack: SlackReceiver | None = None

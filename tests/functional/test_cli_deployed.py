@@ -64,6 +64,17 @@ def test_runs_logs_reads_the_functions_log_groups_filtered_by_the_run(trained):
     assert code == 0 and "mlrelay-dev-on_config_dropped" in output and "training run started" in output
 
 
+def test_runs_logs_step_prints_the_jobs_own_output_from_its_cloudwatch_logs_stream(trained):
+    code, output = mlrelay("runs", "logs", trained, "--step", "Train")
+    split_code, split = mlrelay("runs", "logs", trained, "--step", "Split")
+    missing_code, missing = mlrelay("runs", "logs", trained, "--step", "Nope")
+
+    assert code == 0 and "Train: TrainingJob pipelines-" in output and "(/aws/sagemaker/TrainingJobs)" in output
+    assert re.search(r"trained \w+ \(multiclass_classification\) on \d+ rows", output)
+    assert split_code == 0 and "(/aws/sagemaker/ProcessingJobs)" in split and re.search(r"split \d+ rows: \d+ train", split)
+    assert missing_code == 1 and "has no job for step 'Nope'; its steps with jobs: Split, Train" in missing
+
+
 def test_models_and_warehouse_commands_work_there_too(trained):
     models_code, models = mlrelay("models", "show", MODEL)
     query_code, query = mlrelay("warehouse", "query", "SELECT 41 + 1 AS answer")
