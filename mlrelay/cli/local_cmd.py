@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -26,15 +27,23 @@ def up(
     from rich.table import Table
 
     from mlrelay.local.stack import EmbeddedStack
-    from mlrelay.local.state_file import remove_state, state_file_path, write_state
+    from mlrelay.local.state_file import remove_state, running_stack_pid, state_file_path, write_state
 
+    had_state = state_file_path().exists()
+    if (running := running_stack_pid()) is not None and running != os.getpid():
+        fail(f"an embedded stack already runs (pid {running}, {state_file_path()}): stop it first, or set MLRELAY_STATE_FILE "
+             "to another path for a second one")
+    if had_state:
+        console.print(f"[yellow]cleaned up:[/] removed {state_file_path()}, left by a stack that did not stop")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     # kept beside the state file, not in a temporary folder: a step's log outlives the stack that wrote it
     logs = state_file_path().parent / "logs"
-    stack = EmbeddedStack(stage=stage, log_dir=logs)
+    stack = EmbeddedStack(stage=stage, log_dir=logs, process_file=state_file_path().parent / "processes.json")
     with console.status("starting the embedded AWS stack…"):
         stack.start()
+    for line in stack.leftovers:
+        console.print(f"[yellow]cleaned up:[/] {line}")
     try:
         if demo_data:
             _seed_demo_data(stack)
@@ -51,8 +60,9 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
-        remove_state()
-        stack.stop()
+        console.print("stopping: running jobs are ended, their steps fail as stopped…")
+        stack.stop(timeout_seconds=20, stop_jobs=True)
+        remove_state()  # last: until now the stack can still be reached
     console.print("stack stopped")
 
 

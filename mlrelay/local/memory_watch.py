@@ -23,7 +23,7 @@ def available() -> bool:
 def resident_bytes(pid: int) -> int:
     """VmRSS of `pid` and all its descendants; 0 for a process that has ended."""
     total = 0
-    for process in _tree(pid):
+    for process in process_tree(pid):
         try:
             for line in (PROC / str(process) / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -34,7 +34,7 @@ def resident_bytes(pid: int) -> int:
     return total
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     found, pending = [], [pid]
     while pending:
         current = pending.pop()
@@ -74,7 +74,7 @@ class MemoryWatch:
             self.peak_bytes = max(self.peak_bytes, used)
             if used > self.limit_bytes:
                 self.exceeded = True
-                for process in reversed(_tree(self.pid)):
+                for process in reversed(process_tree(self.pid)):
                     try:
                         os.kill(process, signal.SIGKILL)
                     except ProcessLookupError:

@@ -26,7 +26,7 @@ from boto3.s3.transfer import TransferConfig
 
 from chalicelib.config.instances import INSTANCE_TYPES
 from chalicelib.shared.images import framework_of
-from mlrelay.local import warm_python
+from mlrelay.local import job_processes, warm_python
 from mlrelay.local.memory_watch import MemoryWatch
 from mlrelay.local.user_env import RequirementsError, environment_for
 
@@ -42,6 +42,11 @@ STOP_GRACE_SECONDS = 120  # SageMaker sends SIGTERM at the maximum runtime and e
 
 class JobFailedError(RuntimeError):
     """The job's script failed; the message is what SageMaker would report."""
+
+
+def stopped_with_the_stack() -> JobFailedError:
+    return JobFailedError("Stopped: the embedded stack stopped while the job ran; resume the run once a stack is up again "
+                          "(`mlrelay runs resume RUN`)")
 
 
 @dataclass(frozen=True)
@@ -333,6 +338,8 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     returncode = None
     limits = job.limits
     stderr_path = job.directory / "stderr.txt"
+    if job_processes.stopping():
+        raise _ended(job, stopped_with_the_stack())
     if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
         try:
             returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path,
@@ -341,13 +348,15 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
             raise _stopped(job, limits) from stopped
         except warm_python.OutOfMemoryError as killed:
             raise _ended(job, limits.out_of_memory()) from killed
+        if returncode is None and job_processes.stopping():
+            raise _ended(job, stopped_with_the_stack())
         if returncode is None:
             with job.log_path.open("a") as log:
                 log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
     if returncode is None:
         with job.log_path.open("a") as log, stderr_path.open("w") as errors:
             process = subprocess.Popen(command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=errors)
-            with MemoryWatch(process.pid, limits.memory_bytes) as memory:
+            with job_processes.tracked(process.pid), MemoryWatch(process.pid, limits.memory_bytes) as memory:
                 try:
                     returncode = process.wait(limits.wait_seconds)
                 except subprocess.TimeoutExpired as expired:
@@ -358,6 +367,8 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     stderr = stderr_path.read_text(errors="replace")
     with job.log_path.open("a") as log:
         log.write(stderr)
+    if job_processes.stopping():  # ended by the stack's stop, not by its own doing
+        raise _ended(job, stopped_with_the_stack())
     if returncode != 0:
         raise JobFailedError(_failure_reason(stderr, returncode))
 

@@ -29,7 +29,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from mlrelay.local import cloudwatch_logs
+from mlrelay.local import cloudwatch_logs, job_processes
 from mlrelay.local.applier import PLACEHOLDER_CODE, AppliedStack, FunctionSpec, TemplateApplier
 from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
@@ -46,6 +46,7 @@ from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.packaging import CODE_HASH_METADATA, code_sha256
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
 
+logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_ENV = "MLRELAY_INFRA_TEMPLATE"  # another template to start from (the IAM mutation benchmark's copies)
 
@@ -60,10 +61,14 @@ class EmbeddedStack:
 
     def __init__(
         self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None, time_scale: float = 1.0,
-        template_path: Path | None = None, parameters: dict[str, str] | None = None,
+        template_path: Path | None = None, parameters: dict[str, str] | None = None, process_file: Path | None = None,
     ):
         """`template_path` and `parameters` replace infra/resources.json and add to the stage's parameters
-        (tests of a changed template; MLRELAY_INFRA_TEMPLATE names a template for the IAM mutation benchmark)."""
+        (tests of a changed template; MLRELAY_INFRA_TEMPLATE names a template for the IAM mutation benchmark).
+        `process_file` records the stack's pid, work folder and running jobs while it runs, so that the next start
+        ends what a killed stack left (`leftovers` says what that was)."""
+        self.process_file = process_file
+        self.leftovers: list[str] = []
         self.stage = stage
         self.template_path = template_path or Path(os.environ.get(TEMPLATE_ENV) or project_root / "infra" / "resources.json")
         self.parameter_overrides = dict(parameters or {})
@@ -72,7 +77,7 @@ class EmbeddedStack:
         self.project_root = project_root
         self.faults = FaultPlan()
         self.runtime = LocalLambdaRuntime()
-        self._work_dir = Path(tempfile.mkdtemp(prefix="mlrelay-sagemaker-"))
+        self._work_dir = Path(tempfile.mkdtemp(prefix=job_processes.WORK_DIR_PREFIX))
         read_object = s3.object_reader(ACCOUNT_ID)  # the runner's and the warehouse's reads, in process
         self.pipelines = LocalPipelineRunner(
             s3_client=lambda: self.client("s3"),
@@ -109,6 +114,10 @@ class EmbeddedStack:
     def _start(self, undo: ExitStack) -> None:
         from chalicelib.aws import clients
 
+        job_processes.begin()
+        if self.process_file is not None:
+            self.leftovers = job_processes.clean_leftovers(self.process_file)
+            undo.enter_context(job_processes.recorded_in(self.process_file, os.getpid(), self._work_dir))
         undo.callback(clients.reset)
         undo.callback(shutil.rmtree, self._work_dir, True)
         for component in (self.warehouse, self.runtime, self.pipelines):
@@ -250,9 +259,17 @@ class EmbeddedStack:
             time.sleep(0.1)
         return False
 
-    def stop(self) -> None:
+    def stop(self, timeout_seconds: float = 120, stop_jobs: bool = False) -> None:
+        """Wait for what runs to end (at most `timeout_seconds`), then undo everything. `stop_jobs` ends the running
+        jobs first, as a person's Ctrl-C wants: their steps fail as stopped, and nothing waits for them."""
         try:
-            self.wait_idle(timeout_seconds=120)
+            if stop_jobs:
+                job_processes.stop_all(grace_seconds=5)
+            self.wait_idle(timeout_seconds=timeout_seconds)
+        except TimeoutError:
+            logger.warning("the stack stopped with work still running after %.0f s", timeout_seconds)
+            if not stop_jobs:
+                raise
         finally:
             self._cleanup.close()
 

@@ -49,6 +49,23 @@ def remove_state() -> None:
     state_file_path().unlink(missing_ok=True)
 
 
+def running_stack_pid() -> int | None:
+    """The pid of the stack the state file names, if that process still runs; a stale file is removed."""
+    path = state_file_path()
+    try:
+        pid = int(json.loads(path.read_text())["pid"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return None
+    except PermissionError:
+        pass  # someone else's process has the pid now: not ours, but the file may still be meant
+    return pid
+
+
 def read_state() -> StackInfo:
     path = state_file_path()
     if not path.exists():

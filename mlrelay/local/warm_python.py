@@ -21,6 +21,7 @@ import time
 import traceback
 from pathlib import Path
 
+from mlrelay.local import job_processes
 from mlrelay.local.memory_watch import MemoryWatch
 
 PRELOAD = [
@@ -59,7 +60,7 @@ def run(
     exit_path.unlink(missing_ok=True)
     process = _server().Process(target=_job, args=(arguments, str(cwd), env, str(stdout_path), str(stderr_path), str(exit_path)))
     process.start()
-    with MemoryWatch(process.pid or 0, memory_limit_bytes) as memory:
+    with job_processes.tracked(process.pid or 0), MemoryWatch(process.pid or 0, memory_limit_bytes) as memory:
         process.join(timeout_seconds)
         if process.is_alive():
             process.terminate()
