@@ -31,6 +31,7 @@ class VersionRecord:
     code: dict[str, Any] = field(default_factory=dict)  # what trained it: images, code bundle URI, entry point, hyperparameters
     task: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)  # who changed its status, when and why
+    artifact: dict[str, str] = field(default_factory=dict)  # its model.tar.gz as registered: uri, version_id, sha256
 
 
 class ModelVersions:
@@ -136,5 +137,5 @@ def _record(item: dict[str, Any]) -> VersionRecord:
         model_name=item["model_name"], version=int(item["version"]), status=item["status"], run_id=item["run_id"],
         model_package_arn=item["model_package_arn"], metrics=item["metrics"], decision=item["decision"],
         created_at=item["created_at"], config=item.get("config", {}), code=item.get("code", {}), task=item.get("task", ""),
-        history=item.get("history", []),
+        history=item.get("history", []), artifact=item.get("artifact", {}),
     )

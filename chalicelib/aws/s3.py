@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,15 @@ from chalicelib.aws.errors import NotFoundError, translated
 class ObjectContent:
     data: bytes  # at most max_bytes: the rest is never read
     size: int  # the object's full size
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Which bytes an object holds: its version (a versioned bucket gives each write its own) and their SHA-256."""
+
+    uri: str
+    version_id: str
+    sha256: str
 
 
 class S3Objects:
@@ -40,6 +50,20 @@ class S3Objects:
 
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
+
+    def fingerprint(self, uri: str) -> Fingerprint:
+        """The current version of an object and the SHA-256 of its bytes (read in chunks, never held whole)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        with translated(f"cannot read {uri}"):
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        digest = hashlib.sha256()
+        body = response["Body"]
+        try:
+            for chunk in iter(lambda: body.read(1024 * 1024), b""):
+                digest.update(chunk)
+        finally:
+            body.close()
+        return Fingerprint(uri, str(response.get("VersionId") or "null"), digest.hexdigest())
 
     def exists(self, uri: str) -> bool:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

@@ -12,6 +12,7 @@ from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.monitoring import blocking_cause, drift_notice, needs_alert
 from chalicelib.inference.plan import (
     NoApprovedModelError,
+    check_artifact,
     check_row_count,
     daily_window,
     far_from_previous,
@@ -42,6 +43,8 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
 
         return prepare_quality(request, ports, approved, config)
     container = ports.registry.container(approved.model_package_arn)
+    if approved.artifact:  # a version registered before artifacts were recorded has nothing to compare
+        check_artifact(request.model_name, approved.version, approved.artifact, ports.s3.fingerprint(approved.artifact["uri"]))
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))

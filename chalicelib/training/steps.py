@@ -113,6 +113,8 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
     status = registration_status(request.approved, request.approval_mode)
     created_at = datetime.now(UTC).isoformat()
     model_data = model_data_url(ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.run_id)
+    # the exact bytes this version is: inference checks them before it uses the artifact (chalicelib/inference/plan.py)
+    artifact = ports.s3.fingerprint(model_data)
     arn = ports.registry.register(
         model_name=request.model_name,
         status=status,
@@ -142,6 +144,7 @@ def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
         task=request.task,
         history=[{"at": created_at, "actor": "mlrelay (the training run's rules)", "action": "register", "from": "",
                   "to": status, "reason": decision["summary"], "source": "mlrelay"}],
+        artifact={"uri": artifact.uri, "version_id": artifact.version_id, "sha256": artifact.sha256},
     )
     ports.models.put(record)
     return record

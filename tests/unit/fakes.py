@@ -9,6 +9,7 @@ a fake and the moto-backed adapter, so the two cannot drift apart.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from typing import Any
 
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.aws.s3 import ObjectContent
+from chalicelib.aws.s3 import Fingerprint, ObjectContent
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
 from chalicelib.shared.runs import ResumeEntry, RunRecord
@@ -45,6 +46,13 @@ class FakeS3:
 
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
+
+    def fingerprint(self, uri: str) -> Fingerprint:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        versions = self.objects.get((bucket, key), [])
+        if not versions:
+            raise NotFoundError(f"cannot read {uri}: NoSuchKey", "NoSuchKey")
+        return Fingerprint(uri, f"v{len(versions)}", hashlib.sha256(versions[-1]).hexdigest())
 
     def exists(self, uri: str) -> bool:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

@@ -1,6 +1,7 @@
 """The inference workflow's Lambda steps, run on in-memory fakes."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -111,3 +112,20 @@ def test_an_on_demand_request_that_names_a_table_loads_counts_and_reports_there(
     # the scratch rows are no baseline for the model's next on-demand run
     assert verified["rows_loaded"] == 6 and verified["notification"]["previous_rows"] is None
     assert ports.row_counts.swap(MODEL, "on_demand", 6, "next") is None
+
+
+def test_an_approved_version_whose_artifact_was_written_over_is_refused_naming_model_version_and_key(ports):
+    from chalicelib.inference.plan import ArtifactChangedError
+
+    uri = CONTAINER["ModelDataUrl"]
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    ports.s3.put(bucket, key, b"the registered model")
+    registered = ports.s3.fingerprint(uri)
+    record = ports.models.approved(MODEL)
+    ports.models.put(replace(record, artifact={"uri": uri, "version_id": registered.version_id, "sha256": registered.sha256}))
+
+    assert prepare(PrepareStep(step="prepare", **RUN), ports)["model_version"] == 3  # the same bytes: used
+    ports.s3.put(bucket, key, b"another model's artifact")
+    with pytest.raises(ArtifactChangedError, match=rf"model {MODEL} v3's artifact {uri} is not the one it was registered with "
+                                                   r"\(version v1, sha256 \w{12}…; now version v2"):
+        prepare(PrepareStep(step="prepare", **RUN), ports)

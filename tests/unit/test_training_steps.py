@@ -1,5 +1,6 @@
 """The training workflow's Lambda steps, run on in-memory fakes: what ends up in the registry and the table."""
 
+import hashlib
 import json
 
 import pytest
@@ -9,7 +10,7 @@ from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.config.judging import PromotionRules
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.pipeline_runs import spec_key
-from chalicelib.training.plan import pipeline_name_for
+from chalicelib.training.plan import model_data_url, pipeline_name_for
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
 from tests.conftest import ROOT, valid_config
@@ -48,6 +49,9 @@ def register(ports, run_id, approved=True, score=0.91):
         "primary_metric": "macro_f1", "candidate_score": score, "baseline_score": None, "baseline_version": None,
         "deltas": {}, "metrics": {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": score}}},
     }
+    # what the Train step's job wrote: the artifact registration fingerprints
+    artifact = model_data_url(ports.pipelines.steps(PIPELINE), ports.artifact_bucket, run_id).removeprefix("s3://")
+    ports.s3.put(*artifact.split("/", 1), f"model of {run_id}".encode())
     request = RegisterStep(
         step="register", run_id=run_id, model_name=MODEL, config=ConfigRef(bucket="b", key="configs/train/pt.json"),
         pipeline_execution_arn=PIPELINE, approved=approved, decision=decision, code=CODE, task="multiclass_classification",
@@ -137,6 +141,9 @@ def test_the_registered_container_is_the_trained_model_with_the_runs_image_and_c
     container = ports.registry.container(result["model_package_arn"])
     assert container["Image"] == IMAGE
     assert container["ModelDataUrl"] == f"s3://{ports.artifact_bucket}/runs/train-pt-1/model/pipelines-abc-train-1/output/model.tar.gz"
+    artifact = ports.models.version(MODEL, 1).artifact  # the exact bytes, which inference checks before using them
+    assert artifact == {"uri": container["ModelDataUrl"], "version_id": "v1",
+                        "sha256": hashlib.sha256(b"model of train-pt-1").hexdigest()}
     assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == CODE["code_uri"]
     record = ports.models.version(MODEL, 1)
     assert record.code == CODE and record.task == "multiclass_classification"  # exactly which code trained it
