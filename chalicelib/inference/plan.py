@@ -31,8 +31,9 @@ class ArtifactChangedError(RuntimeError):
 
 
 def check_artifact(model_name: str, version: int, registered: dict[str, str], current: Any) -> None:
-    """ArtifactChangedError unless `current` (a Fingerprint of the artifact now) is what the version registered."""
-    if (current.version_id, current.sha256) != (registered["version_id"], registered["sha256"]):
+    """ArtifactChangedError unless `current` (a Fingerprint of the artifact now) holds the bytes the version registered
+    (the same bytes written again, e.g. restored, get a new S3 version but are the same model)."""
+    if current.sha256 != registered["sha256"]:
         raise ArtifactChangedError(
             f"model {model_name} v{version}'s artifact {registered['uri']} is not the one it was registered with "
             f"(version {registered['version_id']}, sha256 {registered['sha256'][:12]}…; now version {current.version_id}, "

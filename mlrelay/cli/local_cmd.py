@@ -34,7 +34,7 @@ def up(
         fail(f"an embedded stack already runs (pid {running}, {state_file_path()}): stop it first, or set MLRELAY_STATE_FILE "
              "to another path for a second one")
     if had_state:
-        console.print(f"[yellow]cleaned up:[/] removed {state_file_path()}, left by a stack that did not stop")
+        console.print(f"[yellow]cleaned up:[/] removed {state_file_path()}, left by a stack that did not stop", soft_wrap=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     # kept beside the state file, not in a temporary folder: a step's log outlives the stack that wrote it
@@ -43,7 +43,7 @@ def up(
     with console.status("starting the embedded AWS stack…"):
         stack.start()
     for line in stack.leftovers:
-        console.print(f"[yellow]cleaned up:[/] {line}")
+        console.print(f"[yellow]cleaned up:[/] {line}", soft_wrap=True)  # whole paths and pids, never broken
     try:
         if demo_data:
             _seed_demo_data(stack)

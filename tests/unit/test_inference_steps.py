@@ -125,7 +125,9 @@ def test_an_approved_version_whose_artifact_was_written_over_is_refused_naming_m
     ports.models.put(replace(record, artifact={"uri": uri, "version_id": registered.version_id, "sha256": registered.sha256}))
 
     assert prepare(PrepareStep(step="prepare", **RUN), ports)["model_version"] == 3  # the same bytes: used
+    ports.s3.put(bucket, key, b"the registered model")  # written again, say restored: a new version, the same model
+    assert prepare(PrepareStep(step="prepare", **RUN), ports)["model_version"] == 3
     ports.s3.put(bucket, key, b"another model's artifact")
     with pytest.raises(ArtifactChangedError, match=rf"model {MODEL} v3's artifact {uri} is not the one it was registered with "
-                                                   r"\(version v1, sha256 \w{12}…; now version v2"):
+                                                   r"\(version v1, sha256 \w{12}…; now version v3"):
         prepare(PrepareStep(step="prepare", **RUN), ports)
