@@ -64,7 +64,8 @@ def step_jobs(sagemaker: Any, pipeline_executions: list[str]) -> list[StepJob]:
     """The jobs of each pipeline execution's steps (a step that ran no job, e.g. a cache hit, has none), in run order."""
     found = []
     for execution in pipeline_executions:
-        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=execution)["PipelineExecutionSteps"]
+        pages = sagemaker.get_paginator("list_pipeline_execution_steps").paginate(PipelineExecutionArn=execution)
+        steps = [step for page in pages for step in page["PipelineExecutionSteps"]]
         for step in sorted(steps, key=lambda s: s.get("StartTime") or datetime.min.replace(tzinfo=UTC)):
             for kind, job in step.get("Metadata", {}).items():
                 if kind in JOB_LOG_GROUPS and "CacheHitResult" not in step:

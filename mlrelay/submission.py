@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from chalicelib.config.parsing import ConfigError, ConfigProblem, load_document, parse_config
+from chalicelib.config.parsing import ConfigError, ConfigProblem, load_document, parse_config, parse_new_config
 from chalicelib.config.schema import ModelConfig, UserCode
 from mlrelay.code_bundles import BundleError, SourceBundle, pack, upload
 
@@ -32,7 +32,7 @@ class Submission:
 def check(path: Path) -> tuple[ModelConfig, SourceBundle | None]:
     """The trigger's checks, and the local folder's: it exists, holds the entry point, packs."""
     raw = path.read_bytes()
-    config = parse_config(raw, path.name)
+    config = parse_new_config(raw, path.name)
     if not isinstance(config.model, UserCode) or config.model.source_dir is None:
         return config, None
     folder = (path.parent / config.model.source_dir).resolve()

@@ -51,6 +51,12 @@ class S3Objects:
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
 
+    def version_of(self, uri: str) -> str:
+        """The object's current version id (HEAD: nothing read)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        with translated(f"cannot look up {uri}"):
+            return str(self._client.head_object(Bucket=bucket, Key=key).get("VersionId") or "null")
+
     def fingerprint(self, uri: str) -> Fingerprint:
         """The current version of an object and the SHA-256 of its bytes (read in chunks, never held whole)."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")

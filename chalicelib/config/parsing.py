@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.config.instances import INSTANCE_TYPES
 from chalicelib.config.schema import MODEL_TYPES, ModelConfig
 
 M = TypeVar("M", bound=BaseModel)
@@ -30,6 +31,7 @@ _PATTERN_HINTS = {
     "uri": "must be an S3 URI like s3://bucket-name/path/to/table.csv",
     "catalogue_uri": "must be an S3 URI like s3://bucket-name/path/to/catalogue.csv",
     "code_uri": "must be an S3 URI like s3://bucket-name/code/<digest>/sourcedir.tar.gz",
+    "instance_type": "must be a SageMaker instance type like ml.m5.large",
     "entry_point": "must be a .py file inside the code folder, like train.py or src/train.py",
     "image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
     "serving_image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
@@ -69,6 +71,17 @@ def parse_config(raw: bytes, filename: str, schema: type[M] = ModelConfig) -> M:
     if problems:
         raise ConfigError(problems)
     return parsed
+
+
+def parse_new_config(raw: bytes, filename: str) -> ModelConfig:
+    """A config as it is dropped or submitted: parsed, and held to what mlrelay accepts now (a config stored with an
+    earlier version, an approved model's, is read with parse_config and keeps working)."""
+    config = parse_config(raw, filename)
+    if config.training.instance_type not in INSTANCE_TYPES:
+        known = ", ".join(INSTANCE_TYPES)
+        raise ConfigError([ConfigProblem("training.instance_type", f"{config.training.instance_type} is not one of the "
+                                                                  f"instance types mlrelay knows: {known}")])
+    return config
 
 
 class ObjectReader(Protocol):

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
-from chalicelib.config.instances import INSTANCE_TYPES
 from chalicelib.config.metrics import TASK_METRICS, Task, default_metric, is_known_metric, lower_is_better
 
 # SageMaker resource names allow 63 characters; execution names and model package group names
@@ -38,7 +37,9 @@ S3Uri = Annotated[
     StringConstraints(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+$"),
     Field(examples=["s3://my-bucket/data/catalogue.csv"]),
 ]
-InstanceType = Literal[tuple(INSTANCE_TYPES)]  # type: ignore[valid-type]
+# The shape only: a stored config (an approved version's) stays readable; a new one must name a type mlrelay knows
+# (parsing.parse_new_config).
+InstanceType = Annotated[str, StringConstraints(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
 # A path inside the code bundle: no absolute paths, no way out of it.
 EntryPoint = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.py$")]
 ImageUri = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$")]

@@ -43,8 +43,10 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
 
         return prepare_quality(request, ports, approved, config)
     container = ports.registry.container(approved.model_package_arn)
-    if approved.artifact:  # a version registered before artifacts were recorded has nothing to compare
-        check_artifact(request.model_name, approved.version, approved.artifact, ports.s3.fingerprint(approved.artifact["uri"]))
+    artifact = approved.artifact  # a version registered before artifacts were recorded has nothing to compare
+    # the registered S3 version still current: the same bytes, nothing to read; otherwise the bytes must match
+    if artifact and ports.s3.version_of(artifact["uri"]) != artifact["version_id"]:
+        check_artifact(request.model_name, approved.version, artifact, ports.s3.fingerprint(artifact["uri"]))
     window = None
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from chalicelib.config.inference_request import InferenceRequestConfig
-from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config
+from chalicelib.config.parsing import MAX_CONFIG_BYTES, ConfigError, ConfigProblem, parse_config, parse_new_config
 from chalicelib.config.schema import ModelConfig, ModelName, UserCode
 from chalicelib.shared.messages import (
     MAX_PROBLEMS_IN_MESSAGE,
@@ -103,7 +103,7 @@ def plan_config_drop(dropped: DroppedObject, data: bytes, size: int) -> StartTra
 
 
 def _training_run(dropped: DroppedObject, data: bytes) -> StartTraining:
-    config = parse_config(data, dropped.key)
+    config = parse_new_config(data, dropped.key)
     if isinstance(config.model, UserCode) and config.model.source_dir is not None:
         raise ConfigError([ConfigProblem("model.source_dir", LOCAL_FOLDER)])
     run_id = training_run_id(dropped.bucket, dropped.key, dropped.version_id, dropped.etag)

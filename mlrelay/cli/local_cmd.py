@@ -39,7 +39,7 @@ def up(
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     # kept beside the state file, not in a temporary folder: a step's log outlives the stack that wrote it
     logs = state_file_path().parent / "logs"
-    stack = EmbeddedStack(stage=stage, log_dir=logs, process_file=state_file_path().parent / "processes.json")
+    stack = EmbeddedStack(stage=stage, log_dir=logs, process_file=state_file_path().with_suffix(".processes.json"))
     with console.status("starting the embedded AWS stack…"):
         stack.start()
     for line in stack.leftovers:

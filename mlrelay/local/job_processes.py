@@ -47,10 +47,14 @@ def started_at(pid: int) -> str:
 
 @contextmanager
 def tracked(pid: int) -> Iterator[None]:
-    """While the block runs, `pid` is one of the stack's jobs."""
+    """While the block runs, `pid` is one of the stack's jobs; one that starts while the stack stops is ended at once."""
+    if pid <= 0:
+        raise ValueError(f"not a job's process id: {pid}")  # 0 or less would signal a whole process group
     with _lock:
         _running[pid] = started_at(pid)
         _notify()
+        if _stopping.is_set():
+            _signal(list(reversed(process_tree(pid))), signal.SIGKILL)
     try:
         yield
     finally:
@@ -62,14 +66,14 @@ def tracked(pid: int) -> Iterator[None]:
 def stop_all(grace_seconds: float) -> int:
     """SIGTERM every running job (with its children), SIGKILL what is left after the grace period; how many there were.
     From now on until the next begin(), no job starts."""
-    _stopping.set()
-    with _lock:
+    with _lock:  # with tracked()'s check: a job is either listed here or ended as it starts
+        _stopping.set()
         pids = list(_running)
     trees = [list(reversed(process_tree(pid))) for pid in pids]
     for tree in trees:
         _signal(tree, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline and any(_alive(pid) for tree in trees for pid in tree):
+    while time.monotonic() < deadline and any(alive(pid) for tree in trees for pid in tree):
         time.sleep(0.05)
     for tree in trees:
         _signal(tree, signal.SIGKILL)
@@ -108,11 +112,12 @@ def clean_leftovers(path: Path) -> list[str]:
         path.unlink(missing_ok=True)
         return [f"removed {path}, which a stack left unreadable"]
     stack_pid = int(document["stack_pid"])
-    if _alive(stack_pid) and started_at(stack_pid) == document.get("stack_started_at"):
+    if alive(stack_pid) and started_at(stack_pid) == document.get("stack_started_at"):
         return []  # that stack still runs: its jobs are its own
     done = []
     for pid, start in document.get("jobs", {}).items():
-        if _alive(int(pid)) and started_at(int(pid)) == start:
+        # only the process recorded: same pid and same start time (without /proc there is no telling, so nothing)
+        if start and alive(int(pid)) and started_at(int(pid)) == start:
             _signal(list(reversed(process_tree(int(pid)))), signal.SIGKILL)
             done.append(f"ended job process {pid}, left running by a stack that did not stop (pid {stack_pid})")
     work_dir = Path(document.get("work_dir", ""))
@@ -124,12 +129,19 @@ def clean_leftovers(path: Path) -> list[str]:
     return done
 
 
+def signal_tree(pid: int, signal_number: int) -> None:
+    """The process and every process it started, children first (a job's joblib or DataLoader workers too)."""
+    if pid <= 0:
+        raise ValueError(f"not a job's process id: {pid}")  # 0 or less would signal a whole process group
+    _signal(list(reversed(process_tree(pid))), signal_number)
+
+
 def _notify() -> None:
     for listener in _listeners:
         listener(dict(_running))
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -197,6 +197,7 @@ def _within_timeout(function: LocalFunction, event: Any) -> Any:
     """The handler's result, on a thread of its own that is stopped if it runs past the function's timeout."""
     outcome: dict[str, Any] = {}
     context = contextvars.copy_context()  # the acting principal and any other context the caller set
+    ending = threading.Lock()  # the worker's end and the stop never cross: a finished thread's id may be reused
 
     def call() -> None:
         try:
@@ -205,12 +206,18 @@ def _within_timeout(function: LocalFunction, event: Any) -> Any:
             pass
         except BaseException as err:  # handed to the caller, as Lambda reports the function's error
             outcome["error"] = err
+        finally:
+            with ending:
+                outcome["ended"] = True
 
     worker = threading.Thread(target=call, name=f"lambda-{function.name}", daemon=True)
     worker.start()
     worker.join(function.timeout_seconds)
-    if worker.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident or 0), ctypes.py_object(_Stopped))
+    with ending:
+        timed_out = "ended" not in outcome
+        if timed_out:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident or 0), ctypes.py_object(_Stopped))
+    if timed_out:
         raise SandboxTimedOutError(f"Task timed out after {function.timeout_seconds:.2f} seconds")
     if "error" in outcome:
         raise outcome["error"]

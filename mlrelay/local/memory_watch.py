@@ -21,16 +21,18 @@ def available() -> bool:
 
 
 def resident_bytes(pid: int) -> int:
-    """VmRSS of `pid` and all its descendants; 0 for a process that has ended."""
+    """The memory `pid` and all its descendants hold: each one's proportional share (Pss, so pages the processes
+    share, e.g. a warm fork's preloaded libraries, count once in all), or VmRSS where smaps_rollup is missing."""
     total = 0
     for process in process_tree(pid):
-        try:
-            for line in (PROC / str(process) / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            continue
+        for source, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+            try:
+                line = next((line for line in (PROC / str(process) / source).read_text().splitlines() if line.startswith(field)), "")
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+            if line:
+                total += int(line.split()[1]) * 1024
+                break
     return total
 
 
@@ -39,7 +41,11 @@ def process_tree(pid: int) -> list[int]:
     while pending:
         current = pending.pop()
         found.append(current)
-        for task in (PROC / str(current) / "task").glob("*/children"):
+        try:  # a process may end while it is read: it then has no children
+            tasks = list((PROC / str(current) / "task").glob("*/children"))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for task in tasks:
             try:
                 pending.extend(int(child) for child in task.read_text().split())
             except (FileNotFoundError, ProcessLookupError, ValueError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -335,51 +336,59 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     }
     with job.log_path.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
-    returncode = None
-    limits = job.limits
-    stderr_path = job.directory / "stderr.txt"
     if job_processes.stopping():
         raise _ended(job, stopped_with_the_stack())
-    if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
-        try:
-            returncode = warm_python.run(command[1:], cwd or job.directory, environment, job.log_path, stderr_path,
-                                         limits.wait_seconds, limits.grace_seconds, limits.memory_bytes)
-        except warm_python.StoppedError as stopped:
-            raise _stopped(job, limits) from stopped
-        except warm_python.OutOfMemoryError as killed:
-            raise _ended(job, limits.out_of_memory()) from killed
-        if returncode is None and job_processes.stopping():
-            raise _ended(job, stopped_with_the_stack())
-        if returncode is None:
-            with job.log_path.open("a") as log:
-                log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
-    if returncode is None:
-        with job.log_path.open("a") as log, stderr_path.open("w") as errors:
-            process = subprocess.Popen(command, cwd=cwd or job.directory, env=environment, stdout=log, stderr=errors)
-            with job_processes.tracked(process.pid), MemoryWatch(process.pid, limits.memory_bytes) as memory:
-                try:
-                    returncode = process.wait(limits.wait_seconds)
-                except subprocess.TimeoutExpired as expired:
-                    _stop(process, limits.grace_seconds)
-                    raise _stopped(job, limits) from expired
-            if memory.exceeded:
-                raise _ended(job, limits.out_of_memory())
-    stderr = stderr_path.read_text(errors="replace")
-    with job.log_path.open("a") as log:
-        log.write(stderr)
+    stderr_path = job.directory / "stderr.txt"
+    stderr_path.unlink(missing_ok=True)
+    try:
+        returncode = _process(job, command, environment, cwd or job.directory, stderr_path)
+    finally:  # a stopped or killed job's stderr (its traceback, its logging) is the part people need
+        stderr = stderr_path.read_text(errors="replace") if stderr_path.exists() else ""
+        with job.log_path.open("a") as log:
+            log.write(stderr)
     if job_processes.stopping():  # ended by the stack's stop, not by its own doing
         raise _ended(job, stopped_with_the_stack())
     if returncode != 0:
         raise JobFailedError(_failure_reason(stderr, returncode))
 
 
+def _process(job: JobContext, command: list[str], environment: dict[str, str], cwd: Path, stderr_path: Path) -> int:
+    """The job's exit code, warm when it runs on this interpreter; a JobFailedError when a limit or the stack ended it."""
+    limits = job.limits
+    if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
+        try:
+            returncode = warm_python.run(command[1:], cwd, environment, job.log_path, stderr_path,
+                                         limits.wait_seconds, limits.grace_seconds, limits.memory_bytes)
+        except warm_python.StoppedError as stopped:
+            raise _stopped(job, limits) from stopped
+        except warm_python.OutOfMemoryError as killed:
+            raise _ended(job, limits.out_of_memory()) from killed
+        if returncode is not None:
+            return returncode
+        if job_processes.stopping():
+            raise _ended(job, stopped_with_the_stack())
+        with job.log_path.open("a") as log:
+            log.write("the warm interpreter did not run the job to its end; running it in a fresh one\n")
+    with job.log_path.open("a") as log, stderr_path.open("w") as errors:
+        process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=errors)
+        with job_processes.tracked(process.pid), MemoryWatch(process.pid, limits.memory_bytes) as memory:
+            try:
+                returncode = process.wait(limits.wait_seconds)
+            except subprocess.TimeoutExpired as expired:
+                _stop(process, limits.grace_seconds)
+                raise _stopped(job, limits) from expired
+    if memory.exceeded:
+        raise _ended(job, limits.out_of_memory())
+    return returncode
+
+
 def _stop(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
-    """As SageMaker stops a job: SIGTERM, and the end after the grace period."""
-    process.terminate()
+    """As SageMaker stops a job: SIGTERM, and the end after the grace period (its own processes with it)."""
+    job_processes.signal_tree(process.pid, signal.SIGTERM)
     try:
         process.wait(grace_seconds)
     except subprocess.TimeoutExpired:
-        process.kill()
+        job_processes.signal_tree(process.pid, signal.SIGKILL)
         process.wait()
 
 

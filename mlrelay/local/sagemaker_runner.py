@@ -259,9 +259,17 @@ class LocalPipelineRunner:
             return self._run_job(execution, kind, arguments, record, models, job, job_name)
         finally:
             if f"{kind}Job" in JOB_LOG_GROUPS and job.log_path.exists():
-                with job.log_path.open(errors="replace") as log:
-                    log.seek(written)  # this job's lines: a retried step appends to the same file
-                    self._ship_log(JOB_LOG_GROUPS[f"{kind}Job"], f"{job_name}/algo-1-{int(time.time())}", log.read().splitlines())
+                self._ship(JOB_LOG_GROUPS[f"{kind}Job"], f"{job_name}/algo-1-{int(time.time())}", job.log_path, written)
+
+    def _ship(self, group: str, stream: str, log_path: Path, written: int) -> None:
+        """This job's lines (a retried step appends to the same file) into CloudWatch Logs; a failure to ship is
+        logged, never taken for the job's own outcome."""
+        try:
+            with log_path.open(errors="replace") as log:
+                log.seek(written)
+                self._ship_log(group, stream, log.read().splitlines())
+        except Exception:
+            logger.exception("could not ship the log of %s to %s", stream, group)
 
     def _run_job(
         self, execution: Any, kind: str, arguments: dict[str, Any], record: StepRecord, models: dict[str, dict[str, Any]],

@@ -41,7 +41,9 @@ def state_file_path() -> Path:
 def write_state(info: StackInfo) -> Path:
     path = state_file_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**asdict(info), "pid": os.getpid()}, indent=2))
+    from mlrelay.local.job_processes import started_at
+
+    path.write_text(json.dumps({**asdict(info), "pid": os.getpid(), "started_at": started_at(os.getpid())}, indent=2))
     return path
 
 
@@ -53,16 +55,17 @@ def running_stack_pid() -> int | None:
     """The pid of the stack the state file names, if that process still runs; a stale file is removed."""
     path = state_file_path()
     try:
-        pid = int(json.loads(path.read_text())["pid"])
+        document = json.loads(path.read_text())
+        pid = int(document["pid"])
     except (FileNotFoundError, ValueError, KeyError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    from mlrelay.local.job_processes import alive, started_at
+
+    # the stack's process only if it runs and, where /proc tells, started when recorded: a reused pid is someone else's
+    recorded = document.get("started_at", "")
+    if not alive(pid) or (recorded and started_at(pid) != recorded):
         path.unlink(missing_ok=True)
         return None
-    except PermissionError:
-        pass  # someone else's process has the pid now: not ours, but the file may still be meant
     return pid
 
 
@@ -74,6 +77,7 @@ def read_state() -> StackInfo:
         )
     document = json.loads(path.read_text())
     document.pop("pid", None)
+    document.pop("started_at", None)
     info = StackInfo(**document)
     import requests  # only when a command reads the state
 
@@ -85,3 +89,4 @@ def read_state() -> StackInfo:
             "it was probably stopped: run `mlrelay local up` again"
         ) from err
     return info
+

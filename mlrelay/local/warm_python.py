@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 import threading
 import time
@@ -60,13 +61,16 @@ def run(
     exit_path.unlink(missing_ok=True)
     process = _server().Process(target=_job, args=(arguments, str(cwd), env, str(stdout_path), str(stderr_path), str(exit_path)))
     process.start()
-    with job_processes.tracked(process.pid or 0), MemoryWatch(process.pid or 0, memory_limit_bytes) as memory:
+    pid = process.pid
+    if pid is None:
+        return None
+    with job_processes.tracked(pid), MemoryWatch(pid, memory_limit_bytes) as memory:
         process.join(timeout_seconds)
         if process.is_alive():
-            process.terminate()
+            job_processes.signal_tree(pid, signal.SIGTERM)
             process.join(grace_seconds)
             if process.is_alive():
-                process.kill()
+                job_processes.signal_tree(pid, signal.SIGKILL)
                 process.join()
             raise StoppedError(f"stopped after {timeout_seconds:.0f} s")
     if memory.exceeded:

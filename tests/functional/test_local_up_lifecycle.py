@@ -52,10 +52,23 @@ class LocalUp:
     def running_job(self, logs: Path) -> int:
         """The pid of the Train step's job, once it runs."""
         wait_for(lambda: list(logs.glob("pipelines/*/Train.log")), 120, "the Train step")
-        record = self.state_file.parent / "processes.json"
+        record = self.state_file.with_suffix(".processes.json")
         wait_for(lambda: json.loads(record.read_text())["jobs"], 30, "a recorded job")
         (pid,) = json.loads(record.read_text())["jobs"]
         return int(pid)
+
+
+@pytest.fixture
+def leftovers():
+    """Whatever a failing test would leave running: the stacks it started and the jobs it saw."""
+    started: list = []
+    yield started
+    for item in started:
+        if isinstance(item, LocalUp) and item.process.poll() is None:
+            item.process.kill()
+            item.process.wait()
+        elif isinstance(item, int) and alive(item):
+            os.kill(item, signal.SIGKILL)
 
 
 def wait_for(condition, seconds, what):
@@ -88,10 +101,12 @@ def drop_looping_job(stack: LocalUp, tmp_path: Path, monkeypatch) -> None:
     assert dropped.exit_code == 0, dropped.output
 
 
-def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file_last(tmp_path, monkeypatch):
+def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file_last(tmp_path, monkeypatch, leftovers):
     stack = LocalUp(tmp_path / "state")
+    leftovers.append(stack)
     drop_looping_job(stack, tmp_path, monkeypatch)
     job = stack.running_job(tmp_path / "state" / "logs")
+    leftovers.append(job)
 
     started = time.monotonic()
     stack.process.send_signal(signal.SIGTERM)
@@ -99,21 +114,24 @@ def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file
 
     assert time.monotonic() - started < 30, stack.printed()
     assert "stack stopped" in stack.printed() and not stack.state_file.exists()
-    assert not (tmp_path / "state" / "processes.json").exists() and not alive(job)
+    assert not stack.state_file.with_suffix(".processes.json").exists() and not alive(job)
     step_log = next((tmp_path / "state" / "logs").glob("pipelines/*/Train.log")).read_text()
     assert "Stopped: the embedded stack stopped while the job ran" in step_log  # kept after the stop, beside the state
 
 
-def test_after_a_sigkill_the_next_start_ends_the_left_job_and_removes_the_stale_state(tmp_path, monkeypatch):
+def test_after_a_sigkill_the_next_start_ends_the_left_job_and_removes_the_stale_state(tmp_path, monkeypatch, leftovers):
     killed = LocalUp(tmp_path / "state")
+    leftovers.append(killed)
     drop_looping_job(killed, tmp_path, monkeypatch)
     job = killed.running_job(tmp_path / "state" / "logs")
+    leftovers.append(job)
 
     killed.process.kill()
     killed.process.wait()
     assert alive(job) and killed.state_file.exists()  # what a SIGKILL leaves: an orphan job and a stale state file
 
     again = LocalUp(tmp_path / "state")
+    leftovers.append(again)
     try:
         printed = again.printed()
         assert f"cleaned up: removed {killed.state_file}, left by a stack that did not stop" in printed

@@ -47,6 +47,9 @@ class FakeS3:
     def read_json(self, bucket: str, key: str, max_bytes: int) -> Any:
         return json.loads(self.read(bucket, key, None, max_bytes).data)
 
+    def version_of(self, uri: str) -> str:
+        return self.fingerprint(uri).version_id
+
     def fingerprint(self, uri: str) -> Fingerprint:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         versions = self.objects.get((bucket, key), [])

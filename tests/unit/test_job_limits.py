@@ -27,7 +27,7 @@ def test_a_job_past_its_maximum_runtime_is_stopped_and_fails_with_sagemakers_rea
     with pytest.raises(JobFailedError, match=r"^MaxRuntimeExceeded: Training job reached the maximum runtime of 60 seconds"):
         _run(context, [*interpreter, str(tmp_path / "job.py")], env={})
 
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # not the loop's end: it has none (a warm start may wait for the forkserver)
     assert "MaxRuntimeExceeded" in (tmp_path / "step.log").read_text()
 
 
@@ -61,19 +61,22 @@ def test_the_limits_come_from_the_jobs_arguments_and_its_instance_types_memory()
     assert (processing.max_runtime_seconds, processing.memory_bytes) == (None, 8 * 1024**3)
 
 
-def test_a_config_may_name_only_an_instance_type_mlrelay_knows_and_prices():
+def test_a_new_config_may_name_only_an_instance_type_mlrelay_knows_and_prices_and_a_stored_one_still_reads():
     import json
 
     from chalicelib.config.instances import INSTANCE_TYPES
-    from chalicelib.config.parsing import ConfigError, parse_config
+    from chalicelib.config.parsing import ConfigError, parse_config, parse_new_config
     from tests.conftest import ROOT, valid_config
 
     priced = json.loads((ROOT / "mlrelay" / "prices.json").read_text())["sagemaker_per_instance_hour"]
-    document = valid_config(training={"instance_type": "ml.m5.12xlarge"})
+    raw = json.dumps(valid_config(training={"instance_type": "ml.m5.12xlarge"})).encode()
 
     with pytest.raises(ConfigError) as refused:
-        parse_config(json.dumps(document).encode(), "configs/train/x.json")
+        parse_new_config(raw, "configs/train/x.json")
 
     assert set(INSTANCE_TYPES) <= set(priced)
     (problem,) = refused.value.problems
-    assert problem.path == "training.instance_type" and "'ml.m5.large'" in problem.message and "ml.m5.12xlarge" in problem.message
+    assert problem.path == "training.instance_type" and "ml.m5.12xlarge is not one of" in problem.message
+    assert "ml.m5.large, ml.m5.xlarge" in problem.message
+    # an approved version's config, stored before the list: inference and schedules still read it
+    assert parse_config(raw, "configs/train/x.json").training.instance_type == "ml.m5.12xlarge"

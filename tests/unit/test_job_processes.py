@@ -69,3 +69,10 @@ def test_stop_all_ends_the_running_jobs_and_no_job_starts_until_the_next_begin()
     finally:
         job_processes.begin()
     assert not job_processes.stopping()
+
+
+def test_a_process_that_has_ended_has_no_tree_and_holds_no_memory():
+    gone = ended_pid()
+
+    assert memory_watch.process_tree(gone) == [gone]
+    assert memory_watch.resident_bytes(gone) == 0

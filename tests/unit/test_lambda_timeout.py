@@ -2,6 +2,7 @@
 
 import contextvars
 import json
+import threading
 import time
 from contextlib import contextmanager
 
@@ -38,8 +39,11 @@ def test_a_handler_past_its_timeout_fails_with_lambdas_error_and_is_stopped():
 
     assert 1 <= time.monotonic() - started < 2
     assert raised.value.error_type == "Sandbox.Timedout"
-    time.sleep(0.3)
-    assert reached == []  # stopped at its next instruction, not run to its end
+    deadline = time.monotonic() + 2  # well before the loop's own end, 5 s after it began
+    while any(t.name == "lambda-mlrelay-dev-slow" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "lambda-mlrelay-dev-slow" for t in threading.enumerate())  # stopped, not run to its end
+    assert reached == []
     (invocation,) = runtime.invocations
     assert not invocation.succeeded and invocation.error == "SandboxTimedOutError: Task timed out after 1.00 seconds"
 
