@@ -35,3 +35,12 @@ def task_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
+
+
+def json_nulls(node: Any) -> int:
+    """How many JSON nulls a document holds (AWS::LanguageExtensions strips them; definitions must hold none)."""
+    if isinstance(node, dict):
+        return sum(json_nulls(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(json_nulls(v) for v in node)
+    return int(node is None)

@@ -15,6 +15,7 @@ import pytest
 from app import app
 from mlrelay.iam_check import WILDCARD_EXCEPTIONS, statements, unexcused, wildcards
 from tests.conftest import ROOT
+from tests.state_machines import json_nulls
 
 SUBSTITUTION = re.compile(r"\$\{(\w+)\}")
 MAX_ZIP_BYTES = 10 * 1024 * 1024
@@ -195,16 +196,9 @@ def test_every_state_machine_has_a_failed_executions_alarm(template):
 def test_no_json_null_and_no_arn_outside_the_stacks_partition(packaged, template):
     text = packaged.template.read_text()
 
-    def nulls(node):
-        if isinstance(node, dict):
-            return sum(nulls(v) for v in node.values())
-        if isinstance(node, list):
-            return sum(nulls(v) for v in node)
-        return node is None
-
     definitions = [json.loads(r["Properties"]["Definition"]) if isinstance(r["Properties"].get("Definition"), str)
                    else r["Properties"]["Definition"] for r in resources(template, "AWS::Serverless::StateMachine").values()]
-    assert definitions and nulls(template) == 0 and all(nulls(d) == 0 for d in definitions)
+    assert definitions and json_nulls(template) == 0 and all(json_nulls(d) == 0 for d in definitions)
     assert "arn:aws:" not in text  # every ARN takes ${AWS::Partition}
 
 

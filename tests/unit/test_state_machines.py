@@ -6,7 +6,7 @@ from mlrelay.asl.build import WORKFLOWS, render, with_integrations_resolved
 from mlrelay.asl.builder import INTEGRATIONS, integration_arn_template
 from mlrelay.local.template import Template
 from tests.conftest import ROOT
-from tests.state_machines import ASL_FILES, SUBSTITUTION, lint, load, task_states
+from tests.state_machines import ASL_FILES, SUBSTITUTION, json_nulls, lint, load, task_states
 
 TEMPLATE = Template.load(ROOT / "infra" / "resources.json")
 
@@ -41,14 +41,7 @@ def test_statelint_passes_with_the_integrations_of_each_partition(path, partitio
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
 def test_no_json_null_and_no_partition_written_out(path):
-    def nulls(node):
-        if isinstance(node, dict):
-            return sum(nulls(v) for v in node.values())
-        if isinstance(node, list):
-            return sum(nulls(v) for v in node)
-        return node is None
-
-    assert nulls(load(path)) == 0, "AWS::LanguageExtensions strips JSON nulls: use answer_discarded() for a discarded answer"
+    assert json_nulls(load(path)) == 0, "AWS::LanguageExtensions strips JSON nulls: use answer_discarded() for a discarded answer"
     assert "arn:aws" not in path.read_text(), "an ARN must take its partition from the template: use service()"
 
 
