@@ -109,15 +109,45 @@ def read_header(store: TableStore, uri: str) -> Header:
 def _columns(start: ObjectContent, uri: str) -> tuple[str, ...]:
     if start.size == 0:
         raise PreflightError(f"{uri} is empty: a table needs a header row and data rows")
-    text = start.data.decode("utf-8-sig", errors="replace")
+    text = _utf8_text(start, uri)
     if "\n" not in text and start.size > len(start.data):
         raise PreflightError(f"the first {HEADER_BYTES // 1024} KiB of {uri} hold no complete header row: "
                              "the table must be CSV with a header row")
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as err:
+        raise PreflightError(f"{uri} is not a CSV table its header row can be read from ({err}): save it as CSV "
+                             "with a header row") from err
     columns = tuple(name.strip() for name in header)
     if not any(columns):
         raise PreflightError(f"{uri} starts with an empty line: the table must be CSV with a header row")
     return columns
+
+
+# What tables people upload that are not CSV, by their first bytes.
+NOT_CSV = (
+    (b"PAR1", "a Parquet file", "pandas.read_parquet(path).to_csv(path_csv, index=False)"),
+    (b"\x1f\x8b", "gzip-compressed", "gunzip it and upload the CSV"),
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook is one)", "export the sheet as CSV (UTF-8)"),
+    (b"BZh", "bzip2-compressed", "bunzip2 it and upload the CSV"),
+    (b"\xff\xfe", "UTF-16 text", "save it as CSV UTF-8"),
+    (b"\xfe\xff", "UTF-16 text", "save it as CSV UTF-8"),
+)
+
+
+def _utf8_text(start: ObjectContent, uri: str) -> str:
+    """The first bytes as text, or PreflightError naming the file's format and how to make it CSV."""
+    for magic, what, fix in NOT_CSV:
+        if start.data.startswith(magic):
+            raise PreflightError(f"{uri} is {what}, not a CSV table: {fix}")
+    try:
+        return start.data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        cut = start.size > len(start.data) and err.start >= len(start.data) - 3  # a character cut by the ranged read
+        if cut:
+            return start.data[:err.start].decode("utf-8-sig")
+        raise PreflightError(f"{uri} is not UTF-8 text (byte 0x{start.data[err.start]:02x} at position {err.start}): "
+                             "save the table as CSV UTF-8") from err
 
 
 def _result(future: Future[Any], deadline: float, timeout_seconds: float, field: str, what: str,

@@ -123,7 +123,8 @@ def put(
 @app.command()
 def drop(
     file: Path = typer.Argument(..., help="A config file (*.json, *.yaml, *.yml)."),
-    key: str | None = typer.Option(None, help="S3 key to upload to (default: configs/train/<file name>)."),
+    key: str | None = typer.Option(None, help="S3 key to upload to (default: configs/train/<model_name> with the file's "
+                                   "suffix, or the file's name when it does not parse)."),
     wait: bool = typer.Option(True, help="Wait for the outcome and print it."),
     timeout: float = typer.Option(60, help="Seconds to wait for the outcome."),
 ) -> None:
@@ -138,6 +139,7 @@ def drop(
         console.print(f"[yellow]note:[/] {file.name} is not *.json/*.yaml/*.yml; the trigger will reject it")
     info, client = connect()
     bucket = info.outputs["ConfigBucketName"]
+    chosen = key
     key = key or f"configs/train/{file.name}"
     body = file.read_bytes()
     if key.startswith("configs/train/"):
@@ -147,6 +149,8 @@ def drop(
             console.print(f"[yellow]note:[/] {file} has problems ({err}); uploading it as it is, so the trigger reports them")
         else:
             body = submission.body
+            if chosen is None:  # named after the model, as `submit` names it: a model folder's config.yaml is not "config"
+                key = f"configs/train/{submission.config.model_name}{file.suffix.lower()}"
             if submission.bundle is not None:
                 state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
                 console.print(f"code: {len(submission.bundle.files)} files → {submission.bundle.uri(bucket)} ({state})")

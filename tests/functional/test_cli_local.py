@@ -24,12 +24,14 @@ def state_file(stack, tmp_path, monkeypatch):
 
 
 def test_drop_waits_for_the_run_and_runs_show_tells_its_story(state_file, tmp_path):
-    config = tmp_path / "cli-drop.yaml"
-    config.write_bytes((EXAMPLES / "packaging-type.yaml").read_bytes())
+    # a model folder's config.yaml: it lands, and its runs are named, after the model, not "config"
+    config = tmp_path / "config.yaml"
+    config.write_text((EXAMPLES / "packaging-type.yaml").read_text().replace("model_name: packaging-type", "model_name: cli-drop"))
 
     dropped = runner.invoke(app, ["local", "drop", str(config)])
 
     assert dropped.exit_code == 0, dropped.output
+    assert "/configs/train/cli-drop.yaml (version" in " ".join(dropped.output.split())
     run_id = re.search(r"run (train-cli-drop-[0-9a-f]{16}): SUCCEEDED", dropped.output).group(1)
     listed = runner.invoke(app, ["runs", "list"], terminal_width=200)
     assert run_id in listed.output

@@ -46,6 +46,9 @@ CASES = {
     "pf-no-id": (
         {"data": with_data(uri=f"s3://{DATA}/preflight/no-id.csv"), "inference": {"daily": False, "monthly": True}},
         "inference.id_column", "monthly inference keys predictions by an item id"),
+    "pf-parquet": (  # it crashed the trigger three times before: no run, no report, an alert naming no model
+        {"data": with_data(uri=f"s3://{DATA}/preflight/table.parquet")},
+        "data.uri", f"s3://{DATA}/preflight/table.parquet is a Parquet file, not a CSV table"),
     "pf-catalogue-lacks-features": (
         {"inference": {"catalogue_uri": f"s3://{DATA}/preflight/ids-only.csv"}},
         "inference.catalogue_uri", "8 are not in the catalogue"),
@@ -62,6 +65,7 @@ def preflight_tables(aws):
     }
     for key, body in tables.items():
         aws.s3.put_object(Bucket=DATA, Key=key, Body=body.encode())
+    aws.s3.put_object(Bucket=DATA, Key="preflight/table.parquet", Body=b"PAR1\x15\x04\x15\x10\x15\x14L\r\n" * 50)
 
 
 DENIED = {"pf-no-bucket": pytest.mark.access_denied("OnConfigDroppedRole", "s3:GetObject")}

@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from chalicelib.config.schema import ModelConfig
 from chalicelib.intake.preflight import HEADER_BYTES, preflight_problems
 from tests.conftest import valid_config
@@ -134,3 +136,24 @@ def test_a_read_that_does_not_answer_in_time_is_a_problem_not_a_pass():
     assert [path for path, _ in found] == ["data.uri"]
     assert "could not read the header of s3://mlrelay-demo-data/catalogue/train.csv within 0.2 s" in found[0][1]
     assert "nothing was started" in found[0][1]
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b"PAR1\x15\x04\x15\x10", "is a Parquet file, not a CSV table: pandas.read_parquet"),
+    (b"\x1f\x8b\x08\x00rest", "is gzip-compressed, not a CSV table: gunzip it"),
+    (b"PK\x03\x04\x14\x00", "is a zip archive (an .xlsx workbook is one), not a CSV table: export the sheet as CSV"),
+    ("item_id,size\n1,2\n".encode("utf-16"), "is UTF-16 text, not a CSV table: save it as CSV UTF-8"),
+    (b"item_id,caf\xe9\n1,2\n", "is not UTF-8 text (byte 0xe9 at position 11): save the table as CSV UTF-8"),
+    (b"item_id,si\rze\n1,2\n", "is not a CSV table its header row can be read from (new-line character seen"),
+])
+def test_a_table_that_is_not_utf8_csv_is_refused_at_the_drop_naming_its_format_and_the_fix(body, said):
+    found = problems(config(), store_with((TABLE, body)))
+
+    assert found and {path for path, _ in found} == {"data.uri"}, found
+    assert f"s3://mlrelay-demo-data/catalogue/train.csv {said}" in found[0][1]
+
+
+def test_a_character_cut_by_the_ranged_read_is_not_taken_for_bad_utf8():
+    body = HEADER + ("é" * HEADER_BYTES).encode()  # the 64 KiB read ends inside a two-byte character
+
+    assert problems(config(), store_with((TABLE, body))) == []
