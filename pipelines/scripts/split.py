@@ -42,12 +42,25 @@ def main():
         sys.exit(f"column(s) {', '.join(missing)} not in the training table; it has: {', '.join(table.columns)}")
     table_columns = [str(c) for c in table.columns]
     table = table[[label, *features]].dropna(subset=[label])
+    if table.empty:
+        sys.exit(f"the training table ({', '.join(TABLE_FILES)}) has no row with a value in {label}: check data.uri and "
+                 "data.label_column")
     classes = []
     if task != "regression":
         table[label] = table[label].astype(str)
         classes = sorted(table[label].unique())
+        counts = table[label].value_counts()
+        listed = ", ".join(f"{name!r} {count}" for name, count in counts.items())
         if task == "binary_classification" and len(classes) != 2:
-            sys.exit(f"task binary_classification needs exactly 2 label values; {label} has {len(classes)}: {', '.join(classes[:10])}")
+            sys.exit(f"task binary_classification needs exactly 2 label values; {label} has {len(classes)}: {listed}")
+        if len(classes) < 2:
+            sys.exit(f"task {task} needs at least 2 label values; {label} has {len(classes)}: {listed}. A model of one "
+                     "class would score perfectly and predict nothing: check the table and data.label_column")
+        rare = counts[counts < 2]
+        if not rare.empty:
+            named = ", ".join(f"{name!r} {count}" for name, count in rare.items())
+            sys.exit(f"label value(s) with fewer than 2 rows, which the split cannot put in both train and validation: "
+                     f"{named} (all: {listed}); drop those rows or add examples")
     elif not pd.api.types.is_numeric_dtype(table[label]):
         sys.exit(f"task regression needs a numeric label; {label} holds text (e.g. {table[label].iloc[0]!r})")
     counts = table[label].value_counts()
@@ -69,10 +82,14 @@ def read_spec(directory):
         return json.load(handle)
 
 
+TABLE_FILES = []  # the files read, named by a failure about the table
+
+
 def read_table(directory):
     paths = sorted(glob.glob(os.path.join(directory, "**", "*.csv"), recursive=True))
     if not paths:
         sys.exit(f"no CSV files under {directory}: check data.uri in the config")
+    TABLE_FILES.extend(os.path.relpath(p, directory) for p in paths)
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
 
 

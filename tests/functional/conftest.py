@@ -25,6 +25,8 @@ from tests.conftest import valid_config
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
 # A table that passes the trigger's checks (its header is right) and fails training: a single package type.
 ONE_CLASS_URI = f"s3://{DATA_BUCKET}/catalogue/one-class.csv"
+# what the Split step says of that table (200 rows, one package type): a run with it fails there
+ONE_CLASS_CAUSE = "step Split: AlgorithmError: task multiclass_classification needs at least 2 label values; package_type has 1: 'BOX' 200"
 DRIFTED_URI = f"s3://{DATA_BUCKET}/catalogue/drifted.csv"  # larger items than the training tables hold
 LABELS_URI = f"s3://{DATA_BUCKET}/labels/train-sample.csv"  # true labels of 300 items of catalogue/train.csv
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.conftest import valid_config
-from tests.functional.conftest import ONE_CLASS_URI
+from tests.functional.conftest import ONE_CLASS_CAUSE, ONE_CLASS_URI
 
 pytestmark = pytest.mark.functional
 
@@ -21,7 +21,7 @@ def test_a_failed_step_alerts_once_naming_the_step_the_cause_and_the_resume_comm
 
     assert post["text"] == "❌ training run failed at WaitForTrainingPipeline"
     text = json.dumps(post, ensure_ascii=False)
-    assert "step Train: AlgorithmError: ValueError" in text and "class" in text
+    assert ONE_CLASS_CAUSE in text
     assert f"mlrelay runs resume {run['name']}" in text
     assert aws.sns_messages("training run failed at WaitForTrainingPipeline")
 
