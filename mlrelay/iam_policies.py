@@ -12,21 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlrelay import arns
 from mlrelay.local.template import evaluate_condition, resolve
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-_ARN_SHAPES = {
-    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
-    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{name}",
-    "AWS::S3::Bucket": "arn:aws:s3:::{name}",
-    "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
-    "AWS::Serverless::StateMachine": "arn:aws:states:{region}:{account}:stateMachine:{name}",
-    "AWS::SNS::Topic": "arn:aws:sns:{region}:{account}:{name}",
-    "AWS::Serverless::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
-    "AWS::SageMaker::Pipeline": "arn:aws:sagemaker:{region}:{account}:pipeline/{name}",
-    "AWS::Logs::LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}:*",
-}
-_REF_IS_ARN = {"AWS::Serverless::StateMachine", "AWS::SNS::Topic"}
 
 
 def resolved_policies(template_path: Path, parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -40,15 +29,16 @@ def resolved_policies(template_path: Path, parameters: dict[str, str]) -> dict[s
         return f"mlrelay-prod-{logical_id}"
 
     def arn_of(logical_id: str) -> str:
-        shape = _ARN_SHAPES.get(resources[logical_id]["Type"], "arn:aws:unknown:{region}:{account}:{name}")
-        return shape.format(region=REGION, account=ACCOUNT, name=name_of(logical_id))
+        name = name_of(logical_id)
+        return (arns.arn_of(resources[logical_id]["Type"], name, account=ACCOUNT, region=REGION)
+                or f"arn:aws:unknown:{REGION}:{ACCOUNT}:{name}")
 
     def ref(name: str) -> Any:
         if name in pseudo:
             return pseudo[name]
         if name in values:
             return [v for v in values[name].split(",") if v] if name in lists else values[name]
-        return arn_of(name) if resources[name]["Type"] in _REF_IS_ARN else name_of(name)
+        return arn_of(name) if resources[name]["Type"] in arns.REF_IS_ARN else name_of(name)
 
     def get_att(logical_id: str, attribute: str) -> str:
         return name_of(logical_id) if attribute.endswith("Name") else arn_of(logical_id)

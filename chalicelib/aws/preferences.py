@@ -16,13 +16,15 @@ class NotificationPreferences:
 
     def put(self, model_name: str, notifications: dict[str, Any]) -> None:
         with translated(f"cannot record the notification settings of {model_name}"):
-            self._client.put_item(TableName=self._table, Item=to_item({"run_id": _key(model_name), "notifications": notifications}))
+            self._client.put_item(TableName=self._table, Item=to_item({"run_id": preferences_key(model_name),
+                                                                     "notifications": notifications}))
 
     def get(self, model_name: str) -> dict[str, Any] | None:
         with translated(f"cannot read the notification settings of {model_name}"):
-            item = self._client.get_item(TableName=self._table, Key={"run_id": {"S": _key(model_name)}}).get("Item")
+            item = self._client.get_item(TableName=self._table, Key={"run_id": {"S": preferences_key(model_name)}}).get("Item")
         return from_item(item)["notifications"] if item else None
 
 
-def _key(model_name: str) -> str:
+def preferences_key(model_name: str) -> str:
+    """The model's item in the runs table."""
     return f"notify#{model_name}"

@@ -53,7 +53,7 @@ class DailyWatermarks:
 
     @staticmethod
     def _key(model_name: str) -> dict[str, str]:
-        return {"run_id": f"watermark#daily#{model_name}"}
+        return {"run_id": watermark_key(model_name)}
 
 
 class RowCounts:
@@ -68,7 +68,7 @@ class RowCounts:
         with translated(f"cannot record the row count of {model_name}"):
             old = self._client.put_item(
                 TableName=self._table,
-                Item=to_item({"run_id": f"rows#{mode}#{model_name}", "rows": rows, "last_run_id": run_id}),
+                Item=to_item({"run_id": row_count_key(model_name, mode), "rows": rows, "last_run_id": run_id}),
                 ReturnValues="ALL_OLD",
             ).get("Attributes")
         previous = from_item(old) if old else None
@@ -109,4 +109,16 @@ class PredictionRuns:
 
     @staticmethod
     def _key(model_name: str, version: int) -> dict[str, str]:
-        return {"run_id": f"predictions#{model_name}#{version}"}
+        return {"run_id": prediction_runs_key(model_name, version)}
+
+
+def watermark_key(model_name: str) -> str:
+    return f"watermark#daily#{model_name}"
+
+
+def row_count_key(model_name: str, mode: str) -> str:
+    return f"rows#{mode}#{model_name}"
+
+
+def prediction_runs_key(model_name: str, version: int) -> str:
+    return f"predictions#{model_name}#{version}"

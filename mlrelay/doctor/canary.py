@@ -14,6 +14,8 @@ from typing import Any
 
 from rich.console import Console
 
+from chalicelib.aws.preferences import preferences_key
+from chalicelib.aws.watermarks import prediction_runs_key, row_count_key
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
 from chalicelib.shared.naming import on_demand_run_id, package_group_name, training_run_id, upload_identity
 from mlrelay.doctor.expected import ExpectedStack
@@ -245,8 +247,8 @@ def _forget_model(client: Callable[[str], Any], info: StackInfo, canary: Canary,
         dynamodb.delete_item(TableName=models, Key={"model_name": item["model_name"], "version_key": item["version_key"]})
     versions = {item["version"]["N"] for item in items if "version" in item}
     # the runs' ledger items, the model's notification settings, and what an inference run records beside them
-    ledger = [*run_ids, f"notify#{canary.model}", f"rows#on_demand#{canary.model}",
-              *(f"predictions#{canary.model}#{v}" for v in versions)]
+    ledger = [*run_ids, preferences_key(canary.model), row_count_key(canary.model, "on_demand"),
+              *(prediction_runs_key(canary.model, int(v)) for v in versions)]
     for key in ledger:
         dynamodb.delete_item(TableName=canary.runs_table, Key={"run_id": {"S": key}})
 

@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlrelay import arns
 from mlrelay.cli.connection import FUNCTIONS
 from mlrelay.local.template import Template, TemplateError, evaluate_condition, resolve
 from mlrelay.packaging import PROJECT_ROOT
 
-NAME_PROPERTIES = {
-    "AWS::Events::Rule": "Name", "AWS::Serverless::StateMachine": "Name", "AWS::S3::Bucket": "BucketName",
-    "AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
-    "AWS::IAM::Role": "RoleName", "AWS::SageMaker::Pipeline": "PipelineName",
-}
 FUNCTION_TYPE = "AWS::Serverless::Function"  # Chalice's functions: in the template as merge fragments only
 
 
@@ -111,33 +107,22 @@ class _Names:
         if name in self._functions:
             return self._functions[name]
         kind, physical = self._named(name)
-        return self.get_att(name, "Arn") if kind in ("AWS::Serverless::StateMachine", "AWS::SNS::Topic") else physical
+        return self.get_att(name, "Arn") if kind in arns.REF_IS_ARN else physical
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if attribute != "Arn":
             raise TemplateError(f"mlrelay doctor does not resolve {logical_id}.{attribute}")
-        prefix, account, region = f"arn:{self._partition}", self._account, self._region
-        if logical_id in self._functions:
-            return f"{prefix}:lambda:{region}:{account}:function:{self._functions[logical_id]}"
-        kind, name = self._named(logical_id)
-        arns = {
-            "AWS::Serverless::StateMachine": f"{prefix}:states:{region}:{account}:stateMachine:{name}",
-            "AWS::SQS::Queue": f"{prefix}:sqs:{region}:{account}:{name}",
-            "AWS::SNS::Topic": f"{prefix}:sns:{region}:{account}:{name}",
-            "AWS::IAM::Role": f"{prefix}:iam::{account}:role/{name}",
-            "AWS::S3::Bucket": f"{prefix}:s3:::{name}",
-            "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{region}:{account}:table/{name}",
-            "AWS::Events::Rule": f"{prefix}:events:{region}:{account}:rule/{name}",
-        }
-        if kind not in arns:
+        kind, name = (FUNCTION_TYPE, self._functions[logical_id]) if logical_id in self._functions else self._named(logical_id)
+        arn = arns.arn_of(kind, name, account=self._account, region=self._region, partition=self._partition)
+        if arn is None:
             raise TemplateError(f"mlrelay doctor does not resolve the ARN of {logical_id} ({kind})")
-        return arns[kind]
+        return arn
 
     def _named(self, logical_id: str) -> tuple[str, str]:
         spec = self._declared.get(logical_id)
-        if spec is None or spec["Type"] not in NAME_PROPERTIES:
+        if spec is None or spec["Type"] not in arns.NAME_PROPERTIES:
             raise TemplateError(f"mlrelay doctor cannot name {logical_id}: not a named resource of the template")
-        return spec["Type"], str(self.resolve(spec["Properties"][NAME_PROPERTIES[spec["Type"]]]))
+        return spec["Type"], str(self.resolve(spec["Properties"][arns.NAME_PROPERTIES[spec["Type"]]]))
 
     def _condition(self, name: str) -> bool:
         return evaluate_condition(self._conditions, name, self.ref)

@@ -45,12 +45,7 @@ class CloudWatchLogsHandler(logging.Handler):
             if self._client is None:
                 self._client = self._logs_client()
             if group not in self._groups:
-                for create in (lambda: self._client.create_log_group(logGroupName=group),
-                               lambda: self._client.create_log_stream(logGroupName=group, logStreamName=STREAM)):
-                    try:
-                        create()
-                    except self._client.exceptions.ResourceAlreadyExistsException:
-                        pass
+                ensure_stream(self._client, group, STREAM)
                 self._groups.add(group)
             self._client.put_log_events(logGroupName=group, logStreamName=STREAM,
                                         logEvents=[{"timestamp": timestamp or int(time.time() * 1000), "message": line}])
@@ -73,17 +68,22 @@ def shipped(
         logger.removeHandler(handler)
 
 
-MAX_BATCH_EVENTS, MAX_BATCH_BYTES = 10_000, 1_000_000  # PutLogEvents' limits (each event counts 26 bytes more)
-
-
-def put_lines(client: Any, group: str, stream: str, lines: list[str]) -> None:
-    """A job's output as the stream SageMaker writes: the group and stream made if missing, the lines in batches."""
+def ensure_stream(client: Any, group: str, stream: str) -> None:
+    """The log group and stream, made if missing (as the service that writes them makes them)."""
     for create in (lambda: client.create_log_group(logGroupName=group),
                    lambda: client.create_log_stream(logGroupName=group, logStreamName=stream)):
         try:
             create()
         except client.exceptions.ResourceAlreadyExistsException:
             pass
+
+
+MAX_BATCH_EVENTS, MAX_BATCH_BYTES = 10_000, 1_000_000  # PutLogEvents' limits (each event counts 26 bytes more)
+
+
+def put_lines(client: Any, group: str, stream: str, lines: list[str]) -> None:
+    """A job's output as the stream SageMaker writes: the group and stream made if missing, the lines in batches."""
+    ensure_stream(client, group, stream)
     now = int(time.time() * 1000)
     batch: list[dict[str, Any]] = []
     size = 0

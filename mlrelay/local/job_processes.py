@@ -36,13 +36,19 @@ def stopping() -> bool:
     return _stopping.is_set()
 
 
-def started_at(pid: int) -> str:
-    """The process's start time in clock ticks since boot ("" where there is no /proc, or no such process)."""
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields from the state on ([] where there is no /proc, or no such process)."""
     try:
         # the command name (field 2) may hold spaces and parentheses: count fields after its closing one
-        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[19]
+        return (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return ""
+        return []
+
+
+def started_at(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" where there is no /proc, or no such process)."""
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 @contextmanager
@@ -148,11 +154,7 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # a zombie has ended: only its parent's wait is missing
-    with suppress(FileNotFoundError, IndexError):
-        if (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
+    return _stat(pid)[:1] != ["Z"]  # a zombie has ended: only its parent's wait is missing
 
 
 def _signal(pids: list[int], signal_number: int) -> None:

@@ -69,6 +69,7 @@ class EmbeddedStack:
         ends what a killed stack left (`leftovers` says what that was)."""
         self.process_file = process_file
         self.leftovers: list[str] = []
+        self._logs_client: Any = None  # SageMaker's writes of the jobs' logs, signed as the operator
         self.stage = stage
         self.template_path = template_path or Path(os.environ.get(TEMPLATE_ENV) or project_root / "infra" / "resources.json")
         self.parameter_overrides = dict(parameters or {})
@@ -88,7 +89,7 @@ class EmbeddedStack:
             read_object=read_object,
             time_scale=time_scale,
             # SageMaker writes a job's output to CloudWatch Logs itself: the stack's shipper signs as the operator
-            ship_log=lambda group, stream, lines: cloudwatch_logs.put_lines(self.operator_client("logs"), group, stream, lines),
+            ship_log=self._ship_job_log,
         )
         self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
         self.slack: SlackReceiver | None = None
@@ -275,6 +276,12 @@ class EmbeddedStack:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+
+    def _ship_job_log(self, group: str, stream: str, lines: list[str]) -> None:
+        # one client for every job's log (a new client per job cost a client's start-up each time)
+        if self._logs_client is None:
+            self._logs_client = self.operator_client("logs")
+        cloudwatch_logs.put_lines(self._logs_client, group, stream, lines)
 
     def operator_client(self, service: str) -> Any:
         """A client that signs as the operator whatever principal the calling thread acts as."""

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local import memory_watch
+from mlrelay.local.job_processes import alive
 from tests.conftest import ROOT, valid_config
 
 pytestmark = [pytest.mark.functional, pytest.mark.skipif(not memory_watch.available(), reason="reads /proc")]
@@ -78,14 +79,6 @@ def wait_for(condition, seconds, what):
             return
         time.sleep(0.2)
     raise AssertionError(f"no {what} after {seconds} s")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def drop_looping_job(stack: LocalUp, tmp_path: Path, monkeypatch) -> None:

@@ -151,12 +151,7 @@ def _customer_key(kind: str, props: Mapping[str, Any]) -> str | None:
 
 
 def _encrypted_arn(kind: str, props: Mapping[str, Any], account: str) -> str:
+    from mlrelay.arns import NAME_PROPERTIES, arn_of
     from mlrelay.local.state_file import REGION
 
-    if kind == "AWS::S3::Bucket":
-        return f"arn:aws:s3:::{props['BucketName']}"
-    if kind == "AWS::DynamoDB::Table":
-        return f"arn:aws:dynamodb:{REGION}:{account}:table/{props['TableName']}"
-    if kind == "AWS::SQS::Queue":
-        return f"arn:aws:sqs:{REGION}:{account}:{props['QueueName']}"
-    return f"arn:aws:sns:{REGION}:{account}:{props['TopicName']}"
+    return str(arn_of(kind, props[NAME_PROPERTIES[kind]], account=account, region=REGION))
