@@ -1,8 +1,9 @@
 """The functions' log lines in the emulator's CloudWatch Logs, where Lambda puts them on AWS.
 
-Each function runs in this process, so its Powertools lines go through one logger. Every line names its
-function (Powertools' `function_name`), which gives its log group, /aws/lambda/<function>: `mlrelay runs logs`
-then reads them with FilterLogEvents on the local stack as on a deployed one.
+Each function runs in this process, so its Powertools lines go through one logger, whose keys (its
+`function_name` too) the invocation that started last has set. A line goes to the log group of the invocation
+running where it was written (the runtime's CURRENT_FUNCTION), /aws/lambda/<function>: `mlrelay runs logs` then
+reads them with FilterLogEvents on the local stack as on a deployed one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from mlrelay.local.lambda_runtime import CURRENT_FUNCTION
 
 STREAM = "embedded-stack"
 
@@ -34,7 +37,8 @@ class CloudWatchLogsHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record)
-            function = json.loads(line).get("function_name") if line.startswith("{") else None
+            # the invocation running in this context owns the line; a line's own function_name may be another's
+            function = CURRENT_FUNCTION.get() or (json.loads(line).get("function_name") if line.startswith("{") else None)
             if function and self._may_write(function, f"/aws/lambda/{function}"):
                 self._put(f"/aws/lambda/{function}", line, int(record.created * 1000))
         except Exception:  # a log line must never fail the function that wrote it

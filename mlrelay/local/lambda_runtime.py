@@ -28,6 +28,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 ASYNC_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice
+# The function whose invocation runs in this context. All functions share one process and Powertools' one logger,
+# whose keys (function_name among them) the last invocation to start has set: a log line's owner is this instead.
+CURRENT_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 
 class FunctionNotRegisteredError(LookupError):
@@ -166,8 +169,12 @@ class LocalLambdaRuntime:
         started = time.perf_counter()
         try:
             self.writes_invocation_log(function)
-            with self.acting_as(function):
-                result = _within_timeout(function, event)
+            running = CURRENT_FUNCTION.set(function.name)
+            try:
+                with self.acting_as(function):
+                    result = _within_timeout(function, event)
+            finally:
+                CURRENT_FUNCTION.reset(running)
         except Exception as err:
             self._record(function, invocation_type, attempt, started, f"{type(err).__name__}: {err}", event)
             logger.warning("%s failed: %s: %s", function.name, type(err).__name__, err)
