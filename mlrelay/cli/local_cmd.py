@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -61,9 +63,14 @@ def up(
         pass
     finally:
         console.print("stopping: running jobs are ended, their steps fail as stopped…")
-        stack.stop(timeout_seconds=20, stop_jobs=True)
+        stack.stop(timeout_seconds=10, stop_jobs=True)
         remove_state()  # last: until now the stack can still be reached
     console.print("stack stopped")
+    # Work the stack's pools still hold (an invocation retrying against the stopped emulator) belongs to a stack that
+    # is gone: the interpreter's exit would wait for those threads, past the 30 s a stop may take.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 @app.command()
