@@ -8,26 +8,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config.parsing import ConfigError, parse_config
+from chalicelib.config.parsing import ConfigError
 from mlrelay.runs import history, steps_from_history
+from mlrelay.submission import Submission, check, publish
 
 
 class ResumeError(RuntimeError):
     """The resume could not be asked for."""
 
 
-def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> dict[str, Any]:
-    """Validate `path` and put it next to the run's outputs (outside configs/, so that it starts nothing)."""
-    data = path.read_bytes()
+def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> tuple[dict[str, Any], Submission]:
+    """Check `path` as `submit` does, pack and upload the code folder it names (as `submit` does), and put the config
+    next to the run's outputs (outside configs/, so that it starts nothing). Returns the config's reference."""
     try:
-        parse_config(data, path.name)
+        config, bundle = check(path)
     except ConfigError as err:
         problems = "; ".join(f"{p.path or '(file)'}: {p.message}" for p in err.problems)
         raise ResumeError(f"{path} is not a valid config, so the run was not resumed: {problems}") from err
+    submission = publish(path, config, bundle, s3, bucket)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     key = f"runs/{run_id}/resume-configs/{stamp}{path.suffix}"
-    put = s3.put_object(Bucket=bucket, Key=key, Body=data)
-    return {"bucket": bucket, "key": key, "version_id": put.get("VersionId"), "etag": put["ETag"].strip('"')}
+    put = s3.put_object(Bucket=bucket, Key=key, Body=submission.body)
+    return {"bucket": bucket, "key": key, "version_id": put.get("VersionId"), "etag": put["ETag"].strip('"')}, submission
 
 
 def invoke(lambda_client: Any, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -39,12 +41,17 @@ def invoke(lambda_client: Any, function_name: str, event: dict[str, Any]) -> dic
 
 
 def skipped_steps(sfn: Any, previous_execution_arn: str, from_state: str) -> list[str]:
-    """Task states that succeeded before `from_state` in the failed attempt: the resumed run does not redo them."""
+    """The workflow's steps that did their work before `from_state` in the earlier attempt: the resumed run does not
+    redo them. Only steps a run can resume at count (the failure path's reporting is no work of the run's)."""
+    machine = sfn.describe_execution(executionArn=previous_execution_arn)["stateMachineArn"]
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
+    choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])
+    work = {choice["StringEquals"] for choice in choices if "StringEquals" in choice}
     names = []
     for step in steps_from_history(history(sfn, previous_execution_arn)):
         if step.name == from_state:
             break
-        if step.state_type == "Task" and step.status == "succeeded":
+        if step.name in work and step.state_type == "Task" and step.status == "succeeded":
             names.append(step.name)
     return names
 

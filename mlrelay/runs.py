@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.aws.stepfunctions import execution_arn_for
 from chalicelib.shared.naming import MAX_RESUMES, resumed_execution_name
+from chalicelib.shared.runs import INTERRUPTED_ERROR
 
 _RESUMED = re.compile(r"^(?P<run>.+)-r(?P<attempt>\d{1,2})$")  # run ids end in a hex digest or a date, never so
 
@@ -73,6 +74,8 @@ def list_runs(sfn: Any, state_machines: dict[str, str]) -> list[RunSummary]:
     latest = []
     for (_, run_id), attempts in runs.items():
         newest = max(attempts, key=lambda attempt: attempt.started)
+        if newest.status == "ABORTED":  # the list leaves out why; an interrupted run says so
+            newest = _summary(sfn.describe_execution(executionArn=newest.execution_arn), newest.workflow)
         latest.append(RunSummary(run_id, newest.workflow, newest.status, min(a.started for a in attempts),
                                  newest.stopped, newest.execution_arn, len(attempts)))
     return sorted(latest, key=lambda run: run.started, reverse=True)
@@ -147,10 +150,11 @@ def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def _summary(execution: dict[str, Any], workflow: str) -> RunSummary:
+    interrupted = execution["status"] == "ABORTED" and execution.get("error") == INTERRUPTED_ERROR
     return RunSummary(
         run_id=execution["name"],
         workflow=workflow,
-        status=execution["status"],
+        status="INTERRUPTED" if interrupted else execution["status"],
         started=execution["startDate"],
         stopped=execution.get("stopDate"),
         execution_arn=execution["executionArn"],

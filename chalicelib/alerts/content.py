@@ -23,6 +23,7 @@ from chalicelib.shared.messages import (
     DailyInferenceStale,
     DataDriftDetected,
     EventRejected,
+    FoldedRuns,
     LambdaFailure,
     ModelDecided,
     ModelQualityMeasured,
@@ -32,11 +33,13 @@ from chalicelib.shared.messages import (
     TrainingOutcome,
     UnreadableMessage,
 )
+from chalicelib.shared.runs import INTERRUPTED_ERROR
 
 SLACK_TEXT_LIMIT = 3000
 SNS_SUBJECT_LIMIT = 100
 SNS_BODY_LIMIT = 64 * 1024
 CAUSE_EXCERPT_CHARS = 1500
+FOLDED_RUNS_SHOWN = 20  # runs a post names one by one; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def _step_failed(message: StepFailed, region: str) -> Alert:
     run_id = message.run_id
     return Alert(
         collapse_key=f"failed|{message.workflow}|{message.model_name}|{message.state}|{message.error}",
-        title=f"❌ {message.workflow} run failed at {message.state}",
+        title=(f"⏸ {message.workflow} run interrupted at {message.state}" if message.error == INTERRUPTED_ERROR
+               else f"❌ {message.workflow} run failed at {message.state}"),
         fields=[
             ("Model", message.model_name),
             ("Run", run_id),
@@ -122,8 +126,31 @@ def _step_failed(message: StepFailed, region: str) -> Alert:
             ("When", _iso(message.occurred_at)),
         ],
         detail=cause_excerpt(message.cause),
-        actions=[f"Resume from the failed step: `mlrelay runs resume {run_id}`"]
+        actions=[_resume_action(message)]
         + ([f"Execution: {_console_link(message.execution_arn, region)}"] if message.execution_arn else []),
+    )
+
+
+def _resume_action(message: StepFailed) -> str:
+    """A failure of the team's code or data reruns the same way: fix first, then resume with the fix. Anything else
+    (a throttled call, a stopped stack) resumes as it is."""
+    if "AlgorithmError" in f"{message.error} {message.cause or ''}":
+        return (f"Fix the code or config, then resume from the failed step with it: "
+                f"`mlrelay runs resume {message.run_id} --with-config MODEL_FOLDER_OR_CONFIG`")
+    return f"Resume from the failed step: `mlrelay runs resume {message.run_id}`"
+
+
+def _folded_runs(message: FoldedRuns, region: str) -> Alert:
+    shown = message.runs[:FOLDED_RUNS_SHOWN]
+    more = len(message.runs) - len(shown)
+    plural = "s" if len(message.runs) != 1 else ""
+    return Alert(
+        collapse_key=f"named|{message.collapse_key}",
+        title=f"❌ {len(message.runs)} more {message.workflow} run{plural} failed at {message.state}",
+        fields=[("Model", message.model_name), ("Step", message.state), ("Error", message.error), ("Runs", str(len(message.runs)))],
+        detail="Each failed as the earlier alert of this failure tells: " + ", ".join(shown)
+        + (f" and {more} more (`mlrelay runs list`)" if more else ""),
+        actions=[f"Resume: `mlrelay runs resume {run}`" for run in shown],
     )
 
 
@@ -330,6 +357,7 @@ def _cut(text: str, limit: int) -> str:
 
 _BUILDERS: dict[type, Callable[[Any, str], Alert]] = {
     StepFailed: _step_failed,
+    FoldedRuns: _folded_runs,
     ConfigRejected: _config_rejected,
     TrainingOutcome: _model_outcome,
     ModelDecided: _model_decided,

@@ -18,11 +18,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, Json, ValidationError, model_validator
 
 from chalicelib.alerts.content import Alert, alert_for
-from chalicelib.alerts.plan import COLLAPSE_WINDOW_SECONDS, notice_kind, plan_delivery, told_by_its_family, wanted_channels
+from chalicelib.alerts.plan import (
+    COLLAPSE_WINDOW_SECONDS,
+    is_resumed_attempt,
+    notice_kind,
+    plan_delivery,
+    runs_to_name,
+    told_by_its_family,
+    wanted_channels,
+)
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.slack import SlackDeliveryError
 from chalicelib.shared import settings
-from chalicelib.shared.messages import AlertMessage, UnreadableMessage
+from chalicelib.shared.messages import AlertMessage, FoldedRuns, StepFailed, UnreadableMessage
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
 
@@ -64,16 +72,24 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
     if told_by_its_family(record.body):
         logger.info("a segment's own notice: its family run's one notice tells of it", extra={"run_id": record.body.run_id})
         return
+    if isinstance(record.body, FoldedRuns):
+        _name_folded_runs(record.body, ports, region)
+        return
     alert = alert_for(record.body, region, settings.cli_command())
     kind = notice_kind(record.body)
     wanted = wanted_channels(kind, ports.preferences.get(record.body.model_name) if kind else None)
     if not wanted:
         logger.info("the model's notifications settings ask for no notice of this kind", extra={"key": alert.collapse_key})
         return
-    seen = ports.alert_ledger.record(alert.collapse_key, record.messageId, int(time.time()), COLLAPSE_WINDOW_SECONDS)
-    plan = plan_delivery(seen, record.messageId, wanted)
+    run = record.body.run_id if isinstance(record.body, StepFailed) else None
+    seen = ports.alert_ledger.record(alert.collapse_key, record.messageId, int(time.time()), COLLAPSE_WINDOW_SECONDS, run=run)
+    plan = plan_delivery(seen, record.messageId, wanted, own_post=is_resumed_attempt(record.body))
     if plan.collapsed:
         logger.info("repeat collapsed into an earlier alert", extra={"key": alert.collapse_key, "repeats": plan.repeats})
+        if isinstance(record.body, StepFailed) and run not in seen.named and ports.alert_ledger.schedule_naming(alert.collapse_key):
+            folded = FoldedRuns(collapse_key=alert.collapse_key, workflow=record.body.workflow, model_name=record.body.model_name,
+                                state=record.body.state, error=record.body.error)
+            ports.failures.send(folded, delay_seconds=settings.folded_runs_delay_seconds())
         return
     if plan.milestone:
         alert = alert.repeated(plan.milestone, seen.window_ends - COLLAPSE_WINDOW_SECONDS, int(time.time()))
@@ -88,6 +104,26 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
         ports.alert_ledger.mark_delivered(alert.collapse_key, plan.delivered_mark(channel))
     if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
         raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]
+    if run:
+        ports.alert_ledger.mark_named(alert.collapse_key, [run])
+
+
+def _name_folded_runs(message: FoldedRuns, ports: Ports, region: str) -> None:
+    """The delayed post: every run that folded since a post last named runs of this failure, with its resume command."""
+    runs = runs_to_name(ports.alert_ledger.take_naming(message.collapse_key))
+    if not runs:
+        return
+    alert = alert_for(message.model_copy(update={"runs": runs}), region, settings.cli_command())
+    wanted = wanted_channels("failure", ports.preferences.get(message.model_name))
+    undelivered: list[Exception] = []
+    for channel in wanted:
+        try:
+            _send(channel, alert, ports)
+        except (SlackDeliveryError, AwsError) as err:
+            undelivered.append(err)
+    if len(undelivered) == len(wanted) and undelivered:  # no channel named them: the message comes back to try again
+        raise AlertNotDeliveredError(f"the folded runs were not named: {undelivered[0]}") from undelivered[0]
+    ports.alert_ledger.mark_named(message.collapse_key, runs)
 
 
 def _send(channel: str, alert: Alert, ports: Ports) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from chalicelib.aws.alert_ledger import AlertRecord
 from chalicelib.shared.naming import SEGMENT_RUN_PREFIX
 
 CHANNELS = ("slack", "sns")
+_RESUMED_ATTEMPT = re.compile(r"-r\d{1,2}$")
 COLLAPSE_WINDOW_SECONDS = 15 * 60  # identical failures within it fold into one alert with a count
 
 
@@ -19,15 +21,23 @@ class DeliveryPlan:
     repeats: int
     milestone: int | None = None  # a storm: the count this post announces (10, 100, 1000, ...)
 
+    message_id: str | None = None  # a post of its own for this message (a resumed run's failure)
+
     def delivered_mark(self, channel: str) -> str:
-        """What the ledger records as sent: the channel, or the channel at this milestone."""
+        """What the ledger records as sent: the channel, at this milestone, or for this message."""
+        if self.message_id:
+            return f"{channel}@{self.message_id}"
         return f"{channel}#{self.milestone}" if self.milestone else channel
 
 
-def plan_delivery(record: AlertRecord, message_id: str, wanted: tuple[str, ...] = CHANNELS) -> DeliveryPlan:
+def plan_delivery(record: AlertRecord, message_id: str, wanted: tuple[str, ...] = CHANNELS, own_post: bool = False) -> DeliveryPlan:
     """The first failure of a window goes out; repeats are counted, and a storm is announced again at 10, 100,
-    1,000 repeats, so hundreds of identical failures make a handful of posts and none is uncounted."""
+    1,000 repeats, so hundreds of identical failures make a handful of posts and none is uncounted. `own_post`: this
+    message is told whatever came before (a resumed run failing again is news to the person who resumed it)."""
     count = len(record.message_ids)
+    if own_post:
+        due = tuple(c for c in wanted if f"{c}@{message_id}" not in record.delivered)
+        return DeliveryPlan(due, collapsed=not due, repeats=count, message_id=message_id)
     first_undelivered = tuple(c for c in wanted if c not in record.delivered)
     if not record.message_ids - {message_id} or first_undelivered:
         return DeliveryPlan(first_undelivered, collapsed=False, repeats=count)
@@ -35,6 +45,17 @@ def plan_delivery(record: AlertRecord, message_id: str, wanted: tuple[str, ...] 
         due = tuple(c for c in wanted if f"{c}#{count}" not in record.delivered)
         return DeliveryPlan(due, collapsed=not due, repeats=count, milestone=count)
     return DeliveryPlan((), collapsed=True, repeats=count)
+
+
+def runs_to_name(record: AlertRecord) -> list[str]:
+    """Failed runs that folded into the window's posts and no post has named yet."""
+    return sorted(record.runs - record.named)
+
+
+def is_resumed_attempt(message: Any) -> bool:
+    """A step_failed message of a resumed run's attempt (its execution is named <run>-r<N>)."""
+    name = str(getattr(message, "execution_arn", "")).rsplit(":", 1)[-1]
+    return bool(_RESUMED_ATTEMPT.search(name))
 
 
 def is_milestone(count: int) -> bool:

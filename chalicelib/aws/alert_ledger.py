@@ -1,7 +1,9 @@
 """Which alerts went out, so a retry does not repeat a channel and repeats collapse.
 
 One item per collapse key (the same failure of the same run): the SQS message
-ids seen, the channels delivered, and when the collapse window ends.
+ids seen, the channels delivered, and when the collapse window ends; for a
+failed run, the runs seen, the runs a post has named, and whether a post naming
+the others is on its way.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.dynamo_items import from_item, to_item
-from chalicelib.aws.errors import translated
+from chalicelib.aws.errors import ConditionFailedError, translated
 
 EXPIRY_AFTER_WINDOW_SECONDS = 86400  # the table's TTL attribute: a day after the window ends
 
@@ -21,6 +23,8 @@ class AlertRecord:
     message_ids: frozenset[str]
     delivered: frozenset[str]
     window_ends: int
+    runs: frozenset[str] = frozenset()
+    named: frozenset[str] = frozenset()  # runs a post named, with their resume command
 
 
 class AlertLedger:
@@ -28,8 +32,8 @@ class AlertLedger:
         self._table = table_name
         self._client = dynamodb_client or client("dynamodb")
 
-    def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int) -> AlertRecord:
-        """Note this message under its key (starting a new window when the last one ended)."""
+    def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int, run: str | None = None) -> AlertRecord:
+        """Note this message (and the run it tells of) under its key, starting a new window when the last one ended."""
         with translated(f"cannot read alert ledger {self._table}"):
             item = self._client.get_item(TableName=self._table, Key=_key(collapse_key), ConsistentRead=True).get("Item")
         current = _record(item) if item else None
@@ -43,16 +47,41 @@ class AlertLedger:
                         "expires_at": window_ends + EXPIRY_AFTER_WINDOW_SECONDS,
                     }),
                 )
-        return _record(self._add(collapse_key, "message_ids", message_id))
+        return _record(self._add(collapse_key, message_ids=[message_id], runs=[run] if run else []))
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
-        self._add(collapse_key, "delivered", channel)
+        self._add(collapse_key, delivered=[channel])
 
-    def _add(self, collapse_key: str, attribute: str, value: str) -> dict[str, Any]:
+    def mark_named(self, collapse_key: str, runs: list[str]) -> None:
+        if runs:
+            self._add(collapse_key, named=runs)
+
+    def schedule_naming(self, collapse_key: str) -> bool:
+        """True for the one caller that is to send the delayed post naming folded runs; False while one is on its way."""
+        try:
+            with translated(f"cannot update alert ledger {self._table}"):
+                self._client.update_item(
+                    TableName=self._table, Key=_key(collapse_key), UpdateExpression="SET naming_due = :yes",
+                    ConditionExpression="attribute_not_exists(naming_due)", ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+        except ConditionFailedError:
+            return False
+        return True
+
+    def take_naming(self, collapse_key: str) -> AlertRecord:
+        """The record, as the delayed post finds it; a run folded from now on schedules a post of its own."""
+        with translated(f"cannot update alert ledger {self._table}"):
+            return _record(self._client.update_item(
+                TableName=self._table, Key=_key(collapse_key), UpdateExpression="REMOVE naming_due", ReturnValues="ALL_NEW",
+            ).get("Attributes", {}))
+
+    def _add(self, collapse_key: str, **values: list[str]) -> dict[str, Any]:
+        present = {name: items for name, items in values.items() if items}
         with translated(f"cannot update alert ledger {self._table}"):
             return self._client.update_item(
-                TableName=self._table, Key=_key(collapse_key), UpdateExpression=f"ADD {attribute} :value",
-                ExpressionAttributeValues={":value": {"SS": [value]}}, ReturnValues="ALL_NEW",
+                TableName=self._table, Key=_key(collapse_key),
+                UpdateExpression="ADD " + ", ".join(f"{name} :{name}" for name in present),
+                ExpressionAttributeValues={f":{name}": {"SS": items} for name, items in present.items()}, ReturnValues="ALL_NEW",
             )["Attributes"]
 
 
@@ -66,4 +95,6 @@ def _record(item: dict[str, Any]) -> AlertRecord:
         message_ids=frozenset(values.get("message_ids", set())),
         delivered=frozenset(values.get("delivered", set())),
         window_ends=int(values.get("window_ends", 0)),
+        runs=frozenset(values.get("runs", set())),
+        named=frozenset(values.get("named", set())),
     )

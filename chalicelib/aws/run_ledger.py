@@ -50,10 +50,11 @@ class RunLedger:
                         "SET #status = :running, execution_arn = :arn, resume_count = :attempt, "
                         "resumes = list_append(if_not_exists(resumes, :none), :entry)"
                     ),
-                    ConditionExpression="#status = :failed AND (attribute_not_exists(resume_count) OR resume_count = :previous)",
+                    ConditionExpression="#status IN (:failed, :interrupted) "
+                    "AND (attribute_not_exists(resume_count) OR resume_count = :previous)",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=to_item({
-                        ":running": "RUNNING", ":failed": "FAILED", ":arn": entry.execution_arn,
+                        ":running": "RUNNING", ":failed": "FAILED", ":interrupted": "INTERRUPTED", ":arn": entry.execution_arn,
                         ":attempt": entry.attempt, ":previous": entry.attempt - 1, ":none": [],
                         ":entry": [{
                             "attempt": entry.attempt, "execution_arn": entry.execution_arn,

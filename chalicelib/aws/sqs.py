@@ -15,7 +15,8 @@ class Queue:
         self._url = queue_url
         self._client = sqs_client or client("sqs")
 
-    def send(self, message: BaseModel) -> str:
+    def send(self, message: BaseModel, delay_seconds: int = 0) -> str:
         with translated(f"cannot send to {self._url}"):
-            response = self._client.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json())
+            response = self._client.send_message(QueueUrl=self._url, MessageBody=message.model_dump_json(),
+                                                 DelaySeconds=delay_seconds)
         return str(response["MessageId"])

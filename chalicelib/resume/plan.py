@@ -28,6 +28,8 @@ CONFIG_STEP = {"training": "LoadTrainingConfig"}
 BEFORE_CONFIG_STEP = {"RecordRunStarted"}
 # What the failure path added to the state; the resumed step must not see it.
 # what the failure path and the discarded answers wrote (mlrelay/asl/builder.py): not part of a resumed run's input
+# INTERRUPTED: the embedded stack stopped while the run ran (mlrelay/local/durable/interrupted.py)
+RESUMABLE = ("FAILED", "INTERRUPTED")
 FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume", "last_write")
 
 
@@ -59,8 +61,8 @@ def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> Nothi
         return NothingToDo(f"run {run} already succeeded; there is nothing to resume")
     if record.status == "RUNNING":
         return Refused(f"run {run} is still running ({record.execution_arn}); resume it only after it has failed")
-    if record.status != "FAILED":
-        return Refused(f"run {run} is {record.status}; only a FAILED run can be resumed")
+    if record.status not in RESUMABLE:
+        return Refused(f"run {run} is {record.status}; only a FAILED or INTERRUPTED run can be resumed")
     if not record.failed_state or not record.resume_input:
         return Refused(
             f"run {run} failed without recording where, so it cannot be resumed; start it again instead "

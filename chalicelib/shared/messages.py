@@ -244,6 +244,19 @@ class StepFailed(BaseModel):
     occurred_at: datetime
 
 
+class FoldedRuns(BaseModel):
+    """Runs whose failure folded into an earlier post of the same failure (chalicelib/alerts/plan.py): the alerts
+    consumer sends this to itself, delayed, and then names each run the posts have not named yet."""
+
+    kind: Literal["folded_runs"] = "folded_runs"
+    collapse_key: str
+    workflow: Literal["training", "inference", "segments"]
+    model_name: str
+    state: str
+    error: str
+    runs: list[str] = Field(default_factory=list)  # filled from the alert ledger when it is delivered
+
+
 class LambdaRequestContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -342,7 +355,8 @@ AlertMessage = Annotated[
     | Annotated[LambdaFailure, Tag("lambda_failure")]
     | Annotated[EventRejected, Tag("event_rejected")]
     | Annotated[AlarmStateChanged, Tag("alarm_state_changed")]
-    | Annotated[UnreadableMessage, Tag("unreadable")],
+    | Annotated[UnreadableMessage, Tag("unreadable")]
+    | Annotated[FoldedRuns, Tag("folded_runs")],
     Discriminator(_kind_of),
 ]
 alert_messages: TypeAdapter[Any] = TypeAdapter(AlertMessage)

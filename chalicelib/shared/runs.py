@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The error of a run the embedded stack stopped while it ran: its execution ends aborted so, its ledger record says
+# INTERRUPTED, and it resumes as a failed run does (mlrelay/local/durable/interrupted.py).
+INTERRUPTED_ERROR = "mlrelay.Interrupted"
+
 
 @dataclass(frozen=True)
 class RunRecord:

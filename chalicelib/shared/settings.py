@@ -46,6 +46,12 @@ def failures_queue_url() -> str:
     return _required("FAILURES_QUEUE_URL")
 
 
+def folded_runs_delay_seconds() -> int:
+    """How long after a run folds into an earlier post the post naming it goes out: the fold window, which SQS's
+    longest delay (900 s) also is; the functional tests shorten it."""
+    return min(900, int(os.environ.get("FOLDED_RUNS_DELAY_SECONDS", "900")))
+
+
 def training_state_machine_arn() -> str:
     return _required("TRAINING_STATE_MACHINE_ARN")
 

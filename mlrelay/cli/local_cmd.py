@@ -24,11 +24,20 @@ app = typer.Typer(help="Run mlrelay's AWS stack on this machine (moto server mod
 def up(
     stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses."),
     demo_data: bool = typer.Option(True, help="Put a synthetic catalogue where the example configs' data.uri points."),
+    state_dir: Path | None = typer.Option(
+        None, help="Where the stack keeps what it holds (S3, tables, registry, runs, queues, warehouse) and the step "
+        "logs [default: the state file's folder, .mlrelay/]. A start on the same folder has it all back."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start empty: what the folder held is deleted first."),
 ) -> None:
-    """Start the embedded stack and keep it running in the foreground until Ctrl-C."""
+    """Start the embedded stack and keep it running in the foreground until Ctrl-C.
+
+    Every write it acknowledges is kept under --state-dir first, so a stop of any kind (Ctrl-C, SIGTERM, SIGKILL)
+    loses none; runs that were running are marked interrupted at the next start, and `mlrelay runs resume RUN`
+    finishes them."""
     from rich.table import Table
 
-    from mlrelay.local.stack import EmbeddedStack
+    from mlrelay.local.durable.store import empty
+    from mlrelay.local.stack import EmbeddedStack, StackError
     from mlrelay.local.state_file import remove_state, running_stack_pid, state_file_path, write_state
 
     had_state = state_file_path().exists()
@@ -39,15 +48,31 @@ def up(
         console.print(f"[yellow]cleaned up:[/] removed {state_file_path()}, left by a stack that did not stop", soft_wrap=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    # kept beside the state file, not in a temporary folder: a step's log outlives the stack that wrote it
-    logs = state_file_path().parent / "logs"
-    stack = EmbeddedStack(stage=stage, log_dir=logs, process_file=state_file_path().with_suffix(".processes.json"))
-    with console.status("starting the embedded AWS stack…"):
-        stack.start()
+    folder = state_dir or state_file_path().parent
+    held = folder / "stack"
+    if fresh and held.exists():
+        empty(held)
+        console.print(f"[yellow]--fresh:[/] deleted what {held} held", soft_wrap=True)
+    # kept in the state folder, not in a temporary one: a step's log outlives the stack that wrote it
+    logs = folder / "logs"
+    stack = EmbeddedStack(stage=stage, log_dir=logs, process_file=state_file_path().with_suffix(".processes.json"),
+                          state_dir=held)
+    try:
+        with console.status("starting the embedded AWS stack…"):
+            stack.start()
+    except StackError as err:
+        fail(str(err))
     for line in stack.leftovers:
         console.print(f"[yellow]cleaned up:[/] {line}", soft_wrap=True)  # whole paths and pids, never broken
+    restored = stack.durable is not None and stack.durable.held_before
+    if restored and stack.restored is not None:
+        console.print(f"[green]✓[/] restored from {held}: {stack.restored.summary()}", soft_wrap=True)
+    for run in stack.interrupted:
+        how = f"`mlrelay runs resume {run.run_id}`" if run.state_input is not None else "upload its config again"
+        console.print(f"[yellow]interrupted:[/] {run.workflow} run {run.run_id} at {run.state or 'its start'}; {how}",
+                      soft_wrap=True)
     try:
-        if demo_data:
+        if demo_data and not restored:
             _seed_demo_data(stack)
         path = write_state(stack.info)
         console.print(f"[green]✓[/] stack up on {stack.info.endpoint} (stage {stage}); state in {path}; logs in {logs} "

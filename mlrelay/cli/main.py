@@ -8,6 +8,7 @@ fraction of a second; tests/unit/test_cli_startup.py keeps it so.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -29,7 +30,7 @@ from mlrelay.cli import (
     warehouse_cmd,
 )
 from mlrelay.cli.connection import target
-from mlrelay.cli.output import console, errors
+from mlrelay.cli.output import console, errors, fail
 
 app = typer.Typer(
     help="mlrelay: event-driven MLOps on AWS. Validate configs, run the stack locally, inspect runs.\n\n"
@@ -66,11 +67,18 @@ app.command("schedule")(schedule_cmd.schedule_command)
 
 
 @app.command()
-def demo(stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses.")) -> None:
+def demo(
+    stage: str = typer.Option("dev", help="Chalice stage whose settings the stack uses."),
+    state_dir: Path | None = typer.Option(
+        None, help="Keep the demo stack's state in this empty folder, as `mlrelay local up` keeps its own "
+        "(benchmarks/durability.py times the demo so) [default: in memory]."),
+) -> None:
     """Run the end-to-end demo on a fresh embedded AWS stack; exits 1 if any check fails."""
     from mlrelay.demo import run_demo
 
-    if not run_demo(console, stage=stage):
+    if state_dir is not None and state_dir.exists() and any(state_dir.iterdir()):
+        fail(f"{state_dir} is not empty: the demo starts from nothing; name a new folder", code=2)
+    if not run_demo(console, stage=stage, state_dir=state_dir):
         raise typer.Exit(1)
 
 

@@ -180,9 +180,10 @@ def _step_logs(client: Any, info: StackInfo, run_id: str, step: str) -> None:
 def resume(
     run_id: str = typer.Argument(..., help="The failed run, as `mlrelay runs list` and its alert name it."),
     with_config: Path | None = typer.Option(
-        None, "--with-config", exists=True, dir_okay=False,
-        help="A fixed training config: the run goes back to the step that reads the config and redoes what follows "
-        "(pipeline steps whose inputs did not change come from the cache).",
+        None, "--with-config", exists=True,
+        help="A fixed model folder or training config: checked, its code folder packed and uploaded as `submit` does; "
+        "the run goes back to the step that reads the config and redoes what follows (pipeline steps whose inputs did "
+        "not change come from the cache).",
     ),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the resumed run to end and show it."),
 ) -> None:
@@ -191,6 +192,7 @@ def resume(
     Calls the stack's resume_run function (on AWS, invoke mlrelay-<stage>-resume_run the same way).
     A run that succeeded is left alone; a running run is refused.
     """
+    from mlrelay.cli.submit_cmd import config_file
     from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
     from mlrelay.runs import show_run
     from mlrelay.tables import steps_table
@@ -199,7 +201,12 @@ def resume(
     event: dict[str, object] = {"run_id": run_id}
     try:
         if with_config is not None:
-            event["config"] = upload_resume_config(client("s3"), info.outputs["ConfigBucketName"], run_id, with_config)
+            event["config"], submission = upload_resume_config(
+                client("s3"), info.outputs["ConfigBucketName"], run_id, config_file(with_config))
+            if submission.bundle is not None:
+                state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
+                console.print(f"code: {len(submission.bundle.files)} files → "
+                              f"{submission.bundle.uri(info.outputs['ConfigBucketName'])} ({state})")
         answer = invoke(client("lambda"), info.functions["resume_run"], event)
     except ResumeError as err:
         fail(str(err))

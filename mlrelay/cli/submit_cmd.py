@@ -29,7 +29,7 @@ def submit_command(
     from mlrelay.cli.outcome import Uploaded, print_outcome, wait_for_outcome
     from mlrelay.submission import check, publish
 
-    config_path = _config_file(path)
+    config_path = config_file(path)
     if data is not None and not data.is_file():
         fail(f"--data {data}: no such file", code=2)
     info, client = connect()
@@ -59,7 +59,8 @@ def submit_command(
     print_outcome(outcome)
 
 
-def _config_file(path: Path) -> Path:
+def config_file(path: Path) -> Path:
+    """The config a model folder holds, or the config file named (`submit` and `runs resume --with-config`)."""
     from chalicelib.config.parsing import CONFIG_SUFFIXES
 
     config_names = tuple(f"config{suffix}" for suffix in CONFIG_SUFFIXES)

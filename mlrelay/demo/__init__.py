@@ -24,9 +24,9 @@ LOG_DIR = Path(".mlrelay/logs")
 __all__ = ["run_demo", "wait_for"]
 
 
-def run_demo(console: Console, stage: str = "dev") -> bool:
+def run_demo(console: Console, stage: str = "dev", state_dir: Path | None = None) -> bool:
     console.print("[bold]mlrelay demo[/] · starting the embedded AWS stack (moto server mode)…")
-    with EmbeddedStack(stage=stage, log_dir=LOG_DIR) as stack:
+    with EmbeddedStack(stage=stage, log_dir=LOG_DIR, state_dir=state_dir) as stack:
         checks = Checks(console)
         _show_stack(console, stack)
         upload_demo_data(console, stack)

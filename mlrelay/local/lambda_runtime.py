@@ -96,6 +96,8 @@ class LocalLambdaRuntime:
     acting_as: Callable[[LocalFunction], AbstractContextManager[None]] = lambda function: nullcontext()
     # Lambda writes every invocation's START and REPORT lines to the function's log group, with its role
     writes_invocation_log: Callable[[LocalFunction], object] = lambda function: None
+    # a durable stack's record of accepted asynchronous invocations (mlrelay/local/durable/journals.py)
+    pending: Any = None
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="lambda-async")
@@ -113,7 +115,8 @@ class LocalLambdaRuntime:
                 f"function {function_name!r} is not part of the app; known: {', '.join(sorted(self.functions))}"
             )
         if invocation_type == "Event":
-            future = self._pool.submit(self._run_async, function, event)
+            token = self.pending.accepted(function_name, event) if self.pending is not None else None
+            future = self._pool.submit(self._run_async, function, event, token)
             with self._lock:
                 self._pending.add(future)
             future.add_done_callback(self._forget)
@@ -149,7 +152,14 @@ class LocalLambdaRuntime:
         with self._lock:
             self._pending.discard(future)
 
-    def _run_async(self, function: LocalFunction, event: Any) -> None:
+    def _run_async(self, function: LocalFunction, event: Any, token: Any = None) -> None:
+        try:
+            self._run_with_retries(function, event)
+        finally:
+            if token is not None:
+                self.pending.ended(token)
+
+    def _run_with_retries(self, function: LocalFunction, event: Any) -> None:
         request_id = str(uuid.uuid4())
         for attempt in range(1, ASYNC_RETRIES + 2):
             try:

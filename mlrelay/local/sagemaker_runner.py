@@ -253,6 +253,8 @@ class LocalPipelineRunner:
             aws_environment=self.identity.environment(role_arn),
             limits=Limits.of(arguments, kind, self._time_scale),
         )
+        # the step's log folder, made here: when an earlier step came from the cache, none of this execution's did it
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.identity.may_start(kind, _image_of(arguments, models), job_name, role_arn)
         written = job.log_path.stat().st_size if job.log_path.exists() else 0
         try:

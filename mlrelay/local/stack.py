@@ -29,14 +29,19 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from chalicelib.shared.runs import INTERRUPTED_ERROR
 from mlrelay.local import cloudwatch_logs, job_processes
 from mlrelay.local.applier import PLACEHOLDER_CODE, AppliedStack, FunctionSpec, TemplateApplier
+from mlrelay.local.durable import interrupted
+from mlrelay.local.durable.interrupted import Interruption
+from mlrelay.local.durable.state import DurableState, Restored
+from mlrelay.local.durable.store import StateFolderError
 from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.iam.authorizer import Authorizer
 from mlrelay.local.iam.principals import IamModel
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
-from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
+from mlrelay.local.sagemaker_runner import STEPS_ATTRIBUTE, LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
 from mlrelay.local.stack_principals import StackPrincipals
@@ -62,13 +67,19 @@ class EmbeddedStack:
     def __init__(
         self, stage: str = "dev", project_root: Path = PROJECT_ROOT, log_dir: Path | None = None, time_scale: float = 1.0,
         template_path: Path | None = None, parameters: dict[str, str] | None = None, process_file: Path | None = None,
+        state_dir: Path | None = None,
     ):
         """`template_path` and `parameters` replace infra/resources.json and add to the stage's parameters
         (tests of a changed template; MLRELAY_INFRA_TEMPLATE names a template for the IAM mutation benchmark).
         `process_file` records the stack's pid, work folder and running jobs while it runs, so that the next start
-        ends what a killed stack left (`leftovers` says what that was)."""
+        ends what a killed stack left (`leftovers` says what that was). `state_dir` keeps what the services hold
+        there, every write before it is acknowledged, and a stack started on it again has it all back (`restored`
+        says what); without it everything is in memory and gone with the stack."""
         self.process_file = process_file
         self.leftovers: list[str] = []
+        self.durable = DurableState(state_dir, stage) if state_dir is not None else None
+        self.restored: Restored | None = None
+        self.interrupted: list[Interruption] = []
         self._logs_client: Any = None  # SageMaker's writes of the jobs' logs, signed as the operator
         self.stage = stage
         self.template_path = template_path or Path(os.environ.get(TEMPLATE_ENV) or project_root / "infra" / "resources.json")
@@ -91,7 +102,10 @@ class EmbeddedStack:
             # SageMaker writes a job's output to CloudWatch Logs itself: the stack's shipper signs as the operator
             ship_log=self._ship_job_log,
         )
-        self.warehouse = LocalWarehouse(lambda: self.client("s3"), self.faults, read_object=read_object)
+        self.warehouse = LocalWarehouse(
+            lambda: self.client("s3"), self.faults, read_object=read_object,
+            database_path=str(self.durable.warehouse_path) if self.durable else ":memory:",
+        )
         self.slack: SlackReceiver | None = None
         self.iam: Authorizer | None = None  # decides every request; its census says what each role used
         self._function_ids: dict[str, str] = {}  # logical id -> function name
@@ -116,6 +130,12 @@ class EmbeddedStack:
         from chalicelib.aws import clients
 
         job_processes.begin()
+        if self.durable is not None:
+            try:
+                self.durable.open()
+            except StateFolderError as err:
+                raise StackError(str(err)) from err
+            self.runtime.pending = self.durable.pending
         if self.process_file is not None:
             self.leftovers = job_processes.clean_leftovers(self.process_file)
             undo.enter_context(job_processes.recorded_in(self.process_file, os.getpid(), self._work_dir))
@@ -151,6 +171,10 @@ class EmbeddedStack:
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
         parameters = {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage), **self.parameter_overrides}
         self.applied = applier.apply(template, parameters, specs)
+        if self.durable is not None:  # before anything else writes: a restored object must not hide a newer one
+            self.restored = self.durable.restore()
+            undo.enter_context(self.durable.kept(server))
+            self.durable.save_all()
         undo.enter_context(mock.patch.dict(os.environ, _shared_environment(self.applied.function_environment)))
         self._enforce_iam(undo, endpoint, lambda overrides: applier.iam_model(template, specs, overrides))
         if self.log_dir is not None:
@@ -187,6 +211,10 @@ class EmbeddedStack:
             local=local,
         )
         self._record_as_deployed(self.info.outputs)
+        if self.restored is not None:
+            self.interrupted = self._mark_interrupted(self.restored)
+            for function_name, event in self.durable.pending.left_over() if self.durable else []:
+                self.runtime.invoke(function_name, event, "Event")  # accepted before the stop; Lambda would deliver it
 
     def _enforce_iam(self, undo: ExitStack, endpoint: str, rebuild: Callable[[dict[str, str]], IamModel]) -> None:
         """From here on every request is evaluated against its principal's policies (mlrelay/local/stack_principals.py)."""
@@ -262,9 +290,12 @@ class EmbeddedStack:
 
     def stop(self, timeout_seconds: float = 120, stop_jobs: bool = False) -> None:
         """Wait for what runs to end (at most `timeout_seconds`), then undo everything. `stop_jobs` ends the running
-        jobs first, as a person's Ctrl-C wants: their steps fail as stopped, and nothing waits for them."""
+        jobs first, as a person's Ctrl-C wants: their steps fail as stopped, and nothing waits for them; a durable
+        stack keeps its state as it was before (its runs are interrupted at the next start, not failed)."""
         try:
             if stop_jobs:
+                if self.durable is not None:
+                    self.durable.stopping()
                 job_processes.stop_all(grace_seconds=5)
             self.wait_idle(timeout_seconds=timeout_seconds)
         except TimeoutError:
@@ -344,10 +375,36 @@ class EmbeddedStack:
                 raise StackError(str(err)) from err
         bundle.upload(self.client("s3"), bucket)
 
+    def _mark_interrupted(self, restored: Restored) -> list[Interruption]:
+        """Runs and pipeline executions the stopped stack was running: ended as interrupted, each run announced once."""
+        assert self.applied is not None and self.durable is not None
+        at = interrupted.now()
+        for execution in self.durable.sagemaker.executing():
+            interrupted.fail_running_steps(execution, STEPS_ATTRIBUTE, at)
+        self.durable.sagemaker.save()
+        dynamodb, sqs = self.operator_client("dynamodb"), self.operator_client("sqs")
+        marked = []
+        for execution in restored.running:
+            definition = json.loads(execution.state_machine.definition)
+            choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])
+            resume_points = {choice["StringEquals"] for choice in choices if "StringEquals" in choice}
+            interruption = interrupted.interruption_of(execution, resume_points)
+            cause = interrupted.cause_of(interruption, at)
+            # the ledger first: its conditional write makes the alert once, even if a kill cuts this start short
+            if interrupted.mark_in_ledger(dynamodb, self.applied.ref("RunsTable"), interruption, cause):
+                message = interrupted.alert_message(interruption, cause, at)
+                sqs.send_message(QueueUrl=self.info.outputs["FailuresQueueUrl"], MessageBody=json.dumps(message))
+                marked.append(interruption)
+            execution.interrupt(at, INTERRUPTED_ERROR, cause)
+        self.durable.stepfunctions.save()
+        return marked
+
     def _package_status_changed(self, detail: dict[str, Any], package_arn: str) -> None:
         self._emit_sagemaker_event("SageMaker Model Package State Change", detail, [package_arn])
 
     def _emit_sagemaker_event(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
+        if self.durable is not None:  # a step's or an execution's new status is kept before anyone hears of it
+            self.durable.sagemaker.save()
         from moto.events.models import events_backends
 
         event = {"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources}

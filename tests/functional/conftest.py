@@ -21,6 +21,7 @@ from mlrelay.submission import prepare
 from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
+from tests.functional.local_up import leftovers  # noqa: F401 - the fixture that ends what a `local up` test left
 
 DATA_BUCKET = "mlrelay-demo-data"  # where examples/configs/packaging-type.json points
 # A table that passes the trigger's checks (its header is right) and fails training: a single package type.
@@ -34,6 +35,7 @@ LABELS_URI = f"s3://{DATA_BUCKET}/labels/train-sample.csv"  # true labels of 300
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, pytestconfig):
     os.environ["SLACK_MIN_INTERVAL_SECONDS"] = "0.1"  # the spacing itself is unit-tested; here it would only add minutes
+    os.environ["FOLDED_RUNS_DELAY_SECONDS"] = "1"  # the post naming folded runs comes 15 minutes later on AWS
     # The code environments of this session's runs, apart from a developer's cache: the first install is tested.
     os.environ["MLRELAY_ENV_CACHE"] = str(tmp_path_factory.mktemp("envs"))
     # Wait states and Retry back-offs at a tenth of real time: same attempts and polls, minutes less sleeping.

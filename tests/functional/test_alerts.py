@@ -60,6 +60,27 @@ def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
     assert len(record["message_ids"]["SS"]) == 3 and set(record["delivered"]["SS"]) == {"slack", "sns"}
 
 
+def test_another_run_failing_the_same_way_is_named_by_a_later_post_and_a_resumed_runs_failure_by_its_own(aws):
+    def failure(run_id: str, execution: str) -> str:
+        return json.dumps({
+            "kind": "step_failed", "workflow": "training", "run_id": run_id, "model_name": "alert-folded",
+            "state": "LoadTrainingConfig", "execution_arn": f"arn:aws:states:us-east-1:123456789012:execution:x:{execution}",
+            "error": "NotFoundError", "cause": "gone", "occurred_at": "2026-11-23T03:00:00Z",
+        })
+    queue = aws.stack.info.outputs["FailuresQueueUrl"]
+
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=failure("train-folded-1", "train-folded-1"))
+    assert aws.slack_posts("train-folded-1")
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=failure("train-folded-2", "train-folded-2"))
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=failure("train-folded-1", "train-folded-1-r1"))
+
+    (named,) = aws.slack_posts("train-folded-2", timeout=30)  # after the fold's delay, a post naming the folded run
+    assert named["text"] == "❌ 1 more training run failed at LoadTrainingConfig"
+    assert "mlrelay runs resume train-folded-2" in json.dumps(named)
+    resumed = [post for post in aws.slack_posts("train-folded-1-r1") if post["text"].startswith("❌ training run failed")]
+    assert len(resumed) == 1 and "mlrelay runs resume train-folded-1" in json.dumps(resumed[0])
+
+
 def test_a_trigger_that_keeps_failing_reaches_the_failure_path_through_its_destination(aws):
     function = aws.stack.info.functions["on_pipeline_status"]
     status = {

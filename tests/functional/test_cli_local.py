@@ -2,7 +2,9 @@
 
 import json
 import re
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +16,7 @@ from tests.conftest import EXAMPLES, valid_config
 from tests.functional.conftest import ONE_CLASS_CAUSE, ONE_CLASS_URI
 
 pytestmark = pytest.mark.functional
+CODE = Path(__file__).parent / "code"
 runner = CliRunner()
 
 
@@ -106,6 +109,26 @@ def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_b
     assert resume["M"]["config_changed"] == {"BOOL": True} and "resume-configs" in resume["M"]["config"]["S"]
     # the fixed parameters start a new pipeline execution; Split runs again because its input changed
     assert aws.stack.pipelines.step_runs_for(run["name"]).count("Split") == 2
+
+
+def test_a_run_whose_code_failed_is_resumed_with_the_fixed_folder_packed_and_uploaded_as_submit_does(state_file, aws, tmp_path):
+    folder = tmp_path / "fixable"
+    shutil.copytree(CODE / "crashing", folder)
+    aws.drop_code_config(folder, "cli-fixable-code")  # its config names the folder: source_dir
+    aws.stack.runtime.wait_idle()
+    (run,) = aws.runs("train-cli-fixable-code-", timeout=240)
+    assert run["status"] == "FAILED"
+    shutil.copy(CODE / "slow" / "train.py", folder / "train.py")  # the fix, in the same folder
+
+    resumed = runner.invoke(app, ["runs", "resume", run["name"], "--with-config", str(tmp_path / "cli-fixable-code.json")],
+                            terminal_width=300)
+
+    assert resumed.exit_code == 0, resumed.output
+    unwrapped = "".join(resumed.output.splitlines())  # the console wraps at 80 columns, inside the URI too
+    assert re.search(r"code: 1 files → s3://\S+/code/\w+/sourcedir\.tar\.gz \(uploaded\)", unwrapped), resumed.output
+    skipped = next(line for line in resumed.output.splitlines() if line.startswith("skipped"))
+    assert skipped == "skipped, done in an earlier attempt: RecordRunStarted"  # no failure-path states: they did no work
+    assert f"run {run['name']} succeeded" in resumed.output
 
 
 def test_warehouse_migrate_brings_a_first_layout_table_over_with_its_rows(state_file, stack):

@@ -144,7 +144,8 @@ def assert_alerted_once(aws, workflow, state, runs, identical=()):
     """One alert by Slack and one by SNS, naming the step and the resume command.
 
     `identical`: runs of the matrix that failed the very same way (the same step reported, the same error, the
-    same model); identical failures fold into one alert, so the group has one, and every run is counted.
+    same model); identical failures fold into one alert, so the group has one, every run is counted, and a later post
+    names each folded run with its resume command.
     """
     (run,) = runs
     assert run["status"] == "FAILED"
@@ -154,12 +155,13 @@ def assert_alerted_once(aws, workflow, state, runs, identical=()):
     reported = REPORTED_AS.get(state, state)
     names = [run["name"], *(other["name"] for other in identical)]
     # a state after the notice (RecordRunSucceeded) also lets the promotion or load notice through
-    (post,) = [p for name in names for p in aws.slack_posts(name, timeout=1) if "failed" in p["text"]]
-    assert post["text"] == f"❌ {workflow} run failed at {reported}"
-    text = json.dumps(post, ensure_ascii=False)
+    posts = {json.dumps(p, ensure_ascii=False): p for name in names for p in aws.slack_posts(name, timeout=1) if "failed" in p["text"]}
+    (text,) = [text for text, post in posts.items() if post["text"] == f"❌ {workflow} run failed at {reported}"]
     assert PERMANENT_ERROR in text and any(f"mlrelay runs resume {name}" in text for name in names)
-    (notification,) = [n for name in names for n in aws.sns_messages(name, timeout=1) if "failed" in n["Subject"]]
-    assert notification["Subject"] == f"{workflow} run failed at {reported}"
+    for name in names:  # each run is named with its resume command: in the alert, or in the post naming folded runs
+        assert any(f"runs resume {name}`" in json.dumps(post) for post in aws.slack_posts(f"runs resume {name}`", timeout=10))
+    notifications = [n for name in names for n in aws.sns_messages(name, timeout=1) if "failed" in n["Subject"]]
+    (notification,) = {n["Message"]: n for n in notifications if n["Subject"] == f"{workflow} run failed at {reported}"}.values()
     assert any(f"mlrelay runs resume {name}" in notification["Message"] for name in names)
     if identical:
         key = f"failed|{workflow}|{SERVING_MODEL}|{reported}|{PERMANENT_ERROR}"

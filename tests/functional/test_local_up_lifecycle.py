@@ -4,11 +4,8 @@ SIGKILL, the next start ends the job the killed stack left running and removes w
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,67 +15,12 @@ from typer.testing import CliRunner
 from mlrelay.cli.main import app
 from mlrelay.local import memory_watch
 from mlrelay.local.job_processes import alive
-from tests.conftest import ROOT, valid_config
+from tests.conftest import valid_config
+from tests.functional.local_up import LocalUp
 
 pytestmark = [pytest.mark.functional, pytest.mark.skipif(not memory_watch.available(), reason="reads /proc")]
 CODE = Path(__file__).parent / "code"
 runner = CliRunner()
-
-
-class LocalUp:
-    """One `mlrelay local up` process, its state folder, and what it printed."""
-
-    def __init__(self, state_dir: Path):
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.state_file = state_dir / "local.json"
-        self.output = state_dir / f"up-{time.monotonic_ns()}.txt"
-        env = {**os.environ, "MLRELAY_STATE_FILE": str(self.state_file)}
-        for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            env.pop(name, None)  # its own stack, not this session's
-        with self.output.open("w") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "mlrelay.cli.main", "local", "up"],
-                                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for(self._written, 120, "the state file")
-
-    def _written(self) -> bool:
-        """The state file names this process (a stale one from a killed stack may be there first)."""
-        try:
-            return json.loads(self.state_file.read_text())["pid"] == self.process.pid
-        except (FileNotFoundError, ValueError, KeyError):
-            return False
-
-    def printed(self) -> str:
-        return " ".join(self.output.read_text().split())  # as one line: the console wraps at its width
-
-    def running_job(self, logs: Path) -> int:
-        """The pid of the Train step's job, once it runs."""
-        wait_for(lambda: list(logs.glob("pipelines/*/Train.log")), 120, "the Train step")
-        record = self.state_file.with_suffix(".processes.json")
-        wait_for(lambda: json.loads(record.read_text())["jobs"], 30, "a recorded job")
-        (pid,) = json.loads(record.read_text())["jobs"]
-        return int(pid)
-
-
-@pytest.fixture
-def leftovers():
-    """Whatever a failing test would leave running: the stacks it started and the jobs it saw."""
-    started: list = []
-    yield started
-    for item in started:
-        if isinstance(item, LocalUp) and item.process.poll() is None:
-            item.process.kill()
-            item.process.wait()
-        elif isinstance(item, int) and alive(item):
-            os.kill(item, signal.SIGKILL)
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} after {seconds} s")
 
 
 def drop_looping_job(stack: LocalUp, tmp_path: Path, monkeypatch) -> None:
@@ -94,7 +36,8 @@ def drop_looping_job(stack: LocalUp, tmp_path: Path, monkeypatch) -> None:
     assert dropped.exit_code == 0, dropped.output
 
 
-def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file_last(tmp_path, monkeypatch, leftovers):
+def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file_last_and_its_run_is_interrupted(
+        tmp_path, monkeypatch, leftovers):
     stack = LocalUp(tmp_path / "state")
     leftovers.append(stack)
     drop_looping_job(stack, tmp_path, monkeypatch)
@@ -110,6 +53,16 @@ def test_sigterm_ends_the_running_job_and_the_stack_within_30_seconds_state_file
     assert not stack.state_file.with_suffix(".processes.json").exists() and not alive(job)
     step_log = next((tmp_path / "state" / "logs").glob("pipelines/*/Train.log")).read_text()
     assert "Stopped: the embedded stack stopped while the job ran" in step_log  # kept after the stop, beside the state
+
+    # the stop kept the state as it was: the run was running, so the next start says it was interrupted, not failed
+    again = LocalUp(tmp_path / "state")
+    leftovers.append(again)
+    try:
+        assert "interrupted: training run train-lifecycle-" in again.printed()
+        listed = runner.invoke(app, ["runs", "list"])
+        assert " ".join(listed.output.split()).count("INTERRUPTED") == 1, listed.output
+    finally:
+        again.stop()
 
 
 def test_after_a_sigkill_the_next_start_ends_the_left_job_and_removes_the_stale_state(tmp_path, monkeypatch, leftovers):

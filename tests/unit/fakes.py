@@ -352,9 +352,11 @@ class FakeDataApi:
 class FakeQueue:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.delays: list[int] = []
 
-    def send(self, message: Any) -> str:
+    def send(self, message: Any, delay_seconds: int = 0) -> str:
         self.messages.append(json.loads(message.model_dump_json()))
+        self.delays.append(delay_seconds)
         return f"m-{len(self.messages)}"
 
 
@@ -362,6 +364,9 @@ class FakeQueue:
 class FakeAlertRecord:
     message_ids: set[str] = field(default_factory=set)
     delivered: set[str] = field(default_factory=set)
+    runs: set[str] = field(default_factory=set)
+    named: set[str] = field(default_factory=set)
+    naming_due: bool = False
     window_ends: int = 0
 
 
@@ -369,17 +374,37 @@ class FakeAlertLedger:
     def __init__(self) -> None:
         self.items: dict[str, FakeAlertRecord] = {}
 
-    def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int) -> Any:
-        from chalicelib.aws.alert_ledger import AlertRecord
-
+    def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int, run: str | None = None) -> Any:
         item = self.items.get(collapse_key)
         if item is None or item.window_ends <= now:
             item = self.items[collapse_key] = FakeAlertRecord(window_ends=now + window_seconds)
         item.message_ids.add(message_id)
-        return AlertRecord(frozenset(item.message_ids), frozenset(item.delivered), item.window_ends)
+        if run:
+            item.runs.add(run)
+        return self._as_record(item)
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self.items[collapse_key].delivered.add(channel)
+
+    def mark_named(self, collapse_key: str, runs: list[str]) -> None:
+        self.items[collapse_key].named.update(runs)
+
+    def schedule_naming(self, collapse_key: str) -> bool:
+        item = self.items[collapse_key]
+        due, item.naming_due = item.naming_due, True
+        return not due
+
+    def take_naming(self, collapse_key: str) -> Any:
+        item = self.items[collapse_key]
+        item.naming_due = False
+        return self._as_record(item)
+
+    @staticmethod
+    def _as_record(item: FakeAlertRecord) -> Any:
+        from chalicelib.aws.alert_ledger import AlertRecord
+
+        return AlertRecord(frozenset(item.message_ids), frozenset(item.delivered), item.window_ends, frozenset(item.runs),
+                           frozenset(item.named))
 
 
 class FakePreferences:

@@ -41,6 +41,13 @@ def test_a_failure_says_what_where_why_and_how_to_resume():
     assert alert.sns_subject() == "training run failed at WaitForTrainingPipeline"
 
 
+def test_a_failure_of_the_teams_code_says_fix_then_resume_with_the_fix_and_a_transient_one_says_resume():
+    actions = alert_for(FAILED, "us-east-1").actions
+    assert "`mlrelay runs resume train-pt-1 --with-config MODEL_FOLDER_OR_CONFIG`" in actions[0]
+    throttled = alert_for({**FAILED, "error": "Lambda.TooManyRequestsException", "cause": "Rate exceeded"}, "us-east-1")
+    assert throttled.actions[0] == "Resume from the failed step: `mlrelay runs resume train-pt-1`"
+
+
 def test_a_lambda_cause_is_reduced_to_its_message():
     cause = json.dumps({"errorType": "NotFoundError", "errorMessage": "s3://b/k no longer exists", "stackTrace": ["..."] * 50})
 

@@ -174,6 +174,35 @@ def test_repeats_of_one_failure_are_one_alert():
     assert entry.message_ids == {"m-1", "m-2", "m-3"}
 
 
+def test_a_run_folded_into_an_earlier_runs_alert_is_named_with_its_resume_command_by_a_later_post():
+    ports = FakePorts()
+    second = {**FAILURE, "run_id": "train-pt-2"}
+
+    deliver(record("m-1"), ports, "us-east-1")
+    deliver(record("m-2", second), ports, "us-east-1")  # the same failure of another run: folded, a naming post queued
+    deliver(record("m-3", second), ports, "us-east-1")  # its retry: no second naming post
+    ((naming, delay),) = zip(ports.failures.messages, ports.failures.delays, strict=True)
+    deliver(record("m-4", naming), ports, "us-east-1")  # the delayed post arrives
+    deliver(record("m-4", naming), ports, "us-east-1")  # and again (SQS delivers at least once): nothing more
+
+    assert delay == 900 and naming["kind"] == "folded_runs"
+    assert [post["text"] for post in ports.slack.posts] == ["❌ training run failed at Train", "❌ 1 more training run failed at Train"]
+    assert "runs resume train-pt-2`" in json.dumps(ports.slack.posts[1])
+    (entry,) = ports.alert_ledger.items.values()
+    assert entry.named == {"train-pt-1", "train-pt-2"}
+
+
+def test_a_resumed_run_failing_again_the_same_way_is_told_in_a_post_of_its_own():
+    ports = FakePorts()
+    resumed = {**FAILURE, "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:mlrelay-dev-training:train-pt-1-r1"}
+
+    deliver(record("m-1"), ports, "us-east-1")
+    deliver(record("m-2", resumed), ports, "us-east-1")
+    deliver(record("m-2", resumed), ports, "us-east-1")  # its retry is not told twice
+
+    assert len(ports.slack.posts) == 2 and len(ports.topic.published) == 2
+
+
 def test_a_step_that_already_succeeded_with_the_same_input_returns_its_recorded_output():
     ports = FakePorts()
     event = {"step": "load_config", "run_id": "train-pt-1"}
