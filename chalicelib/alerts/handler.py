@@ -89,7 +89,11 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
         if isinstance(record.body, StepFailed) and run not in seen.named and ports.alert_ledger.schedule_naming(alert.collapse_key):
             folded = FoldedRuns(collapse_key=alert.collapse_key, workflow=record.body.workflow, model_name=record.body.model_name,
                                 state=record.body.state, error=record.body.error)
-            ports.failures.send(folded, delay_seconds=settings.folded_runs_delay_seconds())
+            try:
+                ports.failures.send(folded, delay_seconds=settings.folded_runs_delay_seconds())
+            except AwsError:
+                ports.alert_ledger.cancel_naming(alert.collapse_key)  # the record's retry schedules it again
+                raise
         return
     if plan.milestone:
         alert = alert.repeated(plan.milestone, seen.window_ends - COLLAPSE_WINDOW_SECONDS, int(time.time()))

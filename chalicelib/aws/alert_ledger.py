@@ -39,13 +39,12 @@ class AlertLedger:
         current = _record(item) if item else None
         if current is None or current.window_ends <= now:
             window_ends = now + window_seconds
+            # a new window counts and delivers anew; the runs seen and named stay, for a naming post still on its way
             with translated(f"cannot write alert ledger {self._table}"):
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=to_item({
-                        "collapse_key": collapse_key, "window_ends": window_ends,
-                        "expires_at": window_ends + EXPIRY_AFTER_WINDOW_SECONDS,
-                    }),
+                self._client.update_item(
+                    TableName=self._table, Key=_key(collapse_key),
+                    UpdateExpression="SET window_ends = :ends, expires_at = :expires REMOVE message_ids, delivered",
+                    ExpressionAttributeValues=to_item({":ends": window_ends, ":expires": window_ends + EXPIRY_AFTER_WINDOW_SECONDS}),
                 )
         return _record(self._add(collapse_key, message_ids=[message_id], runs=[run] if run else []))
 
@@ -67,6 +66,11 @@ class AlertLedger:
         except ConditionFailedError:
             return False
         return True
+
+    def cancel_naming(self, collapse_key: str) -> None:
+        """The naming post could not be sent: the next fold schedules it again."""
+        with translated(f"cannot update alert ledger {self._table}"):
+            self._client.update_item(TableName=self._table, Key=_key(collapse_key), UpdateExpression="REMOVE naming_due")
 
     def take_naming(self, collapse_key: str) -> AlertRecord:
         """The record, as the delayed post finds it; a run folded from now on schedules a post of its own."""

@@ -135,6 +135,7 @@ class EmbeddedStack:
                 self.durable.open()
             except StateFolderError as err:
                 raise StackError(str(err)) from err
+            undo.callback(self.durable.release)
             self.runtime.pending = self.durable.pending
         if self.process_file is not None:
             self.leftovers = job_processes.clean_leftovers(self.process_file)

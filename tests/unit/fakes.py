@@ -376,8 +376,10 @@ class FakeAlertLedger:
 
     def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int, run: str | None = None) -> Any:
         item = self.items.get(collapse_key)
-        if item is None or item.window_ends <= now:
+        if item is None:
             item = self.items[collapse_key] = FakeAlertRecord(window_ends=now + window_seconds)
+        elif item.window_ends <= now:  # a new window: counted and delivered anew, the runs kept
+            item.message_ids, item.delivered, item.window_ends = set(), set(), now + window_seconds
         item.message_ids.add(message_id)
         if run:
             item.runs.add(run)
@@ -393,6 +395,9 @@ class FakeAlertLedger:
         item = self.items[collapse_key]
         due, item.naming_due = item.naming_due, True
         return not due
+
+    def cancel_naming(self, collapse_key: str) -> None:
+        self.items[collapse_key].naming_due = False
 
     def take_naming(self, collapse_key: str) -> Any:
         item = self.items[collapse_key]

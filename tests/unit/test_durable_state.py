@@ -123,9 +123,15 @@ def test_table_items_and_queue_messages_come_back_and_messages_are_visible_again
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["m1"]
 
 
-def test_a_folder_of_another_stage_is_refused_naming_what_differs(tmp_path):
-    assert StateStore(tmp_path).check_or_claim("dev") is False
-    assert StateStore(tmp_path).check_or_claim("dev") is True
+def test_a_folder_of_another_stage_or_held_by_a_running_stack_is_refused_naming_what_differs(tmp_path):
+    first = StateStore(tmp_path)
+    assert first.check_or_claim("dev") is False
+    with pytest.raises(StateFolderError, match="another running stack keeps its state in"):
+        StateStore(tmp_path).check_or_claim("dev")
+    first.release()
+    again = StateStore(tmp_path)
+    assert again.check_or_claim("dev") is True
+    again.release()
     with pytest.raises(StateFolderError, match=r"stage 'dev' \(this stack: 'prod'\).*--fresh"):
         StateStore(tmp_path).check_or_claim("prod")
 

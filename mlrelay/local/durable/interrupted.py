@@ -81,7 +81,8 @@ def mark_in_ledger(dynamodb: Any, table: str, interruption: Interruption, cause:
     try:
         dynamodb.update_item(
             TableName=table, Key={"run_id": {"S": interruption.run_id}}, UpdateExpression=update,
-            ConditionExpression="attribute_not_exists(#status) OR (#status = :running AND execution_arn = :arn)",
+            # INTERRUPTED too: a start a kill cut short between this write and the alert sends the alert again
+            ConditionExpression="attribute_not_exists(#status) OR (#status IN (:running, :interrupted) AND execution_arn = :arn)",
             ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values,
         )
     except dynamodb.exceptions.ConditionalCheckFailedException:

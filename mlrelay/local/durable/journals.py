@@ -64,13 +64,15 @@ class PendingInvocations:
         self._frozen = frozen  # a clean stop began: an invocation ending now was cut short by it, and is kept
         folder.mkdir(parents=True, exist_ok=True)
 
-    def accepted(self, function_name: str, event: Any) -> Path:
+    def accepted(self, function_name: str, event: Any) -> Path | None:
+        if self._frozen.is_set():
+            return None  # accepted during a clean stop, from work the stop ends: not the state the stack keeps
         path = self._folder / f"{uuid.uuid4()}.json"
         write_atomically(path, json.dumps({"function": function_name, "event": event}, default=str).encode())
         return path
 
-    def ended(self, token: Path) -> None:
-        if not self._frozen.is_set():
+    def ended(self, token: Path | None) -> None:
+        if token is not None and not self._frozen.is_set():
             token.unlink(missing_ok=True)
 
     def left_over(self) -> list[tuple[str, Any]]:

@@ -73,6 +73,8 @@ class S3State:
         backend = _backend()
         objects = 0
         for folder in sorted(path for path in root.iterdir() if path.is_dir()):
+            if not (folder / "bucket.pickle").exists():
+                continue  # a bucket whose first save a kill cut short: nothing in it was acknowledged
             settings = self._store.load(folder / "bucket.pickle")
             bucket = backend.buckets.get(settings["name"])
             if bucket is None:

@@ -4,8 +4,10 @@ definition and gets its executions back; one made since (a model's own, by Creat
 
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
+import time
 from typing import Any
 
 from moto.sagemaker.models import sagemaker_backends
@@ -13,6 +15,7 @@ from moto.sagemaker.models import sagemaker_backends
 from mlrelay.local.durable.store import StateStore, write_atomically
 from mlrelay.local.state_file import ACCOUNT_ID, REGION
 
+logger = logging.getLogger(__name__)
 _FROM_TEMPLATE = ("pipelines", "account_id", "region_name", "partition")
 
 
@@ -29,15 +32,16 @@ class SageMakerState:
     def save(self) -> None:
         backend = _backend()
         with self._lock:
-            for _ in range(5):  # the runner may change an execution while it is read
+            for attempt in range(1, 21):  # the runner may change an execution while it is read
                 try:
                     held = {name: value for name, value in vars(backend).items() if name not in _FROM_TEMPLATE}
                     data = pickle.dumps((held, dict(backend.pipelines)), protocol=pickle.HIGHEST_PROTOCOL)
                     break
                 except RuntimeError:
-                    continue
+                    time.sleep(0.005 * attempt)
             else:
-                raise RuntimeError("SageMaker's state kept changing while it was saved")
+                logger.error("SageMaker's state kept changing while it was saved; its next change saves it")
+                return
             if data != self._last and not self._store.frozen.is_set():
                 write_atomically(self._store.path("sagemaker.pickle"), data)
                 self._last = data

@@ -58,6 +58,9 @@ class DurableState:
         self.held_before = self.store.check_or_claim(self.stage)
         return self
 
+    def release(self) -> None:
+        self.store.release()
+
     def restore(self) -> Restored:
         objects = self.s3.restore()
         items = self.dynamodb.restore()
@@ -72,9 +75,9 @@ class DurableState:
         """A clean stop begins: from here on writes are refused and nothing more is saved, so the state on disk is the
         stack's as it was when the stop began; runs that were running are interrupted at the next start, as after a
         kill, not failed by the jobs the stop ends."""
-        self.store.frozen.set()
-        if self._writes is not None:
+        if self._writes is not None:  # first: no write is taken that the frozen store would not keep
             self._writes.stopping.set()
+        self.store.frozen.set()
 
     def save_all(self) -> None:
         self.s3.save_all()

@@ -89,7 +89,7 @@ _NO_WORKER = _NoWorker()
 class StepFunctionsState:
     def __init__(self, store: StateStore):
         self._store = store
-        self._saved: dict[str, tuple[str, int]] = {}  # execution ARN -> (status, events) last written
+        self._saved: dict[str, tuple[Any, ...]] = {}  # execution ARN -> what it was when last written
         self._lock = threading.Lock()
         self._stopped = threading.Event()
 
@@ -103,7 +103,8 @@ class StepFunctionsState:
         if execution.exec_status is None:
             return  # not started yet
         saved = self._saved.get(execution.exec_arn)
-        if saved is not None and saved[0] == str(execution.status) != ExecutionStatus.RUNNING.value:
+        if saved is not None and saved[0] == str(execution.status) != ExecutionStatus.RUNNING.value and saved[2:4] == (
+                execution.error, execution.cause) and saved[4] == (execution.output is None):
             return  # ended, and saved so
         for _ in range(5):
             try:
@@ -113,7 +114,8 @@ class StepFunctionsState:
                 continue
         else:
             return  # the next save gets it
-        fingerprint = (str(execution.status), len(events))
+        # error, cause and output too: moto sets the status first, and a save between would keep an end without them
+        fingerprint = (str(execution.status), len(events), execution.error, execution.cause, execution.output is None)
         if self._saved.get(execution.exec_arn) == fingerprint:
             return
         fields = {name: getattr(execution, name, None) for name in _FIELDS}
@@ -134,7 +136,8 @@ class StepFunctionsState:
                 continue  # a state machine the template no longer has
             execution = RecordedExecution(fields, events, machine)
             machine.executions.append(execution)
-            self._saved[execution.exec_arn] = (str(execution.status), len(events))
+            self._saved[execution.exec_arn] = (str(execution.status), len(events), execution.error, execution.cause,
+                                               execution.output is None)
             if execution.exec_status == ExecutionStatus.RUNNING:
                 running.append(execution)
         return running

@@ -7,6 +7,7 @@ lose the last seconds (the stack is a laptop's emulator, not a database).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -32,9 +33,19 @@ class StateStore:
         self.root = root
         self.blobs = root / "blobs"
         self.frozen = threading.Event()  # a clean stop began: what changes now is not kept (DurableState.stopping)
+        self._held: Any = None  # the open lock file while this process keeps its state here
 
     def check_or_claim(self, stage: str) -> bool:
-        """True when the folder holds an earlier stack's state (to restore); a new folder is claimed for `stage`."""
+        """True when the folder holds an earlier stack's state (to restore); a new folder is claimed for `stage`.
+        The folder is this process's until `release` (or its end, however it ends: the kernel drops the lock)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._held = (self.root / ".lock").open("a")
+        try:
+            fcntl.flock(self._held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            self._held.close()
+            raise StateFolderError(f"another running stack keeps its state in {self.root}: stop it first, or give this one "
+                                   "a folder of its own with --state-dir") from err
         manifest = self.root / MANIFEST
         wanted = {"format": FORMAT, "moto": moto.__version__, "stage": stage}
         if manifest.exists():
@@ -46,10 +57,14 @@ class StateStore:
                     f"{self.root} holds a stack's state with {differs}: start with --fresh to empty it, or choose "
                     "another folder with --state-dir")
             return True
-        self.root.mkdir(parents=True, exist_ok=True)
         self.blobs.mkdir(exist_ok=True)
         write_atomically(manifest, json.dumps(wanted).encode())
         return False
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.close()  # closing drops the lock
+            self._held = None
 
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+KEEP_ATTEMPTS = 5
+logger = logging.getLogger(__name__)
 _READS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Search", "Receive", "Validate", "Test", "Head", "Filter")
 
 
@@ -53,16 +57,31 @@ class DurableWrites:
             return _refused(write, start_response)
         lock = self._locks.get(write.service)
         with lock if lock is not None else _NO_LOCK:
-            statuses: list[str] = []
-
-            def remembering(status: str, headers: Any, exc_info: Any = None) -> Any:
-                statuses.append(status)
-                return start_response(status, headers, exc_info)
-
-            answer = self._app(environ, remembering)
-            if statuses and int(statuses[-1][:3]) < 400:
-                keeper(write)
+            started: list[tuple[str, Any]] = []  # the answer's status line waits until the write is kept
+            answer = self._app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+            succeeded = bool(started) and int(started[-1][0][:3]) < 400
+            if succeeded:
+                _keep(keeper, write)
+            if succeeded and self.stopping.is_set():  # a stop began while moto handled it: not kept, so not taken
+                getattr(answer, "close", lambda: None)()
+                return _refused(write, start_response)
+            for status, headers in started[-1:]:
+                start_response(status, headers)
             return answer
+
+
+def _keep(keeper: Keeper, write: Write) -> None:
+    """A save that fails (another thread changed the state while it was read) is tried again; one that keeps failing
+    is logged, and the service's next write saves what this one changed too."""
+    for attempt in range(1, KEEP_ATTEMPTS + 1):
+        try:
+            keeper(write)
+            return
+        except Exception:
+            if attempt == KEEP_ATTEMPTS:
+                logger.exception("could not keep a %s %s on disk", write.service, write.action)
+                return
+            time.sleep(0.02 * attempt)
 
 
 def _refused(write: Write, start_response: Callable[..., Any]) -> list[bytes]:
