@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -349,7 +350,7 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     if job_processes.stopping():  # ended by the stack's stop, not by its own doing
         raise _ended(job, stopped_with_the_stack())
     if returncode != 0:
-        raise JobFailedError(_failure_reason(stderr, returncode))
+        raise JobFailedError(_failure_reason(stderr, returncode, job.directory / "opt/ml/output/failure"))
 
 
 def _process(job: JobContext, command: list[str], environment: dict[str, str], cwd: Path, stderr_path: Path) -> int:
@@ -403,11 +404,34 @@ def _ended(job: JobContext, error: JobFailedError) -> JobFailedError:
     return error
 
 
-def _failure_reason(stderr: str, returncode: int) -> str:
-    # The last line of a traceback (or a sys.exit message) says what went wrong.
+def _failure_reason(stderr: str, returncode: int, failure_file: Path | None = None) -> str:
+    """What SageMaker reports: the job's /opt/ml/output/failure when its code wrote one (the training toolkit's
+    contract), else what the code's error said. The last exception of a traceback, with the one it was handling when
+    that one is a different error (a script whose own error handler failed hides the cause otherwise); a line of a
+    native crash's backtrace is no reason, the exception or message before it is."""
+    written = failure_file.read_text(errors="replace").strip() if failure_file and failure_file.is_file() else ""
+    if written:
+        return f"AlgorithmError: {written}"[:FAILURE_REASON_CHARS]
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    detail = lines[-1] if lines else f"exit code {returncode}"
+    exceptions = [line.strip() for line in lines if _EXCEPTION_LINE.match(line)]
+    if exceptions:
+        detail = exceptions[-1]
+        if exceptions[0] != detail and _CHAINED in stderr:
+            detail = f"{detail} (raised while the code was handling {exceptions[0]})"
+        elif exceptions[0] != detail and _CAUSED in stderr:
+            detail = f"{detail} (caused by {exceptions[0]})"
+    else:
+        meaningful = [line for line in lines if not _NATIVE_FRAME.search(line)]
+        detail = meaningful[-1].strip() if meaningful else f"exit code {returncode}"
     return f"AlgorithmError: {detail}"[:FAILURE_REASON_CHARS]
+
+
+# "ValueError: ...", "pandas.errors.ParserError: ...", "SystemExit: ..." at the start of a line, as a traceback ends
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(: |$)")
+_CHAINED = "During handling of the above exception, another exception occurred"
+_CAUSED = "The above exception was the direct cause of the following exception"
+# a frame of a native backtrace: "  File "...", line 1 in <module>", "#3 0x00007f... in", "/usr/lib/libc.so.6(+0x2a1ca)"
+_NATIVE_FRAME = re.compile(r"0x[0-9a-f]{6,}|^\s*#\d+\s|\.so(\.\d+)*\(|^\s*File \"|^Current thread|^Thread 0x")
 
 
 def _interpreter(program: str) -> str:
