@@ -60,7 +60,7 @@ def segment_of(config_ref: dict[str, Any]) -> str:
 def show(name: str = typer.Argument(..., help="A model name from `mlrelay models list`.")) -> None:
     """One model: each version with its registry status, metrics, run and the reasons for its decision."""
     from chalicelib.aws.model_versions import ModelVersions
-    from mlrelay.tables import versions_table
+    from mlrelay.tables import missing_values, versions_table
 
     info, client = connect()
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
@@ -76,6 +76,8 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
         console.print(f"v{record.version} ({record.status}):")
         if record.version > max(r.version for r in records) - BASELINES_SHOWN:
             console.print(f"   {baseline_summary(s3, bucket, record.run_id)}")
+        if (missing := missing_values(record.metrics)) is not None:
+            console.print(f"   {missing}")
         for reason in record.decision.get("reasons", []):
             console.print(f"   {reason}")
         for entry in record.history:

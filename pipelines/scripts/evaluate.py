@@ -6,7 +6,9 @@ regression_metrics) holds each metric as {"value", "standard_deviation"}, the
 deviation from a bootstrap of the validation set. custom_metrics holds what the
 training script wrote to metrics.json in its model directory. data holds what
 the promotion rules compare besides the metric: row counts, and the training
-label mix (classification) or target percentiles (regression).
+label mix (classification) or target percentiles (regression), and what a
+person reading a version wants to know of its data: each feature's share of
+missing values (blank cells) in the training and validation rows.
 """
 
 import argparse
@@ -58,6 +60,7 @@ def main():
         truth = validation[label].astype(str).to_numpy()
         document = classification_document(task, truth, predictions, train[label].astype(str), schema.get("classes") or [])
     document["task"] = task
+    document["data"]["missing_share"] = missing_shares([train, validation], schema["features"])
     document["custom_metrics"] = custom_metrics(args.model)
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "metrics.json"), "w") as handle:
@@ -88,6 +91,12 @@ def write_baseline(train, validation, predictions, schema, monitoring, output):
             json.dump(finite(document), handle)
     top = ", ".join(list(importance["features"])[:3])
     print(f"baseline: {len(statistics['features'])} features of {len(train)} rows; top attributions {top}")
+
+
+def missing_shares(tables, features):
+    """Each feature's share of blank cells over the rows of `tables`."""
+    rows = pd.concat([table[features] for table in tables])
+    return {feature: float(rows[feature].isna().mean()) if len(rows) else 0.0 for feature in features}
 
 
 def regression_document(truth, predicted, train_target):

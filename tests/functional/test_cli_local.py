@@ -11,9 +11,10 @@ from typer.testing import CliRunner
 
 from mlrelay.cli.main import app
 from mlrelay.local.state_file import write_state
+from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import EXAMPLES, valid_config
-from tests.functional.conftest import ONE_CLASS_CAUSE, ONE_CLASS_URI
+from tests.functional.conftest import DATA_BUCKET, ONE_CLASS_CAUSE, ONE_CLASS_URI
 
 pytestmark = pytest.mark.functional
 CODE = Path(__file__).parent / "code"
@@ -163,3 +164,19 @@ def test_local_put_copies_a_table_into_the_stacks_s3(state_file, stack, tmp_path
     stored = stack.client("s3").get_object(Bucket="my-own-data", Key="tables/my-table.csv")["Body"].read()
     assert stored == table.read_bytes()
     assert refused.exit_code == 2 and "is not an object URI" in " ".join(refused.output.split())
+
+
+def test_models_show_tells_each_features_share_of_blank_cells(state_file, aws):
+    table = synthesize(600, seed=7)
+    table.loc[table.index[:30], "material"] = None  # 30 of 600 rows: blank cells in the CSV
+    aws.s3.put_object(Bucket=DATA_BUCKET, Key="catalogue/blank-material.csv", Body=table.to_csv(index=False).encode())
+    document = valid_config(model_name="cli-blanks")
+    document["data"] = {**document["data"], "uri": f"s3://{DATA_BUCKET}/catalogue/blank-material.csv"}
+    aws.drop("configs/train/cli-blanks.json", json.dumps(document).encode())
+    (run,) = aws.runs("train-cli-blanks-")
+    assert run["status"] == "SUCCEEDED"
+
+    shown = runner.invoke(app, ["models", "show", "cli-blanks"], terminal_width=300)
+
+    assert shown.exit_code == 0, shown.output
+    assert "missing values (training and validation rows): material 5.0%" in " ".join(shown.output.split()), shown.output
