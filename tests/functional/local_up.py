@@ -51,9 +51,9 @@ class LocalUp:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=40)
 
-    def running_job(self, logs: Path) -> int:
-        """The pid of the Train step's job, once it runs."""
-        wait_for(lambda: list(logs.glob("pipelines/*/Train.log")), 120, "the Train step")
+    def running_job(self, logs: Path, step: str = "Train") -> int:
+        """The pid of a step's job (the first to run of that name in this folder), once it runs."""
+        wait_for(lambda: list(logs.glob(f"pipelines/*/{step}.log")), 120, f"the {step} step")
         record = self.state_file.with_suffix(".processes.json")
         wait_for(lambda: json.loads(record.read_text())["jobs"], 30, "a recorded job")
         (pid,) = json.loads(record.read_text())["jobs"]

@@ -4,6 +4,7 @@ that was acknowledged, marks the runs that were running interrupted (once, with 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -115,9 +116,42 @@ def test_a_run_killed_during_train_is_interrupted_announced_once_and_resumed_to_
     assert not again.state_file.with_suffix(".processes.json").exists()
 
 
-def _run_ids() -> list[str]:
+def test_an_inference_run_killed_before_its_load_is_resumed_and_loads_its_rows_once(tmp_path, monkeypatch, leftovers):
+    state = tmp_path / "state"
+    killed = LocalUp(state)
+    leftovers.append(killed)
+    monkeypatch.setenv("MLRELAY_STATE_FILE", str(killed.state_file))
+    folder = tmp_path / "slow"
+    shutil.copytree(CODE / "slow", folder)
+    (folder / "serve_pause_seconds").write_text("8")  # each transform: its validation's in training, the catalogue's
+    config = valid_config(model_name="durable-infer", inference={"daily": False, "monthly": True},
+                          approval={"metric": "macro_f1", "threshold": 0.1, "max_regression": 0.5},
+                          model={"framework": "sklearn", "entry_point": "train.py", "source_dir": str(folder)})
+    path = tmp_path / "durable-infer.json"
+    path.write_text(json.dumps(config))
+    assert "durable-infer v1: Approved" in cli("local", "drop", str(path), "--timeout", "300")
+    cli("warehouse", "init")  # the tables, made in this stack's warehouse: the next start must have them
+    cli("local", "schedule", "monthly", "--at", "2026-11-01T06:00:00Z")
+    job = killed.running_job(state / "logs", step="Transform")  # the catalogue's transform, before the load
+    leftovers.append(job)
+    killed.kill()
+
+    again = LocalUp(state)
+    leftovers.append(again)
+    try:
+        (run_id,) = _run_ids("InferenceStateMachine")
+        assert f"interrupted: inference run {run_id} at WaitForInferencePipeline" in again.printed()
+        assert f"run {run_id} succeeded" in cli("runs", "resume", run_id)
+        counted = cli("warehouse", "query", f"SELECT COUNT(*) AS n, COUNT(DISTINCT item_id) AS items FROM mlrelay.predictions "
+                      f"WHERE run_id = '{run_id}'")
+        assert re.search(r"\b4000\D+4000\b", counted), counted  # the catalogue `local up` put there, each item once
+    finally:
+        again.stop()
+
+
+def _run_ids(machine: str = "TrainingStateMachine") -> list[str]:
     return [execution["name"] for execution in clients("stepfunctions").list_executions(
-        stateMachineArn=read_state().state_machines["TrainingStateMachine"])["executions"]]
+        stateMachineArn=read_state().state_machines[machine])["executions"]]
 
 
 def _slack_posts() -> list[str]:

@@ -1,5 +1,6 @@
-"""A classifier of the numeric features, which pauses first for the seconds its folder's `pause_seconds` file says:
-a Train step long enough for a test to stop the stack during it."""
+"""A classifier of the numeric features, which pauses first for the seconds its folder's `pause_seconds` file says
+(and before it serves, `serve_pause_seconds`): a Train or Transform step long enough for a test to stop the stack
+during it."""
 
 import argparse
 import io
@@ -32,6 +33,8 @@ def train():
 
 
 def model_fn(model_dir):
+    pause = os.path.join(os.path.dirname(os.path.abspath(__file__)), "serve_pause_seconds")
+    time.sleep(float(open(pause).read()) if os.path.exists(pause) else 0)  # a transform long enough to stop the stack in
     return joblib.load(os.path.join(model_dir, "model.joblib"))
 
 
