@@ -4,6 +4,7 @@ line would rewrite it whole each time) and the asynchronous Lambda invocations n
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ from moto.logs.models import logs_backends
 from mlrelay.local.durable.store import write_atomically
 from mlrelay.local.state_file import ACCOUNT_ID, REGION
 
+logger = logging.getLogger(__name__)
 LOG_ACTIONS = ("CreateLogGroup", "CreateLogStream", "PutLogEvents")
 
 
@@ -45,13 +47,16 @@ class LogsJournal:
                 continue  # the last line of a killed stack may be cut
             request = entry["request"]
             group, stream = request.get("logGroupName", ""), request.get("logStreamName", "")
-            if group not in backend.groups:
-                backend.create_log_group(group, tags={})
-            if stream and stream not in backend.groups[group].streams:
-                backend.create_log_stream(group, stream)
-            if entry["action"] == "PutLogEvents":
-                backend.put_log_events(group, stream, request.get("logEvents", []))
-                events += len(request.get("logEvents", []))
+            try:
+                if group not in backend.groups:
+                    backend.create_log_group(group, tags={})
+                if stream and stream not in backend.groups[group].streams:
+                    backend.create_log_stream(group, stream)
+                if entry["action"] == "PutLogEvents":
+                    backend.put_log_events(group, stream, request.get("logEvents", []))
+                    events += len(request.get("logEvents", []))
+            except Exception as err:  # a log line is not worth a stack that does not start
+                logger.warning("a kept log write to %s/%s was not put back: %s", group, stream, err)
         return events
 
 
