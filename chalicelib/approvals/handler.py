@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.approvals.plan import APPROVED, REJECTED, Action, DecisionError, DecisionPlan, plan_decision
 from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.inference.plan import ArtifactChangedError, check_artifact
 from chalicelib.shared import settings
 from chalicelib.shared.messages import ModelDecided
 from chalicelib.shared.naming import model_of_package_group
@@ -94,15 +95,23 @@ def decide(request: DecisionRequest, ports: Ports) -> dict[str, Any]:
 
 
 def _require_artifact(plan: DecisionPlan, records: dict[int, VersionRecord], ports: Ports) -> None:
-    """Inference must be able to load the version it is pointed at: refuse one whose model.tar.gz is gone."""
+    """Inference must be able to load the version it is pointed at, and load the bytes it was registered with:
+    refuse one whose model.tar.gz is gone or was written over (as inference itself would refuse it)."""
     if not plan.moves_pointer or plan.pointer_after is None or plan.action == "reject":
         return
-    artifact = ports.registry.container(records[plan.pointer_after].model_package_arn)["ModelDataUrl"]
+    record = records[plan.pointer_after]
+    artifact = ports.registry.container(record.model_package_arn)["ModelDataUrl"]
     if not ports.s3.exists(artifact):
         raise DecisionError(
             f"v{plan.pointer_after} of {plan.model_name} cannot be used: its model artifact {artifact} is gone "
             "(deleted or expired); choose another version, or retrain"
         )
+    pinned = record.artifact  # a version registered before artifacts were recorded has nothing to compare
+    if pinned and ports.s3.version_of(pinned["uri"]) != pinned["version_id"]:
+        try:
+            check_artifact(plan.model_name, plan.pointer_after, pinned, ports.s3.fingerprint(pinned["uri"]))
+        except ArtifactChangedError as err:
+            raise DecisionError(f"v{plan.pointer_after} of {plan.model_name} cannot be used: {err}") from err
 
 
 def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: DecisionRequest, ports: Ports) -> dict[str, Any]:

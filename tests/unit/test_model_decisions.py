@@ -1,5 +1,7 @@
 """GIVEN a model's versions, WHEN a person (or the registry) decides, THEN status, pointer, history and notice follow once."""
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.approvals.handler import DecisionRequest, RegistryStateChange, decide, follow_registry
@@ -103,6 +105,22 @@ def test_a_rollback_to_a_version_whose_artifact_is_gone_is_refused_and_nothing_c
     assert answer["outcome"] == "refused" and "its model artifact s3://" in answer["message"] and "is gone" in answer["message"]
     assert ports.models.approved(MODEL).version == 2 and ports.models.version(MODEL, 2).status == APPROVED
     assert ports.notifications.messages == []
+
+
+def test_a_rollback_to_a_version_whose_artifact_was_written_over_is_refused_naming_the_key(ports):
+    key = "runs/r1/model/model.tar.gz"
+    pinned = ports.s3.fingerprint(f"s3://{ports.artifact_bucket}/{key}")
+    record = ports.models.version(MODEL, 1)
+    ports.models.put(replace(record, artifact={"uri": pinned.uri, "version_id": pinned.version_id, "sha256": pinned.sha256}))
+    ports.s3.put(ports.artifact_bucket, key, b"another model's bytes")
+
+    answer = decide(request("rollback"), ports)
+
+    assert answer["outcome"] == "refused", answer
+    assert f"v1 of {MODEL} cannot be used: model {MODEL} v1's artifact s3://{ports.artifact_bucket}/{key}" in answer["message"]
+    assert ports.models.approved(MODEL).version == 2
+    ports.s3.put(ports.artifact_bucket, key, b"model")  # the registered bytes, restored: a new S3 version, the same model
+    assert decide(request("rollback"), ports)["outcome"] == "decided"
 
 
 def test_a_rollback_moves_inference_back_and_marks_the_current_version_rejected_everywhere(ports):
