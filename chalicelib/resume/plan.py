@@ -26,10 +26,9 @@ PIPELINE_WAITS = {"WaitForTrainingPipeline", "WaitForInferencePipeline"}
 # The step that reads the config; a run resumed with a changed config goes back to it.
 CONFIG_STEP = {"training": "LoadTrainingConfig"}
 BEFORE_CONFIG_STEP = {"RecordRunStarted"}
-# What the failure path added to the state; the resumed step must not see it.
-# what the failure path and the discarded answers wrote (mlrelay/asl/builder.py): not part of a resumed run's input
 # INTERRUPTED: the embedded stack stopped while the run ran (mlrelay/local/durable/interrupted.py)
 RESUMABLE = ("FAILED", "INTERRUPTED")
+# What the failure path and the discarded answers wrote (mlrelay/asl/builder.py): the resumed step must not see it.
 FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume", "last_write")
 
 
