@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.approvals.plan import APPROVED, REJECTED, Action, DecisionError, DecisionPlan, plan_decision
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.inference.plan import ArtifactChangedError, check_artifact
 from chalicelib.shared import settings
+from chalicelib.shared.artifacts import ArtifactChangedError, check_artifact
 from chalicelib.shared.messages import ModelDecided
 from chalicelib.shared.naming import model_of_package_group
 from chalicelib.shared.observability import logger

@@ -26,23 +26,6 @@ class RowCountMismatchError(RuntimeError):
     """The warehouse holds a different number of rows than the transform produced."""
 
 
-class ArtifactChangedError(RuntimeError):
-    """The approved version's model artifact is no longer the bytes it was registered with."""
-
-
-def check_artifact(model_name: str, version: int, registered: dict[str, str], current: Any) -> None:
-    """ArtifactChangedError unless `current` (a Fingerprint of the artifact now) holds the bytes the version registered
-    (the same bytes written again, e.g. restored, get a new S3 version but are the same model)."""
-    if current.sha256 != registered["sha256"]:
-        raise ArtifactChangedError(
-            f"model {model_name} v{version}'s artifact {registered['uri']} is not the one it was registered with "
-            f"(version {registered['version_id']}, sha256 {registered['sha256'][:12]}…; now version {current.version_id}, "
-            f"sha256 {current.sha256[:12]}…): something wrote over it. Roll back to another version "
-            f"(`mlrelay models rollback {model_name}`) or train again; the registered bytes are the key's version "
-            f"{registered['version_id']}"
-        )
-
-
 def daily_window(scheduled_for: datetime, last_until: date | None) -> tuple[date, date]:
     """[since, until): items added since the last successful daily run, up to the scheduled day."""
     until = scheduled_for.date()

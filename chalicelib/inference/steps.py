@@ -12,7 +12,6 @@ from chalicelib.config.schema import ModelConfig
 from chalicelib.inference.monitoring import blocking_cause, drift_notice, needs_alert
 from chalicelib.inference.plan import (
     NoApprovedModelError,
-    check_artifact,
     check_row_count,
     daily_window,
     far_from_previous,
@@ -22,6 +21,7 @@ from chalicelib.inference.plan import (
 )
 from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, PrepareStep, RunRef, VerifyStep
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls, monitoring_sqls
+from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec

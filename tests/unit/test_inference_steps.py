@@ -115,7 +115,7 @@ def test_an_on_demand_request_that_names_a_table_loads_counts_and_reports_there(
 
 
 def test_an_approved_version_whose_artifact_was_written_over_is_refused_naming_model_version_and_key(ports):
-    from chalicelib.inference.plan import ArtifactChangedError
+    from chalicelib.shared.artifacts import ArtifactChangedError
 
     uri = CONTAINER["ModelDataUrl"]
     bucket, key = uri.removeprefix("s3://").split("/", 1)
