@@ -1,9 +1,9 @@
 """Step Functions' executions and their histories, a file each: what `runs list` and `runs show` read.
 
-An execution is saved after each Step Functions write, when it ends, and every half second while it runs (a state
-entered or left is no API write of anyone's). After a restart an execution is a record: it answers Describe, List
-and GetExecutionHistory as before and runs no more; one that was running is interrupted (mlrelay/local/durable/
-interrupted.py).
+An execution is saved after each Step Functions write, each time it enters or leaves a state (which is no API write
+of anyone's) and when it ends: a kill at any moment leaves the state it stood in, and that state's input. After a
+restart an execution is a record: it answers Describe, List and GetExecutionHistory as before and runs no more; one
+that was running is interrupted (mlrelay/local/durable/interrupted.py).
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from typing import Any
 from unittest import mock
 
 from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from mlrelay.local.durable.store import StateStore
 from mlrelay.local.state_file import ACCOUNT_ID, REGION
 
+_MOVES = ("StateEntered", "StateExited")  # the history events that say where a run stands
 _FIELDS = ("name", "sm_type", "role_arn", "exec_arn", "execution_arn", "account_id", "region_name", "start_date", "input_data",
            "input_details", "trace_header", "exec_status", "stop_date", "output", "output_details", "error", "cause",
            "execution_input", "state_machine_arn")
-SAVE_EVERY_SECONDS = 0.5
 
 
 def _backend() -> Any:
@@ -91,13 +92,22 @@ class StepFunctionsState:
         self._store = store
         self._saved: dict[str, tuple[Any, ...]] = {}  # execution ARN -> what it was when last written
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
 
     def save(self) -> None:
         with self._lock:
             for machine in list(_backend().state_machines):
                 for execution in list(machine.executions):
                     self._save_one(machine.arn, execution)
+
+    def save_the_one_recording_to(self, manager: Any) -> None:
+        """The execution whose history `manager` keeps (only it moved: the others' histories are not copied)."""
+        with self._lock:
+            for machine in list(_backend().state_machines):
+                for execution in list(machine.executions):
+                    environment = getattr(getattr(execution, "exec_worker", None), "env", None)
+                    if getattr(environment, "event_manager", None) is manager:
+                        self._save_one(machine.arn, execution)
+                        return
 
     def _save_one(self, machine_arn: str, execution: Any) -> None:
         if execution.exec_status is None:
@@ -143,22 +153,21 @@ class StepFunctionsState:
         return running
 
     def saved_while_running(self) -> ExitStack:
-        """Saves each execution when it ends, and the running ones every half second, until closed."""
+        """Saves an execution each time it enters or leaves a state, and when it ends, until closed."""
         undo = ExitStack()
-        original = BaseExecutionWorkerCommunication.terminated
+        original_terminated = BaseExecutionWorkerCommunication.terminated
+        original_add_event = EventManager.add_event
 
         def terminated(communication: Any) -> None:
-            original(communication)
+            original_terminated(communication)
             self.save()
+
+        def add_event(manager: Any, context: Any, event_type: Any, *args: Any, **kwargs: Any) -> int:
+            event_id = original_add_event(manager, context, event_type, *args, **kwargs)
+            if str(getattr(event_type, "value", event_type)).endswith(_MOVES):  # after: add_event holds the history's lock
+                self.save_the_one_recording_to(manager)
+            return int(event_id)
 
         undo.enter_context(mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated))
-        self._stopped.clear()
-        saver = threading.Thread(target=self._save_periodically, name="stepfunctions-state", daemon=True)
-        saver.start()
-        undo.callback(saver.join, 5)
-        undo.callback(self._stopped.set)
+        undo.enter_context(mock.patch.object(EventManager, "add_event", add_event))
         return undo
-
-    def _save_periodically(self) -> None:
-        while not self._stopped.wait(SAVE_EVERY_SECONDS):
-            self.save()
