@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config.parsing import ConfigError
-from mlrelay.runs import history, steps_from_history
+from mlrelay.runs import history, resume_points, steps_from_history
 from mlrelay.submission import Submission, check, publish
 
 
@@ -45,8 +45,7 @@ def skipped_steps(sfn: Any, previous_execution_arn: str, from_state: str) -> lis
     redo them. Only steps a run can resume at count (the failure path's reporting is no work of the run's)."""
     machine = sfn.describe_execution(executionArn=previous_execution_arn)["stateMachineArn"]
     definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
-    choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])
-    work = {choice["StringEquals"] for choice in choices if "StringEquals" in choice}
+    work = resume_points(definition)
     names = []
     for step in steps_from_history(history(sfn, previous_execution_arn)):
         if step.name == from_state:

@@ -142,6 +142,12 @@ def steps_from_history(events: list[dict[str, Any]]) -> list[StepRecord]:
     return steps
 
 
+def resume_points(definition: dict[str, Any]) -> set[str]:
+    """The steps a run of this state machine can be resumed at: those its first state, StartOrResume, routes to."""
+    choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])
+    return {choice["StringEquals"] for choice in choices if "StringEquals" in choice}
+
+
 def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):

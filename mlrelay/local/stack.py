@@ -50,6 +50,7 @@ from mlrelay.local.template import Template
 from mlrelay.local.warehouse import LocalWarehouse
 from mlrelay.packaging import CODE_HASH_METADATA, code_sha256
 from mlrelay.pipeline_builder.code import StaleDefinitionError, code_bundle
+from mlrelay.runs import resume_points
 
 logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -386,10 +387,8 @@ class EmbeddedStack:
         dynamodb, sqs = self.operator_client("dynamodb"), self.operator_client("sqs")
         marked = []
         for execution in restored.running:
-            definition = json.loads(execution.state_machine.definition)
-            choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])
-            resume_points = {choice["StringEquals"] for choice in choices if "StringEquals" in choice}
-            interruption = interrupted.interruption_of(execution, resume_points)
+            points = resume_points(json.loads(execution.state_machine.definition))
+            interruption = interrupted.interruption_of(execution, points)
             cause = interrupted.cause_of(interruption, at)
             # the ledger first: its conditional write makes the alert once, even if a kill cuts this start short
             if interrupted.mark_in_ledger(dynamodb, self.applied.ref("RunsTable"), interruption, cause):

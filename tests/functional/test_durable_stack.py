@@ -78,13 +78,7 @@ def test_a_run_killed_during_train_is_interrupted_announced_once_and_resumed_to_
     killed = LocalUp(state)
     leftovers.append(killed)
     monkeypatch.setenv("MLRELAY_STATE_FILE", str(killed.state_file))
-    folder = tmp_path / "slow"
-    shutil.copytree(CODE / "slow", folder)
-    (folder / "pause_seconds").write_text("15")
-    config = valid_config(model_name="durable", inference={"daily": False, "monthly": False},
-                          model={"framework": "sklearn", "entry_point": "train.py", "source_dir": str(folder)})
-    path = tmp_path / "durable.json"
-    path.write_text(json.dumps(config))
+    path = _slow_model(tmp_path, "durable", {"pause_seconds": "15"}, inference={"daily": False, "monthly": False})
     cli("local", "drop", str(path), "--no-wait")
     job = killed.running_job(state / "logs")  # Train runs (it pauses 15 s before it fits)
     leftovers.append(job)
@@ -121,14 +115,9 @@ def test_an_inference_run_killed_before_its_load_is_resumed_and_loads_its_rows_o
     killed = LocalUp(state)
     leftovers.append(killed)
     monkeypatch.setenv("MLRELAY_STATE_FILE", str(killed.state_file))
-    folder = tmp_path / "slow"
-    shutil.copytree(CODE / "slow", folder)
-    (folder / "serve_pause_seconds").write_text("8")  # each transform: its validation's in training, the catalogue's
-    config = valid_config(model_name="durable-infer", inference={"daily": False, "monthly": True},
-                          approval={"metric": "macro_f1", "threshold": 0.1, "max_regression": 0.5},
-                          model={"framework": "sklearn", "entry_point": "train.py", "source_dir": str(folder)})
-    path = tmp_path / "durable-infer.json"
-    path.write_text(json.dumps(config))
+    # each transform pauses: its validation's in training, the catalogue's
+    path = _slow_model(tmp_path, "durable-infer", {"serve_pause_seconds": "8"}, inference={"daily": False, "monthly": True},
+                       approval={"metric": "macro_f1", "threshold": 0.1, "max_regression": 0.5})
     assert "durable-infer v1: Approved" in cli("local", "drop", str(path), "--timeout", "300")
     cli("warehouse", "init")  # the tables, made in this stack's warehouse: the next start must have them
     cli("local", "schedule", "monthly", "--at", "2026-11-01T06:00:00Z")
@@ -147,6 +136,19 @@ def test_an_inference_run_killed_before_its_load_is_resumed_and_loads_its_rows_o
         assert re.search(r"\b4000\D+4000\b", counted), counted  # the catalogue `local up` put there, each item once
     finally:
         again.stop()
+
+
+def _slow_model(tmp_path: Path, model_name: str, pauses: dict[str, str], **config: object) -> Path:
+    """A config naming a copy of the slow classifier's folder, with its pause files: where `local drop` takes it."""
+    folder = tmp_path / "slow"
+    shutil.copytree(CODE / "slow", folder)
+    for name, seconds in pauses.items():
+        (folder / name).write_text(seconds)
+    document = valid_config(model_name=model_name, model={"framework": "sklearn", "entry_point": "train.py",
+                                                          "source_dir": str(folder)}, **config)
+    path = tmp_path / f"{model_name}.json"
+    path.write_text(json.dumps(document))
+    return path
 
 
 def _run_ids(machine: str = "TrainingStateMachine") -> list[str]:
