@@ -40,7 +40,9 @@ class RunLedger:
         )
 
     def begin_resume(self, entry: ResumeEntry) -> bool:
-        """Mark the run running again; False if another resume got there first."""
+        """Mark the run running again, forgetting the steps' outputs that no longer hold; False if another resume got
+        there first."""
+        forget = " REMOVE " + ", ".join(f"steps.#forget{i}" for i in range(len(entry.forget_steps))) if entry.forget_steps else ""
         try:
             with translated(f"cannot mark run {entry.run_id} resumed in {self._table}"):
                 self._client.update_item(
@@ -48,18 +50,18 @@ class RunLedger:
                     Key=_key(entry.run_id),
                     UpdateExpression=(
                         "SET #status = :running, execution_arn = :arn, resume_count = :attempt, "
-                        "resumes = list_append(if_not_exists(resumes, :none), :entry)"
+                        "resumes = list_append(if_not_exists(resumes, :none), :entry)" + forget
                     ),
                     ConditionExpression="#status IN (:failed, :interrupted) "
                     "AND (attribute_not_exists(resume_count) OR resume_count = :previous)",
-                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeNames={"#status": "status", **{f"#forget{i}": s for i, s in enumerate(entry.forget_steps)}},
                     ExpressionAttributeValues=to_item({
                         ":running": "RUNNING", ":failed": "FAILED", ":interrupted": "INTERRUPTED", ":arn": entry.execution_arn,
                         ":attempt": entry.attempt, ":previous": entry.attempt - 1, ":none": [],
                         ":entry": [{
                             "attempt": entry.attempt, "execution_arn": entry.execution_arn,
                             "from_state": entry.from_state, "config_changed": entry.config_changed,
-                            "config": entry.config_json, "at": entry.at,
+                            "config": entry.config_json, "at": entry.at, "inputs_changed": list(entry.inputs_changed),
                         }],
                     }),
                 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,20 @@ class Fingerprint:
     uri: str
     version_id: str
     sha256: str
+
+
+def listing_identity(files: list[str]) -> str:
+    """The identity of a prefix from its sorted "key etag" lines (the fake S3 of the tests uses it too)."""
+    return f"files:{len(files)}:{hashlib.sha256(chr(10).join(files).encode()).hexdigest()[:16]}"
+
+
+def tar_gz_holds_files(data: bytes) -> bool:
+    """Whether a .tar.gz's bytes hold a file; bytes that are no archive are not known to be empty."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            return any(member.isfile() for member in archive)
+    except (tarfile.TarError, OSError, EOFError):
+        return True
 
 
 class S3Objects:
@@ -70,6 +86,27 @@ class S3Objects:
         finally:
             body.close()
         return Fingerprint(uri, str(response.get("VersionId") or "null"), digest.hexdigest())
+
+    def identity(self, uri: str) -> str:
+        """What names the bytes a table or bundle URI holds now, without reading them: the object's ETag, or for
+        a prefix every CSV file's key and ETag. Equal identities mean equal content (a run's steps reuse work on it)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            with translated(f"cannot look up {uri}"):
+                return f"etag:{str(self._client.head_object(Bucket=bucket, Key=key)['ETag']).strip(chr(34))}"
+        except NotFoundError:
+            pass  # not an object: a prefix of files, as the pipeline's Split reads it
+        with translated(f"cannot list {uri}"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+            files = sorted(f"{item['Key']} {item['ETag']}" for page in pages for item in page.get("Contents", [])
+                           if item["Key"].lower().endswith(".csv"))
+        return listing_identity(files)
+
+    def archive_holds_files(self, uri: str, max_bytes: int = 1024 * 1024) -> bool:
+        """Whether a .tar.gz holds a file; one over `max_bytes` is taken to (only a small archive can be empty)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        content = self.read(bucket, key, None, max_bytes)
+        return content.size > max_bytes or tar_gz_holds_files(content.data)
 
     def exists(self, uri: str) -> bool:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

@@ -27,6 +27,9 @@ class PipelineDescription:
 class PipelineOutcome:
     status: str
     failure_reason: str  # the failed step's own reason when there is one
+    failed_step: str = ""
+    run_id: str = ""  # the execution's description: the workflows start it with the run id
+    trained_job: str = ""  # the training job of a Train step that succeeded, if any
 
 
 class Pipelines:
@@ -36,9 +39,15 @@ class Pipelines:
     def outcome(self, execution_arn: str) -> PipelineOutcome:
         with translated(f"cannot describe pipeline execution {execution_arn}"):
             execution = self._client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
-        failed = [s for s in self.steps(execution_arn) if s.get("StepStatus") == "Failed" and s.get("FailureReason")]
+        steps = self.steps(execution_arn)
+        failed = [s for s in steps if s.get("StepStatus") == "Failed" and s.get("FailureReason")]
         reason = f"step {failed[0]['StepName']}: {failed[0]['FailureReason']}" if failed else execution.get("FailureReason", "")
-        return PipelineOutcome(execution["PipelineExecutionStatus"], reason)
+        trained = [s["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1] for s in steps
+                   if s.get("StepStatus") == "Succeeded" and "TrainingJob" in s.get("Metadata", {})]
+        return PipelineOutcome(
+            execution["PipelineExecutionStatus"], reason, failed[0]["StepName"] if failed else "",
+            str(execution.get("PipelineExecutionDescription", "")), trained[0] if trained else "",
+        )
 
     def retry(self, execution_arn: str, client_token: str) -> None:
         """RetryPipelineExecution: the failed step and those after it run again; succeeded steps do not."""

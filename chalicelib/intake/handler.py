@@ -25,6 +25,7 @@ from chalicelib.intake.plan import (
     RejectConfig,
     StartInference,
     StartTraining,
+    crash_report,
     plan_config_drop,
     plan_labels_drop,
     rejection,
@@ -64,6 +65,18 @@ def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]
         # Another delivery of this same object version is being handled now.
         logger.info("duplicate delivery while in progress", extra={"key": dropped.key})
         return {"outcome": "duplicate_in_progress"}
+    except Exception as err:
+        _report_crash(dropped, err, aws_ports())
+        raise
+
+
+def _report_crash(dropped: DroppedObject, error: Exception, ports: Ports) -> None:
+    """Beside the upload, say the trigger failed on it, so that the person waiting hears it in seconds."""
+    key, report = crash_report(dropped, error)
+    try:
+        ports.s3.put_json(dropped.bucket, key, report)
+    except Exception as unreported:  # the original error is the one Lambda must see
+        logger.warning("cannot write the crash report", extra={"key": key, "error": str(unreported)})
 
 
 def dropped_object_from(event: S3ObjectCreatedEvent) -> DroppedObject:

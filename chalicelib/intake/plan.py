@@ -152,6 +152,21 @@ def _is_model_name(name: str) -> bool:
     return True
 
 
+def crash_report(dropped: DroppedObject, error: Exception) -> tuple[str, dict[str, Any]]:
+    """(key, report) of an upload the trigger failed on for a reason of its own: `submit` and `local drop` read it and
+    stop waiting for a run. Lambda retries the event, and the failure alert follows when the retries fail too."""
+    return dropped.key + ERROR_REPORT_SUFFIX, {
+        "config": dropped.ref.uri,
+        "version_id": dropped.version_id,
+        "etag": dropped.etag,
+        "failed_at": dropped.event_time.isoformat(),
+        "trigger_failed": f"{type(error).__name__}: {error}"[:2000],
+        "problems": [],
+        "what_to_do": "This is no fault of the file: Lambda tries the upload twice more, and the failures' alert "
+        "names the cause if those fail too. `mlrelay runs list` shows the run if a retry started it.",
+    }
+
+
 def rejection(dropped: DroppedObject, problems: list[ConfigProblem], workflow: str) -> RejectConfig:
     report_key = dropped.key + ERROR_REPORT_SUFFIX
     entries = [ProblemEntry(path=p.path, message=p.message) for p in problems]

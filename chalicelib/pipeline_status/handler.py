@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.aws.errors import AwsError
+from chalicelib.aws.sagemaker import PipelineOutcome
 from chalicelib.pipeline_status.plan import (
     TERMINAL_STATUSES,
     PipelineStatusDetail,
@@ -21,6 +23,7 @@ from chalicelib.pipeline_status.plan import (
 )
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
+from chalicelib.shared.pipeline_runs import TRAIN_STEP, model_artifact_uri
 from chalicelib.shared.ports import Ports, aws_ports
 
 
@@ -29,11 +32,27 @@ def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any
     return answer_waiting_workflow(parsed.detail, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
+def failure_reason(outcome: PipelineOutcome, ports: Ports) -> str:
+    """The failed step's reason; but when Train succeeded and wrote no files, the run failed there, whatever step
+    met the empty model first (SageMaker passes a training job whose model directory is empty)."""
+    if not outcome.trained_job or not outcome.run_id or outcome.failed_step in ("", TRAIN_STEP):
+        return outcome.failure_reason
+    artifact = model_artifact_uri(ports.artifact_bucket, outcome.run_id, outcome.trained_job)
+    try:
+        if ports.s3.archive_holds_files(artifact):
+            return outcome.failure_reason
+    except AwsError as err:  # the step's own reason still stands
+        logger.warning("cannot look into the model artifact", extra={"artifact": artifact, "error": str(err)})
+        return outcome.failure_reason
+    return (f"step {TRAIN_STEP}: AlgorithmError: the training code wrote no files to SM_MODEL_DIR ({artifact} holds none); "
+            f"then {outcome.failure_reason}")
+
+
 def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[str, Any]:
     arn = detail.pipeline_execution_arn
     if detail.status not in TERMINAL_STATUSES:
         return {"outcome": "ignored", "status": detail.status}
-    reason = "" if detail.status == "Succeeded" else ports.pipelines.outcome(arn).failure_reason
+    reason = "" if detail.status == "Succeeded" else failure_reason(ports.pipelines.outcome(arn), ports)
     token = ports.pipeline_callbacks.record_outcome(arn, detail.status, reason)
     if token is None:
         logger.info("pipeline ended before its workflow waited; the workflow reads the outcome", extra={"arn": arn})

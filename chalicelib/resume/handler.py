@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.stepfunctions import execution_arn_for
-from chalicelib.resume.plan import NothingToDo, Refused, Resume, plan_resume
+from chalicelib.resume.plan import NothingToDo, RecordedInput, Refused, Resume, plan_resume, recorded_inputs
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.observability import logger
 from chalicelib.shared.ports import Ports, aws_ports
@@ -35,7 +35,8 @@ def resume_run(request: ResumeRequest, ports: Ports) -> dict[str, Any]:
     record = ports.runs.get(request.run_id)
     if record is None:
         return {"outcome": "not_found", "message": f"no run {request.run_id} in the ledger; `mlrelay runs list` shows the runs"}
-    plan = plan_resume(record, request.config)
+    changed = () if request.config else _changed_inputs(recorded_inputs(record), ports)
+    plan = plan_resume(record, request.config, changed)
     if isinstance(plan, NothingToDo):
         return {"outcome": "nothing_to_do", "message": plan.message}
     if isinstance(plan, Refused):
@@ -45,7 +46,7 @@ def resume_run(request: ResumeRequest, ports: Ports) -> dict[str, Any]:
     entry = ResumeEntry(
         run_id=plan.run_id, attempt=plan.attempt, execution_arn=execution_arn, from_state=plan.from_state,
         config_changed=plan.config_changed, config_json=json.dumps(plan.execution_input.get("config", {}), sort_keys=True),
-        at=datetime.now(UTC).isoformat(),
+        at=datetime.now(UTC).isoformat(), inputs_changed=plan.inputs_changed, forget_steps=plan.forget_steps,
     )
     if not ports.runs.begin_resume(entry):
         return {"outcome": "refused", "message": f"run {plan.run_id} was resumed by someone else just now"}
@@ -66,7 +67,22 @@ def resume_run(request: ResumeRequest, ports: Ports) -> dict[str, Any]:
         "previous_execution_arn": record.failed_execution_arn,
         "retried_pipeline_execution_arn": retried,
         "config_changed": plan.config_changed,
+        "inputs_changed": list(plan.inputs_changed),
     }
+
+
+def _changed_inputs(recorded: list[RecordedInput], ports: Ports) -> tuple[RecordedInput, ...]:
+    """The inputs that hold something else now than when the run read them (a HEAD or a listing each)."""
+    changed = []
+    for recorded_input in recorded:
+        try:
+            now = ports.s3.identity(recorded_input.uri)
+        except AwsError as err:  # not readable now: the resumed step meets it and says so in its own terms
+            logger.warning("cannot tell whether a run input changed", extra={"uri": recorded_input.uri, "error": str(err)})
+            continue
+        if now != recorded_input.identity:
+            changed.append(recorded_input)
+    return tuple(changed)
 
 
 def _retry_pipeline(plan: Resume, ports: Ports) -> str | None:

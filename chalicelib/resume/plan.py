@@ -25,11 +25,25 @@ from chalicelib.shared.runs import RunRecord
 PIPELINE_WAITS = {"WaitForTrainingPipeline", "WaitForInferencePipeline"}
 # The step that reads the config; a run resumed with a changed config goes back to it.
 CONFIG_STEP = {"training": "LoadTrainingConfig"}
+# Its Lambda step: the ledger hands back its recorded output for the same input, unless told to forget it
+# (the input names the config, not what the table holds now).
+CONFIG_LAMBDA_STEP = {"training": "load_config"}
 BEFORE_CONFIG_STEP = {"RecordRunStarted"}
 # INTERRUPTED: the embedded stack stopped while the run ran (mlrelay/local/durable/interrupted.py)
 RESUMABLE = ("FAILED", "INTERRUPTED")
 # What the failure path and the discarded answers wrote (mlrelay/asl/builder.py): the resumed step must not see it.
 FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failure", "resume", "last_write")
+
+
+# What the training pipeline read, as LoadTrainingConfig recorded it: (what, URI parameter, identity parameter).
+TRAINING_INPUTS = (("table", "InputDataUri", "InputDataVersion"), ("code bundle", "CodeUri", "CodeVersion"))
+
+
+@dataclass(frozen=True)
+class RecordedInput:
+    what: str  # "table" or "code bundle"
+    uri: str
+    identity: str  # S3Objects.identity when the run read it
 
 
 @dataclass(frozen=True)
@@ -52,9 +66,33 @@ class Resume:
     execution_input: dict[str, Any]
     retry_pipeline_arn: str | None  # the failed SageMaker pipeline execution to retry first
     config_changed: bool
+    inputs_changed: tuple[str, ...] = ()  # "the table s3://…": what changed since the run read it
+    forget_steps: tuple[str, ...] = ()  # Lambda steps that must work again, not return their recorded output
 
 
-def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> NothingToDo | Refused | Resume:
+def recorded_inputs(record: RunRecord) -> list[RecordedInput]:
+    """The inputs a resume would reuse work on: the training pipeline's table and code bundle, as the run read them.
+
+    Empty when the resume goes back to the config anyway, or when the run recorded no identities (it ran before they
+    were kept)."""
+    if record.workflow not in CONFIG_STEP or record.failed_state in BEFORE_CONFIG_STEP | {CONFIG_STEP[record.workflow]}:
+        return []
+    try:
+        parameters = json.loads(record.resume_input)["training"]["settings"]["pipeline_parameters"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return []
+    values = {p["Name"]: p["Value"] for p in parameters}
+    return [
+        RecordedInput(what, values[uri], values[identity]) for what, uri, identity in TRAINING_INPUTS
+        if values.get(identity, "unknown") != "unknown" and uri in values
+    ]
+
+
+def plan_resume(
+    record: RunRecord, new_config: ConfigRef | None = None, changed: tuple[RecordedInput, ...] = (),
+) -> NothingToDo | Refused | Resume:
+    """`changed`: the recorded inputs that hold something else now; the run goes back to its config, so that
+    every step reading them runs again (as SageMaker's step caching keys on a step's arguments)."""
     run = record.run_id
     if record.status == "SUCCEEDED":
         return NothingToDo(f"run {run} already succeeded; there is nothing to resume")
@@ -81,14 +119,15 @@ def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> Nothi
     from_state = record.failed_state
     if new_config is not None:
         execution_input["config"] = new_config.model_dump(mode="json")
-        if from_state not in BEFORE_CONFIG_STEP:
-            from_state = CONFIG_STEP[record.workflow]  # everything after the config is redone with the new one
+    if (new_config is not None or changed) and from_state not in BEFORE_CONFIG_STEP:
+        from_state = CONFIG_STEP[record.workflow]  # everything after the config is redone with the new config or inputs
     attempt = record.resume_count + 1
     execution_input["resume"] = {
         "from": from_state,
         "attempt": attempt,
         "previous_execution": record.failed_execution_arn,
         "config_changed": new_config is not None,
+        "inputs_changed": [f"the {c.what} {c.uri}" for c in changed],
     }
     retry = state.get("pipeline", {}).get("execution_arn") if from_state in PIPELINE_WAITS else None
     return Resume(
@@ -100,4 +139,6 @@ def plan_resume(record: RunRecord, new_config: ConfigRef | None = None) -> Nothi
         execution_input=execution_input,
         retry_pipeline_arn=retry,
         config_changed=new_config is not None,
+        inputs_changed=tuple(f"the {c.what} {c.uri}" for c in changed),
+        forget_steps=(CONFIG_LAMBDA_STEP[record.workflow],) if changed else (),
     )

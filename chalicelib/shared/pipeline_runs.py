@@ -9,12 +9,18 @@ from typing import Any
 
 # Steps around the user's job (split, transform, evaluate; prepare, assemble) run on top of its own limit.
 PIPELINE_OVERHEAD_SECONDS = 1800
+TRAIN_STEP = "Train"  # the training pipeline's step that runs the team's code (mlrelay/pipeline_builder/training.py)
 _DISPLAY_UNSAFE = re.compile(r"[^a-zA-Z0-9-]+")
 
 
 def pipeline_display_name(run_id: str) -> str:
     # Display names allow letters, digits and single hyphens, 82 characters.
     return re.sub("-+", "-", _DISPLAY_UNSAFE.sub("-", run_id)).strip("-")[:82]
+
+
+def model_artifact_uri(bucket: str, run_id: str, training_job: str) -> str:
+    """Where a training pipeline's Train job writes model.tar.gz (its output path, per training job)."""
+    return f"s3://{bucket}/runs/{run_id}/model/{training_job}/output/model.tar.gz"
 
 
 def pipeline_client_token(pipeline: str, run_id: str, parameters: list[dict[str, str]]) -> str:

@@ -32,3 +32,5 @@ class ResumeEntry:
     config_changed: bool
     config_json: str  # the config reference the resumed execution uses
     at: str  # ISO time
+    inputs_changed: tuple[str, ...] = ()  # "the table s3://…" the run read, holding something else now
+    forget_steps: tuple[str, ...] = ()  # Lambda steps whose recorded output no longer holds: they work again

@@ -19,9 +19,8 @@ from chalicelib.config.judging import promotion_rules
 from chalicelib.config.schema import GradientBoosting, LogisticRegression, ModelConfig, RandomForest
 from chalicelib.shared import pipeline_runs
 from chalicelib.shared.images import default_version, image_uri
-from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_display_name
+from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, TRAIN_STEP, pipeline_display_name
 
-TRAIN_STEP = "Train"
 BUILTIN_FRAMEWORK, BUILTIN_VERSION = "sklearn", "1.2-1"
 MAX_PIPELINE_NAME = 256
 
@@ -42,6 +41,14 @@ class TrainingCode:
     entry_point: str
     hyperparameters: dict[str, str | int | float | bool]
     builtin: bool
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What the table and the code bundle held when the run read them (S3Objects.identity), or "unknown"."""
+
+    table: str
+    code: str
 
 
 def resolve_code(config: ModelConfig, region: str, builtin_code_uri: str) -> TrainingCode:
@@ -92,11 +99,14 @@ def with_hyperparameters(definition: dict[str, Any], hyperparameters: dict[str, 
     return copy
 
 
-def pipeline_name_for(base: str, hyperparameters: dict[str, Any]) -> str:
-    """`<base>-<digest of the hyperparameters>`; the base pipeline itself when there are none."""
+def pipeline_name_for(base: str, hyperparameters: dict[str, Any], definition: dict[str, Any]) -> str:
+    """`<base>-<digest of the copy's definition>`; the base pipeline itself when there are no hyperparameters.
+
+    The digest covers the base definition too: after an upgrade changes it, a new copy is made instead of
+    an existing one of the old definition being used (it may lack a parameter the workflow now passes)."""
     if not hyperparameters:
         return base
-    digest = hashlib.sha256(json.dumps(hyperparameters, sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
     return f"{base[: MAX_PIPELINE_NAME - 17]}-{digest}"
 
 
@@ -107,7 +117,7 @@ def default_code_uri(definition: dict[str, Any]) -> str:
 
 def training_settings(
     config: ModelConfig, run_id: str, callback_timeout_seconds: int | None, code: TrainingCode, pipeline_name: str,
-    processing_image: str, region: str, spec_uri: str,
+    processing_image: str, region: str, spec_uri: str, inputs: RunInputs,
 ) -> dict[str, Any]:
     """The resolved settings the training state machine carries from step to step."""
     parameters = pipeline_runs.pipeline_parameters({
@@ -123,6 +133,8 @@ def training_settings(
         "TrainingInstanceType": config.training.instance_type,
         "TrainingInstanceCount": str(config.training.instance_count),
         "MaxRuntimeSeconds": str(config.training.max_runtime_minutes * 60),
+        "InputDataVersion": inputs.table,
+        "CodeVersion": inputs.code,
     })
     return {
         "model_name": config.model_name,
@@ -142,8 +154,7 @@ def training_settings(
 def model_data_url(pipeline_steps: list[dict[str, Any]], bucket: str, run_id: str) -> str:
     """Where the Train step's job wrote model.tar.gz (the pipeline's output path, per training job)."""
     train = next(s for s in pipeline_steps if "TrainingJob" in s.get("Metadata", {}))
-    job_name = train["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1]
-    return f"s3://{bucket}/runs/{run_id}/model/{job_name}/output/model.tar.gz"
+    return pipeline_runs.model_artifact_uri(bucket, run_id, train["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1])
 
 
 def serving_container(code: dict[str, Any], model_data: str, region: str) -> dict[str, Any]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.aws.errors import NotFoundError
+from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
+from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
 from chalicelib.shared.ports import Ports
 from chalicelib.training.plan import (
+    RunInputs,
     default_code_uri,
     model_data_url,
     pipeline_name_for,
@@ -35,15 +37,27 @@ def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, A
     config = read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
-    pipeline = pipeline_name_for(ports.training_pipeline, code.hyperparameters)
+    definition = with_hyperparameters(base.definition, code.hyperparameters)
+    pipeline = pipeline_name_for(ports.training_pipeline, code.hyperparameters, definition)
     if pipeline != ports.training_pipeline:
         description = f"mlrelay training with the hyperparameters of {config.model_name} (from {ports.training_pipeline})"
-        ports.pipelines.ensure(pipeline, with_hyperparameters(base.definition, code.hyperparameters), base.role_arn, description)
+        ports.pipelines.ensure(pipeline, definition, base.role_arn, description)
     segment = ref.segment.model_dump() if ref.segment else None
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, segment))
+    inputs = RunInputs(table=_identity(ports, config.data.uri), code=_identity(ports, code.code_uri))
     return training_settings(
         config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region), ports.region, spec_uri,
+        inputs,
     )
+
+
+def _identity(ports: Ports, uri: str) -> str:
+    """What `uri` holds now; "unknown" (the run goes on, a resume then cannot tell a change) when this role may not look."""
+    try:
+        return ports.s3.identity(uri)
+    except AwsError as err:
+        logger.warning("cannot tell what a run input holds", extra={"uri": uri, "error": str(err)})
+        return "unknown"
 
 
 def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:

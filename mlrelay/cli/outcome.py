@@ -32,7 +32,7 @@ class Uploaded:
 def wait_for_outcome(
     client: Callable[[str], Any], machines: dict[str, str], uploaded: Uploaded, timeout_seconds: float
 ) -> tuple[str, Any] | None:
-    """("run", RunDetail) once the run has ended, ("rejected", report), or None after the timeout.
+    """("run", RunDetail) once the run has ended, ("rejected" or "trigger_failed", report), or None after the timeout.
 
     Shows the run's current state while it runs: a training run on AWS takes minutes."""
     deadline = time.monotonic() + timeout_seconds
@@ -63,7 +63,9 @@ def _outcome(client: Callable[[str], Any], machines: dict[str, str], uploaded: U
     except s3.exceptions.NoSuchKey:
         return None, None
     # An older upload of the same key may have left a report; only this version's counts.
-    return (("rejected", report) if report.get("version_id") == uploaded.version_id else None), None
+    if report.get("version_id") != uploaded.version_id:
+        return None, None
+    return ("trigger_failed" if report.get("trigger_failed") else "rejected", report), None
 
 
 def print_outcome(outcome: tuple[str, Any]) -> None:
@@ -74,6 +76,10 @@ def print_outcome(outcome: tuple[str, Any]) -> None:
         if value.summary.status != "SUCCEEDED":
             raise typer.Exit(1)
         return
+    if kind == "trigger_failed":
+        console.print(f"[red]the trigger failed handling {value['config']}[/]: {value['trigger_failed']}")
+        console.print(value["what_to_do"])
+        raise typer.Exit(1)
     console.print(f"[red]rejected[/]: {len(value['problems'])} problem(s); report at {value['config']}{ERROR_REPORT_SUFFIX}")
     for problem in value["problems"]:
         console.print(f"  {problem['path'] or '(file)'}: {problem['message']}")

@@ -189,6 +189,9 @@ def resume(
 ) -> None:
     """Resume a failed run from the step that failed: the steps before it are not run again.
 
+    A training run whose table or code bundle changed at its S3 address since the run read them goes back to
+    the step that reads the config instead, and every pipeline step that reads them runs again.
+
     Calls the stack's resume_run function (on AWS, invoke mlrelay-<stage>-resume_run the same way).
     A run that succeeded is left alone; a running run is refused.
     """
@@ -217,6 +220,8 @@ def resume(
         fail(answer["message"])
     console.print(f"resumed [bold]{run_id}[/] at [bold]{answer['from_state']}[/] (attempt {answer['attempt'] + 1})")
     sfn = client("stepfunctions")
+    for changed in answer.get("inputs_changed", []):
+        console.print(f"{changed} changed since the run read it: its steps run again")
     skipped = skipped_steps(sfn, answer["previous_execution_arn"], answer["from_state"])
     console.print(f"skipped, done in an earlier attempt: {', '.join(skipped) or 'nothing'}")
     if answer.get("retried_pipeline_execution_arn"):

@@ -159,7 +159,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
         **{f"SM_HP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in user.items()},
     }
     python = _python_for(job, code_dir)
-    _run(job, [python, str(code_dir / program), *args], env=env, cwd=code_dir)
+    _run(job, [python, str(code_dir / program), *args], env=env, cwd=code_dir, code_dir=code_dir)
     output_path = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output"
     model_uri = f"{output_path}/model.tar.gz"
     put_file(job.s3, _pack(_local(job, "/opt/ml/model"), job.directory / "model.tar.gz"), model_uri)
@@ -186,7 +186,7 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
         "--accept", transform_output.get("Accept", "text/csv"),
         "--split-type", transform_input.get("SplitType", "None"),
     ]
-    _run(job, command, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    _run(job, command, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])}, code_dir=code_dir)
     upload(job.s3, output_dir, transform_output["S3OutputPath"])
 
 
@@ -330,7 +330,8 @@ def extract(s3: Any, uri: str, target: Path) -> None:
 # --- processes -------------------------------------------------------------
 
 
-def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
+def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | None = None, code_dir: Path | None = None) -> None:
+    """Run one of the job's processes; `code_dir`: the user's code, whose line an error is placed at."""
     job.log_path.parent.mkdir(parents=True, exist_ok=True)
     environment = {
         "PATH": os.environ.get("PATH", ""), "HOME": str(job.directory), "PYTHONUNBUFFERED": "1", **job.aws_environment, **env,
@@ -350,7 +351,8 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
     if job_processes.stopping():  # ended by the stack's stop, not by its own doing
         raise _ended(job, stopped_with_the_stack())
     if returncode != 0:
-        raise JobFailedError(_failure_reason(stderr, returncode, job.directory / "opt/ml/output/failure"))
+        reason = _failure_reason(stderr, returncode, job.directory / "opt/ml/output/failure", code_dir)
+        raise JobFailedError(reason.replace(str(job.directory), ""))  # paths as the container has them
 
 
 def _process(job: JobContext, command: list[str], environment: dict[str, str], cwd: Path, stderr_path: Path) -> int:
@@ -404,11 +406,12 @@ def _ended(job: JobContext, error: JobFailedError) -> JobFailedError:
     return error
 
 
-def _failure_reason(stderr: str, returncode: int, failure_file: Path | None = None) -> str:
+def _failure_reason(stderr: str, returncode: int, failure_file: Path | None = None, code_dir: Path | None = None) -> str:
     """What SageMaker reports: the job's /opt/ml/output/failure when its code wrote one (the training toolkit's
     contract), else what the code's error said. The last exception of a traceback, with the one it was handling when
     that one is a different error (a script whose own error handler failed hides the cause otherwise); a line of a
-    native crash's backtrace is no reason, the exception or message before it is."""
+    native crash's backtrace is no reason, the exception or message before it is. The deepest frame in the user's
+    `code_dir` says where (SageMaker's reason quotes the traceback, frames and all)."""
     written = failure_file.read_text(errors="replace").strip() if failure_file and failure_file.is_file() else ""
     if written:
         return f"AlgorithmError: {written}"[:FAILURE_REASON_CHARS]
@@ -423,11 +426,26 @@ def _failure_reason(stderr: str, returncode: int, failure_file: Path | None = No
     else:
         meaningful = [line for line in lines if not _NATIVE_FRAME.search(line)]
         detail = meaningful[-1].strip() if meaningful else f"exit code {returncode}"
-    return f"AlgorithmError: {detail}"[:FAILURE_REASON_CHARS]
+    where = _user_frame(lines, code_dir) if exceptions and code_dir else ""
+    return f"AlgorithmError: {detail}{where}"[:FAILURE_REASON_CHARS]
+
+
+def _user_frame(lines: list[str], code_dir: Path) -> str:
+    """The last traceback frame in the user's code, as ' (train.py, line 27, in train)'; "" when none is."""
+    root = code_dir.resolve()
+    for line in reversed(lines):
+        frame = _FRAME.match(line)
+        if frame:
+            path = Path(frame["path"])
+            path = (root / path if not path.is_absolute() else path).resolve()
+            if path.is_relative_to(root):
+                return f" ({path.relative_to(root)}, line {frame['line']}, in {frame['function'].strip()})"
+    return ""
 
 
 # "ValueError: ...", "pandas.errors.ParserError: ...", "SystemExit: ..." at the start of a line, as a traceback ends
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(: |$)")
+_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 _CHAINED = "During handling of the above exception, another exception occurred"
 _CAUSED = "The above exception was the direct cause of the following exception"
 # a frame of a native backtrace: "  File "...", line 1 in <module>", "#3 0x00007f... in", "/usr/lib/libc.so.6(+0x2a1ca)"

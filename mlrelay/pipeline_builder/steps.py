@@ -41,11 +41,11 @@ def processing_image() -> ParameterString:
     return ParameterString("ProcessingImage", default_value=DEFAULT_PROCESSING_IMAGE)
 
 
-def processor(image: ParameterString, role: str, session: Any, base_job_name: str) -> ScriptProcessor:
+def processor(image: ParameterString, role: str, session: Any, base_job_name: str, env: dict[str, Any] | None = None) -> ScriptProcessor:
     """The container every processing step of both pipelines runs mlrelay's scripts in."""
     return ScriptProcessor(
         image_uri=image, command=["python3"], role=role, instance_type=PROCESSING_INSTANCE, instance_count=1,
-        base_job_name=base_job_name, sagemaker_session=session,
+        base_job_name=base_job_name, sagemaker_session=session, env=env,
     )
 
 

@@ -5,9 +5,10 @@ CreateModel ▸ TransformValidation (batch transform with the code's serving
 functions) ▸ Evaluate (processing: metrics.json, and the monitoring baseline:
 statistics.json, constraints.json, attributions.json). Everything a run varies is a
 pipeline parameter: the framework images, the code bundle and its entry
-point, the instances. What no parameter can carry, the code's own
-hyperparameters (free-form keys), the training workflow adds to a copy of this
-definition per set of hyperparameters (chalicelib/training/plan.py).
+point, the instances, and what the table and the bundle held at the start.
+What no parameter can carry, the code's own hyperparameters (free-form
+keys), the training workflow adds to a copy of this definition per set of
+hyperparameters (chalicelib/training/plan.py).
 Outputs go under runs/<RunId>/ in the stack's bucket.
 """
 
@@ -53,6 +54,11 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     instance_type = ParameterString("TrainingInstanceType", default_value="ml.m5.large")
     instance_count = ParameterInteger("TrainingInstanceCount", default_value=1)
     max_runtime = ParameterInteger("MaxRuntimeSeconds", default_value=3600)
+    # What the table and the code bundle held when the run started (chalicelib/aws/s3.py identity). Step caching
+    # keys on a step's arguments: with these in them, a table or bundle changed at the same URI is read again.
+    input_version = ParameterString("InputDataVersion", default_value="unknown")
+    code_version = ParameterString("CodeVersion", default_value="unknown")
+    inputs_read = {"MLRELAY_INPUT_DATA_VERSION": input_version, "MLRELAY_CODE_VERSION": code_version}
 
     def outputs_of(*parts: str) -> Any:
         return run_path(bucket, run_id, *parts)
@@ -60,7 +66,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
     split = ProcessingStep(
         name="Split",
-        step_args=processor(image, role, session, f"{name}-split").run(
+        step_args=processor(image, role, session, f"{name}-split", env={"MLRELAY_INPUT_DATA_VERSION": input_version}).run(
             code=code.uri(bucket, "split.py"),
             inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data"), spec_input],
             outputs=[
@@ -88,6 +94,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
             "sagemaker_container_log_level": "20",
         },
         disable_profiler=True,
+        environment=inputs_read,  # Train reads the Split's outputs, whose paths stay the same when the table changes
     )
     train = TrainingStep(
         name="Train",
@@ -142,7 +149,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
         name=name,
         parameters=[
             run_id, spec, input_uri, image, training_image, serving_image, code_uri, entry_point, region, instance_type,
-            instance_count, max_runtime,
+            instance_count, max_runtime, input_version, code_version,
         ],
         steps=[split, train, create_model, transform, evaluate],
         sagemaker_session=session,

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,9 @@ def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_b
     assert resume["M"]["config_changed"] == {"BOOL": True} and "resume-configs" in resume["M"]["config"]["S"]
     # the fixed parameters start a new pipeline execution; Split runs again because its input changed
     assert aws.stack.pipelines.step_runs_for(run["name"]).count("Split") == 2
+    # the approved version's config is the resume's, under runs/: the daily check reads it there (AccessDenied before)
+    two_days_later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert "cli-fixable" in aws.invoke("check_daily_freshness", {"checked_at": two_days_later})["stale"]
 
 
 def test_a_run_whose_code_failed_is_resumed_with_the_fixed_folder_packed_and_uploaded_as_submit_does(state_file, aws, tmp_path):
@@ -130,6 +134,37 @@ def test_a_run_whose_code_failed_is_resumed_with_the_fixed_folder_packed_and_upl
     skipped = next(line for line in resumed.output.splitlines() if line.startswith("skipped"))
     assert skipped == "skipped, done in an earlier attempt: RecordRunStarted"  # no failure-path states: they did no work
     assert f"run {run['name']} succeeded" in resumed.output
+
+
+def test_a_plain_resume_after_the_table_was_fixed_at_the_same_key_reads_it_again(state_file, aws, tmp_path):
+    # GIVEN a run whose code fails at Train on blank weights (Split lets blank cells through, and counts them)
+    key = "tables/blank-weights.csv"
+    table = synthesize(600, seed=7)
+    blanked = table.copy()
+    blanked.loc[::20, "weight_g"] = None
+    aws.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=blanked.to_csv(index=False).encode())
+    folder = tmp_path / "fixable-table"
+    shutil.copytree(CODE / "slow", folder)
+    data = {**valid_config()["data"], "uri": f"s3://{DATA_BUCKET}/{key}"}
+    aws.drop_code_config(folder, "cli-fixable-table", data=data)
+    aws.stack.runtime.wait_idle()
+    (run,) = aws.runs("train-cli-fixable-table-", timeout=240)
+    assert run["status"] == "FAILED" and aws.run_record(run["name"])["failed_state"] == "WaitForTrainingPipeline"
+    assert "Input X contains NaN" in " ".join(runner.invoke(app, ["runs", "show", run["name"]], terminal_width=300).output.split())
+    # WHEN the table is fixed where it is, and the run resumed without a new config
+    aws.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=table.to_csv(index=False).encode())
+
+    resumed = runner.invoke(app, ["runs", "resume", run["name"]], terminal_width=300)
+
+    # THEN the pipeline reads the table again (not the failed execution's Split of the blank rows), and the run succeeds
+    assert resumed.exit_code == 0, resumed.output
+    said = " ".join(resumed.output.split())  # the console wraps at 80 columns
+    assert f"the table s3://{DATA_BUCKET}/{key} changed since the run read it: its steps run again" in said
+    assert f"resumed {run['name']} at LoadTrainingConfig (attempt 2)" in said
+    assert "retrying pipeline execution" not in said
+    assert f"run {run['name']} succeeded" in said
+    steps = aws.stack.pipelines.step_runs_for(run["name"])
+    assert steps.count("Split") == 2 and steps.count("Train") == 2
 
 
 def test_warehouse_migrate_brings_a_first_layout_table_over_with_its_rows(state_file, stack):

@@ -135,7 +135,7 @@ def decide_model_role(aws) -> str:
 
 @pytest.mark.access_denied("TrainingStepRole", "s3:GetObject")
 def test_segment_discovery_without_the_data_bucket_fails_plan_segments_saying_access_denied(aws):
-    before = without(aws.stack.iam.model, "TrainingStepRole", "PlanSegmentsReadsTrainingTables")
+    before = without(aws.stack.iam.model, "TrainingStepRole", "ReadTrainingTables")
     with aws.stack.replaced_iam(before):
         data = valid_config()["data"]
         data = {**data, "feature_columns": [c for c in data["feature_columns"] if c != "material"]}
@@ -252,3 +252,28 @@ def test_the_data_bucket_is_readable_only_when_the_stage_names_it(aws):
         return any(DATA_BUCKET in json.dumps(s.document) for s in model.roles[sagemaker_role].statements)
 
     assert reads_data(named) and not reads_data(unnamed)
+
+
+@pytest.mark.access_denied("OnConfigDroppedRole", "states:StartExecution")
+def test_a_trigger_that_fails_for_a_reason_of_its_own_is_heard_by_local_drop_in_seconds(aws, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mlrelay.cli.main import app
+    from mlrelay.local.state_file import write_state
+
+    monkeypatch.setenv("MLRELAY_STATE_FILE", str(tmp_path / "local.json"))
+    write_state(aws.stack.info)
+    config = tmp_path / "iam-trigger.json"
+    config.write_text(json.dumps(valid_config(model_name="iam-trigger")))
+    before = without(aws.stack.iam.model, "OnConfigDroppedRole", "StartRuns")
+    with aws.stack.replaced_iam(before):
+        dropped = CliRunner().invoke(app, ["local", "drop", str(config), "--timeout", "60"], terminal_width=300)
+        aws.stack.runtime.wait_idle()  # Lambda's retries of the event, denied too
+    forget_folds(aws, fold_keys(aws))
+
+    said = " ".join(dropped.output.split())
+    assert dropped.exit_code == 1, dropped.output
+    assert "the trigger failed handling s3://" in said and "configs/train/iam-trigger.json" in said
+    assert "AccessDenied" in said and "states:StartExecution" in said
+    assert "no outcome after" not in said  # heard from the report, not from waiting out the timeout
+    assert aws.runs("train-iam-trigger-", timeout=0) == []

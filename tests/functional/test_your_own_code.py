@@ -195,10 +195,27 @@ def test_a_crashing_script_fails_its_step_with_its_own_error_in_the_run_and_the_
 
     run, execution = failed_run(aws, tmp_path / "crashing", "byom-crashing")
 
-    assert "step Train: AlgorithmError: ValueError: the learning rate must be positive, got -0.5" in execution["cause"]
+    assert ("step Train: AlgorithmError: ValueError: the learning rate must be positive, got -0.5 "
+            "(train.py, line 9, in <module>)") in execution["cause"]  # the line of the team's code, not of a library
     (post,) = aws.slack_posts(run["name"])
-    assert "the learning rate must be positive" in json.dumps(post)
+    assert "the learning rate must be positive, got -0.5 (train.py, line 9, in <module>)" in json.dumps(post)
     assert aws.run_record(run["name"])["failed_state"] == "WaitForTrainingPipeline"
+
+
+def test_code_that_writes_no_model_fails_at_train_saying_so_not_at_the_step_that_met_the_empty_model(aws, tmp_path):
+    shutil.copytree(CODE / "no_model", tmp_path / "no_model")
+
+    run, execution = failed_run(aws, tmp_path / "no_model", "byom-no-model")
+
+    cause = execution["cause"]
+    assert cause.startswith("SageMaker pipeline execution failed: step Train: AlgorithmError: "
+                            "the training code wrote no files to SM_MODEL_DIR (s3://"), cause
+    # the step that met the empty model says what it missed, at its container path as on AWS
+    assert ("/model.tar.gz holds none); then step TransformValidation: AlgorithmError: FileNotFoundError: [Errno 2] "
+            "No such file or directory: '/opt/ml/model/model.joblib' (train.py, line 9, in model_fn)") in cause
+    (post,) = aws.slack_posts(run["name"])
+    text = json.dumps(post, ensure_ascii=False)
+    assert "the training code wrote no files to SM_MODEL_DIR" in text and "--with-config" in text  # fix the code, then resume
 
 
 def test_a_script_past_its_maximum_runtime_is_stopped_and_fails_its_step_with_sagemakers_reason(aws, tmp_path):

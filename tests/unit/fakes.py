@@ -18,12 +18,16 @@ from typing import Any
 
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
-from chalicelib.aws.s3 import Fingerprint, ObjectContent
+from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_gz_holds_files
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
 from chalicelib.shared.runs import ResumeEntry, RunRecord
 
 ACCOUNT = "123456789012"
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()  # S3's ETag of a single-part upload
 
 
 class FakeS3:
@@ -75,6 +79,18 @@ class FakeS3:
                        if b == bucket and k.startswith(key_or_prefix) and k.lower().endswith(suffix) and versions[-1])
         return under[0] if under else None
 
+
+    def archive_holds_files(self, uri: str, max_bytes: int = 1024 * 1024) -> bool:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        content = self.read(bucket, key, None, max_bytes)
+        return content.size > max_bytes or tar_gz_holds_files(content.data)
+
+    def identity(self, uri: str) -> str:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if self.objects.get((bucket, key)):
+            return f"etag:{_etag(self.objects[(bucket, key)][-1])}"
+        return listing_identity(sorted(f'{k} "{_etag(v[-1])}"' for (b, k), v in self.objects.items()
+                                       if b == bucket and k.startswith(key) and k.lower().endswith(".csv") and v))
 
     def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
         keys = [key_or_prefix] if self.objects.get((bucket, key_or_prefix)) else sorted(
@@ -272,6 +288,8 @@ class FakeRunLedger:
             return False
         self.runs[entry.run_id] = replace(record, status="RUNNING", execution_arn=entry.execution_arn, resume_count=entry.attempt)
         self.resumes.setdefault(entry.run_id, []).append(entry)
+        for step in entry.forget_steps:
+            self.steps.pop((entry.run_id, step), None)
         return True
 
     def resume_not_started(self, run_id: str, reason: str) -> None:

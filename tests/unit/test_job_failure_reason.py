@@ -44,3 +44,21 @@ def test_an_exception_or_an_exit_message_is_the_reason_as_before(tmp_path):
     assert _failure_reason(traceback, 1) == "AlgorithmError: ValueError: bad rate"
     assert _failure_reason("no label in 200 rows\n", 1, tmp_path / "none") == "AlgorithmError: no label in 200 rows"
     assert _failure_reason("", 137) == "AlgorithmError: exit code 137"
+
+
+def test_the_users_code_is_named_by_its_deepest_frame_not_the_librarys(tmp_path):
+    code = tmp_path / "code"
+    (code / "lib").mkdir(parents=True)
+    traceback = f"""Traceback (most recent call last):
+  File "{code}/train.py", line 40, in <module>
+    train()
+  File "{code}/lib/fit.py", line 12, in fit_model
+    model.fit(x, y)
+  File "/usr/lib/python3/site-packages/sklearn/base.py", line 1151, in wrapper
+    return fit_method(estimator, *args, **kwargs)
+ValueError: Input X contains NaN.
+"""
+    assert _failure_reason(traceback, 1, tmp_path / "none", code) == (
+        "AlgorithmError: ValueError: Input X contains NaN. (lib/fit.py, line 12, in fit_model)")
+    assert _failure_reason(traceback, 1, tmp_path / "none") == "AlgorithmError: ValueError: Input X contains NaN."
+    assert _failure_reason("no label in 200 rows\n", 1, tmp_path / "none", code) == "AlgorithmError: no label in 200 rows"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chalicelib.resume.plan import NothingToDo, Refused, Resume, plan_resume
+from chalicelib.resume.plan import NothingToDo, RecordedInput, Refused, Resume, plan_resume, recorded_inputs
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.runs import RunRecord
 
@@ -32,6 +32,7 @@ def test_a_failed_run_re_enters_at_its_failed_step_with_that_steps_input_and_wit
     assert plan.execution_input["pipeline"] == FAILED_AT_EVALUATE["pipeline"]
     assert plan.execution_input["resume"] == {
         "from": "EvaluateCandidate", "attempt": 1, "previous_execution": "arn:sfn:execution:train-pt-1", "config_changed": False,
+        "inputs_changed": [],
     }
     assert plan.retry_pipeline_arn is None
 
@@ -40,6 +41,31 @@ def test_a_run_that_failed_waiting_for_its_pipeline_retries_that_pipeline():
     plan = plan_resume(failed("WaitForTrainingPipeline"))
 
     assert plan.retry_pipeline_arn == "arn:p/e1"
+
+
+def read_inputs(table="etag:t1", code="etag:c1"):
+    parameters = [{"Name": "InputDataUri", "Value": "s3://data/pt.csv"}, {"Name": "InputDataVersion", "Value": table},
+                  {"Name": "CodeUri", "Value": "s3://b/code/x.tar.gz"}, {"Name": "CodeVersion", "Value": code}]
+    return {**FAILED_AT_EVALUATE, "training": {"settings": {"approval": {}, "pipeline_parameters": parameters}}}
+
+
+def test_a_run_names_the_table_and_bundle_it_read_but_not_those_it_could_not_look_at():
+    assert recorded_inputs(failed("WaitForTrainingPipeline", read_inputs(code="unknown"))) == [
+        RecordedInput("table", "s3://data/pt.csv", "etag:t1")]
+    assert recorded_inputs(failed("LoadTrainingConfig", read_inputs())) == []  # it reads them again anyway
+    assert recorded_inputs(failed("WaitForTrainingPipeline")) == []  # recorded before runs kept what they read
+
+
+def test_a_changed_table_sends_a_plain_resume_back_to_the_config_so_the_pipeline_reads_it_again():
+    table = recorded_inputs(failed("WaitForTrainingPipeline", read_inputs()))[0]
+
+    plan = plan_resume(failed("WaitForTrainingPipeline", read_inputs()), changed=(table,))
+
+    assert plan.from_state == "LoadTrainingConfig" and not plan.config_changed
+    assert plan.retry_pipeline_arn is None  # not the failed execution, whose Split read the old rows
+    assert plan.inputs_changed == ("the table s3://data/pt.csv",)
+    assert plan.forget_steps == ("load_config",)  # its recorded settings name the old table's identity
+    assert plan.execution_input["resume"]["inputs_changed"] == ["the table s3://data/pt.csv"]
 
 
 def test_the_second_resume_is_attempt_two():

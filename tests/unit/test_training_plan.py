@@ -6,6 +6,7 @@ import pytest
 from chalicelib.config.parsing import parse_config
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
 from chalicelib.training.plan import (
+    RunInputs,
     SourceNotUploadedError,
     pipeline_name_for,
     resolve_code,
@@ -27,7 +28,8 @@ def config(**overrides):
 
 def settings_of(parsed, run_id="train-pt-1", timeout=None):
     code = resolve_code(parsed, "eu-west-1", BUILTIN)
-    return training_settings(parsed, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1", "s3://a/spec.json")
+    return training_settings(parsed, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1", "s3://a/spec.json",
+                             RunInputs(table="etag:table", code="etag:code"))
 
 
 def test_pipeline_parameters_are_strings_named_as_the_pipeline_declares():
@@ -76,9 +78,15 @@ def test_hyperparameters_are_written_into_a_copy_of_the_train_step_as_the_sdk_en
 def test_the_same_hyperparameters_name_the_same_pipeline():
     base = "mlrelay-dev-training"
 
-    assert pipeline_name_for(base, {}) == base
-    assert pipeline_name_for(base, {"a": 1, "b": 2}) == pipeline_name_for(base, {"b": 2, "a": 1}) != pipeline_name_for(base, {"a": 2})
-    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", pipeline_name_for(base, {"a": 1}))
+    def name(hyperparameters, definition=DEFINITION):
+        return pipeline_name_for(base, hyperparameters, with_hyperparameters(definition, hyperparameters))
+
+    assert name({}) == base
+    assert name({"a": 1, "b": 2}) == name({"b": 2, "a": 1}) != name({"a": 2})
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", name({"a": 1}))
+    # an upgrade that changes the base definition gets a copy of its own, not the old definition's
+    upgraded = {**DEFINITION, "Parameters": [*DEFINITION["Parameters"], {"Name": "Added", "Type": "String"}]}
+    assert name({"a": 1}, upgraded) != name({"a": 1})
 
 
 def test_the_spec_holds_the_columns_and_the_task():

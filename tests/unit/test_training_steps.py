@@ -70,8 +70,8 @@ def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperpara
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     assert parameters["RunId"] == "train-pt-1" and parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
     hyperparameters = settings["code"]["hyperparameters"]
-    assert settings["pipeline_name"] == pipeline_name_for(ports.training_pipeline, hyperparameters) != ports.training_pipeline
     created = ports.pipelines.pipelines[settings["pipeline_name"]].definition
+    assert settings["pipeline_name"] == pipeline_name_for(ports.training_pipeline, hyperparameters, created) != ports.training_pipeline
     train = next(s for s in created["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
     assert train["algorithm"] == '"gradient_boosting"' and train["n_estimators"] == "20"
     spec_bucket, _, spec_object = parameters["RunSpecUri"].removeprefix("s3://").partition("/")
@@ -148,3 +148,24 @@ def test_the_registered_container_is_the_trained_model_with_the_runs_image_and_c
     record = ports.models.version(MODEL, 1)
     assert record.code == CODE and record.task == "multiclass_classification"  # exactly which code trained it
     assert ports.registry.packages[result["model_package_arn"]]["metadata"]["code_uri"] == CODE["code_uri"]
+
+
+def test_a_run_records_what_its_table_and_code_held_and_a_changed_table_changes_the_pipeline_arguments(ports):
+    config = valid_config()
+    table_bucket, _, table_key = config["data"]["uri"].removeprefix("s3://").partition("/")
+    ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n1,BOX\n")
+    version = ports.s3.put("b", "configs/train/pt.json", json.dumps(config).encode())
+    request = LoadConfigStep(step="load_config", run_id="train-pt-1", config=ConfigRef(bucket="b", key="configs/train/pt.json",
+                                                                                           version_id=version))
+
+    def arguments():
+        settings = load_training_settings(request, ports)
+        return {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}, settings["pipeline_client_token"]
+
+    before, token_before = arguments()
+    ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n1,BOX\n2,BAG\n")  # same key, other rows
+    after, token_after = arguments()
+
+    assert before["InputDataVersion"].startswith("etag:") and before["InputDataVersion"] != after["InputDataVersion"]
+    assert before["CodeVersion"] == after["CodeVersion"]
+    assert token_before != token_after  # a new pipeline execution, not the one that read the old rows
