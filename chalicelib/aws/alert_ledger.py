@@ -38,15 +38,25 @@ class AlertLedger:
             item = self._client.get_item(TableName=self._table, Key=_key(collapse_key), ConsistentRead=True).get("Item")
         current = _record(item) if item else None
         if current is None or current.window_ends <= now:
-            window_ends = now + window_seconds
-            # a new window counts and delivers anew; the runs seen and named stay, for a naming post still on its way
+            self._open_window(collapse_key, current.window_ends if current else 0, now + window_seconds)
+        return _record(self._add(collapse_key, message_ids=[message_id], runs=[run] if run else []))
+
+    def _open_window(self, collapse_key: str, seen_ends: int, window_ends: int) -> None:
+        """A new window counts and delivers anew (the runs seen and named stay, for a naming post still on its way).
+        Only if the window is still the one read: of two consumers that saw it end, one opens the next, and the
+        other's message joins it instead of wiping what the first recorded (its post would go out twice)."""
+        try:
             with translated(f"cannot write alert ledger {self._table}"):
                 self._client.update_item(
                     TableName=self._table, Key=_key(collapse_key),
                     UpdateExpression="SET window_ends = :ends, expires_at = :expires REMOVE message_ids, delivered",
-                    ExpressionAttributeValues=to_item({":ends": window_ends, ":expires": window_ends + EXPIRY_AFTER_WINDOW_SECONDS}),
+                    ConditionExpression="attribute_not_exists(window_ends) OR window_ends = :seen",
+                    ExpressionAttributeValues=to_item({
+                        ":ends": window_ends, ":expires": window_ends + EXPIRY_AFTER_WINDOW_SECONDS, ":seen": seen_ends,
+                    }),
                 )
-        return _record(self._add(collapse_key, message_ids=[message_id], runs=[run] if run else []))
+        except ConditionFailedError:
+            pass  # another consumer opened it first
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self._add(collapse_key, delivered=[channel])

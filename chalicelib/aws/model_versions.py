@@ -46,18 +46,25 @@ class ModelVersions:
 
     def point_to(self, record: VersionRecord) -> bool:
         """Make `record` the approved version unless a newer one already is; False if not moved."""
+        return self._put_pointer(record, "attribute_not_exists(version) OR version < :version",
+                                 {":version": to_attribute(record.version)})
+
+    def point_to_if(self, record: VersionRecord, judged_against: int | None) -> bool:
+        """Make `record` the approved version only while the pointer is where its judgement read it (`judged_against`,
+        None for no approved version); False when another version got there first, and `record` must be judged again."""
+        if judged_against is None:
+            return self._put_pointer(record, "attribute_not_exists(version)", {})
+        return self._put_pointer(record, "version = :judged", {":judged": to_attribute(judged_against)})
+
+    def _put_pointer(self, record: VersionRecord, condition: str, values: dict[str, Any]) -> bool:
         pointer = {
             "model_name": record.model_name, "version_key": POINTER_KEY, "version": record.version,
             "run_id": record.run_id, "model_package_arn": record.model_package_arn, "updated_at": record.created_at,
         }
         try:
             with translated(f"cannot move the approved pointer of {record.model_name}"):
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=to_item(pointer),
-                    ConditionExpression="attribute_not_exists(version) OR version < :version",
-                    ExpressionAttributeValues={":version": to_attribute(record.version)},
-                )
+                self._client.put_item(TableName=self._table, Item=to_item(pointer), ConditionExpression=condition,
+                                      **({"ExpressionAttributeValues": values} if values else {}))
         except ConditionFailedError:
             return False
         return True

@@ -12,9 +12,20 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.config.metrics import TASK_METRICS, Task, default_metric, is_known_metric, lower_is_better
+from chalicelib.shared.images import known_versions
 
 # SageMaker resource names allow 63 characters; execution names and model package group names
 # (mlrelay-<stage>-<model>) get prefixes and suffixes, so names stay at 48.
@@ -117,6 +128,19 @@ class UserCode(StrictModel):
     hyperparameters: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")], HyperparameterValue] = Field(
         default_factory=dict, description="passed to the script as --name value, and in SM_HPS"
     )
+
+    @field_validator("framework_version")
+    @classmethod
+    def _known_version(cls, version: str | None, info: ValidationInfo) -> str | None:
+        framework = info.data.get("framework")
+        if version is None or framework in (None, "custom"):
+            return version
+        known = known_versions(framework)
+        if version not in known:
+            # the run would fail at LoadTrainingConfig, and the local stack could not run it: refused at the drop
+            raise ValueError(f"mlrelay knows no {framework} image version {version!r}: the known versions are "
+                             f"{', '.join(known)} (docs/your-code.md lists them with their libraries)")
+        return version
 
     @model_validator(mode="after")
     def _code_and_image(self) -> UserCode:

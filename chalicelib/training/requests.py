@@ -35,6 +35,7 @@ class RegisterStep(BaseModel):
     code: dict[str, Any]  # the run's TrainingCode: images, code bundle, entry point, hyperparameters
     task: str
     approval_mode: str = "auto"  # manual: a passing candidate is registered PendingManualApproval
+    approval: PromotionRules | None = None  # to judge the candidate again when the approved version moved meanwhile
 
 
 class PlanSegmentsStep(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,11 +25,16 @@ from chalicelib.training.plan import (
     training_settings,
     with_hyperparameters,
 )
-from chalicelib.training.promotion import ModelMetrics, decide_promotion
+from chalicelib.training.promotion import ModelMetrics, PromotionDecision, decide_promotion
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 
 MAX_METRICS_BYTES = 1024 * 1024
+MAX_JUDGEMENTS = 3  # of one candidate against a pointer that keeps moving, before the step gives up
 _OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "PendingManualApproval": "model_pending_approval"}
+
+
+class PromotionRaceError(RuntimeError):
+    """Other runs kept promoting their versions while this one was judged."""
 
 
 def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
@@ -70,26 +76,39 @@ def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:
     approved = ports.models.approved(request.model_name)
     baseline = ModelMetrics.from_report(approved.metrics) if approved else None
     decision = decide_promotion(ModelMetrics.from_report(report), baseline, request.approval)
+    return {**_decision_fields(decision, request.approval.lower_is_better, approved.version if approved else None), "metrics": report}
+
+
+def _decision_fields(decision: PromotionDecision, lower_is_better: bool, baseline_version: int | None) -> dict[str, Any]:
+    """A decision as the workflow carries it to the registration and the notice."""
     return {
         "promote": decision.promote,
         "summary": decision.summary,
         "reasons": decision.reasons,
         "primary_metric": decision.primary_metric,
-        "lower_is_better": request.approval.lower_is_better,
+        "lower_is_better": lower_is_better,
         "candidate_score": decision.candidate_score,
         "baseline_score": decision.baseline_score,
-        "baseline_version": approved.version if approved else None,
+        "baseline_version": baseline_version,
         "deltas": decision.deltas,
-        "metrics": report,
     }
 
 
 def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
-    """Register the model version (Approved or Rejected) and move the pointer on approval."""
+    """Register the model version (Approved or Rejected) and move the pointer on approval.
+
+    The judgement and the pointer are one decision: a candidate judged against a version that is no longer the
+    approved one (another run of the model promoted its own meanwhile) is judged again against the one that is,
+    and the pointer moves only while it is still where that judgement read it."""
     record = ports.models.version_for_run(request.model_name, request.run_id)  # a retried step registers once
     if record is None:
+        request = judged_against_the_approved(request, ports)
         record = _new_version(request, ports)
-    if record.status == "Approved":
+        if record.status == "Approved" and request.approval is not None:
+            record, request = _take_the_pointer(record, request, ports)
+        elif record.status == "Approved":  # an execution started before the rules travelled with the request
+            ports.models.point_to(record)
+    elif record.status == "Approved":  # a retry after the version was registered
         ports.models.point_to(record)
     decision = request.decision
     outcome = TrainingOutcome(
@@ -112,6 +131,43 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
         "model_package_arn": record.model_package_arn,
         "notification": outcome.model_dump(mode="json"),
     }
+
+
+def judged_against_the_approved(request: RegisterStep, ports: Ports) -> RegisterStep:
+    """The request as it stands, or, when the approved version moved since EvaluateCandidate read it, judged again
+    against the one approved now (the first reason says so)."""
+    if request.approval is None or not request.approved:
+        return request
+    approved = ports.models.approved(request.model_name)
+    now, then = (approved.version if approved else None), request.decision.get("baseline_version")
+    if now == then:
+        return request
+    baseline = ModelMetrics.from_report(approved.metrics) if approved else None
+    decision = decide_promotion(ModelMetrics.from_report(request.decision["metrics"]), baseline, request.approval)
+    moved = (f"judged again against v{now}: the approved version moved from "
+             f"{f'v{then}' if then is not None else 'none'} while this run was judged")
+    return request.model_copy(update={"approved": decision.promote, "decision": {
+        **request.decision, **_decision_fields(decision, request.approval.lower_is_better, now),
+        "reasons": [moved, *decision.reasons],
+    }})
+
+
+def _take_the_pointer(record: VersionRecord, request: RegisterStep, ports: Ports) -> tuple[VersionRecord, RegisterStep]:
+    """Move the pointer to an approved `record` while it is where the judgement read it; judged again when it moved."""
+    for _ in range(MAX_JUDGEMENTS):
+        if ports.models.point_to_if(record, request.decision.get("baseline_version")):
+            return record, request
+        request = judged_against_the_approved(request, ports)
+        if not request.approved:  # the version that got there first is better: this one is rejected after all
+            entry = {"at": datetime.now(UTC).isoformat(), "actor": "mlrelay", "action": "reject", "from": "Approved",
+                     "to": "Rejected", "reason": request.decision["reasons"][0], "source": "training"}
+            ports.models.set_status(record.model_name, record.version, "Approved", "Rejected", entry)
+            ports.registry.set_status(record.model_package_arn, "Rejected", request.decision["summary"])
+            return replace(record, status="Rejected"), request
+    raise PromotionRaceError(
+        f"the approved version of {record.model_name} moved {MAX_JUDGEMENTS} times while v{record.version} was judged; "
+        f"resume the run to judge it again"
+    )
 
 
 def registration_status(approved: bool, approval_mode: str) -> str:

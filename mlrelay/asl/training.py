@@ -57,7 +57,7 @@ def training() -> dict[str, Any]:
             {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "pipeline_execution_arn.$": "$.pipeline.execution_arn",
              "approved": approved, "decision.$": "$.decision", "config.$": "$.config",
              "code.$": "$.training.settings.code", "task.$": "$.training.settings.task",
-             "approval_mode.$": "$.training.settings.approval.mode"},
+             "approval_mode.$": "$.training.settings.approval.mode", "approval.$": "$.training.settings.approval"},
             next="NotifyOutcome", result=REGISTERED, result_path="$.registration", comment=comment,
         )
     record_run_succeeded(

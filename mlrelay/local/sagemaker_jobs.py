@@ -109,7 +109,8 @@ def run_processing(job: JobContext, arguments: dict[str, Any]) -> None:
         stage(job.s3, s3_input["S3Uri"], _local(job, s3_input["LocalPath"]))
     spec = arguments["AppSpecification"]
     command = [*spec.get("ContainerEntrypoint", []), *spec.get("ContainerArguments", [])]
-    _run(job, [_interpreter(command[0]), *(_map(job, str(a)) for a in command[1:])], env={})
+    # the job's Environment, as SageMaker sets it in the container
+    _run(job, [_interpreter(command[0]), *(_map(job, str(a)) for a in command[1:])], env=dict(arguments.get("Environment", {})))
     for output in arguments.get("ProcessingOutputConfig", {}).get("Outputs", []):
         s3_output = output["S3Output"]
         upload(job.s3, _local(job, s3_output["LocalPath"]), s3_output["S3Uri"])
@@ -145,6 +146,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
                                                                    for c in arguments.get("InputDataConfig", [])}))
     args = to_cmd_args(user)
     env = {
+        **arguments.get("Environment", {}),  # the job's own variables, as SageMaker sets them in the container
         "SM_MODEL_DIR": str(_local(job, "/opt/ml/model")), "SM_OUTPUT_DATA_DIR": str(_local(job, "/opt/ml/output/data")),
         "SM_OUTPUT_DIR": str(_local(job, "/opt/ml/output")), "SM_INPUT_DIR": str(_local(job, "/opt/ml/input")),
         "SM_INPUT_CONFIG_DIR": str(config_dir), "SM_OUTPUT_INTERMEDIATE_DIR": str(_local(job, "/opt/ml/output/intermediate")),

@@ -70,6 +70,16 @@ class TestModelVersions:
         assert versions.point_to(version(model, 1)) is False
         assert versions.approved(model).version == 2
 
+    def test_the_pointer_moves_only_while_it_is_where_the_judgement_read_it(self, versions, model):
+        for number in (1, 2, 3):
+            versions.put(version(model, number))
+
+        assert versions.point_to_if(version(model, 1), judged_against=None) is True
+        assert versions.point_to_if(version(model, 3), judged_against=None) is False  # v1 got there first
+        assert versions.point_to_if(version(model, 2), judged_against=1) is True
+        assert versions.point_to_if(version(model, 3), judged_against=1) is False  # judged against v1, v2 is there
+        assert versions.approved(model).version == 2
+
     def test_versions_are_listed_in_order_and_found_by_run(self, versions, model):
         for number in (2, 1, 3):
             versions.put(version(model, number, status="Rejected" if number == 3 else "Approved"))

@@ -100,3 +100,41 @@ def test_duplicate_pipeline_status_events_do_not_break_a_run(aws, two_versions):
     assert aws.sfn.describe_execution(executionArn=first["executionArn"])["status"] == "SUCCEEDED"
     versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
     assert len(versions.versions(MODEL)) == 2
+
+
+def test_a_candidate_judged_before_another_run_promoted_its_version_is_judged_again_against_that_one(aws):
+    # GIVEN run A (the noisy table) judged against no approved version, and stopped before it registers
+    model = "promotion-race"
+    key = f"configs/train/{model}.json"
+    fault = aws.stack.faults.fail_state(f"train-{model}-", "RegisterApprovedModel", times=1)
+
+    def config(uri):
+        document = valid_config(model_name=model, inference={"daily": False, "monthly": False})
+        return json.dumps({**document, "data": {**document["data"], "uri": uri}}).encode()
+
+    try:
+        aws.drop(key, config(NOISY))
+        (a,) = aws.runs(f"train-{model}-")
+        # WHEN run B (the clean table, better) is promoted meanwhile, and A then registers
+        aws.drop(key, config(CLEAN))
+        (b,) = [r for r in aws.runs(f"train-{model}-") if r["name"] != a["name"]]
+        resumed = aws.invoke("resume_run", {"run_id": a["name"]})
+        (a_again,) = aws.runs(f"{a['name']}-r")
+    finally:
+        aws.stack.faults.remove(fault)
+
+    # THEN A is judged again against B's version, rejected, and the pointer stays on B's
+    assert a["status"] == "FAILED" and b["status"] == "SUCCEEDED" and resumed["from_state"] == "RegisterApprovedModel"
+    assert a_again["status"] == "SUCCEEDED"
+    registration = output_of(aws, a_again)["registration"]
+    assert registration["status"] == "Rejected" and registration["notification"]["kind"] == "model_rejected"
+    reasons = registration["notification"]["reasons"]
+    assert reasons[0] == "judged again against v1: the approved version moved from none while this run was judged"
+    assert any(r.startswith("✗ macro_f1 ") for r in reasons)
+    versions = ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb)
+    assert {v.version: (v.run_id, v.status) for v in versions.versions(model)} == {
+        1: (b["name"], "Approved"), 2: (a["name"], "Rejected")}
+    assert versions.approved(model).run_id == b["name"]
+    sagemaker = aws.stack.client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=registration["model_package_arn"])
+    assert package["ModelApprovalStatus"] == "Rejected"

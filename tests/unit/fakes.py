@@ -114,6 +114,12 @@ class FakeModelVersions:
         self.pointers[record.model_name] = record.version
         return True
 
+    def point_to_if(self, record: VersionRecord, judged_against: int | None) -> bool:
+        if self.pointers.get(record.model_name) != judged_against:
+            return False
+        self.pointers[record.model_name] = record.version
+        return True
+
     def set_status(self, model_name: str, version: int, expected: str, status: str, entry: dict[str, Any]) -> bool:
         record = self.records.get((model_name, version))
         if record is None or record.status != expected:

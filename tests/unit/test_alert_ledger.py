@@ -32,3 +32,25 @@ def test_a_new_window_counts_anew_and_keeps_the_runs_seen_and_named(ledger):
     assert sorted(taken.runs - taken.named) == ["r-2", "r-3"] and ledger.schedule_naming("k")
     ledger.cancel_naming("k")
     assert ledger.schedule_naming("k")
+
+
+def test_of_two_consumers_that_saw_the_window_end_one_opens_the_next_and_the_others_message_joins_it(ledger):
+    ledger.record("k", "m-1", now=0, window_seconds=900)
+    client = ledger._client
+    stale = client.get_item(TableName="alerts", Key={"collapse_key": {"S": "k"}})  # both read the ended window
+
+    class ReadsBeforeTheOther:
+        """The second consumer's read came before the first consumer's write."""
+
+        def get_item(self, **_):
+            return stale
+
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+    ledger.record("k", "m-2", now=1000, window_seconds=900)  # the first opens the new window, posts, and says so
+    ledger.mark_delivered("k", "slack")
+    late = AlertLedger("alerts", ReadsBeforeTheOther()).record("k", "m-3", now=1001, window_seconds=900)
+
+    assert late.message_ids == {"m-2", "m-3"} and late.delivered == {"slack"}  # not wiped: the second does not post again
+    assert late.window_ends == 1900

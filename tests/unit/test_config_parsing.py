@@ -89,3 +89,15 @@ def test_json_schema_describes_the_model_types():
     assert schema["title"] == "mlrelay model config"
     assert set(schema["required"]) == {"schema_version", "model_name", "model", "data"}
     assert "sklearn.random_forest" in json.dumps(schema)
+
+
+def test_the_docs_list_every_framework_version_a_config_may_name():
+    from chalicelib.shared.images import known_versions
+    from tests.conftest import ROOT
+
+    table = (ROOT / "docs" / "your-code.md").read_text().split("## Framework versions", 1)[1].split("\n## ", 1)[0]
+    rows = {(line.split("|")[1].strip(), line.split("|")[2].strip().split("`")[1]) for line in table.splitlines()
+            if line.startswith("| ") and line.split("|")[2].strip().startswith("`") and "framework_version" not in line}
+
+    assert rows == {(framework, version) for framework in ("sklearn", "xgboost", "pytorch", "huggingface")
+                    for version in known_versions(framework)}

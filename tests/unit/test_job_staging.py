@@ -46,3 +46,24 @@ def test_a_manifest_entry_that_climbs_out_fails_the_step_too(s3, tmp_path):
 
     with pytest.raises(JobFailedError, match=r"runs/r/\.\./\.\./x\.csv would be staged outside"):
         download_manifest(s3, f"s3://{BUCKET}/runs/r/manifest.json", tmp_path / "job" / "input")
+
+
+def test_a_processing_job_sees_its_environment_as_sagemaker_sets_it_in_the_container(s3, tmp_path, monkeypatch):
+    import sys
+
+    from mlrelay.local import warm_python
+    from mlrelay.local.sagemaker_jobs import JobContext, run_processing
+
+    monkeypatch.setattr(warm_python, "available", lambda: False)  # a plain process, as a fresh job gets
+    script = tmp_path / "show.py"
+    script.write_text("import os, pathlib\npathlib.Path('/opt/ml/processing/out/env.txt'.replace('/opt', os.environ['ROOT'] + '/opt'))"
+                      ".write_text(os.environ['MLRELAY_INPUT_DATA_VERSION'])\n")
+    (tmp_path / "job" / "opt/ml/processing/out").mkdir(parents=True)
+    job = JobContext(s3=s3, directory=tmp_path / "job", log_path=tmp_path / "job.log")
+
+    run_processing(job, {
+        "AppSpecification": {"ContainerEntrypoint": [sys.executable, str(script)]},
+        "Environment": {"MLRELAY_INPUT_DATA_VERSION": "etag:abc", "ROOT": str(tmp_path / "job")},
+    })
+
+    assert (tmp_path / "job" / "opt/ml/processing/out/env.txt").read_text() == "etag:abc"

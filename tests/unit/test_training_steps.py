@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -43,10 +44,10 @@ def ports():
     return ports
 
 
-def register(ports, run_id, approved=True, score=0.91):
+def register(ports, run_id, approved=True, score=0.91, judged_against=None, rules=None):
     decision = {
         "promote": approved, "summary": "promoted: ✓ ...", "reasons": ["✓ macro_f1 above the floor"],
-        "primary_metric": "macro_f1", "candidate_score": score, "baseline_score": None, "baseline_version": None,
+        "primary_metric": "macro_f1", "candidate_score": score, "baseline_score": None, "baseline_version": judged_against,
         "deltas": {}, "metrics": {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": score}}},
     }
     # what the Train step's job wrote: the artifact registration fingerprints
@@ -55,6 +56,7 @@ def register(ports, run_id, approved=True, score=0.91):
     request = RegisterStep(
         step="register", run_id=run_id, model_name=MODEL, config=ConfigRef(bucket="b", key="configs/train/pt.json"),
         pipeline_execution_arn=PIPELINE, approved=approved, decision=decision, code=CODE, task="multiclass_classification",
+        approval=rules,
     )
     return register_model(request, ports)
 
@@ -169,3 +171,34 @@ def test_a_run_records_what_its_table_and_code_held_and_a_changed_table_changes_
     assert before["InputDataVersion"].startswith("etag:") and before["InputDataVersion"] != after["InputDataVersion"]
     assert before["CodeVersion"] == after["CodeVersion"]
     assert token_before != token_after  # a new pipeline execution, not the one that read the old rows
+
+
+def test_a_candidate_judged_against_a_version_no_longer_approved_is_judged_again_against_the_one_that_is(ports):
+    register(ports, "train-pt-1", score=0.80, rules=RULES)  # v1, approved
+    register(ports, "train-pt-2", score=0.95, judged_against=1, rules=RULES)  # v2, approved, better than v1
+
+    # judged against v1 while v2 was being promoted: 0.90 beats v1 but not v2
+    late = register(ports, "train-pt-3", score=0.90, judged_against=1, rules=RULES)
+
+    assert late["status"] == "Rejected" and ports.models.pointers[MODEL] == 2
+    assert ports.models.records[(MODEL, 3)].status == "Rejected"
+    reasons = late["notification"]["reasons"]
+    assert reasons[0] == "judged again against v2: the approved version moved from v1 while this run was judged"
+    assert late["notification"]["kind"] == "model_rejected" and late["notification"]["baseline_version"] == 2
+
+
+def test_a_candidate_that_beats_the_version_that_moved_in_meanwhile_takes_the_pointer(ports):
+    register(ports, "train-pt-1", score=0.80, rules=RULES)
+
+    first_judged_against_nothing = register(ports, "train-pt-2", score=0.90, judged_against=None, rules=RULES)
+
+    assert first_judged_against_nothing["status"] == "Approved" and ports.models.pointers[MODEL] == 2
+    assert first_judged_against_nothing["notification"]["reasons"][0].startswith("judged again against v1")
+
+
+def test_the_pointer_moves_only_where_the_judgement_read_it(ports):
+    register(ports, "train-pt-1", score=0.80, rules=RULES)
+    v1 = ports.models.records[(MODEL, 1)]
+
+    assert not ports.models.point_to_if(replace(v1, version=5), judged_against=None)  # v1 is there: judged against nothing
+    assert ports.models.point_to_if(replace(v1, version=5), judged_against=1) and ports.models.pointers[MODEL] == 5
