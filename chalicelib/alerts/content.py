@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -98,6 +99,9 @@ def alert_for(message: Any, region: str, cli: str = "mlrelay") -> Alert:
     return replace(alert, actions=[action.replace("`mlrelay ", f"`{cli} ") for action in alert.actions])
 
 
+_PIPELINE_STEP = re.compile(r"\bstep (?P<step>[A-Za-z][A-Za-z0-9-]*): ")
+
+
 def cause_excerpt(cause: str | None) -> str:
     """The part of a cause worth reading: a Lambda's errorMessage, a step's own reason."""
     if not cause:
@@ -126,7 +130,7 @@ def _step_failed(message: StepFailed, region: str) -> Alert:
             ("When", _iso(message.occurred_at)),
         ],
         detail=cause_excerpt(message.cause),
-        actions=[_resume_action(message)]
+        actions=[_resume_action(message), *_step_log_action(message)]
         + ([f"Execution: {_console_link(message.execution_arn, region)}"] if message.execution_arn else []),
     )
 
@@ -136,8 +140,15 @@ def _resume_action(message: StepFailed) -> str:
     (a throttled call, a stopped stack) resumes as it is."""
     if "AlgorithmError" in f"{message.error} {message.cause or ''}":
         return (f"Fix the code or config, then resume from the failed step with it: "
-                f"`mlrelay runs resume {message.run_id} --with-config MODEL_FOLDER_OR_CONFIG`")
+                f"`mlrelay runs resume {message.run_id} --with-config MODEL_FOLDER_OR_CONFIG` "
+                f"(a table fixed where it is: `mlrelay runs resume {message.run_id}` reads it again)")
     return f"Resume from the failed step: `mlrelay runs resume {message.run_id}`"
+
+
+def _step_log_action(message: StepFailed) -> list[str]:
+    """Where a failed pipeline step's whole log is, when the cause names the step (`step Train: ...`)."""
+    step = _PIPELINE_STEP.search(message.cause or "")
+    return [f"Step log: `mlrelay runs logs {message.run_id} --step {step['step']}`"] if step else []
 
 
 def _folded_runs(message: FoldedRuns, region: str) -> Alert:

@@ -69,6 +69,11 @@ def follow_registry(event: RegistryStateChange, ports: Ports) -> dict[str, Any]:
     action = {APPROVED: "approve", REJECTED: "reject"}.get(state.ModelApprovalStatus)
     if action is None:
         return {"outcome": "unchanged", "message": f"{state.ModelApprovalStatus} needs no decision"}
+    record = ports.models.version(model_name, state.ModelPackageVersion)
+    now = ports.registry.status(record.model_package_arn) if record else state.ModelApprovalStatus
+    if now != state.ModelApprovalStatus:  # events come late and out of order: the registry's present status decides
+        return {"outcome": "unchanged", "message": f"v{state.ModelPackageVersion} of {model_name} is {now} in the registry "
+                f"now; this {state.ModelApprovalStatus} event tells of an earlier change"}
     request = DecisionRequest(
         action=action, model_name=model_name, version=state.ModelPackageVersion, source="registry",
         reason=state.ApprovalDescription or f"set to {state.ModelApprovalStatus} in the registry", actor=REGISTRY_ACTOR,

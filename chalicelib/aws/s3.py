@@ -91,11 +91,12 @@ class S3Objects:
         """What names the bytes a table or bundle URI holds now, without reading them: the object's ETag, or for
         a prefix every CSV file's key and ETag. Equal identities mean equal content (a run's steps reuse work on it)."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        try:
-            with translated(f"cannot look up {uri}"):
-                return f"etag:{str(self._client.head_object(Bucket=bucket, Key=key)['ETag']).strip(chr(34))}"
-        except NotFoundError:
-            pass  # not an object: a prefix of files, as the pipeline's Split reads it
+        if key and not key.endswith("/"):  # a "folder/" key is at most the console's empty marker: the files count
+            try:
+                with translated(f"cannot look up {uri}"):
+                    return f"etag:{str(self._client.head_object(Bucket=bucket, Key=key)['ETag']).strip(chr(34))}"
+            except NotFoundError:
+                pass  # not an object: a prefix of files, as the pipeline's Split reads it
         with translated(f"cannot list {uri}"):
             pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
             files = sorted(f"{item['Key']} {item['ETag']}" for page in pages for item in page.get("Contents", [])

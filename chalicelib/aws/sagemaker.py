@@ -133,6 +133,11 @@ class ModelRegistry:
                 ModelPackageArn=model_package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:MAX_DESCRIPTION],
             )
 
+    def status(self, model_package_arn: str) -> str:
+        """The version's ModelApprovalStatus as the registry holds it now."""
+        with translated(f"cannot describe model package {model_package_arn}"):
+            return str(self._client.describe_model_package(ModelPackageName=model_package_arn)["ModelApprovalStatus"])
+
     def container(self, model_package_arn: str) -> dict[str, Any]:
         """The serving container a model package version registered (image, artifact, code)."""
         with translated(f"cannot describe model package {model_package_arn}"):

@@ -117,9 +117,10 @@ class UserCode(StrictModel):
     framework: Literal["sklearn", "xgboost", "pytorch", "huggingface", "custom"] = Field(
         description="the SageMaker framework container that runs the code, or custom (give image_uri)"
     )
-    framework_version: str | None = Field(None, description="defaults to the newest version mlrelay knows for the framework")
     image_uri: ImageUri | None = Field(None, description="custom: the training image; other frameworks: overrides it")
     serving_image_uri: ImageUri | None = Field(None, description="the batch transform image; defaults to the framework's (or image_uri)")
+    # after the images: with both given, the version names no image mlrelay resolves, and any is taken
+    framework_version: str | None = Field(None, description="defaults to the newest version mlrelay knows for the framework")
     source_dir: str | None = Field(
         None, description="a local folder, relative to this file; `mlrelay local drop` packs and uploads it and sets code_uri"
     )
@@ -133,11 +134,11 @@ class UserCode(StrictModel):
     @classmethod
     def _known_version(cls, version: str | None, info: ValidationInfo) -> str | None:
         framework = info.data.get("framework")
-        if version is None or framework in (None, "custom"):
+        if version is None or framework in (None, "custom") or (info.data.get("image_uri") and info.data.get("serving_image_uri")):
             return version
         known = known_versions(framework)
         if version not in known:
-            # the run would fail at LoadTrainingConfig, and the local stack could not run it: refused at the drop
+            # the run would fail at LoadTrainingConfig, where the version names the images: refused at the drop instead
             raise ValueError(f"mlrelay knows no {framework} image version {version!r}: the known versions are "
                              f"{', '.join(known)} (docs/your-code.md lists them with their libraries)")
         return version

@@ -37,6 +37,9 @@ FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failur
 
 # What the training pipeline read, as LoadTrainingConfig recorded it: (what, URI parameter, identity parameter).
 TRAINING_INPUTS = (("table", "InputDataUri", "InputDataVersion"), ("code bundle", "CodeUri", "CodeVersion"))
+# The states whose resume reuses pipeline steps that read them; after the pipeline ended, no step reads them again
+# (the later steps read the pipeline's outputs, and their recorded outputs are of those).
+READ_BY_THE_PIPELINE = {"StartTrainingPipeline", "WaitForTrainingPipeline"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,10 @@ class Resume:
 
 
 def recorded_inputs(record: RunRecord) -> list[RecordedInput]:
-    """The inputs a resume would reuse work on: the training pipeline's table and code bundle, as the run read them.
-
-    Empty when the resume goes back to the config anyway, or when the run recorded no identities (it ran before they
-    were kept)."""
-    if record.workflow not in CONFIG_STEP or record.failed_state in BEFORE_CONFIG_STEP | {CONFIG_STEP[record.workflow]}:
+    """The inputs a resume would reuse pipeline steps on: the training pipeline's table and code bundle, as the run
+    read them. Empty when the run stopped before its pipeline (it reads them anyway) or after it, or when the run
+    recorded no identities (it ran before they were kept)."""
+    if record.workflow not in CONFIG_STEP or record.failed_state not in READ_BY_THE_PIPELINE:
         return []
     try:
         parameters = json.loads(record.resume_input)["training"]["settings"]["pipeline_parameters"]

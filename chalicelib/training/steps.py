@@ -102,13 +102,11 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
     and the pointer moves only while it is still where that judgement read it."""
     record = ports.models.version_for_run(request.model_name, request.run_id)  # a retried step registers once
     if record is None:
-        request = judged_against_the_approved(request, ports)
+        request = judged_against_the_approved(request, ports.models.approved(request.model_name))
         record = _new_version(request, ports)
-        if record.status == "Approved" and request.approval is not None:
-            record, request = _take_the_pointer(record, request, ports)
-        elif record.status == "Approved":  # an execution started before the rules travelled with the request
-            ports.models.point_to(record)
-    elif record.status == "Approved":  # a retry after the version was registered
+    if record.status == "Approved" and request.approval is not None:
+        record, request = _take_the_pointer(record, request, ports)
+    elif record.status == "Approved":  # an execution started before the rules travelled with the request
         ports.models.point_to(record)
     decision = request.decision
     outcome = TrainingOutcome(
@@ -133,12 +131,11 @@ def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
     }
 
 
-def judged_against_the_approved(request: RegisterStep, ports: Ports) -> RegisterStep:
-    """The request as it stands, or, when the approved version moved since EvaluateCandidate read it, judged again
-    against the one approved now (the first reason says so)."""
+def judged_against_the_approved(request: RegisterStep, approved: VersionRecord | None) -> RegisterStep:
+    """The request as it stands, or, when the approved version (`approved`, read just now) moved since
+    EvaluateCandidate read it, judged again against it (the first reason says so)."""
     if request.approval is None or not request.approved:
         return request
-    approved = ports.models.approved(request.model_name)
     now, then = (approved.version if approved else None), request.decision.get("baseline_version")
     if now == then:
         return request
@@ -153,17 +150,21 @@ def judged_against_the_approved(request: RegisterStep, ports: Ports) -> Register
 
 
 def _take_the_pointer(record: VersionRecord, request: RegisterStep, ports: Ports) -> tuple[VersionRecord, RegisterStep]:
-    """Move the pointer to an approved `record` while it is where the judgement read it; judged again when it moved."""
+    """Move the pointer to an approved `record` while it is where the judgement read it; judged again when it moved
+    (also when a retry or a resume of this step finds the version registered and the pointer elsewhere)."""
     for _ in range(MAX_JUDGEMENTS):
-        if ports.models.point_to_if(record, request.decision.get("baseline_version")):
-            return record, request
-        request = judged_against_the_approved(request, ports)
+        approved = ports.models.approved(record.model_name)
+        if approved is not None and approved.version == record.version:
+            return record, request  # an earlier attempt of this step moved it
+        request = judged_against_the_approved(request, approved)
         if not request.approved:  # the version that got there first is better: this one is rejected after all
             entry = {"at": datetime.now(UTC).isoformat(), "actor": "mlrelay", "action": "reject", "from": "Approved",
                      "to": "Rejected", "reason": request.decision["reasons"][0], "source": "training"}
             ports.models.set_status(record.model_name, record.version, "Approved", "Rejected", entry)
             ports.registry.set_status(record.model_package_arn, "Rejected", request.decision["summary"])
             return replace(record, status="Rejected"), request
+        if ports.models.point_to_if(record, approved.version if approved else None):
+            return record, request
     raise PromotionRaceError(
         f"the approved version of {record.model_name} moved {MAX_JUDGEMENTS} times while v{record.version} was judged; "
         f"resume the run to judge it again"

@@ -199,6 +199,7 @@ def test_a_crashing_script_fails_its_step_with_its_own_error_in_the_run_and_the_
             "(train.py, line 9, in <module>)") in execution["cause"]  # the line of the team's code, not of a library
     (post,) = aws.slack_posts(run["name"])
     assert "the learning rate must be positive, got -0.5 (train.py, line 9, in <module>)" in json.dumps(post)
+    assert f"mlrelay runs logs {run['name']} --step Train" in json.dumps(post)  # where the whole traceback is
     assert aws.run_record(run["name"])["failed_state"] == "WaitForTrainingPipeline"
 
 

@@ -87,7 +87,7 @@ class FakeS3:
 
     def identity(self, uri: str) -> str:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        if self.objects.get((bucket, key)):
+        if key and not key.endswith("/") and self.objects.get((bucket, key)):
             return f"etag:{_etag(self.objects[(bucket, key)][-1])}"
         return listing_identity(sorted(f'{k} "{_etag(v[-1])}"' for (b, k), v in self.objects.items()
                                        if b == bucket and k.startswith(key) and k.lower().endswith(".csv") and v))
@@ -174,6 +174,9 @@ class FakeRegistry:
 
     def set_status(self, model_package_arn: str, status: str, description: str) -> None:
         self.packages[model_package_arn] |= {"status": status, "description": description}
+
+    def status(self, model_package_arn: str) -> str:
+        return str(self.packages[model_package_arn]["status"])
 
     def container(self, model_package_arn: str) -> dict[str, Any]:
         if model_package_arn not in self.packages:

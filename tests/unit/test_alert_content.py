@@ -48,6 +48,12 @@ def test_a_failure_of_the_teams_code_says_fix_then_resume_with_the_fix_and_a_tra
     assert throttled.actions[0] == "Resume from the failed step: `mlrelay runs resume train-pt-1`"
 
 
+def test_a_failed_pipeline_step_names_the_command_that_prints_its_log():
+    assert "Step log: `mlrelay runs logs train-pt-1 --step Train`" in alert_for(FAILED, "us-east-1").actions
+    throttled = alert_for({**FAILED, "error": "Lambda.TooManyRequestsException", "cause": "Rate exceeded"}, "us-east-1")
+    assert not any("runs logs" in action for action in throttled.actions)
+
+
 def test_a_lambda_cause_is_reduced_to_its_message():
     cause = json.dumps({"errorType": "NotFoundError", "errorMessage": "s3://b/k no longer exists", "stackTrace": ["..."] * 50})
 

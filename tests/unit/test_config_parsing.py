@@ -101,3 +101,11 @@ def test_the_docs_list_every_framework_version_a_config_may_name():
 
     assert rows == {(framework, version) for framework in ("sklearn", "xgboost", "pytorch", "huggingface")
                     for version in known_versions(framework)}
+
+
+def test_any_framework_version_is_taken_when_the_config_names_both_images_itself():
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team-sklearn:7"
+    model = {"framework": "sklearn", "framework_version": "0.23-1", "image_uri": image, "serving_image_uri": image,
+             "code_uri": "s3://code-bucket/c/sourcedir.tar.gz"}
+
+    assert parse_config(json.dumps(valid_config(model=model)).encode(), "x.json").model.framework_version == "0.23-1"

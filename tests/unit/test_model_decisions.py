@@ -135,6 +135,7 @@ def test_a_rollback_moves_inference_back_and_marks_the_current_version_rejected_
 def test_the_registrys_event_for_the_same_change_twice_moves_the_pointer_once(ports):
     event = load_event("decide_model")
     event["detail"] |= {"ModelPackageGroupName": package_group_name("dev", MODEL), "ModelPackageVersion": 3}
+    ports.registry.set_status(ports.models.version(MODEL, 3).model_package_arn, APPROVED, "approved in Studio")  # then its event
 
     first = follow_registry(RegistryStateChange.model_validate(event), ports)
     again = follow_registry(RegistryStateChange.model_validate(event), ports)
@@ -143,6 +144,19 @@ def test_the_registrys_event_for_the_same_change_twice_moves_the_pointer_once(po
     assert ports.models.approved(MODEL).version == 3 and len(ports.models.version(MODEL, 3).history) == 1
     assert len(ports.notifications.messages) == 1
     assert ports.models.version(MODEL, 3).history[0]["reason"] == event["detail"]["ApprovalDescription"]
+
+
+def test_a_late_event_of_a_change_the_registry_has_since_undone_changes_nothing(ports):
+    # v3 was registered Approved, then Rejected (it lost a promotion race); the Approved event arrives last
+    ports.registry.set_status(ports.models.version(MODEL, 3).model_package_arn, REJECTED, "judged again against v2")
+    event = load_event("decide_model")
+    event["detail"] |= {"ModelPackageGroupName": package_group_name("dev", MODEL), "ModelPackageVersion": 3,
+                        "ModelApprovalStatus": APPROVED}
+
+    answer = follow_registry(RegistryStateChange.model_validate(event), ports)
+
+    assert answer["outcome"] == "unchanged" and "is Rejected in the registry now" in answer["message"]
+    assert ports.models.approved(MODEL).version == 2 and ports.notifications.messages == []
 
 
 def test_the_registrys_event_for_another_stages_group_changes_nothing(ports):

@@ -53,6 +53,7 @@ def test_a_run_names_the_table_and_bundle_it_read_but_not_those_it_could_not_loo
     assert recorded_inputs(failed("WaitForTrainingPipeline", read_inputs(code="unknown"))) == [
         RecordedInput("table", "s3://data/pt.csv", "etag:t1")]
     assert recorded_inputs(failed("LoadTrainingConfig", read_inputs())) == []  # it reads them again anyway
+    assert recorded_inputs(failed("EvaluateCandidate", read_inputs())) == []  # the pipeline ended: nothing reads them again
     assert recorded_inputs(failed("WaitForTrainingPipeline")) == []  # recorded before runs kept what they read
 
 

@@ -13,7 +13,7 @@ from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.pipeline_runs import spec_key
 from chalicelib.training.plan import model_data_url, pipeline_name_for
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
-from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
+from chalicelib.training.steps import PromotionRaceError, evaluate_candidate, load_training_settings, register_model
 from tests.conftest import ROOT, valid_config
 from tests.unit.fakes import FakePipelineExecution, FakePorts
 
@@ -202,3 +202,19 @@ def test_the_pointer_moves_only_where_the_judgement_read_it(ports):
 
     assert not ports.models.point_to_if(replace(v1, version=5), judged_against=None)  # v1 is there: judged against nothing
     assert ports.models.point_to_if(replace(v1, version=5), judged_against=1) and ports.models.pointers[MODEL] == 5
+
+
+def test_a_retried_registration_that_finds_its_version_registered_and_the_pointer_elsewhere_judges_again(ports):
+    register(ports, "train-pt-1", score=0.80, rules=RULES)
+    # run 3's first attempt registered v2 Approved (judged against v1), then stopped before it moved the pointer
+    ports.models.point_to_if = lambda record, judged_against: False
+    with pytest.raises(PromotionRaceError):
+        register(ports, "train-pt-3", score=0.90, judged_against=1, rules=RULES)
+    del ports.models.point_to_if
+    register(ports, "train-pt-2", score=0.95, judged_against=1, rules=RULES)  # meanwhile v3, better, took the pointer
+
+    retried = register(ports, "train-pt-3", score=0.90, judged_against=1, rules=RULES)
+
+    assert retried["status"] == "Rejected" and ports.models.pointers[MODEL] == 3
+    assert ports.models.records[(MODEL, 2)].status == "Rejected"
+    assert retried["notification"]["reasons"][0].startswith("judged again against v3")
