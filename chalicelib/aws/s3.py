@@ -97,11 +97,7 @@ class S3Objects:
                     return f"etag:{str(self._client.head_object(Bucket=bucket, Key=key)['ETag']).strip(chr(34))}"
             except NotFoundError:
                 pass  # not an object: a prefix of files, as the pipeline's Split reads it
-        with translated(f"cannot list {uri}"):
-            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
-            files = sorted(f"{item['Key']} {item['ETag']}" for page in pages for item in page.get("Contents", [])
-                           if item["Key"].lower().endswith(".csv"))
-        return listing_identity(files)
+        return listing_identity(sorted(f"{item['Key']} {item['ETag']}" for item in self._files_under(bucket, key, ".csv")))
 
     def archive_holds_files(self, uri: str, max_bytes: int = 1024 * 1024) -> bool:
         """Whether a .tar.gz holds a file; one over `max_bytes` is taken to (only a small archive can be empty)."""
@@ -156,9 +152,7 @@ class S3Objects:
             with translated(f"cannot look up s3://{bucket}/{key_or_prefix}"):
                 self._client.head_object(Bucket=bucket, Key=key_or_prefix)
         except NotFoundError:
-            with translated(f"cannot list s3://{bucket}/{key_or_prefix}"):
-                pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_or_prefix)
-                keys = [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].lower().endswith(suffix)]
+            keys = [item["Key"] for item in self._files_under(bucket, key_or_prefix, suffix)]
         for key in keys:
             with translated(f"cannot read s3://{bucket}/{key}"):
                 body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
@@ -167,6 +161,12 @@ class S3Objects:
                         yield key, line.decode("utf-8-sig", errors="replace")
                 finally:
                     body.close()
+
+    def _files_under(self, bucket: str, prefix: str, suffix: str) -> list[dict[str, Any]]:
+        """The listing entries (Key, ETag, Size) of the files under `prefix` whose names end in `suffix`."""
+        with translated(f"cannot list s3://{bucket}/{prefix}"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return [item for page in pages for item in page.get("Contents", []) if item["Key"].lower().endswith(suffix)]
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):
