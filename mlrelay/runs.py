@@ -1,6 +1,6 @@
 """Runs as people think of them: one run id, state by state, across its attempts.
 
-A run id is the name of its first execution (chalicelib/naming.py); each
+A run id is the name of its first execution (chalicelib/shared/naming.py); each
 resume adds an execution named `<run id>-r<n>`. A run is found by building
 those ARNs on each workflow's state machine.
 """

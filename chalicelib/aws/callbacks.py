@@ -9,21 +9,32 @@ from chalicelib.aws.dynamo_items import to_item
 from chalicelib.aws.errors import ConditionFailedError, translated
 
 
+class OutcomeConflictError(ConditionFailedError):
+    """The execution's outcome was recorded first with another status (a stale or contradicting event)."""
+
+
 class PipelineCallbacks:
     def __init__(self, table_name: str, dynamodb_client: Any = None):
         self._table = table_name
         self._client = dynamodb_client or client("dynamodb")
 
     def record_outcome(self, execution_arn: str, status: str, failure_reason: str) -> str | None:
-        """Store how the pipeline ended; returns the task token if the workflow is already waiting."""
-        with translated(f"cannot record the outcome of {execution_arn}"):
-            item = self._client.update_item(
-                TableName=self._table,
-                Key=_key(execution_arn),
-                UpdateExpression="SET pipeline_status = :status, failure_reason = :reason",
-                ExpressionAttributeValues=to_item({":status": status, ":reason": failure_reason}),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
+        """Store how the pipeline ended; returns the task token if the workflow is already waiting.
+
+        One conditional write: the first outcome stands, and a repeat of it (a duplicate event) still reads the
+        token. Raises OutcomeConflictError when another outcome was recorded for the execution first."""
+        try:
+            with translated(f"cannot record the outcome of {execution_arn}"):
+                item = self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(execution_arn),
+                    UpdateExpression="SET pipeline_status = :status, failure_reason = :reason",
+                    ConditionExpression="attribute_not_exists(pipeline_status) OR pipeline_status = :status",
+                    ExpressionAttributeValues=to_item({":status": status, ":reason": failure_reason}),
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ConditionFailedError as err:
+            raise OutcomeConflictError(f"pipeline execution {execution_arn} already has another outcome than {status}") from err
         return item.get("task_token", {}).get("S")
 
     def claim_delivery(self, execution_arn: str, now_iso: str) -> bool:

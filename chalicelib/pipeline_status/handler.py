@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.aws.callbacks import OutcomeConflictError
 from chalicelib.aws.errors import AwsError
 from chalicelib.aws.sagemaker import PipelineOutcome
 from chalicelib.pipeline_status.plan import (
@@ -53,7 +54,11 @@ def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[
     if detail.status not in TERMINAL_STATUSES:
         return {"outcome": "ignored", "status": detail.status}
     reason = "" if detail.status == "Succeeded" else failure_reason(ports.pipelines.outcome(arn), ports)
-    token = ports.pipeline_callbacks.record_outcome(arn, detail.status, reason)
+    try:
+        token = ports.pipeline_callbacks.record_outcome(arn, detail.status, reason)
+    except OutcomeConflictError as err:  # the first outcome stands; the workflow got or reads that one
+        logger.warning("pipeline status event contradicts the recorded outcome", extra={"arn": arn, "error": str(err)})
+        return {"outcome": "conflicting", "status": detail.status}
     if token is None:
         logger.info("pipeline ended before its workflow waited; the workflow reads the outcome", extra={"arn": arn})
         return {"outcome": "recorded"}

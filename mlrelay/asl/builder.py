@@ -389,7 +389,8 @@ def statement_poll(
         comment="Reads the statement's error (the database's own message) for the failure path.",
         result_selector={"Error": error, "Cause.$": "$.Error"}, result_path="$.failure",
     )
+    minutes = max_polls * POLL_SECONDS // 60
     machine.fail_as(
         f"{noun}TimedOut", started_by, error=f"{error}TimedOut",
-        cause_path=f"States.Format('{what} did not finish within {max_polls * 2 // 60} minutes (statement {{}})', {result}.statement_id)",
+        cause_path=f"States.Format('{what} did not finish within {minutes} minutes (statement {{}})', {result}.statement_id)",
     )

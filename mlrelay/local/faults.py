@@ -9,7 +9,8 @@
   callback handshake covers), optionally changing its outputs first;
 - the warehouse refuses a statement with the database's error;
 - Slack answers an error (429 with Retry-After, 500, or down until removed);
-- S3 is slow to answer reads of one object (a bucket on the far side of a bad network).
+- S3 is slow to answer reads of one object (a bucket on the far side of a bad network);
+- Step Functions refuses the answer to a waiting task (SendTaskSuccess/Failure) with an error.
 
 Faults are matched by run: an execution name or pipeline description (both
 start with the run id) starting with `run_prefix`. A fault's count is shared
@@ -27,7 +28,7 @@ PERMANENT_ERROR = "Injected.PermanentFailure"  # matches no Retry, so the first 
 
 @dataclass
 class Fault:
-    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack | slow_read
+    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack | slow_read | callback
     run_prefix: str
     target: str  # the state, step or SQL fragment it applies to ("" for all)
     remaining: int | None  # occurrences still to fail; None: every one until removed
@@ -87,6 +88,11 @@ class FaultPlan:
         """GETs of s3://bucket/key answer only after `seconds`, until the fault is removed."""
         return self._add(Fault("slow_read", bucket, key, None, delay_seconds=seconds))
 
+    def refuse_callbacks(self, run_prefix: str, error: str = "InvalidOutput", times: int | None = 1) -> Fault:
+        """SendTaskSuccess/SendTaskFailure for a waiting task of the run fail with `error` (a 400, which boto3 does
+        not retry), so the caller's own retry is what delivers."""
+        return self._add(Fault("callback", _required(run_prefix), "", times, error, f"injected refusal of the callback ({error})"))
+
     def remove(self, fault: Fault) -> None:
         with self._lock:
             if fault in self._faults:
@@ -118,6 +124,9 @@ class FaultPlan:
             " ".join(sql_parts)[:200],
         )
 
+    def callback_refusal(self, execution_name: str) -> Fault | None:
+        return self._take("callback", lambda f: execution_name.startswith(f.run_prefix), execution_name)
+
     def slack_response(self) -> Fault | None:
         return self._take("slack", lambda f: True, "slack")
 
@@ -141,7 +150,7 @@ class FaultPlan:
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
-                if kind in ("state", "pipeline_step", "statement", "slack"):
+                if kind in ("state", "pipeline_step", "statement", "slack", "callback"):
                     self.fired.append(FiredFault(run, kind, fault.target, fault.error or str(fault.status)))
                 return fault
         return None

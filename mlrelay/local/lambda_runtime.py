@@ -96,7 +96,7 @@ class LocalLambdaRuntime:
     acting_as: Callable[[LocalFunction], AbstractContextManager[None]] = lambda function: nullcontext()
     # Lambda writes every invocation's START and REPORT lines to the function's log group, with its role
     writes_invocation_log: Callable[[LocalFunction], object] = lambda function: None
-    # a durable stack's record of accepted asynchronous invocations (mlrelay/local/durable/journals.py)
+    # a durable stack's record of accepted asynchronous invocations (mlrelay/local/emulated/state/journals.py)
     pending: Any = None
 
     def __post_init__(self) -> None:

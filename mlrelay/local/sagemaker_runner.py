@@ -24,6 +24,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from mlrelay.local.emulated import sagemaker as executions  # the runner's records on moto's execution objects
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.pipeline_expressions import ExpressionError, evaluate, parameter_values, step_references
 from mlrelay.local.sagemaker_jobs import (
@@ -39,8 +40,6 @@ from mlrelay.run_logs import JOB_LOG_GROUPS
 
 logger = logging.getLogger(__name__)
 
-STEPS_ATTRIBUTE = "mlrelay_steps"  # where step records live on moto's execution object
-OUTPUTS_ATTRIBUTE = "mlrelay_outputs"  # succeeded steps' properties, which a retry reuses
 STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
 EventEmitter = Callable[[str, dict[str, Any], list[str]], None]  # detail-type, detail, resources
@@ -116,19 +115,18 @@ class LocalPipelineRunner:
         self.step_runs: list[StepRun] = []
 
     def submit(self, pipeline: Any, execution: Any) -> None:
-        _begin(execution)
+        executions.begin(execution)
         self._schedule(pipeline, execution)
 
     def retry(self, pipeline: Any, execution: Any) -> None:
         """RetryPipelineExecution (the emulated API checks the execution failed): the failed step and those after it
         run again; succeeded steps keep their outputs."""
-        execution.pipeline_execution_status = "Executing"
-        execution.pipeline_execution_failure_reason = None
+        executions.set_status(execution, "Executing", None)
         self._schedule(pipeline, execution)
 
     def run_now(self, pipeline: Any, execution: Any) -> None:
         """Run an execution to its end before returning (a pipeline faster than its workflow)."""
-        _begin(execution)
+        executions.begin(execution)
         self._run_guarded(pipeline, execution)
 
     def step_runs_for(self, pipeline_execution_description: str) -> list[str]:
@@ -180,8 +178,7 @@ class LocalPipelineRunner:
         order = TopologicalSorter(
             {name: step_references(step.get("Arguments")) | set(step.get("DependsOn", [])) for name, step in steps.items()}
         ).static_order()
-        properties, models = getattr(execution, OUTPUTS_ATTRIBUTE, ({}, {}))
-        setattr(execution, OUTPUTS_ATTRIBUTE, (properties, models))
+        properties, models = executions.step_outputs(execution)
         try:
             parameters = parameter_values(definition.get("Parameters", []), execution.pipeline_parameters)
         except ExpressionError as err:
@@ -192,7 +189,7 @@ class LocalPipelineRunner:
                 continue
             step = steps[name]
             record = StepRecord(name, step["Type"], _now())
-            getattr(execution, STEPS_ATTRIBUTE).append(record)
+            executions.step_records(execution).append(record)
             self._step_event(pipeline, execution, record)
             try:
                 arguments = evaluate(step.get("Arguments", {}), parameters, context, properties)
@@ -296,9 +293,7 @@ class LocalPipelineRunner:
         raise JobFailedError(f"the local runner does not run {kind} steps")
 
     def _finish(self, pipeline: Any, execution: Any, status: str, reason: str | None) -> None:
-        execution.pipeline_execution_status = status
-        execution.pipeline_execution_failure_reason = reason
-        execution.last_modified_time = _now()
+        executions.set_status(execution, status, reason, _now())
         self._status_event(pipeline, execution, status, "Executing")
 
     def _status_event(self, pipeline: Any, execution: Any, status: str, previous: str | None) -> None:
@@ -328,16 +323,9 @@ class LocalPipelineRunner:
             self._emit(STEP_STATUS_CHANGE, detail, [pipeline.arn, execution.arn])
 
 
-def _begin(execution: Any) -> None:
-    """moto created the execution as Succeeded with no steps; it is now running."""
-    execution.pipeline_execution_status = "Executing"
-    setattr(execution, STEPS_ATTRIBUTE, [])
-    setattr(execution, OUTPUTS_ATTRIBUTE, ({}, {}))
-
-
 def list_steps(execution: Any) -> list[dict[str, Any]]:
     """Newest first, as ListPipelineExecutionSteps answers by default."""
-    return [record.as_response() for record in reversed(getattr(execution, STEPS_ATTRIBUTE, []))]
+    return [record.as_response() for record in reversed(executions.step_records(execution))]
 
 
 def _cache_key(pipeline_name: str, step_name: str, arguments: dict[str, Any]) -> str:

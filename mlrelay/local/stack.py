@@ -16,18 +16,16 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
 from chalicelib.shared.runs import INTERRUPTED_ERROR
 from mlrelay.local import cloudwatch_logs, job_processes
@@ -36,12 +34,12 @@ from mlrelay.local.durable import interrupted
 from mlrelay.local.durable.interrupted import Interruption
 from mlrelay.local.durable.state import DurableState, Restored
 from mlrelay.local.durable.store import StateFolderError
-from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, stepfunctions
+from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, server, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.iam.authorizer import Authorizer
 from mlrelay.local.iam.principals import IamModel
 from mlrelay.local.lambda_runtime import LocalFunction, LocalLambdaRuntime
-from mlrelay.local.sagemaker_runner import STEPS_ATTRIBUTE, LocalPipelineRunner, list_steps
+from mlrelay.local.sagemaker_runner import LocalPipelineRunner, list_steps
 from mlrelay.local.slack_receiver import SlackReceiver
 from mlrelay.local.sqs_poller import SqsPoller
 from mlrelay.local.stack_principals import StackPrincipals
@@ -145,15 +143,12 @@ class EmbeddedStack:
         undo.callback(shutil.rmtree, self._work_dir, True)
         for component in (self.warehouse, self.runtime, self.pipelines):
             undo.callback(component.shutdown)
+        undo.enter_context(_process_state_restored())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         # moto's Step Functions interpreter logs every caught task error at length;
         # the execution history already records them.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        undo.callback(server.stop)
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        endpoint, port = undo.enter_context(server.serving())
         undo.enter_context(mock.patch.dict(os.environ, _emulator_environment(endpoint, port)))
         response = requests.post(
             f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
@@ -270,25 +265,34 @@ class EmbeddedStack:
                 return
 
     def settle(self, timeout_seconds: float = 60) -> bool:
-        """Until nothing runs and the event source mappings' queues are empty (their pollers deliver synchronously,
-        which wait_idle does not see); False if the stack was still busy at the timeout."""
-        assert self.applied is not None
-        sqs = self.operator_client("sqs")
+        """Until the stack is quiet (see `busy`) at two checks in a row: a delivery may start another.
+        False if it was still busy at the timeout."""
         deadline = time.monotonic() + timeout_seconds
         quiet_checks = 0
         while time.monotonic() < deadline:
             self.wait_idle(max(1.0, deadline - time.monotonic()))
-            counts = [
-                sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=["ApproximateNumberOfMessages",
-                                                                                     "ApproximateNumberOfMessagesNotVisible"])
-                for mapping in self.applied.event_source_mappings
-            ]
-            busy = any(int(value) for answer in counts for value in answer["Attributes"].values())
-            quiet_checks = 0 if busy or not (self.runtime.idle() and self.pipelines.idle()) else quiet_checks + 1
-            if quiet_checks >= 2:  # twice in a row: a delivery may start another
+            quiet_checks = 0 if self.busy() else quiet_checks + 1
+            if quiet_checks >= 2:
                 return True
             time.sleep(0.1)
         return False
+
+    def busy(self) -> list[str]:
+        """What still moves: Lambda invocations and pipeline executions, messages in the event source mappings'
+        queues (delivered synchronously by their pollers, so wait_idle does not see them), delayed ones included,
+        and running workflow executions. Empty when the stack is quiet."""
+        assert self.applied is not None
+        found = [] if self.runtime.idle() else ["Lambda invocations"]
+        found += [] if self.pipelines.idle() else ["pipeline executions"]
+        sqs, sfn = self.operator_client("sqs"), self.operator_client("stepfunctions")
+        for mapping in self.applied.event_source_mappings:
+            counts = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=list(_QUEUED))["Attributes"]
+            if waiting := sum(int(counts.get(name, 0)) for name in _QUEUED):
+                found.append(f"{waiting} messages in {mapping.queue_url.rsplit('/', 1)[-1]}")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]
+            found += [f"execution {e['name']}" for e in running]
+        return found
 
     def stop(self, timeout_seconds: float = 120, stop_jobs: bool = False) -> None:
         """Wait for what runs to end (at most `timeout_seconds`), then undo everything. `stop_jobs` ends the running
@@ -326,18 +330,8 @@ class EmbeddedStack:
 
     def fire_schedule(self, rule_name: str, at: datetime) -> None:
         """Deliver a schedule rule's event now, as if its time had come (moto fires no schedules)."""
-        from moto.events.models import events_backends
-
-        rule = events_backends[ACCOUNT_ID][REGION].event_buses["default"].rules.get(rule_name)
-        if rule is None or not rule.scheduled_expression:
+        if not events.fire_schedule(ACCOUNT_ID, REGION, rule_name, at):
             raise StackError(f"no schedule rule named {rule_name!r}")
-        moment = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": ACCOUNT_ID, "time": moment, "region": REGION, "resources": [rule.arn], "detail": {},
-            "ingestion-time": time.time(),
-        }
-        rule.send_to_targets(event)
 
     def _sender(self, queue_url: str) -> Callable[[dict[str, Any]], None]:
         sqs = self.client("sqs")
@@ -382,7 +376,7 @@ class EmbeddedStack:
         assert self.applied is not None and self.durable is not None
         at = interrupted.now()
         for execution in self.durable.sagemaker.executing():
-            interrupted.fail_running_steps(execution, STEPS_ATTRIBUTE, at)
+            sagemaker.fail_running(execution, interrupted.STOPPED_STEP, at)
         self.durable.sagemaker.save()
         dynamodb, sqs = self.operator_client("dynamodb"), self.operator_client("sqs")
         marked = []
@@ -405,10 +399,11 @@ class EmbeddedStack:
     def _emit_sagemaker_event(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         if self.durable is not None:  # a step's or an execution's new status is kept before anyone hears of it
             self.durable.sagemaker.save()
-        from moto.events.models import events_backends
-
         event = {"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources}
-        events_backends[ACCOUNT_ID][REGION].put_events([event])
+        events.put_events(ACCOUNT_ID, REGION, [event])
+
+
+_QUEUED = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
 
 
 def _stage_parameters(project_root: Path, stage: str) -> dict[str, str]:
@@ -459,6 +454,25 @@ def _shared_environment(function_environment: dict[str, dict[str, str]]) -> dict
                 )
             merged[name] = value
     return merged
+
+
+@contextmanager
+def _process_state_restored() -> Iterator[None]:
+    """What a start changes in the process beyond its patches, put back at the stop: sys.path (the project's folder,
+    for `app`), the app module itself, and the loggers it quiets."""
+    path, had_app = list(sys.path), "app" in sys.modules
+    levels = {name: logging.getLogger(name).level for name in _QUIETED_LOGGERS}
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        if not had_app:
+            sys.modules.pop("app", None)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+_QUIETED_LOGGERS = ("werkzeug", "moto.stepfunctions.parser")
 
 
 def _chalice_functions(stage: str, project_root: Path) -> tuple[Any, list[FunctionSpec]]:

@@ -56,29 +56,27 @@ def _write(path: Path, definition: str) -> Path:
 @contextmanager
 def _offline_session() -> Iterator[Any]:
     import boto3
-    from moto.server import ThreadedMotoServer
+
+    from mlrelay.local.emulated.server import serving
 
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     for name in ("sagemaker", "sagemaker.config", "botocore.configprovider", "werkzeug"):
         logging.getLogger(name).setLevel(logging.ERROR)  # the SDK narrates every default it applies
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    saved = os.environ.get("AWS_ENDPOINT_URL")
-    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
-    try:
-        boto_session = boto3.Session(region_name=REGION, aws_access_key_id="build", aws_secret_access_key="build")
-        boto_session.client("s3").create_bucket(Bucket=_BUCKET)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from sagemaker.workflow.pipeline_context import PipelineSession
+    with serving() as (endpoint, _):
+        saved = os.environ.get("AWS_ENDPOINT_URL")
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            boto_session = boto3.Session(region_name=REGION, aws_access_key_id="build", aws_secret_access_key="build")
+            boto_session.client("s3").create_bucket(Bucket=_BUCKET)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from sagemaker.workflow.pipeline_context import PipelineSession
 
-            # Telemetry would call an AWS endpoint from the build; opt out.
-            config = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
-            yield PipelineSession(boto_session=boto_session, default_bucket=_BUCKET, sagemaker_config=config)
-    finally:
-        if saved is None:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL"] = saved
-        server.stop()
+                # Telemetry would call an AWS endpoint from the build; opt out.
+                config = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+                yield PipelineSession(boto_session=boto_session, default_bucket=_BUCKET, sagemaker_config=config)
+        finally:
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL"] = saved

@@ -94,16 +94,38 @@ class Aws:
         return json.loads(response["Payload"].read())
 
     def runs(self, prefix: str, timeout: float = 120, machine: str = "training") -> list[dict[str, Any]]:
-        """Executions of a workflow whose name starts with `prefix`, once all have finished."""
+        """Executions of a workflow whose name starts with `prefix`, once all have finished. When none exists, the
+        stack is first let settle, so that an empty answer means no such run started, not that none has yet."""
         arn = self.training_arn if machine == "training" else self.stack.info.outputs[f"{machine.title()}StateMachineArn"]
-        deadline = time.monotonic() + timeout
+        deadline, settled = time.monotonic() + timeout, False
         while True:
             executions = [
                 e for e in self.sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(prefix)
             ]
+            if not executions and not settled:
+                self.settle()
+                settled = True
+                continue
             if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
                 return executions
             time.sleep(0.1)
+
+    def waiting_for_pipeline(self, run_prefix: str, timeout: float = 60) -> str:
+        """The pipeline execution ARN a run of `run_prefix` waits for, once its workflow has stored its task token."""
+        table, deadline = self.stack.applied.ref("PipelineCallbacksTable"), time.monotonic() + timeout
+        while True:
+            items = self.dynamodb.scan(
+                TableName=table, FilterExpression="begins_with(run_id, :run) AND attribute_exists(task_token)",
+                ExpressionAttributeValues={":run": {"S": run_prefix}},
+            )["Items"]
+            if items:
+                return items[0]["pipeline_execution_arn"]["S"]
+            assert time.monotonic() < deadline, f"no run of {run_prefix} waits for its pipeline after {timeout} s"
+            time.sleep(0.1)
+
+    def settle(self, timeout: float = 120) -> None:
+        """Until nothing runs and no message waits anywhere in the stack (EmbeddedStack.settle)."""
+        assert self.stack.settle(timeout), f"the stack is still busy after {timeout} s: {self.stack.busy()}"
 
     def failures_for(self, predicate, at_least: int = 1) -> list[dict[str, Any]]:
         """Messages that went through the failures queue (the alerts consumer takes them off it)."""

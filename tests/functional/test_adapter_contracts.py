@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from chalicelib.aws.callbacks import PipelineCallbacks
+from chalicelib.aws.callbacks import OutcomeConflictError, PipelineCallbacks
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.run_ledger import RunLedger
 from chalicelib.shared.runs import ResumeEntry
@@ -147,3 +147,20 @@ def test_a_delivery_claim_is_taken_once_and_given_back_only_by_its_taker(callbac
     retaken = callbacks.claim_delivery(arn, "t4")
 
     assert (first, second, still_taken, retaken) == (True, False, False, True)
+
+
+def test_the_first_outcome_of_a_pipeline_stands_and_a_repeat_of_it_still_reads_the_token(callbacks, aws):
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/contract-{next(_names)}"
+    token = f"token-{arn[-8:]}"
+    if isinstance(callbacks, FakePipelineCallbacks):
+        callbacks.items[arn] = {"task_token": token}
+    else:  # as the workflow's waiting state stores it
+        aws.dynamodb.put_item(TableName=aws.stack.applied.ref("PipelineCallbacksTable"),
+                              Item={"pipeline_execution_arn": {"S": arn}, "task_token": {"S": token}})
+
+    first = callbacks.record_outcome(arn, "Failed", "step Train: boom")
+    repeat = callbacks.record_outcome(arn, "Failed", "step Train: boom")
+    with pytest.raises(OutcomeConflictError, match="already has another outcome than Succeeded"):
+        callbacks.record_outcome(arn, "Succeeded", "")
+
+    assert (first, repeat) == (token, token)

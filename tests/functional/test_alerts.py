@@ -50,7 +50,7 @@ def test_repeats_of_the_same_failure_collapse_into_one_alert(aws):
     for _ in range(3):
         aws.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failure))
     assert len(aws.failures_for(lambda m: m.get("run_id") == "train-repeated-1")) >= 1
-    time.sleep(2)
+    aws.settle()  # all three consumed
 
     assert len(aws.slack_posts("train-repeated-1", timeout=1)) == 1
     record = aws.dynamodb.get_item(
@@ -119,12 +119,8 @@ def test_a_storm_of_unreadable_events_is_a_handful_of_posts_and_every_event_is_c
     rejected = aws.failures_for(lambda m: m.get("kind") == "event_rejected" and m.get("function") == "on_config_dropped", at_least=storm)
     assert len(rejected) == storm
     key = "event|on_config_dropped|S3ObjectCreatedEvent"
-    deadline = time.monotonic() + 60
-    while True:  # the consumer paces Slack; wait until it has counted every message
-        item = aws.dynamodb.get_item(TableName=aws.stack.applied.ref("AlertsTable"), Key={"collapse_key": {"S": key}})["Item"]
-        if len(item["message_ids"]["SS"]) == storm or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    aws.settle()  # the consumer paces Slack: every message counted
+    item = aws.dynamodb.get_item(TableName=aws.stack.applied.ref("AlertsTable"), Key={"collapse_key": {"S": key}})["Item"]
     assert len(item["message_ids"]["SS"]) == storm
     posts = [p["text"] for p in aws.slack_posts("got an event it cannot read", timeout=5)]
     assert sorted(posts) == sorted(["❌ on_config_dropped got an event it cannot read",
@@ -198,5 +194,5 @@ def test_an_alarm_of_the_stack_reaches_people_through_the_failures_queue(aws):
     assert post["text"] == f"🚨 alarm {name}: ALARM"
     assert "Threshold Crossed" in json.dumps(post)
     assert aws.sns_messages(f"alarm {name}: ALARM")
-    time.sleep(1)
+    aws.settle()
     assert not aws.slack_posts("someone-elses-alarm", timeout=0)  # the rule matches the stack's own alarms only

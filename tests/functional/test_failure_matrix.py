@@ -10,7 +10,6 @@ not in the matrix; its own failures still fail the run.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -58,11 +57,10 @@ def slug(state):
 
 
 def settle(aws, run_names):
-    """Wait until every run has been alerted on, then long enough for any duplicate to arrive too."""
+    """Wait until every run has been alerted on, and the stack is quiet: any duplicate has arrived too."""
     for name in run_names:
         aws.slack_posts(name, timeout=20)
-    aws.stack.wait_idle()
-    time.sleep(2)
+    aws.settle()
 
 
 def inject_case(aws, prefix, state, case):

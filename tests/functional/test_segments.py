@@ -2,7 +2,6 @@
 segment's failure fails only itself, people hear once per run, and a resume trains only the failed segments."""
 
 import json
-import time
 
 import pandas as pd
 import pytest
@@ -80,13 +79,10 @@ def test_a_segments_model_predicts_its_own_segments_items_only(aws, family):
     assert loaded == 400  # DE's items of the three countries' 1,200
 
 
-def failure_posts(aws, run_name, timeout=20):
-    """The run's failure alerts, once one has come (its success notice may come first), and any duplicate after it."""
-    deadline = time.monotonic() + timeout
-    while not (found := [p for p in aws.slack_posts(run_name, timeout=0) if "failed" in p["text"]]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)
-    return [p for p in aws.slack_posts(run_name, timeout=0) if "failed" in p["text"]] if found else []
+def failure_posts(aws, run_name):
+    """The run's failure alerts, once the stack is quiet: every alert and any duplicate has come."""
+    aws.settle()
+    return [p for p in aws.slack_posts(run_name, timeout=0) if "failed" in p["text"]]
 
 
 MATRIX = ("RecordRunStarted", "PlanSegments", "SummarizeSegments", "NotifySegmentsTrained", "RecordRunSucceeded")

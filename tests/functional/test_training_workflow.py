@@ -1,6 +1,7 @@
 """The training state machine as the emulator executes it: success, and failure into the failure path."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -138,3 +139,81 @@ def test_a_step_function_past_its_timeout_fails_the_run_as_lambda_would(aws):
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"])["events"]
     lambda_attempts = [e for e in history if e.get("taskScheduledEventDetails", {}).get("resourceType") == "lambda"]
     assert len(lambda_attempts) == 1  # Sandbox.Timedout is not among the transient errors the step retries
+
+
+def _status_event(aws, pipeline_execution_arn):
+    """The pipeline's status-change event as EventBridge delivers it, from its execution's real status."""
+    sagemaker = aws.stack.client("sagemaker")
+    status = sagemaker.describe_pipeline_execution(PipelineExecutionArn=pipeline_execution_arn)["PipelineExecutionStatus"]
+    event = json.loads((aws.stack.project_root / "events" / "on_pipeline_status.json").read_text())
+    event["detail"].update(pipelineExecutionArn=pipeline_execution_arn, pipelineArn=pipeline_execution_arn.split("/execution/")[0],
+                           currentPipelineExecutionStatus=status)
+    return event
+
+
+def _answers_to_the_wait(aws, run):
+    history = aws.sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    return [e["type"] for e in history if e["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
+            and e.get("taskSucceededEventDetails", e.get("taskFailedEventDetails", {})).get("resource") == "updateItem.waitForTaskToken"]
+
+
+def test_two_status_events_at_once_answer_the_waiting_workflow_once(aws):
+    # GIVEN a run waiting for its pipeline, whose own status event was lost
+    lost = aws.stack.faults.lose_status_events("train-twin-events-")
+    try:
+        aws.drop_training_config("twin-events")
+        pipeline = aws.waiting_for_pipeline("train-twin-events-")
+        aws.stack.pipelines.wait_idle()
+        event = _status_event(aws, pipeline)
+        # WHEN two deliveries of the event are handled at the same moment
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: aws.invoke("on_pipeline_status", event), range(2)))
+        (run,) = aws.runs("train-twin-events-")
+    finally:
+        aws.stack.faults.remove(lost)
+
+    # THEN one delivered the outcome, the other found it claimed; the workflow got one answer and went on
+    assert sorted(a["outcome"] for a in answers) == ["delivered", "duplicate"]
+    assert run["status"] == "SUCCEEDED"
+    assert _answers_to_the_wait(aws, run) == ["TaskSucceeded"]
+
+
+def test_a_callback_refused_once_is_delivered_by_lambdas_retry_of_the_event(aws):
+    # GIVEN a run waiting for its pipeline (its status event held back), and Step Functions refusing the first answer
+    lost = aws.stack.faults.lose_status_events("train-refused-answer-")
+    refused = aws.stack.faults.refuse_callbacks("train-refused-answer-", "InvalidOutput", times=1)
+    function = aws.stack.info.functions["on_pipeline_status"]
+    try:
+        aws.drop_training_config("refused-answer")
+        pipeline = aws.waiting_for_pipeline("train-refused-answer-")
+        aws.stack.pipelines.wait_idle()
+        # WHEN the status event arrives, as EventBridge invokes: asynchronously, retried on error
+        aws.lambda_.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(_status_event(aws, pipeline)).encode())
+        (run,) = aws.runs("train-refused-answer-")
+    finally:
+        aws.stack.faults.remove(lost)
+        aws.stack.faults.remove(refused)
+
+    # THEN the first attempt failed and gave its claim back, and the retry delivered: the run did not wait for its timeout
+    attempts = [i for i in aws.stack.runtime.invocations if i.function_name == function and pipeline in json.dumps(i.event)]
+    assert [(i.attempt, i.succeeded) for i in attempts] == [(1, False), (2, True)]
+    assert "InvalidOutput" in attempts[0].error
+    assert [f.error for f in aws.stack.faults.fired_in("train-refused-answer-", "callback")] == ["InvalidOutput"]
+    assert run["status"] == "SUCCEEDED"
+    assert _answers_to_the_wait(aws, run) == ["TaskSucceeded"]
+
+
+def test_stopping_a_run_that_waits_for_its_pipeline_aborts_it_at_once(aws):
+    lost = aws.stack.faults.lose_status_events("train-stopped-wait-")
+    try:
+        aws.drop_training_config("stopped-wait")
+        aws.waiting_for_pipeline("train-stopped-wait-")
+        (waiting,) = aws.sfn.list_executions(stateMachineArn=aws.training_arn, statusFilter="RUNNING")["executions"]
+
+        aws.sfn.stop_execution(executionArn=waiting["executionArn"], error="Operator.Stop", cause="stopped by hand")
+        aws.settle()  # would time out while the stopped run went on waiting
+    finally:
+        aws.stack.faults.remove(lost)
+
+    (run,) = aws.runs("train-stopped-wait-")
+    assert run["status"] == "ABORTED"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib.aws.callbacks import OutcomeConflictError
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_gz_holds_files
@@ -233,6 +234,8 @@ class FakePipelineCallbacks:
 
     def record_outcome(self, execution_arn: str, status: str, failure_reason: str) -> str | None:
         item = self.items.setdefault(execution_arn, {})
+        if item.get("pipeline_status", status) != status:
+            raise OutcomeConflictError(f"pipeline execution {execution_arn} already has another outcome than {status}")
         item.update(pipeline_status=status, failure_reason=failure_reason)
         return item.get("task_token")
 

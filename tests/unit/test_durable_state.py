@@ -17,11 +17,11 @@ from chalicelib.resume.plan import Resume, plan_resume
 from chalicelib.shared.messages import alert_messages
 from chalicelib.shared.runs import INTERRUPTED_ERROR, RunRecord
 from mlrelay.local.durable import interrupted
-from mlrelay.local.durable.s3_state import S3State
 from mlrelay.local.durable.state import _queues_of, _tables_of
 from mlrelay.local.durable.store import StateFolderError, StateStore
-from mlrelay.local.durable.tables_state import DynamoDbState, SqsState
 from mlrelay.local.durable.writes import DurableWrites, Write, _service, _write
+from mlrelay.local.emulated.state.s3 import S3State
+from mlrelay.local.emulated.state.tables import DynamoDbState, SqsState
 from mlrelay.local.state_file import ACCOUNT_ID, REGION
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261206/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x"

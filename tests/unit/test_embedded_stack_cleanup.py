@@ -1,6 +1,8 @@
 """GIVEN a stack whose start fails half-way, THEN nothing it set up is left behind."""
 
+import logging
 import os
+import sys
 
 import pytest
 import requests
@@ -14,7 +16,9 @@ from mlrelay.local.stack import EmbeddedStack, StackError
 
 def test_a_start_that_fails_half_way_leaves_moto_unpatched_and_the_environment_as_it_was(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    environment = dict(os.environ)
+    monkeypatch.delitem(sys.modules, "app", raising=False)
+    environment, path = dict(os.environ), list(sys.path)
+    levels = {name: logging.getLogger(name).level for name in ("werkzeug", "moto.stepfunctions.parser")}
     moto = (LambdaFunction.invoke, Rule.send_to_targets, ExecutionState._evaluate_with_timeout,
             RedshiftDataAPIServiceResponse.__dict__.get("batch_execute_statement"))
     stack = EmbeddedStack(stage="no-such-stage")  # fails after the server started and moto was patched
@@ -29,6 +33,8 @@ def test_a_start_that_fails_half_way_leaves_moto_unpatched_and_the_environment_a
     assert (LambdaFunction.invoke, Rule.send_to_targets, ExecutionState._evaluate_with_timeout,
             RedshiftDataAPIServiceResponse.__dict__.get("batch_execute_statement")) == moto
     assert dict(os.environ) == environment
+    assert sys.path == path and "app" not in sys.modules  # the start had imported the app from the project's folder
+    assert {name: logging.getLogger(name).level for name in levels} == levels
     endpoint = started[0].removesuffix("/moto-api/config")
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{endpoint}/moto-api/", timeout=2)  # the server stopped

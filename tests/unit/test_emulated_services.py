@@ -24,6 +24,9 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from mlrelay.local.emulated import dynamodb, events, lambda_, s3, sagemaker, stepfunctions
 from mlrelay.local.faults import FaultPlan
@@ -51,6 +54,23 @@ def test_the_patched_methods_still_have_the_signatures_we_replace():
     from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
 
     assert "time.sleep(interval_seconds)" in inspect.getsource(RetrierDecl._eval_body)  # the back-off we scale
+
+
+def test_a_task_tokens_wait_and_a_stop_still_work_as_the_stepfunctions_patches_expect():
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackPoolManager
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    # the stop hook wakes the waits of the execution's callback pool, and keeps a stopped program from turning FAILED
+    assert list(inspect.signature(ExecutionWorker.stop).parameters) == ["self", "stop_date", "error", "cause"]
+    assert "self._pool = OrderedDict()" in inspect.getsource(CallbackPoolManager.__init__)
+    assert "self._notify_event.set()" in inspect.getsource(CallbackEndpoint.interrupt_all)
+    assert "self._notify_event.wait(timeout=timeout)" in inspect.getsource(CallbackEndpoint.wait)
+    assert list(inspect.signature(Environment.set_error).parameters) == ["self", "error"]
+    assert "self._program_state = ProgramError(error=error)" in inspect.getsource(Environment.set_error)  # even when stopped
+    # the callback-refusal hook finds the execution a token belongs to
+    assert "callback_pool_manager.notify" in inspect.getsource(StepFunctionsParserBackend.send_task_success)
+    assert list(inspect.signature(StepFunctionsParserBackend._get_executions).parameters) == ["self", "execution_status"]
+    assert list(inspect.signature(StepFunctionResponse.send_task_success).parameters) == ["self"]
 
 
 def test_every_attempt_of_an_execution_state_still_goes_through_evaluate_with_timeout():
@@ -148,6 +168,8 @@ def test_leaving_the_patches_restores_moto_exactly():
         "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
         "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
         "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
+        "stop": ExecutionWorker.stop, "set_error": Environment.set_error,
+        "answers": (StepFunctionResponse.send_task_success, StepFunctionResponse.send_task_failure),
     }
 
     with lambda_.patched(lambda *a: b""), events.patched(lambda *a: b""), stepfunctions.patched(FaultPlan(), 0.1), \
@@ -161,6 +183,8 @@ def test_leaving_the_patches_restores_moto_exactly():
         "wait": WaitFunction._wait_interval, "time": retrier_decl.time,
         "from_error": {cls: cls.__dict__["_from_error"] for cls in stepfunctions.classes_with_own_from_error()},
         "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
+        "stop": ExecutionWorker.stop, "set_error": Environment.set_error,
+        "answers": (StepFunctionResponse.send_task_success, StepFunctionResponse.send_task_failure),
     }
     assert after == before
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")

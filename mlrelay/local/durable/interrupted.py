@@ -99,16 +99,5 @@ def alert_message(interruption: Interruption, cause: str, at: datetime) -> dict[
     }
 
 
-def fail_running_steps(execution: Any, steps_attribute: str, at: datetime) -> None:
-    """A pipeline execution the stopped stack ran: its running steps and itself end failed, so that a resumed run's
-    RetryPipelineExecution runs them again (succeeded steps keep their outputs)."""
-    for step in getattr(execution, steps_attribute, []):
-        if step.status == "Executing":
-            step.status, step.failure_reason, step.ended = "Failed", STOPPED_STEP, at
-    execution.pipeline_execution_status = "Failed"
-    execution.pipeline_execution_failure_reason = STOPPED_STEP
-    execution.last_modified_time = at
-
-
 def now() -> datetime:
     return datetime.now(UTC)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrelay.local.durable.journals import LogsJournal, PendingInvocations
-from mlrelay.local.durable.s3_state import S3State
-from mlrelay.local.durable.sagemaker_state import SageMakerState
-from mlrelay.local.durable.stepfunctions_state import RecordedExecution, StepFunctionsState
 from mlrelay.local.durable.store import StateStore
-from mlrelay.local.durable.tables_state import DynamoDbState, SqsState
 from mlrelay.local.durable.writes import DurableWrites, Write
+from mlrelay.local.emulated.state.journals import LogsJournal, PendingInvocations
+from mlrelay.local.emulated.state.s3 import S3State
+from mlrelay.local.emulated.state.sagemaker import SageMakerState
+from mlrelay.local.emulated.state.stepfunctions import RecordedExecution, StepFunctionsState
+from mlrelay.local.emulated.state.tables import DynamoDbState, SqsState
 
 # services whose writes are handled one at a time (see DurableWrites)
 SERIALIZED = ("s3", "dynamodb", "sqs", "logs")

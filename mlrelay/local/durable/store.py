@@ -15,10 +15,9 @@ import pickle
 import shutil
 import tempfile
 import threading
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import moto
 
 FORMAT = 1  # of the files below; a stack refuses a folder written in another format or by another moto
 MANIFEST = "manifest.json"
@@ -47,7 +46,7 @@ class StateStore:
             raise StateFolderError(f"another running stack keeps its state in {self.root}: stop it first, or give this one "
                                    "a folder of its own with --state-dir") from err
         manifest = self.root / MANIFEST
-        wanted = {"format": FORMAT, "moto": moto.__version__, "stage": stage}
+        wanted = {"format": FORMAT, "moto": version("moto"), "stage": stage}
         if manifest.exists():
             found = json.loads(manifest.read_text())
             if found != wanted:

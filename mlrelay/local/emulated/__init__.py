@@ -1,4 +1,6 @@
-"""Every change mlrelay makes to moto's behaviour: one module per emulated service.
+"""Every change mlrelay makes to moto's behaviour, and the only place that imports moto or touches its objects
+(tests/unit/test_moto_seam.py fails on a moto import anywhere else): one module per emulated service, `server`
+(moto's server on a loopback port) and `state` (moto's backends saved to a durable stack's folder and put back).
 
 moto 5.2.5 (pinned in requirements-dev.txt) lacks things the local stack
 needs; each patch makes moto act as AWS does, nothing more:
@@ -20,10 +22,11 @@ needs; each patch makes moto act as AWS does, nothing more:
   reports the FailureReason, ListPipelineExecutionSteps, RetryPipelineExecution,
   DeleteModelPackage and DeleteModelPackageGroup exist.
 - stepfunctions: SendTaskFailure keeps its `cause`; the `redshiftdata` SDK
-  integration name maps to boto3's `redshift-data`. Two test hooks: a Task
-  state's attempt can fail with a chosen error before it calls its service
-  (mlrelay/local/faults.py), and Wait states and Retry back-offs can run on a
-  faster clock.
+  integration name maps to boto3's `redshift-data`; StopExecution aborts an
+  execution that waits for a task token at once. Three test hooks: a Task
+  state's attempt can fail with a chosen error before it calls its service,
+  the answer to a waiting task can be refused (mlrelay/local/faults.py), and
+  Wait states and Retry back-offs can run on a faster clock.
 - redshift_data: the Data API executes no SQL; the local warehouse answers it.
 - s3: reads of one object can be made slow (the fault plan's slow_reads, a test hook);
   GetBucketNotificationConfiguration reports the bucket's EventBridge setting.
@@ -34,5 +37,6 @@ needs; each patch makes moto act as AWS does, nothing more:
 Each module's `patched(...)` is a context manager: EmbeddedStack enters them
 all on one ExitStack, so stopping the stack, or a start that fails half-way,
 leaves moto exactly as it was. tests/unit/test_emulated_services.py pins the
-moto internals they rely on, so a moto upgrade that moves them fails loudly.
+moto internals they rely on, and test_moto_seam.py every private name, so a
+moto upgrade that moves them fails loudly.
 """

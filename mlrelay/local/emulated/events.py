@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -106,3 +108,27 @@ def as_aws_sends_it(event: dict[str, Any]) -> dict[str, Any]:
         event["detail"] = {**event["detail"], "object": {**s3_object}}
         event["detail"]["object"]["etag"] = event["detail"]["object"].pop("eTag")
     return event
+
+
+def fire_schedule(account: str, region: str, rule_name: str, at: datetime) -> bool:
+    """Deliver the default bus's schedule rule `rule_name`'s event now, as if its time `at` had come (moto fires no
+    schedules); False when there is no such schedule rule."""
+    from moto.events.models import events_backends
+
+    rule = events_backends[account][region].event_buses["default"].rules.get(rule_name)
+    if rule is None or not rule.scheduled_expression:
+        return False
+    event = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": account, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+        "resources": [rule.arn], "detail": {}, "ingestion-time": time.time(),
+    }
+    rule.send_to_targets(event)
+    return True
+
+
+def put_events(account: str, region: str, entries: list[dict[str, Any]]) -> None:
+    """PutEvents from inside the emulator, as a service (SageMaker, the scheduler) sends them: no caller's permissions."""
+    from moto.events.models import events_backends
+
+    events_backends[account][region].put_events(entries)

@@ -140,3 +140,44 @@ def patched(
                              ("delete_model_package_group", delete_model_package_group)):
             stack.enter_context(mock.patch.object(SageMakerResponse, name, action, create=True))
         yield
+
+
+# --- what the local runner records on moto's execution objects ------------------------------------------------------
+# moto keeps an execution as a FakePipelineExecution; the runner's step records and the succeeded steps' outputs live
+# on it as two attributes of ours, so that they are kept and restored with it (mlrelay/local/durable/).
+_STEPS = "mlrelay_steps"  # the runner's StepRecords, oldest first
+_OUTPUTS = "mlrelay_outputs"  # (succeeded steps' properties, models by name), which a retry reuses
+
+
+def begin(execution: Any) -> None:
+    """moto created the execution as Succeeded with no steps; it is now running, with none yet."""
+    set_status(execution, "Executing", None)
+    setattr(execution, _STEPS, [])
+    setattr(execution, _OUTPUTS, ({}, {}))
+
+
+def set_status(execution: Any, status: str, failure_reason: str | None, at: Any = None) -> None:
+    execution.pipeline_execution_status = status
+    execution.pipeline_execution_failure_reason = failure_reason
+    if at is not None:
+        execution.last_modified_time = at
+
+
+def step_records(execution: Any) -> list[Any]:
+    """The execution's step records, oldest first (the list itself: the runner appends to it)."""
+    return getattr(execution, _STEPS, [])
+
+
+def step_outputs(execution: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(properties of succeeded steps, models by name): kept on the execution, so a retry reuses them."""
+    if not hasattr(execution, _OUTPUTS):
+        setattr(execution, _OUTPUTS, ({}, {}))
+    return getattr(execution, _OUTPUTS)
+
+
+def fail_running(execution: Any, reason: str, at: Any) -> None:
+    """The execution and its running steps end Failed with `reason` (a stack stopped under them)."""
+    for step in step_records(execution):
+        if step.status == "Executing":
+            step.status, step.failure_reason, step.ended = "Failed", reason, at
+    set_status(execution, "Failed", reason, at)

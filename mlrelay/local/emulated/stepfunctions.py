@@ -6,8 +6,13 @@ state names them (StateMachineArn, Name, Input) to boto3, which wants
 stateMachineArn, name, input, and hands boto3's answers (executionArn, status,
 output) on where Step Functions gives ExecutionArn, Status, Output.
 
-The hooks: a fault plan (mlrelay/local/faults.py) can fail a Task state's
-attempt with a chosen error before it calls its service, the way Step Functions
+StopExecution ends an execution that waits for a task token at once, ABORTED,
+as on AWS (moto's wait would go on to its timeout, and the error of a woken
+wait would make it FAILED).
+
+The hooks: a fault plan (mlrelay/local/faults.py) can refuse the answer to a
+waiting task, and fail a Task state's attempt with a chosen error before it
+calls its service, the way Step Functions
 Local's mocked "Throw" responses do; several of moto's task classes turn any
 exception into their own generic error, which would lose the injected one, so
 an error that already is a Step Functions failure event keeps it. And Wait
@@ -23,6 +28,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
+from moto.core.exceptions import AWSError
 from moto.core.responses import EmptyResult
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -34,6 +40,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking.mock_config import MockedResponseThrow
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -42,7 +50,11 @@ from moto.stepfunctions.responses import StepFunctionResponse
 def patched(fault_plan: Any, time_scale: float = 1.0) -> Iterator[None]:
     """`fault_plan` is a mlrelay.local.faults.FaultPlan; `time_scale` shortens Wait states and Retry back-offs."""
     with ExitStack() as stack:
-        stack.enter_context(mock.patch.object(StepFunctionResponse, "send_task_failure", _send_task_failure_with_cause))
+        stack.enter_context(mock.patch.object(ExecutionWorker, "stop", _stop_ending_the_wait_for_a_task_token(ExecutionWorker.stop)))
+        stack.enter_context(mock.patch.object(Environment, "set_error", _no_error_after_a_stop(Environment.set_error)))
+        for answer, original in (("send_task_failure", _send_task_failure_with_cause),
+                                 ("send_task_success", StepFunctionResponse.send_task_success)):
+            stack.enter_context(mock.patch.object(StepFunctionResponse, answer, _refusable(fault_plan, original)))
         stack.enter_context(mock.patch.dict(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, {"redshiftdata": "redshift-data"}))
         stack.enter_context(mock.patch.object(ExecutionState, "_evaluate_with_timeout", _with_faults(fault_plan)))
         stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", _sfn_parameters_as_boto3_names()))
@@ -73,6 +85,43 @@ def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
+
+
+def _stop_ending_the_wait_for_a_task_token(original: Callable[..., None]) -> Callable[..., None]:
+    """StopExecution of an execution waiting for a task token: moto sets it stopped but leaves the wait waiting (to its
+    timeout, RUNNING all along); Step Functions aborts it at once. Waking the waits lets the stop take effect."""
+
+    def stop(self: ExecutionWorker, stop_date: Any, error: str | None, cause: str | None) -> None:
+        original(self, stop_date, error, cause)
+        for endpoint in list(self.env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    return stop
+
+
+def _no_error_after_a_stop(original: Callable[..., None]) -> Callable[..., None]:
+    """A stopped execution stays ABORTED: the error its interrupted wait raises does not make it FAILED."""
+
+    def set_error(self: Environment, error: Any) -> None:
+        if not isinstance(self.program_state(), ProgramStopped):
+            original(self, error)
+
+    return set_error
+
+
+def _refusable(fault_plan: Any, answer: Callable[[StepFunctionResponse], Any]) -> Callable[[StepFunctionResponse], Any]:
+    """`answer`, unless the fault plan refuses callbacks of the execution the task token belongs to."""
+
+    def refusable(self: StepFunctionResponse) -> Any:
+        token = self._get_param("taskToken")
+        waiting = [e for e in self.stepfunction_backend._get_executions()
+                   if e.exec_worker is not None and e.exec_worker.env.callback_pool_manager.get(token) is not None]
+        fault = fault_plan.callback_refusal(waiting[0].name) if waiting else None
+        if fault is not None:
+            raise AWSError(fault.cause, fault.error, 400)
+        return answer(self)
+
+    return refusable
 
 
 def _sfn_parameters_as_boto3_names() -> Callable[..., None]:
