@@ -41,6 +41,7 @@ demo: $(STAMP)
 # write says what each role used, and fails on a statement no test used unless infra/iam-unexercised.json says why.
 test: $(PIPELINES_STAMP) security
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest tests/unit
 	rm -rf build/iam-census
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
@@ -78,6 +79,7 @@ statemachines: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/mlrelay statemachines resolve --out build/statemachines-aws > /dev/null
 	$(BIN)/statelint build/statemachines-aws/*.asl.json
 

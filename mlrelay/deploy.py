@@ -136,7 +136,7 @@ def deploy(package: Package, session: Any, say: Say, options: DeployOptions | No
     template = json.loads(package.template.read_text())
     parameters = stack_parameters(stage, options.project_root)
     stack = describe(cfn, name)
-    move = stack_move(stack and stack["StackStatus"], stage, (stack or {}).get("StackStatusReason", ""))
+    move = stack_move(stack["StackStatus"] if stack else None, stage, (stack or {}).get("StackStatusReason", ""))
     failed_create = operation_events(cfn, stack["StackId"]) if stack and move.recreate else []
     values = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
     # A stack to create (absent, in review, or emptied by a failed create) has no function holding a reservation yet.

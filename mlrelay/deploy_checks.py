@@ -120,7 +120,7 @@ def image_refusals(region: str, frameworks: Iterable[str] | None = None, images:
         version = versions[framework]
         for scope in ("training", "inference"):
             keys = [f"{framework}/{version}/{scope}/{processor}" for processor in ("cpu", "gpu")]
-            image = next((table["images"][key] for key in keys if key in table["images"]), {"registries": {}})
+            image: dict[str, Any] = next((table["images"][key] for key in keys if key in table["images"]), {"registries": {}})
             if region not in image["registries"]:
                 refusals.append(
                     f"no {framework} {version} {scope} image in {region}: choose another region, or pass --frameworks "

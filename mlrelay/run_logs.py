@@ -20,7 +20,7 @@ class LogLine:
 def run_log_lines(logs: Any, function_names: list[str], run_id: str, since_hours: float = 72) -> list[LogLine]:
     """Lines that mention `run_id`, from /aws/lambda/<function> for each function, oldest first."""
     start = int((time.time() - since_hours * 3600) * 1000)
-    lines = []
+    lines: list[LogLine] = []
     for function in function_names:
         try:
             # A quoted term matches the id as it is (ids have hyphens, which the pattern syntax would split on).

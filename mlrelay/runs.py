@@ -61,7 +61,7 @@ class RunDetail:
 
 def list_runs(sfn: Any, state_machines: dict[str, str]) -> list[RunSummary]:
     """Every run of every workflow, newest first; a resumed run is one run, shown by its latest attempt."""
-    executions = []
+    executions: list[RunSummary] = []
     for logical_id, arn in state_machines.items():
         paginator = sfn.get_paginator("list_executions")
         for page in paginator.paginate(stateMachineArn=arn):
@@ -130,8 +130,8 @@ def steps_from_history(events: list[dict[str, Any]]) -> list[StepRecord]:
         elif kind.endswith("Succeeded") and steps and kind != "ExecutionSucceeded":
             steps[-1].status, steps[-1].error, steps[-1].cause = "running", None, None  # a retry worked
         elif kind.endswith("Failed") and steps and kind != "ExecutionFailed":
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            steps[-1].status, steps[-1].error, steps[-1].cause = "failed", details.get("error"), details.get("cause")
+            failure: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            steps[-1].status, steps[-1].error, steps[-1].cause = "failed", failure.get("error"), failure.get("cause")
         elif kind.endswith("StateExited") and steps:
             step = steps[-1]
             step.exited = event["timestamp"]

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from pydantic import BaseModel, Json, ValidationError, model_validator
 
 from chalicelib.alerts.content import Alert, alert_for
@@ -58,8 +59,9 @@ class AlertQueueRecord(BaseModel):
             return cls.model_construct(messageId=data["messageId"], body=unreadable)
 
 
-def handle_alerts(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, model=AlertQueueRecord)
+def handle_alerts(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    # Powertools parses each record with any pydantic model; its hint names only its own record models
+    processor = BatchProcessor(event_type=EventType.SQS, model=AlertQueueRecord)  # type: ignore[arg-type]
     ports, region = aws_ports(), settings.region()
     return process_partial_response(
         event=event, record_handler=lambda record: deliver(record, ports, region), processor=processor, context=context,
@@ -77,7 +79,8 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
         return
     alert = alert_for(record.body, region, settings.cli_command())
     kind = notice_kind(record.body)
-    wanted = wanted_channels(kind, ports.preferences.get(record.body.model_name) if kind else None)
+    model = getattr(record.body, "model_name", None)  # every kind of notice names its model
+    wanted = wanted_channels(kind, ports.preferences.get(model) if kind and model else None)
     if not wanted:
         logger.info("the model's notifications settings ask for no notice of this kind", extra={"key": alert.collapse_key})
         return

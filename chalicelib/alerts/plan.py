@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from chalicelib.aws.alert_ledger import AlertRecord
+from chalicelib.shared.messages import StepFailed, TrainingOutcome
 from chalicelib.shared.naming import SEGMENT_RUN_PREFIX
 
 CHANNELS = ("slack", "sns")
@@ -75,7 +76,7 @@ def wanted_channels(kind: str | None, preferences: dict[str, Any] | None) -> tup
     return tuple(channel for channel in CHANNELS if preferences.get(channel, True))
 
 
-def told_by_its_family(message: Any) -> bool:
+def told_by_its_family(message: Any) -> TypeGuard[StepFailed | TrainingOutcome]:
     """A segment's training run failing or being judged: its family run's one notice (or failure) tells of all of them."""
     return getattr(message, "kind", None) in ("step_failed", "model_promoted", "model_rejected", "model_pending_approval") and \
         str(getattr(message, "run_id", "")).startswith(f"{SEGMENT_RUN_PREFIX}-")

@@ -76,7 +76,7 @@ def parse_config(raw: bytes, filename: str, schema: type[M] = ModelConfig) -> M:
 def parse_new_config(raw: bytes, filename: str) -> ModelConfig:
     """A config as it is dropped or submitted: parsed, and held to what mlrelay accepts now (a config stored with an
     earlier version, an approved model's, is read with parse_config and keeps working)."""
-    config = parse_config(raw, filename)
+    config: ModelConfig = parse_config(raw, filename)
     if config.training.instance_type not in INSTANCE_TYPES:
         known = ", ".join(INSTANCE_TYPES)
         raise ConfigError([ConfigProblem("training.instance_type", f"{config.training.instance_type} is not one of the "

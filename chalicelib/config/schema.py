@@ -330,11 +330,14 @@ def segment_model_name(model_name: str, value: str) -> str:
     return f"{model_name}-{segment_slug(value)}"
 
 
+NoticeKind = Literal["failure", "promotion", "rejection", "inference"]
+
+
 class NotificationSettings(StrictModel):
     slack: bool = True
     sns: bool = True
-    notify_on: list[Literal["failure", "promotion", "rejection", "inference"]] = Field(
-        default_factory=lambda: ["failure", "promotion", "rejection"],
+    notify_on: list[NoticeKind] = Field(
+        default_factory=lambda: list[NoticeKind](["failure", "promotion", "rejection"]),
         description="failure (a run or this config failing), promotion, rejection, inference (predictions loaded)",
     )
 
@@ -359,11 +362,10 @@ class ModelConfig(StrictModel):
     def cross_field_problems(self) -> list[tuple[str, str]]:
         """(field path, message) for what each field allows alone but not together with the others."""
         problems = []
-        builtin = isinstance(self.model, GradientBoosting | RandomForest | LogisticRegression)
-        if builtin and self.task == "regression" and self.model.type == "sklearn.logistic_regression":
+        if isinstance(self.model, LogisticRegression) and self.task == "regression":
             problems.append(("model.type", "sklearn.logistic_regression is a classifier: for regression use "
                                            "sklearn.gradient_boosting or sklearn.random_forest"))
-        framework = "sklearn" if builtin else self.model.framework
+        framework = self.model.framework if isinstance(self.model, UserCode) else "sklearn"
         if framework == "sklearn" and self.training.instance_count != 1:
             problems.append(("training.instance_count",
                              f"scikit-learn trains on a single instance: set 1 (got {self.training.instance_count})"))

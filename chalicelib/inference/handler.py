@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from chalicelib.inference.quality_steps import judge_quality
 from chalicelib.inference.requests import (
@@ -16,9 +19,9 @@ from chalicelib.inference.requests import (
 )
 from chalicelib.inference.steps import count, load, prepare, record_monitoring, verify
 from chalicelib.shared.ports import aws_ports
-from chalicelib.shared.steps import run_step
+from chalicelib.shared.steps import UseCase, run_step
 
-USE_CASES = {
+USE_CASES: Mapping[type[BaseModel], UseCase] = {
     PrepareStep: prepare, MonitoringStep: record_monitoring, QualityStep: judge_quality, LoadStep: load, CountStep: count,
     VerifyStep: verify,
 }

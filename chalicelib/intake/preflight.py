@@ -74,7 +74,7 @@ def preflight_problems(config: ModelConfig, store: TableStore, timeout_seconds: 
         problems: list[ConfigProblem] = []
         results = {uri: _result(future, deadline, timeout_seconds, field, f"the header of {uri}", problems)
                    for (uri, future), field in zip(headers.items(), uris.values(), strict=True)}
-        if code is not None and _result(code, deadline, timeout_seconds, "model.code_uri", code_uri, problems) is False:
+        if code is not None and code_uri and _result(code, deadline, timeout_seconds, "model.code_uri", code_uri, problems) is False:
             problems.append(ConfigProblem("model.code_uri", f"no code bundle at {code_uri}: `mlrelay submit CONFIG` "
                                                             "packs model.source_dir and uploads it"))
     finally:

@@ -21,7 +21,7 @@ class PipelineStatusDetail(BaseModel):
 
 
 class PipelineStatusEvent(EventBridgeEvent):
-    detail: PipelineStatusDetail  # type: ignore[assignment]
+    detail: PipelineStatusDetail
 
 
 @dataclass(frozen=True)

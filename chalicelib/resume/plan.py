@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.naming import MAX_RESUMES, resumed_execution_name
 from chalicelib.shared.runs import RunRecord
 
+# The workflows' state names, as `mlrelay statemachines build` reads them from the definitions it writes.
+_STATES = json.loads(Path(__file__).with_name("states.json").read_text())
 # Where a run that failed at a pipeline wait re-enters: the pipeline is retried from its failed step first.
-PIPELINE_WAITS = {"WaitForTrainingPipeline", "WaitForInferencePipeline"}
+PIPELINE_WAITS = frozenset(_STATES["pipeline_waits"])
 # The step that reads the config; a run resumed with a changed config goes back to it.
-CONFIG_STEP = {"training": "LoadTrainingConfig"}
+CONFIG_STEP: dict[str, str] = _STATES["config_step"]
 # Its Lambda step: the ledger hands back its recorded output for the same input, unless told to forget it
 # (the input names the config, not what the table holds now).
-CONFIG_LAMBDA_STEP = {"training": "load_config"}
-BEFORE_CONFIG_STEP = {"RecordRunStarted"}
+CONFIG_LAMBDA_STEP: dict[str, str] = _STATES["config_lambda_step"]
+BEFORE_CONFIG_STEP = frozenset(_STATES["before_config_step"])
 # INTERRUPTED: the embedded stack stopped while the run ran (mlrelay/local/durable/interrupted.py)
 RESUMABLE = ("FAILED", "INTERRUPTED")
 # What the failure path and the discarded answers wrote (mlrelay/asl/builder.py): the resumed step must not see it.
@@ -39,7 +42,7 @@ FAILURE_PATH_KEYS = ("failure", "failed_state", "report_failure", "ledger_failur
 TRAINING_INPUTS = (("table", "InputDataUri", "InputDataVersion"), ("code bundle", "CodeUri", "CodeVersion"))
 # The states whose resume reuses pipeline steps that read them; after the pipeline ended, no step reads them again
 # (the later steps read the pipeline's outputs, and their recorded outputs are of those).
-READ_BY_THE_PIPELINE = {"StartTrainingPipeline", "WaitForTrainingPipeline"}
+READ_BY_THE_PIPELINE = frozenset(_STATES["read_by_the_pipeline"])
 
 
 @dataclass(frozen=True)

@@ -30,35 +30,91 @@ if TYPE_CHECKING:
 
 
 class Ports(Protocol):
-    artifact_bucket: str
-    region: str
-    training_pipeline: str  # the base training pipeline's name
-    inference_pipeline: str
-    quality_pipeline: str  # labels judged against stored predictions
-    training_machine: str  # state machine ARNs
-    inference_machine: str
-    segments_machine: str  # a model family: one training run per segment
-    predictions_table: tuple[str, str]  # schema, table
-    copy_role_arn: str  # the role Redshift assumes to COPY from S3
-    s3: S3Objects
-    models: ModelVersions
-    registry: ModelRegistry
-    pipelines: Pipelines
-    pipeline_callbacks: PipelineCallbacks
-    workflows: Workflows
-    task_callbacks: TaskCallbacks
-    runs: RunLedger
-    watermarks: DailyWatermarks
-    row_counts: RowCounts
-    prediction_runs: PredictionRuns
-    warehouse: DataApi
-    failures: Queue
-    notifications: Queue
-    alert_ledger: AlertLedger
-    preferences: NotificationPreferences
-    topic: AlertsTopic
-    slack: SlackWebhook
+    """Read-only, as AwsPorts builds each on first use; FakePorts (tests/unit/fakes.py) sets them."""
 
+    @property
+    def artifact_bucket(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def training_pipeline(self) -> str: ...  # the base training pipeline's name
+
+    @property
+    def inference_pipeline(self) -> str: ...
+
+    @property
+    def quality_pipeline(self) -> str: ...  # labels judged against stored predictions
+
+    @property
+    def training_machine(self) -> str: ...  # state machine ARNs
+
+    @property
+    def inference_machine(self) -> str: ...
+
+    @property
+    def segments_machine(self) -> str: ...  # a model family: one training run per segment
+
+    @property
+    def predictions_table(self) -> tuple[str, str]: ...  # schema, table
+
+    @property
+    def copy_role_arn(self) -> str: ...  # the role Redshift assumes to COPY from S3
+
+    @property
+    def s3(self) -> S3Objects: ...
+
+    @property
+    def models(self) -> ModelVersions: ...
+
+    @property
+    def registry(self) -> ModelRegistry: ...
+
+    @property
+    def pipelines(self) -> Pipelines: ...
+
+    @property
+    def pipeline_callbacks(self) -> PipelineCallbacks: ...
+
+    @property
+    def workflows(self) -> Workflows: ...
+
+    @property
+    def task_callbacks(self) -> TaskCallbacks: ...
+
+    @property
+    def runs(self) -> RunLedger: ...
+
+    @property
+    def watermarks(self) -> DailyWatermarks: ...
+
+    @property
+    def row_counts(self) -> RowCounts: ...
+
+    @property
+    def prediction_runs(self) -> PredictionRuns: ...
+
+    @property
+    def warehouse(self) -> DataApi: ...
+
+    @property
+    def failures(self) -> Queue: ...
+
+    @property
+    def notifications(self) -> Queue: ...
+
+    @property
+    def alert_ledger(self) -> AlertLedger: ...
+
+    @property
+    def preferences(self) -> NotificationPreferences: ...
+
+    @property
+    def topic(self) -> AlertsTopic: ...
+
+    @property
+    def slack(self) -> SlackWebhook: ...
 
 class AwsPorts:
     """Each adapter is created on first use: a function builds only what its handler needs."""

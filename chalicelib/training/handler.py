@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from chalicelib.shared.ports import aws_ports
-from chalicelib.shared.steps import run_step
+from chalicelib.shared.steps import UseCase, run_step
 from chalicelib.training.requests import (
     EvaluateStep,
     LoadConfigStep,
@@ -17,7 +20,7 @@ from chalicelib.training.requests import (
 from chalicelib.training.segments import plan_segments, summarize_segments
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
 
-USE_CASES = {
+USE_CASES: Mapping[type[BaseModel], UseCase] = {
     LoadConfigStep: load_training_settings, EvaluateStep: evaluate_candidate, RegisterStep: register_model,
     PlanSegmentsStep: plan_segments, SummarizeSegmentsStep: summarize_segments,
 }

@@ -9,10 +9,12 @@ from typing import Any
 
 from mlrelay.asl.builder import INTEGRATIONS
 from mlrelay.asl.inference import inference
+from mlrelay.asl.resume_states import resume_states
 from mlrelay.asl.segments import segments
 from mlrelay.asl.training import training
 
 STATEMACHINES_DIR = Path(__file__).resolve().parents[2] / "statemachines"
+RESUME_STATES_FILE = Path(__file__).resolve().parents[2] / "chalicelib" / "resume" / "states.json"
 WORKFLOWS: dict[str, Callable[[], dict[str, Any]]] = {"training": training, "inference": inference, "segments": segments}
 
 
@@ -20,12 +22,16 @@ def render(definition: dict[str, Any]) -> str:
     return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
 
 
-def build_state_machines(output_dir: Path = STATEMACHINES_DIR) -> dict[str, Path]:
-    written = {}
+def build_state_machines(output_dir: Path = STATEMACHINES_DIR, resume_states_file: Path = RESUME_STATES_FILE) -> dict[str, Path]:
+    """statemachines/<workflow>.asl.json for each workflow, and the state names a resume needs (chalicelib/resume/)."""
+    written, definitions = {}, {}
     for name, build in WORKFLOWS.items():
+        definitions[name] = build()
         path = output_dir / f"{name}.asl.json"
-        path.write_text(render(build()))
+        path.write_text(render(definitions[name]))
         written[name] = path
+    resume_states_file.write_text(render(resume_states(definitions)))
+    written["resume states"] = resume_states_file
     return written
 
 

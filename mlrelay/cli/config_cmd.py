@@ -20,6 +20,7 @@ def validate(
     from rich.table import Table
 
     from chalicelib.config.parsing import ConfigError
+    from chalicelib.config.schema import UserCode
     from mlrelay.submission import check
 
     bad = 0
@@ -36,7 +37,7 @@ def validate(
                 table.add_row(problem.path or "(file)", problem.message)
             console.print(table)
             continue
-        model = config.model.type if hasattr(config.model, "type") else f"{config.model.framework} code"  # type: ignore[union-attr]
+        model = f"{config.model.framework} code" if isinstance(config.model, UserCode) else config.model.type
         code = f", code {len(bundle.files)} files ({bundle.digest[:12]})" if bundle else ""
         console.print(f"[green]✓[/] {path}: model {config.model_name!r} ({config.task}, {model}, judged on {config.metric}{code})")
     if bad:

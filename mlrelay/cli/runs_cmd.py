@@ -80,8 +80,9 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
     cost = _estimate(info, client, detail)
     table = Table("estimated cost on AWS", "used", "USD", box=None, padding=(0, 2))
-    for line in cost.lines:
-        table.add_row(line.item, line.quantity, f"{line.usd:.6f}" if line.usd is not None else "no price in mlrelay/prices.json")
+    for cost_line in cost.lines:
+        usd = f"{cost_line.usd:.6f}" if cost_line.usd is not None else "no price in mlrelay/prices.json"
+        table.add_row(cost_line.item, cost_line.quantity, usd)
     console.print(table)
     console.print(f"cost: about ${cost.total:.4f} ({prices()['region']} list prices of {prices()['as_of']}, mlrelay/prices.json)")
 

@@ -13,10 +13,11 @@ app = typer.Typer(help="Step Functions definitions (built from mlrelay/asl/, com
 
 @app.command()
 def build() -> None:
-    """Write statemachines/*.asl.json from the workflow definitions in mlrelay/asl/ and report what changed."""
-    from mlrelay.asl.build import STATEMACHINES_DIR, build_state_machines
+    """Write statemachines/*.asl.json from the workflow definitions in mlrelay/asl/, and chalicelib/resume/states.json
+    (the state names a resume needs) from them, and report what changed."""
+    from mlrelay.asl.build import RESUME_STATES_FILE, STATEMACHINES_DIR, build_state_machines
 
-    before = {p.name: p.read_text() for p in STATEMACHINES_DIR.glob("*.asl.json")}
+    before = {p.name: p.read_text() for p in [*STATEMACHINES_DIR.glob("*.asl.json"), RESUME_STATES_FILE] if p.exists()}
     for name, path in build_state_machines().items():
         changed = "unchanged" if before.get(path.name) == path.read_text() else "updated"
         console.print(f"[green]✓[/] {name}: {path} ({changed})")

@@ -24,7 +24,7 @@ def injected_failure(console: Console, checks: Checks, stack: EmbeddedStack) -> 
     stack.faults.refuse_statement("COPY stage_", DATABASE_ERROR, run_id=run_id)
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-daily", FAILING_DAY)
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)
-    if not checks.check(detail is not None and detail.summary.status == "FAILED", f"run {run_id} failed"):
+    if not checks.check(detail is not None and detail.summary.status == "FAILED", f"run {run_id} failed") or detail is None:
         return None
     console.print(steps_table(detail))
     posts = wait_for(lambda: [m.message for m in stack.slack.messages if run_id in str(m.message)], timeout_seconds=15) or []

@@ -25,28 +25,31 @@ def own_code(console: Console, checks: Checks, stack: EmbeddedStack, catalogue_r
     console.print(f"\n[bold]10. Your own code[/]: {CONFIG.relative_to(PROJECT_ROOT)}, an XGBoost regression of shipping weight")
     s3 = stack.client("s3")
     submission = prepare(CONFIG, s3, bucket)
-    console.print(f"   model/ packed ({len(submission.bundle.files)} files) → {submission.bundle.uri(bucket)}")
+    bundle = submission.bundle
+    assert bundle is not None  # the config names a source_dir: prepare packs it
+    console.print(f"   model/ packed ({len(bundle.files)} files) → {bundle.uri(bucket)}")
     again = prepare(CONFIG, s3, bucket)
     checks.check(
-        again.bundle.key == submission.bundle.key and not again.bundle_uploaded,
+        again.bundle is not None and again.bundle.key == bundle.key and not again.bundle_uploaded,
         "the same folder again: the same bundle, not uploaded twice",
     )
     key = f"configs/train/{MODEL}.yaml"
     put = s3.put_object(Bucket=bucket, Key=key, Body=submission.body)
     run_id = training_run_id(bucket, key, put.get("VersionId"), put["ETag"])
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)
-    if not checks.check(detail is not None and detail.summary.status == "SUCCEEDED", f"training run {run_id} succeeded"):
+    succeeded = detail is not None and detail.summary.status == "SUCCEEDED"
+    if not checks.check(succeeded, f"training run {run_id} succeeded") or detail is None or detail.output is None:
         return
     decision = detail.output["decision"]
     values = metric_values(decision["metrics"])
     checks.check(
-        detail.output["registration"]["status"] == "Approved" and values["r2"] > 0.5,
+        detail.output["registration"]["status"] == "Approved" and (values["r2"] or 0.0) > 0.5,
         f"v1 Approved on rmse {values['rmse']:,.1f} g (r2 {values['r2']:.3f}: it explains most of the weight's variance); "
         f"its own metric: {values['custom.within_25pct']:.0%} of items within 25% of their weight",
     )
     record = ModelVersions(stack.info.outputs["ModelsTableName"]).version(MODEL, 1)
-    code_uri = record.code.get("code_uri")
-    checks.check(code_uri == submission.bundle.uri(bucket), f"v1 records the code that trained it: {code_uri}")
+    code_uri = record.code.get("code_uri") if record else None
+    checks.check(code_uri == bundle.uri(bucket), f"v1 records the code that trained it: {code_uri}")
 
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-monthly", MONTHLY_AT)
     monthly = scheduled_run_id(MODEL, "monthly", MONTHLY_AT)

@@ -61,7 +61,7 @@ def _scheduled(checks: Checks, stack: EmbeddedStack, mode: str, at: datetime) ->
     took = (detail.summary.stopped - detail.summary.started).total_seconds() if detail and detail.summary.stopped else 0
     status = detail.summary.status if detail else "never started"
     checks.check(ok, f"{mode} schedule at {at:%Y-%m-%d %H:%M}Z: run {run_id} {status} in {took:.1f}s")
-    return detail.output if ok else None
+    return detail.output if ok and detail is not None else None
 
 
 def _counts(console: Console, stack: EmbeddedStack, table: str, show: bool) -> list[list]:

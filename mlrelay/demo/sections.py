@@ -110,7 +110,7 @@ def broken_config(console: Console, checks: Checks, stack: EmbeddedStack) -> Non
     checks.check(after == before, f"nothing started for it (still {after} runs in total)")
     report_key = key + ".error.json"
     report = read_json(s3, bucket, report_key)
-    if checks.check(report is not None, f"error report written: s3://{bucket}/{report_key}"):
+    if checks.check(report is not None, f"error report written: s3://{bucket}/{report_key}") and report is not None:
         table = Table("field", "problem", box=None, padding=(0, 2))
         for problem in report["problems"]:
             table.add_row(problem["path"] or "(file)", problem["message"])
@@ -128,7 +128,7 @@ def _drop_and_wait(checks: Checks, stack: EmbeddedStack, body: bytes) -> RunDeta
     put = stack.client("s3").put_object(Bucket=bucket, Key=CONFIG_KEY, Body=body)
     run_id = training_run_id(bucket, CONFIG_KEY, put.get("VersionId"), put["ETag"])
     detail = finished_run(stack.client("stepfunctions"), stack.info.state_machines, run_id)
-    if not checks.check(detail is not None, f"training run {run_id} started and finished"):
+    if not checks.check(detail is not None, f"training run {run_id} started and finished") or detail is None:
         return None
     took = (detail.summary.stopped - detail.summary.started).total_seconds() if detail.summary.stopped else 0
     checks.check(detail.summary.status == "SUCCEEDED", f"it ended {detail.summary.status} in {took:.1f}s")

@@ -201,8 +201,12 @@ def _clean_up(client: Callable[[str], Any], info: StackInfo, canary: Canary, run
     """Everything the canary made, each part tried whatever the others did, and what could not be removed said."""
     removed: list[str] = []
     left: list[str] = []
+
+    def deleting(prefix: str) -> Callable[[], object]:
+        return lambda: _delete_versions(client("s3"), canary.bucket, prefix)
+
     parts: list[tuple[str, Callable[[], object]]] = [
-        (f"objects under {prefix}", lambda prefix=prefix: _delete_versions(client("s3"), canary.bucket, prefix))
+        (f"objects under {prefix}", deleting(prefix))
         for prefix in (canary.data_prefix, canary.config_key, canary.request_key, *(f"runs/{run_id}/" for run_id in run_ids))
     ]
     parts += [

@@ -196,13 +196,14 @@ def images(s3: Any, expected: ExpectedStack, region: str) -> Finding:
 def frameworks_in_use(s3: Any, bucket: str) -> set[tuple[str, str]]:
     """(framework, version) of every training config in the bucket that parses; built-in models are sklearn's."""
     from chalicelib.config.parsing import ConfigError, parse_config
+    from chalicelib.config.schema import ModelConfig
     from chalicelib.shared.images import default_version
 
     found = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="configs/train/"):
         for item in page.get("Contents", []):
             try:
-                config = parse_config(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read(), item["Key"])
+                config: ModelConfig = parse_config(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read(), item["Key"])
             except ConfigError:
                 continue  # the drop refused it already
             framework = getattr(config.model, "framework", "sklearn")

@@ -8,7 +8,7 @@ Anything else is refused by name rather than passed through unevaluated.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _PATH_TOKEN = re.compile(r"\.?(\w+)|\['([^']+)'\]|\[(\d+)\]")
@@ -30,7 +30,9 @@ def parameter_values(declared: list[dict[str, Any]], given: list[dict[str, str]]
             raw = parameter["DefaultValue"]
         else:
             raise ExpressionError(f"pipeline parameter {name} has no value and no default")
-        values[name] = {"Integer": int, "Float": float, "Boolean": _boolean}.get(kind, str)(raw)
+        converters: dict[str, Callable[[Any], Any]] = {"Integer": int, "Float": float, "Boolean": _boolean}
+        convert = converters.get(kind, str)
+        values[name] = convert(raw)
     return values
 
 

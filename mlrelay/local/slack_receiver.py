@@ -61,7 +61,7 @@ class SlackReceiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/services/T000/B000/local"
+        return f"http://{host!s}:{port}/services/T000/B000/local"
 
     def stop(self) -> None:
         self._server.shutdown()

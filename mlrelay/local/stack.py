@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from unittest import mock
 
 import boto3
@@ -105,13 +105,28 @@ class EmbeddedStack:
             lambda: self.client("s3"), self.faults, read_object=read_object,
             database_path=str(self.durable.warehouse_path) if self.durable else ":memory:",
         )
-        self.slack: SlackReceiver | None = None
+        self._slack: SlackReceiver | None = None
         self.iam: Authorizer | None = None  # decides every request; its census says what each role used
         self._function_ids: dict[str, str] = {}  # logical id -> function name
         self.principals: StackPrincipals | None = None  # who acts as whom: functions, jobs, state machines
-        self.applied: AppliedStack | None = None
-        self.info: StackInfo | None = None
+        self._applied: AppliedStack | None = None
+        self._info: StackInfo | None = None
         self._cleanup = ExitStack()
+
+    @property
+    def applied(self) -> AppliedStack:
+        """What the template made (once the stack has started)."""
+        return _started(self._applied)
+
+    @property
+    def info(self) -> StackInfo:
+        """Where the started stack answers, and its outputs, functions and state machines."""
+        return _started(self._info)
+
+    @property
+    def slack(self) -> SlackReceiver:
+        """The local Slack receiver behind the stack's webhook parameter."""
+        return _started(self._slack)
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()
@@ -148,7 +163,8 @@ class EmbeddedStack:
         # moto's Step Functions interpreter logs every caught task error at length;
         # the execution history already records them.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        endpoint, port = undo.enter_context(server.serving())
+        moto_server = undo.enter_context(server.serving())
+        endpoint, port = moto_server.endpoint, moto_server.port
         undo.enter_context(mock.patch.dict(os.environ, _emulator_environment(endpoint, port)))
         response = requests.post(
             f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
@@ -167,10 +183,10 @@ class EmbeddedStack:
         template = Template.load(self.template_path)
         applier = TemplateApplier(self.client, ACCOUNT_ID, REGION, self.project_root)
         parameters = {"Stage": self.stage, **_stage_parameters(self.project_root, self.stage), **self.parameter_overrides}
-        self.applied = applier.apply(template, parameters, specs)
+        self._applied = applier.apply(template, parameters, specs)
         if self.durable is not None:  # before anything else writes: a restored object must not hide a newer one
             self.restored = self.durable.restore()
-            undo.enter_context(self.durable.kept(server))
+            undo.enter_context(self.durable.kept(moto_server))
             self.durable.save_all()
         undo.enter_context(mock.patch.dict(os.environ, _shared_environment(self.applied.function_environment)))
         self._enforce_iam(undo, endpoint, lambda overrides: applier.iam_model(template, specs, overrides))
@@ -198,7 +214,7 @@ class EmbeddedStack:
             poller = SqsPoller(mapping, self.principals.client_as_function("sqs", mapping.function_name), self.runtime.invoke, REGION)
             poller.start()
             undo.callback(poller.stop)
-        self.info = StackInfo(
+        self._info = StackInfo(
             endpoint=endpoint,
             stage=self.stage,
             region=REGION,
@@ -215,7 +231,7 @@ class EmbeddedStack:
 
     def _enforce_iam(self, undo: ExitStack, endpoint: str, rebuild: Callable[[dict[str, str]], IamModel]) -> None:
         """From here on every request is evaluated against its principal's policies (mlrelay/local/stack_principals.py)."""
-        assert self.applied is not None and self.applied.iam is not None
+        assert self.applied.iam is not None
         self.principals = StackPrincipals(self.stage, endpoint, self.applied.iam, self._function_ids, rebuild)
         self.iam = self.principals.authorizer
         self.runtime.acting_as = self.principals.acting_as_function
@@ -281,7 +297,6 @@ class EmbeddedStack:
         """What still moves: Lambda invocations and pipeline executions, messages in the event source mappings'
         queues (delivered synchronously by their pollers, so wait_idle does not see them), delayed ones included,
         and running workflow executions. Empty when the stack is quiet."""
-        assert self.applied is not None
         found = [] if self.runtime.idle() else ["Lambda invocations"]
         found += [] if self.pipelines.idle() else ["pipeline executions"]
         sqs, sfn = self.operator_client("sqs"), self.operator_client("stepfunctions")
@@ -350,7 +365,7 @@ class EmbeddedStack:
 
     def _connect_people(self, undo: ExitStack) -> dict[str, str]:
         """A Slack receiver behind the webhook parameter, and a queue subscribed to the alerts topic."""
-        self.slack = SlackReceiver(self.faults)
+        self._slack = SlackReceiver(self.faults)
         undo.callback(self.slack.stop)
         self.client("ssm").put_parameter(
             Name=self.applied.parameters["SlackWebhookParameterName"], Value=self.slack.url, Type="SecureString", Overwrite=True
@@ -373,7 +388,7 @@ class EmbeddedStack:
 
     def _mark_interrupted(self, restored: Restored) -> list[Interruption]:
         """Runs and pipeline executions the stopped stack was running: ended as interrupted, each run announced once."""
-        assert self.applied is not None and self.durable is not None
+        assert self.durable is not None
         at = interrupted.now()
         for execution in self.durable.sagemaker.executing():
             sagemaker.fail_running(execution, interrupted.STOPPED_STEP, at)
@@ -401,6 +416,15 @@ class EmbeddedStack:
             self.durable.sagemaker.save()
         event = {"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": json.dumps(detail), "Resources": resources}
         events.put_events(ACCOUNT_ID, REGION, [event])
+
+
+T = TypeVar("T")
+
+
+def _started(part: T | None) -> T:
+    if part is None:
+        raise StackError("the embedded stack has not started: use EmbeddedStack.start() or `with EmbeddedStack() as stack`")
+    return part
 
 
 _QUEUED = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")

@@ -68,11 +68,13 @@ class StackPrincipals:
             acting_as=lambda role_arn: iam.acting_as(session(role_arn)),
             environment=lambda role_arn: iam.credentials_environment(session(role_arn), self.endpoint, REGION),
             may_read=lambda bucket, key: iam.authorize_in_process(self.authorizer, Call("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")),
-            may_start=lambda kind, image, job, role_arn: [
-                iam.authorize_in_process(self.authorizer, call, call.action.split(":")[1])
-                for call in job_calls(kind, image, job, REGION, ACCOUNT_ID, role_arn)
-            ],
+            may_start=self._may_start,
         )
+
+    def _may_start(self, kind: str, image: str, job: str, role_arn: str) -> None:
+        """Raises as SageMaker's API would when the pipeline's role may not create the job with `role_arn`."""
+        for call in job_calls(kind, image, job, REGION, ACCOUNT_ID, role_arn):
+            iam.authorize_in_process(self.authorizer, call, call.action.split(":")[1])
 
     def may_log(self, function_name: str, group: str) -> bool:
         """Whether the function's role lets Lambda create its log group and stream and put its lines."""
@@ -104,7 +106,7 @@ class StackPrincipals:
         """Evaluate with `model`'s roles and policies, and only those, until the block ends (a test of a template
         without a fix)."""
         live = self.model
-        parts = (live.roles, live.resource_policies, live.key_policies, live.encryption_keys)
+        parts: tuple[dict[str, Any], ...] = (live.roles, live.resource_policies, live.key_policies, live.encryption_keys)
         saved = [dict(part) for part in parts]
         # copies first: `model` may share its dictionaries with the live one (a dataclasses.replace of it)
         wanted = [dict(part) for part in (model.roles, model.resource_policies, model.key_policies, model.encryption_keys)]

@@ -31,6 +31,8 @@ def main() -> None:
 
     sys.path.insert(0, args.code_dir)
     spec = importlib.util.spec_from_file_location("user_module", Path(args.code_dir) / args.program)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {args.program} from {args.code_dir}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not hasattr(module, "model_fn"):
@@ -72,7 +74,9 @@ def default_output_fn(prediction, accept: str) -> str:
 def batches(text: str, split_type: str) -> list[str]:
     if split_type != "Line":
         return [text]
-    chunks, current, size = [], [], 0
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
     for line in text.splitlines(keepends=True):
         if current and size + len(line) > MAX_PAYLOAD_BYTES:
             chunks.append("".join(current))

@@ -62,9 +62,9 @@ def _offline_session() -> Iterator[Any]:
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     for name in ("sagemaker", "sagemaker.config", "botocore.configprovider", "werkzeug"):
         logging.getLogger(name).setLevel(logging.ERROR)  # the SDK narrates every default it applies
-    with serving() as (endpoint, _):
+    with serving() as server:
         saved = os.environ.get("AWS_ENDPOINT_URL")
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        os.environ["AWS_ENDPOINT_URL"] = server.endpoint
         try:
             boto_session = boto3.Session(region_name=REGION, aws_access_key_id="build", aws_secret_access_key="build")
             boto_session.client("s3").create_bucket(Bucket=_BUCKET)

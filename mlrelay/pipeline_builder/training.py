@@ -20,6 +20,7 @@ from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 from sagemaker.model import Model
 from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.workflow.entities import PipelineVariable
 from sagemaker.workflow.model_step import ModelStep
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
@@ -58,7 +59,9 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     # keys on a step's arguments: with these in them, a table or bundle changed at the same URI is read again.
     input_version = ParameterString("InputDataVersion", default_value="unknown")
     code_version = ParameterString("CodeVersion", default_value="unknown")
-    inputs_read = {"MLRELAY_INPUT_DATA_VERSION": input_version, "MLRELAY_CODE_VERSION": code_version}
+    inputs_read: dict[str, str | PipelineVariable] = {
+        "MLRELAY_INPUT_DATA_VERSION": input_version, "MLRELAY_CODE_VERSION": code_version,
+    }
 
     def outputs_of(*parts: str) -> Any:
         return run_path(bucket, run_id, *parts)

@@ -11,6 +11,7 @@ from moto.core.exceptions import _RESTError  # noqa: F401 - pinned by importing 
 from moto.core.responses import BaseResponse
 from moto.s3.models import FakeKey
 from moto.s3.utils import _VersionedKeyStore  # noqa: F401
+from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
@@ -45,6 +46,7 @@ PINNED = {
     "_value_buffer": FakeKey.__init__,
     "_max_buffer_size": FakeKey.__init__,
     "_version_id": FakeKey.__init__,
+    "_server": ThreadedMotoServer.__init__,
 }
 
 

@@ -95,3 +95,14 @@ def test_every_failure_reaches_the_report_with_the_name_of_its_step(path):
             assert target["Type"] == "Pass" and target["Next"] == "ReportFailure", f"{name} -> {catch['Next']}"
             assert target["Result"]["name"] in states, f"{catch['Next']} names a step that does not exist"
     assert states["ReportFailure"]["Parameters"]["MessageBody"]["state.$"] == "$.failed_state.name"
+
+
+def test_the_state_names_a_resume_needs_are_read_from_the_committed_definitions():
+    from mlrelay.asl.build import RESUME_STATES_FILE
+    from mlrelay.asl.resume_states import resume_states
+
+    built = resume_states({name: build() for name, build in WORKFLOWS.items()})
+
+    assert RESUME_STATES_FILE.read_text() == render(built), "chalicelib/resume/states.json is stale: run `mlrelay statemachines build`"
+    assert built["config_step"] == {"training": "LoadTrainingConfig"}
+    assert {"WaitForTrainingPipeline", "WaitForInferencePipeline"} <= set(built["pipeline_waits"])

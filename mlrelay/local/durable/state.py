@@ -11,6 +11,7 @@ from typing import Any
 
 from mlrelay.local.durable.store import StateStore
 from mlrelay.local.durable.writes import DurableWrites, Write
+from mlrelay.local.emulated.server import LocalServer
 from mlrelay.local.emulated.state.journals import LogsJournal, PendingInvocations
 from mlrelay.local.emulated.state.s3 import S3State
 from mlrelay.local.emulated.state.sagemaker import SageMakerState
@@ -87,13 +88,15 @@ class DurableState:
         self.sqs.save()
 
     @contextmanager
-    def kept(self, server: Any) -> Iterator[None]:
+    def kept(self, server: LocalServer) -> Iterator[None]:
         """From here on each write to the server is saved before it is answered, and running executions as they go."""
-        wsgi_server = server._server  # ThreadedMotoServer's werkzeug server: its handler calls `.app` per request
-        original = wsgi_server.app
-        wsgi_server.app = self._writes = DurableWrites(original, self._keepers(), SERIALIZED)
+
+        def durable(app: Any) -> DurableWrites:
+            self._writes = DurableWrites(app, self._keepers(), SERIALIZED)
+            return self._writes
+
         with ExitStack() as undo:
-            undo.callback(setattr, wsgi_server, "app", original)
+            undo.enter_context(server.wrapped(durable))
             undo.enter_context(self.stepfunctions.saved_while_running())
             yield
 

@@ -32,7 +32,7 @@ _TARGET_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", 
 def patched(router: InvokeRouter, may_deliver: MayDeliver = lambda rule, target, action: True) -> Iterator[None]:
     original = Rule.send_to_targets
 
-    def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:  # moto's EventMessageType
         if self.scheduled_expression and self.arn not in original_event.get("resources", []):
             return  # not this schedule's own tick
         if not self.event_pattern.matches_event(original_event):
@@ -87,7 +87,7 @@ def _dead_letter(may_deliver: MayDeliver, rule: Rule, target: dict[str, Any], ev
     })
 
 
-def transformed(event: dict[str, Any], target: dict[str, Any]) -> Any:
+def transformed(event: Any, target: dict[str, Any]) -> Any:
     """Apply the target's InputTransformer, as EventBridge does before invoking."""
     transformer = target.get("InputTransformer")
     if not transformer:
@@ -118,7 +118,7 @@ def fire_schedule(account: str, region: str, rule_name: str, at: datetime) -> bo
     rule = events_backends[account][region].event_buses["default"].rules.get(rule_name)
     if rule is None or not rule.scheduled_expression:
         return False
-    event = {
+    event: Any = {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
         "account": account, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
         "resources": [rule.arn], "detail": {}, "ingestion-time": time.time(),

@@ -77,15 +77,15 @@ class _ActingCredentials(Credentials):
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
         return self._current()
 
-    @property  # type: ignore[override]
+    @property
     def access_key(self) -> str:
         return self._current().access_key
 
-    @property  # type: ignore[override]
+    @property
     def secret_key(self) -> str:
         return self._current().secret_key
 
-    @property  # type: ignore[override]
+    @property
     def token(self) -> str | None:
         return self._current().token
 

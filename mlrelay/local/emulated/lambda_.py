@@ -45,7 +45,7 @@ def patched(router: InvokeRouter) -> Iterator[None]:
 
 
 def _account_settings(self: LambdaResponse) -> tuple[int, dict[str, str], str]:
-    functions = self.backend.list_functions()
+    functions = list(self.backend.list_functions())
     reserved = sum(int(f.reserved_concurrency or 0) for f in functions)
     return 200, {}, json.dumps({
         "AccountLimit": {"ConcurrentExecutions": ACCOUNT_CONCURRENCY, "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY - reserved,

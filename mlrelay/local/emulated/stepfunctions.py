@@ -68,9 +68,10 @@ def patched(fault_plan: Any, time_scale: float = 1.0) -> Iterator[None]:
         yield
 
 
-def classes_with_own_from_error() -> list[type]:
+def classes_with_own_from_error() -> list[type[ExecutionState]]:
     assert state_task_service_factory  # imported so that every service task class exists
-    found, pending = [ExecutionState], list(ExecutionState.__subclasses__())
+    found: list[type[ExecutionState]] = [ExecutionState]  # type: ignore[type-abstract]  # its own _from_error is patched too
+    pending = list(ExecutionState.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
@@ -81,7 +82,8 @@ def classes_with_own_from_error() -> list[type]:
 
 def _send_task_failure_with_cause(self: StepFunctionResponse) -> Any:
     # moto's handler passes only `error`: a failed pipeline's reason would be lost.
-    self.stepfunction_backend.send_task_failure(
+    backend: Any = self.stepfunction_backend  # the parser's backend, whose send_task_failure takes a cause
+    backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
@@ -93,8 +95,9 @@ def _stop_ending_the_wait_for_a_task_token(original: Callable[..., None]) -> Cal
 
     def stop(self: ExecutionWorker, stop_date: Any, error: str | None, cause: str | None) -> None:
         original(self, stop_date, error, cause)
-        for endpoint in list(self.env.callback_pool_manager._pool.values()):
-            endpoint.interrupt_all()
+        if self.env is not None:
+            for endpoint in list(self.env.callback_pool_manager._pool.values()):
+                endpoint.interrupt_all()
 
     return stop
 
@@ -114,7 +117,8 @@ def _refusable(fault_plan: Any, answer: Callable[[StepFunctionResponse], Any]) -
 
     def refusable(self: StepFunctionResponse) -> Any:
         token = self._get_param("taskToken")
-        waiting = [e for e in self.stepfunction_backend._get_executions()
+        backend: Any = self.stepfunction_backend  # the parser's backend
+        waiting = [e for e in backend._get_executions()
                    if e.exec_worker is not None and e.exec_worker.env.callback_pool_manager.get(token) is not None]
         fault = fault_plan.callback_refusal(waiting[0].name) if waiting else None
         if fault is not None:
@@ -156,7 +160,7 @@ def _with_faults(fault_plan: Any) -> Callable[[ExecutionState, Environment], Non
 
     def evaluate(self: ExecutionState, env: Environment) -> None:
         if isinstance(self, StateTask):
-            context = env.states.context_object.context_object_data
+            context: Any = env.states.context_object.context_object_data
             fault = fault_plan.state_fault(context["Execution"]["Name"], context["State"]["Name"])
             if fault is not None:  # raises a TaskFailed with the fault's error, as a mocked Throw does
                 eval_mocked_response(env, MockedResponseThrow(0, 0, fault.error, fault.cause))

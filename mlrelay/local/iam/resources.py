@@ -140,9 +140,9 @@ def _values(prefix: str, operation: str, params: Mapping[str, Any], lookups: Loo
             *_, machine, execution = values["ExecutionArn"][0].split(":")
             values.update(StateMachineName=[machine], ExecutionId=[execution])
     elif prefix == "sagemaker":
-        execution = arn_params.get("PipelineExecutionArn")
-        if execution:
-            _, pipeline, _, execution_id = execution[0].split(":", 5)[-1].split("/")
+        pipeline_execution = arn_params.get("PipelineExecutionArn")
+        if pipeline_execution:
+            _, pipeline, _, execution_id = pipeline_execution[0].split(":", 5)[-1].split("/")
             values.update(PipelineName=[pipeline], RandomString=[execution_id])
         package = (values.get("ModelPackageArn") or values.get("ModelPackageName") or [""])[0]
         values.pop("ModelPackageName", None)

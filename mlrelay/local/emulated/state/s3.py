@@ -76,7 +76,7 @@ class S3State:
             if not (folder / "bucket.pickle").exists():
                 continue  # a bucket whose first save a kill cut short: nothing in it was acknowledged
             settings = self._store.load(folder / "bucket.pickle")
-            bucket = backend.buckets.get(settings["name"])
+            bucket: Any = backend.buckets.get(settings["name"])
             if bucket is None:
                 bucket = FakeBucket.__new__(FakeBucket)
                 vars(bucket).update(settings)
@@ -85,7 +85,7 @@ class S3State:
 
                 bucket.multiparts = MultipartDict()
                 backend.buckets[bucket.name] = bucket
-                s3_backends.bucket_accounts[bucket.name] = ACCOUNT_ID
+                s3_backends.bucket_accounts[bucket.name] = (backend.partition, ACCOUNT_ID)  # as CreateBucket records it
             for path in (folder / "keys").glob("*.pickle"):
                 name, versions = self._load_keys(path)
                 bucket.keys.setlist(name, versions)
@@ -130,7 +130,7 @@ _BLOBS = _Blobs()
 
 
 def _restored_key(fields: dict[str, Any], digest: str) -> FakeKey:
-    key = FakeKey.__new__(FakeKey)
+    key: Any = FakeKey.__new__(FakeKey)
     vars(key).update(fields)
     key.multipart = None
     key.lock = threading.Lock()

@@ -39,7 +39,7 @@ class RecordedExecution(Execution):
     def __init__(self, fields: dict[str, Any], events: list[dict[str, Any]], state_machine: Any):
         vars(self).update(fields)
         self.state_machine = state_machine
-        self.exec_worker = _NO_WORKER  # moto asks every execution's worker about a task token
+        self.exec_worker: Any = _NO_WORKER  # moto asks every execution's worker about a task token
         self._cloud_watch_logging_session = None
         self._activity_store = {}
         self.events = events
