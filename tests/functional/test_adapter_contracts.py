@@ -7,14 +7,40 @@ these fail (the pattern of aws/chalice's samples/todo-app tests/test_db.py).
 from __future__ import annotations
 
 import itertools
+import json
+from datetime import date
 
 import pytest
 
+from chalicelib.aws.alert_ledger import AlertLedger
 from chalicelib.aws.callbacks import OutcomeConflictError, PipelineCallbacks
+from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
+from chalicelib.aws.preferences import NotificationPreferences
 from chalicelib.aws.run_ledger import RunLedger
+from chalicelib.aws.s3 import S3Objects
+from chalicelib.aws.sagemaker import ModelRegistry
+from chalicelib.aws.slack import SlackWebhook
+from chalicelib.aws.sns import AlertsTopic
+from chalicelib.aws.sqs import Queue
+from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
+from chalicelib.shared.messages import FoldedRuns
 from chalicelib.shared.runs import ResumeEntry
-from tests.unit.fakes import FakeModelVersions, FakePipelineCallbacks, FakeRunLedger
+from tests.unit.fakes import (
+    FakeAlertLedger,
+    FakeModelVersions,
+    FakePipelineCallbacks,
+    FakePredictionRuns,
+    FakePreferences,
+    FakeQueue,
+    FakeRegistry,
+    FakeRowCounts,
+    FakeRunLedger,
+    FakeS3,
+    FakeSlack,
+    FakeTopic,
+    FakeWatermarks,
+)
 
 pytestmark = pytest.mark.functional
 _names = itertools.count()
@@ -164,3 +190,239 @@ def test_the_first_outcome_of_a_pipeline_stands_and_a_repeat_of_it_still_reads_t
         callbacks.record_outcome(arn, "Succeeded", "")
 
     assert (first, repeat) == (token, token)
+
+
+# --- the runs table's small records: watermarks, row counts, prediction runs ------------------------------------------
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def runs_table_records(request, aws):
+    """(watermarks, row counts, prediction runs), on the fakes or on the stack's runs table."""
+    if request.param == "fake":
+        return FakeWatermarks(), FakeRowCounts(), FakePredictionRuns()
+    table = aws.stack.applied.ref("RunsTable")
+    return DailyWatermarks(table, aws.dynamodb), RowCounts(table, aws.dynamodb), PredictionRuns(table, aws.dynamodb)
+
+
+def test_a_daily_watermark_only_moves_forward_and_remembers_its_last_success(runs_table_records, model):
+    watermarks, _, _ = runs_table_records
+    before = watermarks.last_until(model), watermarks.last_success(model)
+
+    watermarks.advance(model, date(2026, 12, 5), "infer-a")
+    watermarks.advance(model, date(2026, 12, 3), "infer-late")  # a late rerun of an older day
+    after = watermarks.last_until(model), watermarks.last_success(model)
+
+    assert before == (None, None)
+    assert after[0] == date(2026, 12, 5) and after[1] is not None and after[1].tzinfo is not None
+
+
+def test_a_row_count_swap_answers_the_previous_runs_count_and_none_for_a_rerun(runs_table_records, model):
+    _, counts, _ = runs_table_records
+
+    answers = [counts.swap(model, "daily", 120, "infer-1"), counts.swap(model, "daily", 130, "infer-2"),
+               counts.swap(model, "daily", 135, "infer-2"), counts.swap(model, "monthly", 4000, "infer-m")]
+
+    assert answers == [None, 120, None, None]
+
+
+def test_prediction_runs_are_listed_newest_first_each_once(runs_table_records, model):
+    _, _, prediction_runs = runs_table_records
+    for run in ("infer-1", "infer-2", "infer-2", "infer-3"):
+        prediction_runs.add(model, 1, run)
+    prediction_runs.add(model, 2, "infer-other-version")
+
+    assert prediction_runs.newest(model, 1, limit=2) == ["infer-3", "infer-2"]
+    assert prediction_runs.newest(model, 1, limit=10) == ["infer-3", "infer-2", "infer-1"]
+    assert prediction_runs.newest(model, 3, limit=10) == []
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def preferences(request, aws):
+    if request.param == "fake":
+        return FakePreferences()
+    return NotificationPreferences(aws.stack.applied.ref("RunsTable"), aws.dynamodb)
+
+
+def test_notification_preferences_come_back_as_they_were_put(preferences, model):
+    before = preferences.get(model)
+    preferences.put(model, {"slack": False, "sns": True, "notify_on": ["failure"]})
+    preferences.put(model, {"slack": True, "sns": False, "notify_on": ["failure", "inference"]})
+
+    assert before is None
+    assert preferences.get(model) == {"slack": True, "sns": False, "notify_on": ["failure", "inference"]}
+
+
+# --- the alert ledger ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def alert_ledger(request, aws):
+    if request.param == "fake":
+        return FakeAlertLedger()
+    return AlertLedger(aws.stack.applied.ref("AlertsTable"), aws.dynamodb)
+
+
+def test_an_alert_window_counts_its_messages_and_a_new_one_starts_afresh_keeping_the_runs(alert_ledger, model):
+    key = f"failed|training|{model}|Train|AlgorithmError"
+    first = alert_ledger.record(key, "m1", now=1000, window_seconds=900, run="train-a")
+    alert_ledger.mark_delivered(key, "slack")
+    repeat = alert_ledger.record(key, "m2", now=1100, window_seconds=900, run="train-b")
+    later = alert_ledger.record(key, "m3", now=1900, window_seconds=900, run="train-c")  # the window ended at 1900
+
+    assert (first.message_ids, first.window_ends) == (frozenset({"m1"}), 1900)
+    assert (repeat.message_ids, repeat.delivered, repeat.runs) == (frozenset({"m1", "m2"}), frozenset({"slack"}),
+                                                                  frozenset({"train-a", "train-b"}))
+    assert (later.message_ids, later.delivered, later.window_ends) == (frozenset({"m3"}), frozenset(), 2800)
+    assert later.runs == frozenset({"train-a", "train-b", "train-c"})
+
+
+def test_one_naming_post_is_scheduled_at_a_time_and_taking_it_frees_the_next(alert_ledger, model):
+    key = f"failed|training|{model}|Split|AlgorithmError"
+    alert_ledger.record(key, "m1", now=1000, window_seconds=900, run="train-a")
+
+    scheduled = [alert_ledger.schedule_naming(key), alert_ledger.schedule_naming(key)]
+    alert_ledger.mark_named(key, ["train-a"])
+    taken = alert_ledger.take_naming(key)
+    again = alert_ledger.schedule_naming(key)
+    alert_ledger.cancel_naming(key)
+
+    assert scheduled == [True, False] and again is True
+    assert taken.named == frozenset({"train-a"}) and taken.runs == frozenset({"train-a"})
+    assert alert_ledger.schedule_naming(key) is True  # cancelled: the next fold schedules it again
+
+
+# --- S3 ------------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "s3"])
+def objects(request, aws):
+    """(the adapter, put(key, bytes), bucket)."""
+    if request.param == "fake":
+        fake = FakeS3()
+        return fake, lambda key, data: fake.put(aws.bucket, key, data), aws.bucket
+    return S3Objects(aws.s3), lambda key, data: aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=data), aws.bucket
+
+
+def test_objects_read_back_and_a_missing_one_is_not_found(objects, model):
+    store, put, bucket = objects
+    put(f"contracts/{model}/doc.json", b'{"a": 1}')
+
+    assert store.read_json(bucket, f"contracts/{model}/doc.json", 1024) == {"a": 1}
+    assert store.exists(f"s3://{bucket}/contracts/{model}/doc.json")
+    assert not store.exists(f"s3://{bucket}/contracts/{model}/nothing.json")
+    with pytest.raises(NotFoundError):
+        store.read_json(bucket, f"contracts/{model}/nothing.json", 1024)
+
+
+def test_a_table_is_a_file_or_the_csv_files_under_a_prefix_and_its_identity_follows_its_bytes(objects, model):
+    store, put, bucket = objects
+    prefix = f"contracts/{model}/table/"
+    put(prefix + "b.csv", b"id,x\n2,b\n")
+    put(prefix + "a.csv", b"id,x\n1,a\n")
+    put(prefix + "notes.txt", b"not a table")
+    before = store.identity(f"s3://{bucket}/{prefix}")
+
+    lines = list(store.table_lines(bucket, prefix))
+    first = store.first_table_file(bucket, prefix)
+    put(prefix + "a.csv", b"id,x\n1,changed\n")
+    after = store.identity(f"s3://{bucket}/{prefix}")
+    single = store.identity(f"s3://{bucket}/{prefix}a.csv")
+
+    assert first == prefix + "a.csv"
+    assert lines == [(prefix + "a.csv", "id,x"), (prefix + "a.csv", "1,a"), (prefix + "b.csv", "id,x"), (prefix + "b.csv", "2,b")]
+    assert before.startswith("files:2:") and after.startswith("files:2:") and before != after
+    assert single.startswith("etag:")
+
+
+# --- the model registry --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "sagemaker"])
+def registry(request, aws):
+    if request.param == "fake":
+        return FakeRegistry()
+    return ModelRegistry(aws.stack.stage, aws.stack.client("sagemaker"))
+
+
+CONTAINER = {"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+             "ModelDataUrl": "s3://bucket/runs/r/model/job/output/model.tar.gz"}
+
+
+def test_a_registered_version_keeps_its_status_until_set_and_its_container(registry, model):
+    with pytest.raises(AwsError):
+        registry.register(model, "Approved", "no group yet", CONTAINER, {"run_id": "r0"})
+    registry.ensure_group(model, "a contract test's model")
+    registry.ensure_group(model, "a contract test's model")  # twice: still one group
+
+    first = registry.register(model, "Approved", "v1", CONTAINER, {"run_id": "r1"})
+    second = registry.register(model, "Rejected", "v2", {**CONTAINER, "ModelDataUrl": "s3://bucket/v2.tar.gz"}, {"run_id": "r2"})
+    registry.set_status(first, "Rejected", "rolled back by hand")
+
+    assert (first.rsplit("/", 1)[-1], second.rsplit("/", 1)[-1]) == ("1", "2")
+    assert (registry.status(first), registry.status(second)) == ("Rejected", "Rejected")
+    assert registry.container(second)["ModelDataUrl"] == "s3://bucket/v2.tar.gz"
+    assert registry.container(first)["Image"] == CONTAINER["Image"]
+
+
+# --- a queue ------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "sqs"])
+def queue(request, aws):
+    """(the adapter, what the queue delivered so far)."""
+    if request.param == "fake":
+        fake = FakeQueue()
+        return fake, lambda: [(m, d) for m, d in zip(fake.messages, fake.delays, strict=True)]
+    url = aws.sqs.create_queue(QueueName=f"contract-queue-{next(_names)}")["QueueUrl"]
+
+    def delivered():
+        received = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3).get("Messages", [])
+        return [(json.loads(m["Body"]), None) for m in received]
+
+    return Queue(url, aws.sqs), delivered
+
+
+def test_a_sent_message_arrives_as_its_json(queue):
+    adapter, delivered = queue
+    message = FoldedRuns(collapse_key="failed|training|m|Train|AlgorithmError", workflow="training", model_name="m", state="Train",
+                         error="AlgorithmError")
+
+    message_id = adapter.send(message)
+
+    assert isinstance(message_id, str) and message_id
+    assert [body for body, _ in delivered()] == [json.loads(message.model_dump_json())]
+
+
+# --- the people: SNS and Slack ------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "sns"])
+def topic(request, aws):
+    """(the adapter, what its subscribers got that mentions a text)."""
+    if request.param == "fake":
+        fake = FakeTopic()
+        return fake, lambda text: [(s, b) for s, b in fake.published if text in s + b]
+    adapter = AlertsTopic(aws.stack.applied.ref("AlertsTopic"), aws.stack.client("sns"))
+    return adapter, lambda text: [(n["Subject"], n["Message"]) for n in aws.sns_messages(text)]
+
+
+def test_a_published_alert_reaches_the_subscribers_with_its_subject(topic, model):
+    adapter, received = topic
+
+    message_id = adapter.publish(f"❌ {model} failed", f"step Train of {model}: AlgorithmError")
+
+    assert isinstance(message_id, str) and message_id
+    assert received(model) == [(f"❌ {model} failed", f"step Train of {model}: AlgorithmError")]
+
+
+@pytest.fixture(params=["fake", "slack"])
+def slack(request, aws):
+    """(the adapter, what Slack accepted that mentions a text)."""
+    if request.param == "fake":
+        fake = FakeSlack()
+        return fake, lambda text: [p for p in fake.posts if text in json.dumps(p, ensure_ascii=False)]
+    adapter = SlackWebhook(aws.stack.applied.parameters["SlackWebhookParameterName"], min_interval_seconds=0)
+    return adapter, aws.slack_posts
+
+
+def test_a_slack_post_arrives_as_it_was_sent(slack, model):
+    adapter, received = slack
+    message = {"text": f"✅ {model} v1 promoted", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*v1*"}}]}
+
+    adapter.post(message)
+
+    assert received(model) == [message]

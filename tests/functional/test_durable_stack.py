@@ -17,6 +17,7 @@ from mlrelay.cli.main import app
 from mlrelay.local import memory_watch
 from mlrelay.local.job_processes import alive
 from mlrelay.local.state_file import read_state
+from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import valid_config
 from tests.functional.local_up import LocalUp, wait_for
 
@@ -136,6 +137,39 @@ def test_an_inference_run_killed_before_its_load_is_resumed_and_loads_its_rows_o
         assert re.search(r"\b4000\D+4000\b", counted), counted  # the catalogue `local up` put there, each item once
     finally:
         again.stop()
+
+
+def test_a_load_killed_inside_its_transaction_leaves_the_warehouse_as_its_last_commit(tmp_path, monkeypatch, leftovers):
+    # GIVEN a run's rows in the warehouse of a durable stack
+    state = tmp_path / "state"
+    killed = LocalUp(state)
+    leftovers.append(killed)
+    monkeypatch.setenv("MLRELAY_STATE_FILE", str(killed.state_file))
+    data, connection = clients("redshift-data"), connection_from(read_state().outputs)
+    run_statement(data, connection, sqls=["CREATE SCHEMA kill_test", "CREATE TABLE kill_test.loaded (run_id VARCHAR, n BIGINT)",
+                                          "INSERT INTO kill_test.loaded VALUES ('run-1', 1), ('run-1', 2)"])
+    # WHEN a load of the run (its rows deleted, then inserted, one transaction as the Load step's) is killed half-way
+    load = data.batch_execute_statement(**connection, Sqls=[
+        "DELETE FROM kill_test.loaded WHERE run_id = 'run-1'",
+        "INSERT INTO kill_test.loaded SELECT 'run-1', sum(range % 7) FROM range(30000000000)",  # seconds of work
+    ])["Id"]
+    wait_for(lambda: [part["Status"] for part in data.describe_statement(Id=load)["SubStatements"]] == ["FINISHED", "STARTED"],
+             60, "the delete done and the insert running")
+    killed.kill()
+
+    # THEN the next start has the rows of the last commit (the delete went with its transaction), and loads again
+    again = LocalUp(state)
+    leftovers.append(again)
+    try:
+        kept = cli("warehouse", "query", "SELECT run_id, n FROM kill_test.loaded ORDER BY n")
+        run_statement(clients("redshift-data"), connection, sqls=[
+            "DELETE FROM kill_test.loaded WHERE run_id = 'run-1'", "INSERT INTO kill_test.loaded VALUES ('run-1', 3)"])
+        reloaded = cli("warehouse", "query", "SELECT run_id, n FROM kill_test.loaded ORDER BY n")
+    finally:
+        again.stop()
+
+    assert re.findall(r"run-1\W+(\d+)", kept) == ["1", "2"], kept  # the table as printed: │ run-1 │ 1 │
+    assert re.findall(r"run-1\W+(\d+)", reloaded) == ["3"], reloaded
 
 
 def _slow_model(tmp_path: Path, model_name: str, pauses: dict[str, str], **config: object) -> Path:
