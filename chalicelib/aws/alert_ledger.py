@@ -33,13 +33,16 @@ class AlertLedger:
         self._client = dynamodb_client or client("dynamodb")
 
     def record(self, collapse_key: str, message_id: str, now: int, window_seconds: int, run: str | None = None) -> AlertRecord:
-        """Note this message (and the run it tells of) under its key, starting a new window when the last one ended."""
-        with translated(f"cannot read alert ledger {self._table}"):
-            item = self._client.get_item(TableName=self._table, Key=_key(collapse_key), ConsistentRead=True).get("Item")
-        current = _record(item) if item else None
-        if current is None or current.window_ends <= now:
-            self._open_window(collapse_key, current.window_ends if current else 0, now + window_seconds)
-        return _record(self._add(collapse_key, message_ids=[message_id], runs=[run] if run else []))
+        """Note this message (and the run it tells of) under its key: while the window is open, one conditional write;
+        when it has ended, or none was opened yet, the next window is opened first and the message joins it."""
+        noted = {"message_ids": [message_id], "runs": [run] if run else []}
+        for _ in range(2):
+            try:
+                return _record(self._add(collapse_key, open_at=now, **noted))
+            except ConditionFailedError as ended:
+                seen_ends = _record(ended.item).window_ends if ended.item else 0
+                self._open_window(collapse_key, seen_ends, now + window_seconds)
+        raise ConditionFailedError(f"alert ledger {self._table}: the window of {collapse_key} ended as soon as it was opened")
 
     def _open_window(self, collapse_key: str, seen_ends: int, window_ends: int) -> None:
         """A new window counts and delivers anew (the runs seen and named stay, for a naming post still on its way).
@@ -89,13 +92,20 @@ class AlertLedger:
                 TableName=self._table, Key=_key(collapse_key), UpdateExpression="REMOVE naming_due", ReturnValues="ALL_NEW",
             ).get("Attributes", {}))
 
-    def _add(self, collapse_key: str, **values: list[str]) -> dict[str, Any]:
+    def _add(self, collapse_key: str, open_at: int | None = None, **values: list[str]) -> dict[str, Any]:
+        """ADD to the item's sets; with `open_at`, only while its window is open at that time (ConditionFailedError
+        carries the item as found)."""
         present = {name: items for name, items in values.items() if items}
+        attributes: dict[str, Any] = {f":{name}": {"SS": items} for name, items in present.items()}
+        condition: dict[str, Any] = {}
+        if open_at is not None:
+            attributes[":now"] = {"N": str(open_at)}
+            condition = {"ConditionExpression": "window_ends > :now", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         with translated(f"cannot update alert ledger {self._table}"):
             return self._client.update_item(
                 TableName=self._table, Key=_key(collapse_key),
                 UpdateExpression="ADD " + ", ".join(f"{name} :{name}" for name in present),
-                ExpressionAttributeValues={f":{name}": {"SS": items} for name, items in present.items()}, ReturnValues="ALL_NEW",
+                ExpressionAttributeValues=attributes, ReturnValues="ALL_NEW", **condition,
             )["Attributes"]
 
 

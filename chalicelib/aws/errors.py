@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +35,10 @@ class NotFoundError(AwsError):
 class ConditionFailedError(AwsError):
     """A conditional write found the item in another state (someone else got there first)."""
 
+    def __init__(self, message: str, code: str = "", item: dict[str, Any] | None = None):
+        super().__init__(message, code)
+        self.item = item  # the item as the write found it, when asked for (ReturnValuesOnConditionCheckFailure)
+
 
 @contextmanager
 def translated(action: str, not_found: frozenset[str] = NOT_FOUND_CODES) -> Iterator[None]:
@@ -47,5 +52,5 @@ def translated(action: str, not_found: frozenset[str] = NOT_FOUND_CODES) -> Iter
         if code in not_found:
             raise NotFoundError(detail, code) from err
         if code == CONDITION_FAILED:
-            raise ConditionFailedError(detail, code) from err
+            raise ConditionFailedError(detail, code, err.response.get("Item")) from err
         raise AwsError(detail, code) from err

@@ -2,6 +2,7 @@
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.aws.alert_ledger import AlertLedger
@@ -37,20 +38,27 @@ def test_a_new_window_counts_anew_and_keeps_the_runs_seen_and_named(ledger):
 def test_of_two_consumers_that_saw_the_window_end_one_opens_the_next_and_the_others_message_joins_it(ledger):
     ledger.record("k", "m-1", now=0, window_seconds=900)
     client = ledger._client
-    stale = client.get_item(TableName="alerts", Key={"collapse_key": {"S": "k"}})  # both read the ended window
+    ended = client.get_item(TableName="alerts", Key={"collapse_key": {"S": "k"}})["Item"]  # its window ended at 900
 
-    class ReadsBeforeTheOther:
-        """The second consumer's read came before the first consumer's write."""
+    class MetTheEndedWindowFirst:
+        """The second consumer's write met the ended window before the first consumer opened the next."""
 
-        def get_item(self, **_):
-            return stale
+        def __init__(self):
+            self.met = False
+
+        def update_item(self, **request):
+            if "window_ends > :now" in request.get("ConditionExpression", "") and not self.met:
+                self.met = True
+                error = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "window ended"}, "Item": ended}
+                raise ClientError(error, "UpdateItem")
+            return client.update_item(**request)
 
         def __getattr__(self, name):
             return getattr(client, name)
 
     ledger.record("k", "m-2", now=1000, window_seconds=900)  # the first opens the new window, posts, and says so
     ledger.mark_delivered("k", "slack")
-    late = AlertLedger("alerts", ReadsBeforeTheOther()).record("k", "m-3", now=1001, window_seconds=900)
+    late = AlertLedger("alerts", MetTheEndedWindowFirst()).record("k", "m-3", now=1001, window_seconds=900)
 
     assert late.message_ids == {"m-2", "m-3"} and late.delivered == {"slack"}  # not wiped: the second does not post again
     assert late.window_ends == 1900
