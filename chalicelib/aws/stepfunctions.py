@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.aws.clients import client
@@ -14,6 +15,8 @@ from chalicelib.aws.errors import AwsError, translated
 _STALE_TOKEN = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
 # Step Functions limits: error names 256 characters, causes 32,768.
 MAX_ERROR, MAX_CAUSE = 256, 32768
+# How far Lambda's clock and Step Functions' may disagree; a repeat start within it is reported as a new start.
+CLOCK_SKEW = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,11 @@ class Workflows:
         """Start `name` once: a name already used means this run was already started.
 
         Step Functions keeps a standard workflow's execution names unique for
-        90 days, which makes the name our second line of deduplication.
+        90 days, which makes the name our second line of deduplication. A start
+        with the name and input of a running execution is answered with that
+        execution, not refused: its start date, before this call, tells it apart.
         """
+        requested_at = datetime.now(UTC)
         try:
             with translated(f"cannot start {name} on {state_machine_arn}"):
                 response = self._client.start_execution(
@@ -41,7 +47,8 @@ class Workflows:
             if err.code == "ExecutionAlreadyExists":
                 return StartedExecution(execution_arn_for(state_machine_arn, name), already_existed=True)
             raise
-        return StartedExecution(response["executionArn"], already_existed=False)
+        started_before = response["startDate"] < requested_at - CLOCK_SKEW
+        return StartedExecution(response["executionArn"], already_existed=started_before)
 
 
 class TaskCallbacks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from datetime import date
 
 import pytest
@@ -23,6 +24,7 @@ from chalicelib.aws.sagemaker import ModelRegistry
 from chalicelib.aws.slack import SlackWebhook
 from chalicelib.aws.sns import AlertsTopic
 from chalicelib.aws.sqs import Queue
+from chalicelib.aws.stepfunctions import TaskCallbacks, Workflows, execution_arn_for
 from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
 from chalicelib.shared.messages import FoldedRuns
 from chalicelib.shared.runs import ResumeEntry
@@ -38,8 +40,10 @@ from tests.unit.fakes import (
     FakeRunLedger,
     FakeS3,
     FakeSlack,
+    FakeTaskCallbacks,
     FakeTopic,
     FakeWatermarks,
+    FakeWorkflows,
 )
 
 pytestmark = pytest.mark.functional
@@ -426,3 +430,71 @@ def test_a_slack_post_arrives_as_it_was_sent(slack, model):
     adapter.post(message)
 
     assert received(model) == [message]
+
+
+# --- starting workflows --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "stepfunctions"])
+def workflows(request, aws):
+    """(the adapter, a state machine ARN whose executions run a while)."""
+    if request.param == "fake":
+        yield FakeWorkflows(), f"arn:aws:states:us-east-1:123456789012:stateMachine:contract-{next(_names)}"
+        return
+    training = aws.sfn.describe_state_machine(stateMachineArn=aws.training_arn)
+    machine = aws.sfn.create_state_machine(
+        name=f"contract-waits-{next(_names)}", roleArn=training["roleArn"],
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 20, "End": True}}}),
+    )["stateMachineArn"]
+    yield Workflows(aws.sfn), machine
+    for execution in aws.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+        aws.sfn.stop_execution(executionArn=execution["executionArn"])
+
+
+def test_a_run_name_starts_one_execution_and_a_repeat_says_it_was_started_already(workflows, model):
+    adapter, machine = workflows
+
+    first = adapter.start(machine, f"train-{model}", {"run_id": f"train-{model}"})
+    time.sleep(1.5)  # a repeat within the clocks' allowed skew (stepfunctions.CLOCK_SKEW) is reported as a start
+    repeat = adapter.start(machine, f"train-{model}", {"run_id": f"train-{model}"})  # Step Functions answers with the running one
+    other = adapter.start(machine, f"train-{model}", {"run_id": "another input"})  # and refuses the name for another input
+
+    assert first.execution_arn == repeat.execution_arn == other.execution_arn == execution_arn_for(machine, f"train-{model}")
+    assert (first.already_existed, repeat.already_existed, other.already_existed) == (False, True, True)
+
+
+# --- answering waiting tasks ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "stepfunctions"])
+def task_tokens(request, aws):
+    """(the adapter, a function that gives the token of a task waiting now)."""
+    if request.param == "fake":
+        return FakeTaskCallbacks(), lambda: f"token-{next(_names)}"
+    table = aws.stack.applied.ref("PipelineCallbacksTable")
+    training = aws.sfn.describe_state_machine(stateMachineArn=aws.training_arn)
+    waits = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken", "End": True,
+             "Parameters": {"TableName": table, "Key": {"pipeline_execution_arn": {"S.$": "$.key"}},
+                            "UpdateExpression": "SET task_token = :token",
+                            "ExpressionAttributeValues": {":token": {"S.$": "$$.Task.Token"}}}}
+    machine = aws.sfn.create_state_machine(name=f"contract-callbacks-{next(_names)}", roleArn=training["roleArn"],
+                                           definition=json.dumps({"StartAt": "Wait", "States": {"Wait": waits}}))["stateMachineArn"]
+
+    def waiting_token():
+        key = f"contract-callback-{next(_names)}"
+        aws.sfn.start_execution(stateMachineArn=machine, name=key, input=json.dumps({"key": key}))
+        deadline = time.monotonic() + 30
+        while not (item := aws.dynamodb.get_item(TableName=table, Key={"pipeline_execution_arn": {"S": key}}).get("Item")):
+            assert time.monotonic() < deadline, "the task never stored its token"
+            time.sleep(0.1)
+        return item["task_token"]["S"]
+
+    return TaskCallbacks(aws.sfn), waiting_token
+
+
+def test_a_waiting_task_takes_one_answer_and_a_late_one_is_stale(task_tokens):
+    adapter, waiting_token = task_tokens
+    succeeded, failed = waiting_token(), waiting_token()
+
+    answers = [adapter.succeed(succeeded, {"status": "Succeeded"}), adapter.succeed(succeeded, {"status": "Succeeded"}),
+               adapter.fail(failed, "PipelineFailed", "step Train: boom"), adapter.fail(failed, "PipelineFailed", "again")]
+
+    assert answers == [True, False, True, False]

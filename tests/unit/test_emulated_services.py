@@ -67,7 +67,11 @@ def test_a_task_tokens_wait_and_a_stop_still_work_as_the_stepfunctions_patches_e
     assert "self._notify_event.wait(timeout=timeout)" in inspect.getsource(CallbackEndpoint.wait)
     assert list(inspect.signature(Environment.set_error).parameters) == ["self", "error"]
     assert "self._program_state = ProgramError(error=error)" in inspect.getsource(Environment.set_error)  # even when stopped
-    # the callback-refusal hook finds the execution a token belongs to
+    # the one-answer hook finds the execution a token belongs to, and whether its task was answered
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    assert "return self._outcome" in inspect.getsource(CallbackEndpoint.get_outcome)
+    assert "exec_status: ExecutionStatus" in inspect.getsource(Execution)
     assert "callback_pool_manager.notify" in inspect.getsource(StepFunctionsParserBackend.send_task_success)
     assert list(inspect.signature(StepFunctionsParserBackend._get_executions).parameters) == ["self", "execution_status"]
     assert list(inspect.signature(StepFunctionResponse.send_task_success).parameters) == ["self"]

@@ -23,7 +23,8 @@ needs; each patch makes moto act as AWS does, nothing more:
   DeleteModelPackage and DeleteModelPackageGroup exist.
 - stepfunctions: SendTaskFailure keeps its `cause`; the `redshiftdata` SDK
   integration name maps to boto3's `redshift-data`; StopExecution aborts an
-  execution that waits for a task token at once. Three test hooks: a Task
+  execution that waits for a task token at once; a task token takes one
+  answer (moto took a second). Three test hooks: a Task
   state's attempt can fail with a chosen error before it calls its service,
   the answer to a waiting task can be refused (mlrelay/local/faults.py), and
   Wait states and Retry back-offs can run on a faster clock.

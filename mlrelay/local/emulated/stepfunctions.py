@@ -30,6 +30,7 @@ from unittest import mock
 
 from moto.core.exceptions import AWSError
 from moto.core.responses import EmptyResult
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
@@ -54,7 +55,7 @@ def patched(fault_plan: Any, time_scale: float = 1.0) -> Iterator[None]:
         stack.enter_context(mock.patch.object(Environment, "set_error", _no_error_after_a_stop(Environment.set_error)))
         for answer, original in (("send_task_failure", _send_task_failure_with_cause),
                                  ("send_task_success", StepFunctionResponse.send_task_success)):
-            stack.enter_context(mock.patch.object(StepFunctionResponse, answer, _refusable(fault_plan, original)))
+            stack.enter_context(mock.patch.object(StepFunctionResponse, answer, _answered_once(fault_plan, original)))
         stack.enter_context(mock.patch.dict(StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES, {"redshiftdata": "redshift-data"}))
         stack.enter_context(mock.patch.object(ExecutionState, "_evaluate_with_timeout", _with_faults(fault_plan)))
         stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", _sfn_parameters_as_boto3_names()))
@@ -112,20 +113,26 @@ def _no_error_after_a_stop(original: Callable[..., None]) -> Callable[..., None]
     return set_error
 
 
-def _refusable(fault_plan: Any, answer: Callable[[StepFunctionResponse], Any]) -> Callable[[StepFunctionResponse], Any]:
-    """`answer`, unless the fault plan refuses callbacks of the execution the task token belongs to."""
+def _answered_once(fault_plan: Any, answer: Callable[[StepFunctionResponse], Any]) -> Callable[[StepFunctionResponse], Any]:
+    """`answer` to a waiting task, which takes one answer, as on AWS: a token answered already, or of an execution
+    that has ended, is refused with TaskTimedOut (moto took a second SendTaskFailure, and a second SendTaskSuccess
+    while the execution ran on). The fault plan may refuse the answer too."""
 
-    def refusable(self: StepFunctionResponse) -> Any:
+    def answering(self: StepFunctionResponse) -> Any:
         token = self._get_param("taskToken")
         backend: Any = self.stepfunction_backend  # the parser's backend
-        waiting = [e for e in backend._get_executions()
-                   if e.exec_worker is not None and e.exec_worker.env.callback_pool_manager.get(token) is not None]
-        fault = fault_plan.callback_refusal(waiting[0].name) if waiting else None
-        if fault is not None:
-            raise AWSError(fault.cause, fault.error, 400)
+        owners = [e for e in backend._get_executions()
+                  if e.exec_worker is not None and e.exec_worker.env.callback_pool_manager.get(token) is not None]
+        if owners:
+            endpoint = owners[0].exec_worker.env.callback_pool_manager.get(token)
+            if owners[0].exec_status != ExecutionStatus.RUNNING or endpoint.get_outcome() is not None:
+                raise AWSError("Task Timed Out: the task was answered already, or its execution has ended", "TaskTimedOut", 400)
+            fault = fault_plan.callback_refusal(owners[0].name)
+            if fault is not None:
+                raise AWSError(fault.cause, fault.error, 400)
         return answer(self)
 
-    return refusable
+    return answering
 
 
 def _sfn_parameters_as_boto3_names() -> Callable[..., None]:
