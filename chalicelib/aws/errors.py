@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 # Codes by which AWS says "no such thing", across the services we call.
 NOT_FOUND_CODES = frozenset(
-    {"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "ResourceNotFoundException", "ExecutionDoesNotExist"}
+    {"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "ResourceNotFoundException", "ExecutionDoesNotExist",
+     "ResourceNotFound"}  # the last: SageMaker's pipelines and executions
 )
 CONDITION_FAILED = "ConditionalCheckFailedException"
 

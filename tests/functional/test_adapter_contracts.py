@@ -18,9 +18,10 @@ from chalicelib.aws.callbacks import OutcomeConflictError, PipelineCallbacks
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.preferences import NotificationPreferences
+from chalicelib.aws.redshift_data import DataApi
 from chalicelib.aws.run_ledger import RunLedger
 from chalicelib.aws.s3 import S3Objects
-from chalicelib.aws.sagemaker import ModelRegistry
+from chalicelib.aws.sagemaker import ModelRegistry, Pipelines
 from chalicelib.aws.slack import SlackWebhook
 from chalicelib.aws.sns import AlertsTopic
 from chalicelib.aws.sqs import Queue
@@ -28,10 +29,13 @@ from chalicelib.aws.stepfunctions import TaskCallbacks, Workflows, execution_arn
 from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
 from chalicelib.shared.messages import FoldedRuns
 from chalicelib.shared.runs import ResumeEntry
+from mlrelay.warehouse_client import connection_from
 from tests.unit.fakes import (
     FakeAlertLedger,
+    FakeDataApi,
     FakeModelVersions,
     FakePipelineCallbacks,
+    FakePipelines,
     FakePredictionRuns,
     FakePreferences,
     FakeQueue,
@@ -498,3 +502,43 @@ def test_a_waiting_task_takes_one_answer_and_a_late_one_is_stale(task_tokens):
                adapter.fail(failed, "PipelineFailed", "step Train: boom"), adapter.fail(failed, "PipelineFailed", "again")]
 
     assert answers == [True, False, True, False]
+
+
+# --- the warehouse's Data API and the pipelines' definitions -------------------------------------------------------------
+
+@pytest.fixture(params=["fake", "redshift-data"])
+def data_api(request, aws):
+    if request.param == "fake":
+        return FakeDataApi()
+    return DataApi(connection_from(aws.stack.info.outputs), aws.data)
+
+
+def test_a_client_token_names_one_statement(data_api, model):
+    first = data_api.batch(["SELECT 1", "SELECT 2"], f"{model}-load", f"{model} load")
+    repeat = data_api.batch(["SELECT 1", "SELECT 2"], f"{model}-load", f"{model} load")
+    other = data_api.execute("SELECT :n", [{"name": "n", "value": "1"}], f"{model}-count", f"{model} count")
+
+    assert first == repeat and other != first
+
+
+@pytest.fixture(params=["fake", "sagemaker"])
+def pipelines(request, aws):
+    """(the adapter, the role a pipeline of the stack runs as)."""
+    training = aws.stack.client("sagemaker").describe_pipeline(PipelineName=aws.stack.info.outputs["TrainingPipelineName"])
+    if request.param == "fake":
+        return FakePipelines(), training["RoleArn"]
+    return Pipelines(aws.stack.client("sagemaker")), training["RoleArn"]
+
+
+def test_a_pipeline_is_made_once_by_its_name_and_described_as_it_was_made(pipelines, model):
+    adapter, role = pipelines
+    definition = {"Version": "2020-12-01", "Parameters": [{"Name": "RunId", "Type": "String"}], "Steps": []}
+
+    made = adapter.ensure(f"contract-{model}", definition, role, "a contract test's copy")
+    again = adapter.ensure(f"contract-{model}", {**definition, "Steps": ["ignored"]}, role, "a contract test's copy")
+    described = adapter.describe(f"contract-{model}")
+
+    assert (made, again) == (True, False)
+    assert (described.definition, described.role_arn) == (definition, role)
+    with pytest.raises(NotFoundError):
+        adapter.describe(f"contract-{model}-none")

@@ -18,6 +18,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.events.models import Rule
 from moto.s3.responses import S3Response
+from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -174,6 +175,7 @@ def test_leaving_the_patches_restores_moto_exactly():
         "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
         "stop": ExecutionWorker.stop, "set_error": Environment.set_error,
         "answers": (StepFunctionResponse.send_task_success, StepFunctionResponse.send_task_failure),
+        "lookups": (sagemaker_models.get_pipeline_from_name, sagemaker_models.get_pipeline_execution_from_arn),
     }
 
     with lambda_.patched(lambda *a: b""), events.patched(lambda *a: b""), stepfunctions.patched(FaultPlan(), 0.1), \
@@ -189,6 +191,7 @@ def test_leaving_the_patches_restores_moto_exactly():
         "sfn": {name: StateTaskServiceSfn.__dict__.get(name) for name in SFN_PATCHED},
         "stop": ExecutionWorker.stop, "set_error": Environment.set_error,
         "answers": (StepFunctionResponse.send_task_success, StepFunctionResponse.send_task_failure),
+        "lookups": (sagemaker_models.get_pipeline_from_name, sagemaker_models.get_pipeline_execution_from_arn),
     }
     assert after == before
     assert not hasattr(SageMakerResponse, "retry_pipeline_execution")

@@ -18,7 +18,8 @@ needs; each patch makes moto act as AWS does, nothing more:
   events get AWS's shape (ISO `time`, `etag`). A schedule rule gets only its own
   ticks (moto treats a rule without a pattern as "match every event").
 - sagemaker: pipeline executions run no steps and report Succeeded at once;
-  they go to the local runner. ClientRequestToken counts, DescribePipelineExecution
+  they go to the local runner. A missing pipeline or execution is
+  ResourceNotFound, as SageMaker answers. ClientRequestToken counts, DescribePipelineExecution
   reports the FailureReason, ListPipelineExecutionSteps, RetryPipelineExecution,
   DeleteModelPackage and DeleteModelPackageGroup exist.
 - stepfunctions: SendTaskFailure keeps its `cause`; the `redshiftdata` SDK

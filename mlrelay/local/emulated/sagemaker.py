@@ -1,6 +1,7 @@
 """SageMaker pipelines: executions go to the local runner, which moto lacks.
 
-moto's executions run no steps and report Succeeded at once; StartPipelineExecution
+moto's executions run no steps and report Succeeded at once; a missing pipeline or
+execution is a ValidationException (SageMaker: ResourceNotFound); StartPipelineExecution
 ignores ClientRequestToken; DescribePipelineExecution never reports a FailureReason;
 ListPipelineExecutionSteps, RetryPipelineExecution, DeleteModelPackage and
 DeleteModelPackageGroup are missing (`mlrelay doctor --canary` deletes what it made); UpdateModelPackage
@@ -21,10 +22,12 @@ from typing import Any
 from unittest import mock
 
 from moto.core.responses import ActionResult
-from moto.sagemaker.exceptions import ConflictException, ResourceNotFound
+from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker.exceptions import ConflictException, ResourceNotFound, ValidationError
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name
+from moto.sagemaker.utils import get_pipeline_execution_from_arn as _moto_execution_lookup
+from moto.sagemaker.utils import get_pipeline_from_name as _moto_pipeline_lookup
 
 # (moto's pipeline, moto's execution) -> None
 PipelineAction = Callable[[Any, Any], None]
@@ -131,6 +134,8 @@ def patched(
         return ActionResult({})
 
     with ExitStack() as stack:
+        for lookup in (get_pipeline_from_name, get_pipeline_execution_from_arn):  # what moto's own pipeline APIs call
+            stack.enter_context(mock.patch.object(sagemaker_models, lookup.__name__, lookup))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "describe_pipeline_execution", describe_pipeline_execution))
         stack.enter_context(mock.patch.object(SageMakerModelBackend, "update_model_package", update_model_package))
@@ -140,6 +145,22 @@ def patched(
                              ("delete_model_package_group", delete_model_package_group)):
             stack.enter_context(mock.patch.object(SageMakerResponse, name, action, create=True))
         yield
+
+
+def get_pipeline_from_name(pipelines: dict[str, Any], pipeline_name: str) -> Any:
+    """moto's lookup, answering a missing pipeline as SageMaker does: ResourceNotFound (moto: ValidationException)."""
+    try:
+        return _moto_pipeline_lookup(pipelines, pipeline_name)
+    except ValidationError as err:
+        raise ResourceNotFound(err.message) from err
+
+
+def get_pipeline_execution_from_arn(pipelines: dict[str, Any], pipeline_execution_arn: str) -> Any:
+    """moto's lookup, answering a missing pipeline execution as SageMaker does: ResourceNotFound."""
+    try:
+        return _moto_execution_lookup(pipelines, pipeline_execution_arn)
+    except ValidationError as err:
+        raise ResourceNotFound(err.message) from err
 
 
 # --- what the local runner records on moto's execution objects ------------------------------------------------------
