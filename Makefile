@@ -73,7 +73,7 @@ deploy: $(STAMP)
 pipelines: $(PIPELINES_STAMP)
 	$(BIN)/mlrelay pipelines build
 
-# rewrite statemachines/*.asl.json from mlrelay/asl/ (a test fails while they differ)
+# rewrite statemachines/*.asl.json from mlrelay/asl/, and chalicelib/resume/states.json from them (a test fails while they differ)
 statemachines: $(STAMP)
 	$(BIN)/mlrelay statemachines build
 

@@ -447,7 +447,8 @@ def workflows(request, aws):
     training = aws.sfn.describe_state_machine(stateMachineArn=aws.training_arn)
     machine = aws.sfn.create_state_machine(
         name=f"contract-waits-{next(_names)}", roleArn=training["roleArn"],
-        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 20, "End": True}}}),
+        # 600 s: a minute on the stack's scaled clock, which the repeat below must fall well within
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}),
     )["stateMachineArn"]
     yield Workflows(aws.sfn), machine
     for execution in aws.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
@@ -472,7 +473,8 @@ def test_a_run_name_starts_one_execution_and_a_repeat_says_it_was_started_alread
 def task_tokens(request, aws):
     """(the adapter, a function that gives the token of a task waiting now)."""
     if request.param == "fake":
-        return FakeTaskCallbacks(), lambda: f"token-{next(_names)}"
+        yield FakeTaskCallbacks(), lambda: f"token-{next(_names)}"
+        return
     table = aws.stack.applied.ref("PipelineCallbacksTable")
     training = aws.sfn.describe_state_machine(stateMachineArn=aws.training_arn)
     waits = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken", "End": True,
@@ -491,7 +493,9 @@ def task_tokens(request, aws):
             time.sleep(0.1)
         return item["task_token"]["S"]
 
-    return TaskCallbacks(aws.sfn), waiting_token
+    yield TaskCallbacks(aws.sfn), waiting_token
+    for execution in aws.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]:
+        aws.sfn.stop_execution(executionArn=execution["executionArn"])  # a failed test's waits would never end
 
 
 def test_a_waiting_task_takes_one_answer_and_a_late_one_is_stale(task_tokens):

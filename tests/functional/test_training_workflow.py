@@ -151,10 +151,18 @@ def _status_event(aws, pipeline_execution_arn):
     return event
 
 
+def _stop_left_running(aws, prefix):
+    """A failed test's run would wait for its callback timeout (hours), and keep the session's stack from settling."""
+    for execution in aws.sfn.list_executions(stateMachineArn=aws.training_arn, statusFilter="RUNNING")["executions"]:
+        if execution["name"].startswith(prefix):
+            aws.sfn.stop_execution(executionArn=execution["executionArn"], error="TestEnded")
+
+
 def _answers_to_the_wait(aws, run):
     history = aws.sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
-    return [e["type"] for e in history if e["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
-            and e.get("taskSucceededEventDetails", e.get("taskFailedEventDetails", {})).get("resource") == "updateItem.waitForTaskToken"]
+    details = ("taskSucceededEventDetails", "taskFailedEventDetails", "taskTimedOutEventDetails")
+    return [e["type"] for e in history
+            if any(e.get(name, {}).get("resource") == "updateItem.waitForTaskToken" for name in details)]
 
 
 def test_two_status_events_at_once_answer_the_waiting_workflow_once(aws):
@@ -171,6 +179,7 @@ def test_two_status_events_at_once_answer_the_waiting_workflow_once(aws):
         (run,) = aws.runs("train-twin-events-")
     finally:
         aws.stack.faults.remove(lost)
+        _stop_left_running(aws, "train-twin-events-")
 
     # THEN one delivered the outcome, the other found it claimed; the workflow got one answer and went on
     assert sorted(a["outcome"] for a in answers) == ["delivered", "duplicate"]
@@ -193,6 +202,7 @@ def test_a_callback_refused_once_is_delivered_by_lambdas_retry_of_the_event(aws)
     finally:
         aws.stack.faults.remove(lost)
         aws.stack.faults.remove(refused)
+        _stop_left_running(aws, "train-refused-answer-")
 
     # THEN the first attempt failed and gave its claim back, and the retry delivered: the run did not wait for its timeout
     attempts = [i for i in aws.stack.runtime.invocations if i.function_name == function and pipeline in json.dumps(i.event)]
@@ -208,12 +218,14 @@ def test_stopping_a_run_that_waits_for_its_pipeline_aborts_it_at_once(aws):
     try:
         aws.drop_training_config("stopped-wait")
         aws.waiting_for_pipeline("train-stopped-wait-")
-        (waiting,) = aws.sfn.list_executions(stateMachineArn=aws.training_arn, statusFilter="RUNNING")["executions"]
+        (waiting,) = [e for e in aws.sfn.list_executions(stateMachineArn=aws.training_arn, statusFilter="RUNNING")["executions"]
+                      if e["name"].startswith("train-stopped-wait-")]
 
         aws.sfn.stop_execution(executionArn=waiting["executionArn"], error="Operator.Stop", cause="stopped by hand")
         aws.settle()  # would time out while the stopped run went on waiting
     finally:
         aws.stack.faults.remove(lost)
+        _stop_left_running(aws, "train-stopped-wait-")
 
     (run,) = aws.runs("train-stopped-wait-")
     assert run["status"] == "ABORTED"

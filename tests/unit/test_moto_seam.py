@@ -18,6 +18,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
+from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from tests.conftest import ROOT
@@ -47,6 +48,8 @@ PINNED = {
     "_max_buffer_size": FakeKey.__init__,
     "_version_id": FakeKey.__init__,
     "_server": ThreadedMotoServer.__init__,
+    "_cloud_watch_logging_session": Execution.__init__,  # a restored execution sets what moto's Execution reads
+    "_activity_store": Execution.__init__,
 }
 
 
@@ -68,16 +71,21 @@ def test_nothing_outside_the_seam_imports_moto():
 
 
 def _defined_in_the_seam() -> set[str]:
-    """Names the seam's own modules define: their functions, classes, variables and own classes' attributes."""
+    """Names the seam's own modules define: their functions, classes, variables and own classes' attributes (not those
+    of a class that extends one of moto's: what it sets there may be moto's own)."""
     names: set[str] = set()
     for path in SEAM.rglob("*.py"):
         tree = _tree(path)
+        from_moto = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     and (node.module or "").startswith("moto") for alias in node.names}
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names.add(node.name)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            if any(isinstance(base, ast.Name) and base.id in from_moto for base in cls.bases):
+                continue
             names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)
                       and isinstance(n.value, ast.Name) and n.value.id == "self"}
     return names

@@ -97,7 +97,7 @@ def test_every_failure_reaches_the_report_with_the_name_of_its_step(path):
     assert states["ReportFailure"]["Parameters"]["MessageBody"]["state.$"] == "$.failed_state.name"
 
 
-def test_the_state_names_a_resume_needs_are_read_from_the_committed_definitions():
+def test_the_state_names_a_resume_needs_are_committed_as_read_from_the_built_definitions():
     from mlrelay.asl.build import RESUME_STATES_FILE
     from mlrelay.asl.resume_states import resume_states
 

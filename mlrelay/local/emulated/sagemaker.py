@@ -165,7 +165,7 @@ def get_pipeline_execution_from_arn(pipelines: dict[str, Any], pipeline_executio
 
 # --- what the local runner records on moto's execution objects ------------------------------------------------------
 # moto keeps an execution as a FakePipelineExecution; the runner's step records and the succeeded steps' outputs live
-# on it as two attributes of ours, so that they are kept and restored with it (mlrelay/local/durable/).
+# on it as two attributes of ours, so that a durable stack keeps and restores them with it (emulated/state/sagemaker.py).
 _STEPS = "mlrelay_steps"  # the runner's StepRecords, oldest first
 _OUTPUTS = "mlrelay_outputs"  # (succeeded steps' properties, models by name), which a retry reuses
 
@@ -185,8 +185,10 @@ def set_status(execution: Any, status: str, failure_reason: str | None, at: Any 
 
 
 def step_records(execution: Any) -> list[Any]:
-    """The execution's step records, oldest first (the list itself: the runner appends to it)."""
-    return getattr(execution, _STEPS, [])
+    """The execution's step records, oldest first (the list itself, kept on the execution: the runner appends to it)."""
+    if not hasattr(execution, _STEPS):
+        setattr(execution, _STEPS, [])
+    return getattr(execution, _STEPS)
 
 
 def step_outputs(execution: Any) -> tuple[dict[str, Any], dict[str, Any]]:

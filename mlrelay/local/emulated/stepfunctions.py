@@ -121,8 +121,9 @@ def _answered_once(fault_plan: Any, answer: Callable[[StepFunctionResponse], Any
     def answering(self: StepFunctionResponse) -> Any:
         token = self._get_param("taskToken")
         backend: Any = self.stepfunction_backend  # the parser's backend
-        owners = [e for e in backend._get_executions()
-                  if e.exec_worker is not None and e.exec_worker.env.callback_pool_manager.get(token) is not None]
+        owners = [e for e in backend._get_executions()  # a worker gets its env on its own thread, just after it starts
+                  if e.exec_worker is not None and e.exec_worker.env is not None
+                  and e.exec_worker.env.callback_pool_manager.get(token) is not None]
         if owners:
             endpoint = owners[0].exec_worker.env.callback_pool_manager.get(token)
             if owners[0].exec_status != ExecutionStatus.RUNNING or endpoint.get_outcome() is not None:
