@@ -33,7 +33,8 @@ from chalicelib.aws.slack import SlackDeliveryError
 from chalicelib.shared import settings
 from chalicelib.shared.messages import AlertMessage, FoldedRuns, StepFailed, UnreadableMessage
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import AlertsPorts
+from chalicelib.shared.ports import aws_ports
 
 
 class AlertNotDeliveredError(RuntimeError):
@@ -68,7 +69,7 @@ def handle_alerts(event: dict[str, Any], context: Any) -> PartialItemFailureResp
     )
 
 
-def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
+def deliver(record: AlertQueueRecord, ports: AlertsPorts, region: str) -> None:
     if isinstance(record.body, UnreadableMessage):
         logger.error("unreadable queue message", extra={"message_id": record.messageId, "problems": record.body.problems})
     if told_by_its_family(record.body):
@@ -115,7 +116,7 @@ def deliver(record: AlertQueueRecord, ports: Ports, region: str) -> None:
         ports.alert_ledger.mark_named(alert.collapse_key, [run])
 
 
-def _name_folded_runs(message: FoldedRuns, ports: Ports, region: str) -> None:
+def _name_folded_runs(message: FoldedRuns, ports: AlertsPorts, region: str) -> None:
     """The delayed post: every run that folded since a post last named runs of this failure, with its resume command."""
     runs = runs_to_name(ports.alert_ledger.take_naming(message.collapse_key))
     if not runs:
@@ -133,7 +134,7 @@ def _name_folded_runs(message: FoldedRuns, ports: Ports, region: str) -> None:
     ports.alert_ledger.mark_named(message.collapse_key, runs)
 
 
-def _send(channel: str, alert: Alert, ports: Ports) -> None:
+def _send(channel: str, alert: Alert, ports: AlertsPorts) -> None:
     if channel == "slack":
         ports.slack.post(alert.slack())
     else:

@@ -20,7 +20,8 @@ from chalicelib.shared.artifacts import ArtifactChangedError, check_artifact
 from chalicelib.shared.messages import ModelDecided
 from chalicelib.shared.naming import model_of_package_group
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import ApprovalsPorts
+from chalicelib.shared.ports import aws_ports
 
 REGISTRY_EVENT = "SageMaker Model Package State Change"
 REGISTRY_ACTOR = "the SageMaker model registry (Studio, console or API)"
@@ -60,7 +61,7 @@ def handle_model_decision(event: dict[str, Any], context: Any) -> dict[str, Any]
     return decide(DecisionRequest.model_validate(event), aws_ports())
 
 
-def follow_registry(event: RegistryStateChange, ports: Ports) -> dict[str, Any]:
+def follow_registry(event: RegistryStateChange, ports: ApprovalsPorts) -> dict[str, Any]:
     """An approval or rejection made in the registry moves mlrelay's pointer the same way, once."""
     state = event.detail
     model_name = model_of_package_group(settings.stage(), state.ModelPackageGroupName)
@@ -81,7 +82,7 @@ def follow_registry(event: RegistryStateChange, ports: Ports) -> dict[str, Any]:
     return decide(request, ports)
 
 
-def decide(request: DecisionRequest, ports: Ports) -> dict[str, Any]:
+def decide(request: DecisionRequest, ports: ApprovalsPorts) -> dict[str, Any]:
     records = {r.version: r for r in ports.models.versions(request.model_name)}
     if not records:
         return _answer("refused", f"no model named {request.model_name!r}; `mlrelay models list` shows the names")
@@ -99,7 +100,7 @@ def decide(request: DecisionRequest, ports: Ports) -> dict[str, Any]:
     return _apply(plan, records, request, ports)
 
 
-def _require_artifact(plan: DecisionPlan, records: dict[int, VersionRecord], ports: Ports) -> None:
+def _require_artifact(plan: DecisionPlan, records: dict[int, VersionRecord], ports: ApprovalsPorts) -> None:
     """Inference must be able to load the version it is pointed at, and load the bytes it was registered with:
     refuse one whose model.tar.gz is gone or was written over (as inference itself would refuse it)."""
     if not plan.moves_pointer or plan.pointer_after is None or plan.action == "reject":
@@ -119,7 +120,7 @@ def _require_artifact(plan: DecisionPlan, records: dict[int, VersionRecord], por
             raise DecisionError(f"v{plan.pointer_after} of {plan.model_name} cannot be used: {err}") from err
 
 
-def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: DecisionRequest, ports: Ports) -> dict[str, Any]:
+def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: DecisionRequest, ports: ApprovalsPorts) -> dict[str, Any]:
     now = datetime.now(UTC)
     for version, before, after in ((c.version, c.before, c.after) for c in plan.changes):
         entry = {"at": now.isoformat(), "actor": request.actor, "action": plan.action, "from": before, "to": after,

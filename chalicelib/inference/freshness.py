@@ -14,14 +14,15 @@ from chalicelib.inference.plan import is_stale
 from chalicelib.inference.requests import FreshnessCheck
 from chalicelib.inference.schedule import models_wanting
 from chalicelib.shared.messages import DailyInferenceStale
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import InferencePorts
+from chalicelib.shared.ports import aws_ports
 
 
 def handle_daily_freshness(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"stale": stale_models(FreshnessCheck.model_validate(event).checked_at, aws_ports())}
 
 
-def stale_models(now: datetime, ports: Ports) -> list[str]:
+def stale_models(now: datetime, ports: InferencePorts) -> list[str]:
     stale = []
     for record in models_wanting("daily", ports):
         last = ports.watermarks.last_success(record.model_name)

@@ -22,10 +22,10 @@ from chalicelib.inference.steps import MAX_SUMMARY_BYTES, config_of, pipeline_ou
 from chalicelib.shared import pipeline_runs
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.pipeline_runs import store_run_spec
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import InferencePorts
 
 
-def prepare_quality(request: PrepareStep, ports: Ports, approved: VersionRecord, config: ModelConfig) -> dict[str, Any]:
+def prepare_quality(request: PrepareStep, ports: InferencePorts, approved: VersionRecord, config: ModelConfig) -> dict[str, Any]:
     """The quality pipeline's inputs: the labels, and a manifest of the version's stored prediction files."""
     labels = request.catalogue_uri  # a quality run's data is its labels file
     if not labels:
@@ -61,7 +61,7 @@ def prepare_quality(request: PrepareStep, ports: Ports, approved: VersionRecord,
     }
 
 
-def _prediction_files(ports: Ports, run_id: str) -> list[str]:
+def _prediction_files(ports: InferencePorts, run_id: str) -> list[str]:
     """The prediction files a loaded run's COPY manifest names (as keys in the artifact bucket)."""
     try:
         manifest = ports.s3.read_json(ports.artifact_bucket, f"runs/{run_id}/predictions/manifest.json", MAX_SUMMARY_BYTES)
@@ -71,7 +71,7 @@ def _prediction_files(ports: Ports, run_id: str) -> list[str]:
     return [entry["url"].removeprefix(prefix) for entry in manifest.get("entries", []) if entry["url"].startswith(prefix)]
 
 
-def judge_quality(request: QualityStep, ports: Ports) -> dict[str, Any]:
+def judge_quality(request: QualityStep, ports: InferencePorts) -> dict[str, Any]:
     """Judge the labels' metrics against the version's evaluation at training; alert, and retrain if the config asks."""
     approved = ports.models.version(request.model_name, request.model_version)
     if approved is None:

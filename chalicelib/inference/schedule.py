@@ -24,7 +24,8 @@ from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.messages import InferenceRequested
 from chalicelib.shared.naming import scheduled_run_id
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import InferencePorts
+from chalicelib.shared.ports import aws_ports
 
 
 def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def handle_inference_schedule(event: dict[str, Any], context: Any) -> dict[str, 
     return start_scheduled_runs(parsed, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
-def start_scheduled_runs(fired: ScheduleFired, ports: Ports) -> dict[str, list[str]]:
+def start_scheduled_runs(fired: ScheduleFired, ports: InferencePorts) -> dict[str, list[str]]:
     outcome: dict[str, list[str]] = {"started": [], "already_started": [], "skipped": []}
     names = ports.models.model_names()
     hourly = fired.mode == "hourly"  # the hourly tick concerns segments only: no other model's config is read
@@ -66,13 +67,13 @@ def _due(fired: ScheduleFired, record: VersionRecord, config: ModelConfig) -> tu
     return ("daily", local) if local.hour == config.segments.daily_hour else None
 
 
-def models_wanting(mode: str, ports: Ports, names: list[str] | None = None) -> list[VersionRecord]:
+def models_wanting(mode: str, ports: InferencePorts, names: list[str] | None = None) -> list[VersionRecord]:
     """The approved versions of the models (all, or `names`) whose config enables this schedule."""
     return [record for record, _ in _approved_wanting(mode, ports, names)]
 
 
 def _approved_wanting(
-    mode: str, ports: Ports, names: list[str] | None = None, segments_only: bool = False,
+    mode: str, ports: InferencePorts, names: list[str] | None = None, segments_only: bool = False,
 ) -> list[tuple[VersionRecord, ModelConfig]]:
     approved = [ports.models.approved(name) for name in (ports.models.model_names() if names is None else names)]
     found = []
@@ -85,7 +86,7 @@ def _approved_wanting(
     return found
 
 
-def _config(config_ref: dict[str, Any], ports: Ports) -> ModelConfig | None:
+def _config(config_ref: dict[str, Any], ports: InferencePorts) -> ModelConfig | None:
     """The config the approved model was trained from (None, logged, when it cannot be read)."""
     try:
         return read_config(ports.s3, config_ref["bucket"], config_ref["key"], config_ref.get("version_id"))

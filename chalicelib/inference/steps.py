@@ -25,12 +25,12 @@ from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import InferencePorts
 
 MAX_SUMMARY_BYTES = 1024 * 1024
 
 
-def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
+def prepare(request: PrepareStep, ports: InferencePorts) -> dict[str, Any]:
     """Resolve the approved model, its config and container, and what to select (or, for labels, what to judge)."""
     approved = ports.models.approved(request.model_name)
     if approved is None:
@@ -63,18 +63,18 @@ def prepare(request: PrepareStep, ports: Ports) -> dict[str, Any]:
     }
 
 
-def target_table(request: RunRef, ports: Ports) -> PredictionsTable:
+def target_table(request: RunRef, ports: InferencePorts) -> PredictionsTable:
     """The table an on-demand request named, or the stage's predictions table."""
     return PredictionsTable(*(request.predictions_table.split(".", 1) if request.predictions_table else ports.predictions_table))
 
 
-def config_of(ports: Ports, version: VersionRecord) -> ModelConfig:
+def config_of(ports: InferencePorts, version: VersionRecord) -> ModelConfig:
     """The config version a model version was trained from."""
     ref = version.config
     return read_config(ports.s3, ref["bucket"], ref["key"], ref.get("version_id"))
 
 
-def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
+def record_monitoring(request: MonitoringStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the run's monitoring rows to the warehouse and say whether to alert, and whether to load at all."""
     prefix = f"runs/{request.run_id}/monitoring"
     summary = pipeline_output(ports, f"{prefix}/monitoring.json")
@@ -94,7 +94,7 @@ def record_monitoring(request: MonitoringStep, ports: Ports) -> dict[str, Any]:
     }
 
 
-def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
+def load(request: LoadStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
     summary = _summary(ports, request.run_id)
     sqls = load_sqls(target_table(request, ports), _copy_request(request, ports, f"runs/{request.run_id}/predictions"))
@@ -104,7 +104,7 @@ def load(request: LoadStep, ports: Ports) -> dict[str, Any]:
     return {"statement_id": statement_id, "expected_rows": summary["rows"]}
 
 
-def count(request: CountStep, ports: Ports) -> dict[str, Any]:
+def count(request: CountStep, ports: InferencePorts) -> dict[str, Any]:
     sql, parameters = count_sql(target_table(request, ports), request.run_id)
     statement_id = ports.warehouse.execute(
         sql, parameters, client_token(request.run_id, f"count:{request.execution}"), f"mlrelay count {request.run_id}"
@@ -112,7 +112,7 @@ def count(request: CountStep, ports: Ports) -> dict[str, Any]:
     return {"statement_id": statement_id}
 
 
-def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
+def verify(request: VerifyStep, ports: InferencePorts) -> dict[str, Any]:
     """Compare the rows in the table with the transform's count; fail loudly if they differ."""
     summary = _summary(ports, request.run_id)
     rows = ports.warehouse.rows(request.count_statement_id)
@@ -135,7 +135,7 @@ def verify(request: VerifyStep, ports: Ports) -> dict[str, Any]:
     return {"rows_loaded": loaded, "notification": notice.model_dump(mode="json")}
 
 
-def _copy_request(request: LoadStep | MonitoringStep, ports: Ports, prefix: str) -> LoadRequest:
+def _copy_request(request: LoadStep | MonitoringStep, ports: InferencePorts, prefix: str) -> LoadRequest:
     """What a COPY of the files a manifest under `prefix` names needs, for this run's rows."""
     return LoadRequest(
         run_id=request.run_id, model_name=request.model_name, model_version=request.model_version,
@@ -144,11 +144,11 @@ def _copy_request(request: LoadStep | MonitoringStep, ports: Ports, prefix: str)
     )
 
 
-def _summary(ports: Ports, run_id: str) -> dict[str, Any]:
+def _summary(ports: InferencePorts, run_id: str) -> dict[str, Any]:
     return pipeline_output(ports, f"runs/{run_id}/predictions/summary.json")
 
 
-def pipeline_output(ports: Ports, key: str) -> dict[str, Any]:
+def pipeline_output(ports: InferencePorts, key: str) -> dict[str, Any]:
     try:
         return ports.s3.read_json(ports.artifact_bucket, key, MAX_SUMMARY_BYTES)
     except NotFoundError as err:

@@ -36,7 +36,8 @@ from chalicelib.shared import settings
 from chalicelib.shared.event_models import S3ObjectCreatedEvent
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import IntakePorts
+from chalicelib.shared.ports import aws_ports
 
 # S3 and EventBridge redeliver within minutes; a day covers that with margin,
 # and the execution name covers anything later.
@@ -70,7 +71,7 @@ def handle_config_dropped(event: dict[str, Any], context: Any) -> dict[str, Any]
         raise
 
 
-def _report_crash(dropped: DroppedObject, error: Exception, ports: Ports) -> None:
+def _report_crash(dropped: DroppedObject, error: Exception, ports: IntakePorts) -> None:
     """Beside the upload, say the trigger failed on it, so that the person waiting hears it in seconds."""
     key, report = crash_report(dropped, error)
     try:
@@ -100,7 +101,7 @@ def _idempotent_process() -> Any:
     )(process_dropped_config)
 
 
-def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, Any]:
+def process_dropped_config(dropped: DroppedObject, ports: IntakePorts) -> dict[str, Any]:
     if dropped.key.startswith(LABELS_PREFIX):
         return _carry_out(plan_labels_drop(dropped), dropped, ports)  # the quality pipeline reads the file
     try:
@@ -116,7 +117,7 @@ def process_dropped_config(dropped: DroppedObject, ports: Ports) -> dict[str, An
     return _carry_out(decision, dropped, ports)
 
 
-def _carry_out(decision: StartTraining | StartInference | RejectConfig, dropped: DroppedObject, ports: Ports) -> dict[str, Any]:
+def _carry_out(decision: StartTraining | StartInference | RejectConfig, dropped: DroppedObject, ports: IntakePorts) -> dict[str, Any]:
     if isinstance(decision, RejectConfig):
         ports.s3.put_json(dropped.bucket, decision.report_key, decision.report)
         ports.failures.send(decision.message)
@@ -125,7 +126,7 @@ def _carry_out(decision: StartTraining | StartInference | RejectConfig, dropped:
     return _start(decision, ports)
 
 
-def _start(decision: StartTraining | StartInference, ports: Ports) -> dict[str, Any]:
+def _start(decision: StartTraining | StartInference, ports: IntakePorts) -> dict[str, Any]:
     training = isinstance(decision, StartTraining)
     if isinstance(decision, StartTraining):
         ports.preferences.put(decision.request.model_name, decision.notifications)

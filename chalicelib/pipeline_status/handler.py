@@ -25,7 +25,8 @@ from chalicelib.pipeline_status.plan import (
 from chalicelib.shared.events import parsed_or_reported
 from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import TRAIN_STEP, model_artifact_uri
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import PipelineStatusPorts
+from chalicelib.shared.ports import aws_ports
 
 
 def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any
     return answer_waiting_workflow(parsed.detail, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
-def failure_reason(outcome: PipelineOutcome, ports: Ports) -> str:
+def failure_reason(outcome: PipelineOutcome, ports: PipelineStatusPorts) -> str:
     """The failed step's reason; but when Train succeeded and wrote no files, the run failed there, whatever step
     met the empty model first (SageMaker passes a training job whose model directory is empty)."""
     if not outcome.trained_job or not outcome.run_id or outcome.failed_step in ("", TRAIN_STEP):
@@ -49,7 +50,7 @@ def failure_reason(outcome: PipelineOutcome, ports: Ports) -> str:
             f"then {outcome.failure_reason}")
 
 
-def answer_waiting_workflow(detail: PipelineStatusDetail, ports: Ports) -> dict[str, Any]:
+def answer_waiting_workflow(detail: PipelineStatusDetail, ports: PipelineStatusPorts) -> dict[str, Any]:
     arn = detail.pipeline_execution_arn
     if detail.status not in TERMINAL_STATUSES:
         return {"outcome": "ignored", "status": detail.status}

@@ -14,7 +14,8 @@ from chalicelib.aws.stepfunctions import execution_arn_for
 from chalicelib.resume.plan import NothingToDo, RecordedInput, Refused, Resume, plan_resume, recorded_inputs
 from chalicelib.shared.messages import ConfigRef
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports, aws_ports
+from chalicelib.shared.port_roles import ResumePorts
+from chalicelib.shared.ports import aws_ports
 from chalicelib.shared.runs import ResumeEntry
 
 RETRYABLE_PIPELINE = {"Failed", "Stopped"}
@@ -31,7 +32,7 @@ def handle_resume(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return resume_run(ResumeRequest.model_validate(event), aws_ports())
 
 
-def resume_run(request: ResumeRequest, ports: Ports) -> dict[str, Any]:
+def resume_run(request: ResumeRequest, ports: ResumePorts) -> dict[str, Any]:
     record = ports.runs.get(request.run_id)
     if record is None:
         return {"outcome": "not_found", "message": f"no run {request.run_id} in the ledger; `mlrelay runs list` shows the runs"}
@@ -71,7 +72,7 @@ def resume_run(request: ResumeRequest, ports: Ports) -> dict[str, Any]:
     }
 
 
-def _changed_inputs(recorded: list[RecordedInput], ports: Ports) -> tuple[RecordedInput, ...]:
+def _changed_inputs(recorded: list[RecordedInput], ports: ResumePorts) -> tuple[RecordedInput, ...]:
     """The inputs that hold something else now than when the run read them (a HEAD or a listing each)."""
     changed = []
     for recorded_input in recorded:
@@ -85,7 +86,7 @@ def _changed_inputs(recorded: list[RecordedInput], ports: Ports) -> tuple[Record
     return tuple(changed)
 
 
-def _retry_pipeline(plan: Resume, ports: Ports) -> str | None:
+def _retry_pipeline(plan: Resume, ports: ResumePorts) -> str | None:
     """Restart the failed pipeline from its failed step; a pipeline that did not fail is waited for as it is."""
     arn = str(plan.retry_pipeline_arn)
     if ports.pipelines.outcome(arn).status not in RETRYABLE_PIPELINE:

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.shared.messages import EventRejected
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import HasFailures
 
 M = TypeVar("M", bound=BaseModel)
 EVENT_EXCERPT_CHARS = 2000
 
 
-def parsed_or_reported(model: type[M], event: Any, function: str, ports: Ports) -> M | None:
+def parsed_or_reported(model: type[M], event: Any, function: str, ports: HasFailures) -> M | None:
     try:
         return model.model_validate(event)
     except ValidationError as err:

@@ -1,8 +1,9 @@
 """The adapters a use case works through, built once per Lambda container.
 
-Use cases take a `Ports` and never build an adapter themselves, so the same
-code runs against AWS (AwsPorts, each adapter made on first use from the
-stack's settings) and against in-memory fakes in the unit tests.
+Use cases take their workflow's ports (chalicelib/shared/port_roles.py) and
+never build an adapter themselves, so the same code runs against AWS (AwsPorts,
+each adapter made on first use from the stack's settings) and against
+in-memory fakes in the unit tests (FakePorts). Both have every port (`Ports`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.aws.clients import cached
 from chalicelib.shared import settings
+from chalicelib.shared.port_roles import (
+    AlertsPorts,
+    ApprovalsPorts,
+    InferencePorts,
+    IntakePorts,
+    PipelineStatusPorts,
+    ResumePorts,
+    StepLedgerPorts,
+    TrainingPorts,
+)
 
 if TYPE_CHECKING:
     from chalicelib.aws.alert_ledger import AlertLedger
@@ -29,92 +40,13 @@ if TYPE_CHECKING:
     from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
 
 
-class Ports(Protocol):
-    """Read-only, as AwsPorts builds each on first use; FakePorts (tests/unit/fakes.py) sets them."""
+class Ports(
+    AlertsPorts, ApprovalsPorts, InferencePorts, IntakePorts, PipelineStatusPorts, ResumePorts, TrainingPorts, StepLedgerPorts,
+    Protocol,
+):
+    """Every port: what a handler builds (AwsPorts) and the unit tests fake (FakePorts). Use cases take their workflow's
+    (chalicelib/shared/port_roles.py); each adapter is typed by its role (chalicelib/shared/adapters.py)."""
 
-    @property
-    def artifact_bucket(self) -> str: ...
-
-    @property
-    def region(self) -> str: ...
-
-    @property
-    def training_pipeline(self) -> str: ...  # the base training pipeline's name
-
-    @property
-    def inference_pipeline(self) -> str: ...
-
-    @property
-    def quality_pipeline(self) -> str: ...  # labels judged against stored predictions
-
-    @property
-    def training_machine(self) -> str: ...  # state machine ARNs
-
-    @property
-    def inference_machine(self) -> str: ...
-
-    @property
-    def segments_machine(self) -> str: ...  # a model family: one training run per segment
-
-    @property
-    def predictions_table(self) -> tuple[str, str]: ...  # schema, table
-
-    @property
-    def copy_role_arn(self) -> str: ...  # the role Redshift assumes to COPY from S3
-
-    @property
-    def s3(self) -> S3Objects: ...
-
-    @property
-    def models(self) -> ModelVersions: ...
-
-    @property
-    def registry(self) -> ModelRegistry: ...
-
-    @property
-    def pipelines(self) -> Pipelines: ...
-
-    @property
-    def pipeline_callbacks(self) -> PipelineCallbacks: ...
-
-    @property
-    def workflows(self) -> Workflows: ...
-
-    @property
-    def task_callbacks(self) -> TaskCallbacks: ...
-
-    @property
-    def runs(self) -> RunLedger: ...
-
-    @property
-    def watermarks(self) -> DailyWatermarks: ...
-
-    @property
-    def row_counts(self) -> RowCounts: ...
-
-    @property
-    def prediction_runs(self) -> PredictionRuns: ...
-
-    @property
-    def warehouse(self) -> DataApi: ...
-
-    @property
-    def failures(self) -> Queue: ...
-
-    @property
-    def notifications(self) -> Queue: ...
-
-    @property
-    def alert_ledger(self) -> AlertLedger: ...
-
-    @property
-    def preferences(self) -> NotificationPreferences: ...
-
-    @property
-    def topic(self) -> AlertsTopic: ...
-
-    @property
-    def slack(self) -> SlackWebhook: ...
 
 class AwsPorts:
     """Each adapter is created on first use: a function builds only what its handler needs."""

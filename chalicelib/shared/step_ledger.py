@@ -17,12 +17,12 @@ from typing import Any
 
 from chalicelib.aws.run_ledger import MAX_INLINE_OUTPUT
 from chalicelib.shared.observability import logger
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import StepLedgerPorts
 
 MAX_STEP_OUTPUT_BYTES = 1024 * 1024
 
 
-def recorded(ports: Ports, event: dict[str, Any], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def recorded(ports: StepLedgerPorts, event: dict[str, Any], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     run_id, step = str(event["run_id"]), str(event["step"])
     fingerprint = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
     earlier = ports.runs.step(run_id, step)
@@ -49,7 +49,7 @@ def recorded(ports: Ports, event: dict[str, Any], work: Callable[[], dict[str, A
     return output
 
 
-def _recorded_output(ports: Ports, entry: dict[str, Any]) -> dict[str, Any]:
+def _recorded_output(ports: StepLedgerPorts, entry: dict[str, Any]) -> dict[str, Any]:
     if "output" in entry:
         return json.loads(entry["output"])
     bucket, key = entry["output_uri"].removeprefix("s3://").split("/", 1)

@@ -20,7 +20,7 @@ from chalicelib.config.parsing import read_config
 from chalicelib.config.schema import MAX_SEGMENTS, ModelConfig, segment_model_name
 from chalicelib.shared.messages import ConfigRef, SegmentOutcome, SegmentsTrained
 from chalicelib.shared.naming import SEGMENT_RUN_PREFIX, execution_name
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.requests import PlanSegmentsStep, SummarizeSegmentsStep
 
 
@@ -28,7 +28,7 @@ class NoSegmentsError(ValueError):
     """The training table has no value of the segment column with enough rows."""
 
 
-def plan_segments(request: PlanSegmentsStep, ports: Ports) -> dict[str, Any]:
+def plan_segments(request: PlanSegmentsStep, ports: TrainingPorts) -> dict[str, Any]:
     config = _config(ports, request.config)
     segments = config.segments
     if segments is None:
@@ -38,7 +38,7 @@ def plan_segments(request: PlanSegmentsStep, ports: Ports) -> dict[str, Any]:
     return {"segments": items, "max_concurrency": segments.max_concurrency, "column": segments.column}
 
 
-def discovered_values(ports: Ports, config: ModelConfig) -> list[str]:
+def discovered_values(ports: TrainingPorts, config: ModelConfig) -> list[str]:
     """Every value of the segment column with at least min_rows rows, most rows first (the table is streamed once)."""
     if config.segments is None:
         return []
@@ -87,7 +87,7 @@ def segment_item(family_run_id: str, model_name: str, value: str, attempt: int) 
     return {"value": value, "model_name": model, "run_id": run_id, "attempt": attempt, "status": "PENDING"}
 
 
-def summarize_segments(request: SummarizeSegmentsStep, ports: Ports) -> dict[str, Any]:
+def summarize_segments(request: SummarizeSegmentsStep, ports: TrainingPorts) -> dict[str, Any]:
     """How each segment ended; the failed ones get their next attempt, which `mlrelay runs resume` starts."""
     outcomes, following = [], []
     for item in request.segments:
@@ -107,7 +107,7 @@ def summarize_segments(request: SummarizeSegmentsStep, ports: Ports) -> dict[str
     }
 
 
-def _outcome(ports: Ports, item: dict[str, Any]) -> SegmentOutcome:
+def _outcome(ports: TrainingPorts, item: dict[str, Any]) -> SegmentOutcome:
     if item.get("status") == "FAILED":
         return SegmentOutcome(value=item["value"], model_name=item["model_name"], run_id=item["run_id"], status="Failed",
                               detail=_cause(item))
@@ -136,7 +136,7 @@ def _cause(item: dict[str, Any]) -> str:
     return f"{error}: {cause}"[:300]
 
 
-def _config(ports: Ports, ref: ConfigRef) -> ModelConfig:
+def _config(ports: TrainingPorts, ref: ConfigRef) -> ModelConfig:
     return read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
 
 

@@ -13,7 +13,7 @@ from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
 from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
-from chalicelib.shared.ports import Ports
+from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.plan import (
     RunInputs,
     default_code_uri,
@@ -37,7 +37,7 @@ class PromotionRaceError(RuntimeError):
     """Other runs kept promoting their versions while this one was judged."""
 
 
-def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, Any]:
+def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dict[str, Any]:
     """The exact config version that started the run, resolved: its code, images, pipeline and rules."""
     ref = request.config
     config = read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
@@ -57,7 +57,7 @@ def load_training_settings(request: LoadConfigStep, ports: Ports) -> dict[str, A
     )
 
 
-def _identity(ports: Ports, uri: str) -> str:
+def _identity(ports: TrainingPorts, uri: str) -> str:
     """What `uri` holds now; "unknown" (the run goes on, a resume then cannot tell a change) when this role may not look."""
     try:
         return ports.s3.identity(uri)
@@ -66,7 +66,7 @@ def _identity(ports: Ports, uri: str) -> str:
         return "unknown"
 
 
-def evaluate_candidate(request: EvaluateStep, ports: Ports) -> dict[str, Any]:
+def evaluate_candidate(request: EvaluateStep, ports: TrainingPorts) -> dict[str, Any]:
     """Compare the run's metrics.json with the approved model's and decide."""
     key = f"runs/{request.run_id}/evaluation/metrics.json"
     try:
@@ -94,7 +94,7 @@ def _decision_fields(decision: PromotionDecision, lower_is_better: bool, baselin
     }
 
 
-def register_model(request: RegisterStep, ports: Ports) -> dict[str, Any]:
+def register_model(request: RegisterStep, ports: TrainingPorts) -> dict[str, Any]:
     """Register the model version (Approved or Rejected) and move the pointer on approval.
 
     The judgement and the pointer are one decision: a candidate judged against a version that is no longer the
@@ -149,7 +149,7 @@ def judged_against_the_approved(request: RegisterStep, approved: VersionRecord |
     }})
 
 
-def _take_the_pointer(record: VersionRecord, request: RegisterStep, ports: Ports) -> tuple[VersionRecord, RegisterStep]:
+def _take_the_pointer(record: VersionRecord, request: RegisterStep, ports: TrainingPorts) -> tuple[VersionRecord, RegisterStep]:
     """Move the pointer to an approved `record` while it is where the judgement read it; judged again when it moved
     (also when a retry or a resume of this step finds the version registered and the pointer elsewhere)."""
     for _ in range(MAX_JUDGEMENTS):
@@ -178,7 +178,7 @@ def registration_status(approved: bool, approval_mode: str) -> str:
     return "PendingManualApproval" if approval_mode == "manual" else "Approved"
 
 
-def _new_version(request: RegisterStep, ports: Ports) -> VersionRecord:
+def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
     ports.registry.ensure_group(request.model_name, f"mlrelay model {request.model_name}")
     decision, code = request.decision, request.code
     status = registration_status(request.approved, request.approval_mode)
