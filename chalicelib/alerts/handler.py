@@ -103,6 +103,9 @@ def deliver(record: AlertQueueRecord, ports: AlertsPorts, region: str) -> None:
         alert = alert.repeated(plan.milestone, seen.window_ends - COLLAPSE_WINDOW_SECONDS, int(time.time()))
     undelivered: list[Exception] = []
     for channel in plan.channels:
+        if not ports.alert_ledger.claim_post(alert.collapse_key, plan.delivered_mark(channel), record.messageId, seen.window_ends):
+            logger.info("another message of the window is sending its post", extra={"key": alert.collapse_key, "channel": channel})
+            continue
         try:
             _send(channel, alert, ports)
         except (SlackDeliveryError, AwsError) as err:  # one channel down must not silence the other

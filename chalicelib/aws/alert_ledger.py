@@ -61,6 +61,23 @@ class AlertLedger:
         except ConditionFailedError:
             pass  # another consumer opened it first
 
+    def claim_post(self, collapse_key: str, mark: str, message_id: str, window_ends: int) -> bool:
+        """True for the one message that is to send this window's post `mark` (a channel, at a milestone, ...), and for
+        its retries: of two consumers that both found the post not yet delivered, one sends it. A claim of an earlier
+        window does not count."""
+        claim = f"{window_ends}|{message_id}"
+        try:
+            with translated(f"cannot claim a post in alert ledger {self._table}"):
+                self._client.update_item(
+                    TableName=self._table, Key=_key(collapse_key), UpdateExpression="SET #posting = :claim",
+                    ConditionExpression="attribute_not_exists(#posting) OR #posting = :claim OR NOT begins_with(#posting, :window)",
+                    ExpressionAttributeNames={"#posting": f"posting:{mark}"},
+                    ExpressionAttributeValues={":claim": {"S": claim}, ":window": {"S": f"{window_ends}|"}},
+                )
+        except ConditionFailedError:
+            return False
+        return True
+
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self._add(collapse_key, delivered=[channel])
 

@@ -17,6 +17,7 @@ from chalicelib.inference.requests import (
     VerifyStep,
     inference_step_requests,
 )
+from chalicelib.inference.results import RESULTS
 from chalicelib.inference.steps import count, load, prepare, record_monitoring, verify
 from chalicelib.shared.ports import aws_ports
 from chalicelib.shared.steps import UseCase, run_step
@@ -28,4 +29,4 @@ USE_CASES: Mapping[type[BaseModel], UseCase] = {
 
 
 def handle_inference_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_step(event, inference_step_requests, USE_CASES, aws_ports())
+    return run_step(event, inference_step_requests, USE_CASES, aws_ports(), RESULTS)

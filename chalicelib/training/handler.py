@@ -17,6 +17,7 @@ from chalicelib.training.requests import (
     SummarizeSegmentsStep,
     training_step_requests,
 )
+from chalicelib.training.results import RESULTS
 from chalicelib.training.segments import plan_segments, summarize_segments
 from chalicelib.training.steps import evaluate_candidate, load_training_settings, register_model
 
@@ -27,4 +28,4 @@ USE_CASES: Mapping[type[BaseModel], UseCase] = {
 
 
 def handle_training_step(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_step(event, training_step_requests, USE_CASES, aws_ports())
+    return run_step(event, training_step_requests, USE_CASES, aws_ports(), RESULTS)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.inference.results import (
+    CountStarted,
+    InferenceSettings,
+    LoadStarted,
+    MonitoringVerdict,
+    QualityVerdict,
+    Verified,
+)
 from mlrelay.asl.builder import (
     DYNAMODB,
     StateMachine,
@@ -56,10 +64,7 @@ def inference() -> dict[str, Any]:
         machine, "PrepareInference", STEP, "prepare",
         {**RUN, "catalogue_uri.$": "$.catalogue_uri", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
         next="StartInferencePipeline", result_path="$.settings",
-        result={key: f".{key}" for key in (
-            "pipeline_name", "pipeline_parameters", "pipeline_display_name", "pipeline_client_token", "callback_timeout_seconds", "window",
-            "model_version", "model_package_arn",
-        )},
+        result=InferenceSettings.fields_read(),
         comment="Reads the approved model's package and config and decides what to predict (daily: items added since "
         "the last successful daily run); for a quality run, which stored predictions the labels are judged against.",
     )
@@ -77,7 +82,7 @@ def inference() -> dict[str, Any]:
         machine, "RecordMonitoring", STEP, "monitoring",
         {**RUN, "model_version.$": "$.settings.model_version", "execution.$": "$$.Execution.Name"},
         next="InitMonitoringRecordPolls", result_path="$.monitoring",
-        result={key: f".{key}" for key in ("statement_id", "blocked", "notify", "notification", "cause")},
+        result=MonitoringVerdict.fields_read(),
         comment="Submits the Monitor step's results to the warehouse's monitoring table and reads its verdict: alert or not, "
         "load or not (monitoring.on_violation).",
     )
@@ -101,14 +106,14 @@ def inference() -> dict[str, Any]:
     lambda_step(
         machine, "StartLoad", STEP, "load",
         {**RUN, "model_version.$": "$.settings.model_version", "execution.$": "$$.Execution.Name"},
-        next="InitLoadPolls", result={"statement_id": ".statement_id", "expected_rows": ".expected_rows"}, result_path="$.load",
+        next="InitLoadPolls", result=LoadStarted.fields_read(), result_path="$.load",
         comment="Submits one BatchExecuteStatement (one transaction): COPY by manifest into staging, delete this run's "
         "rows, insert.",
     )
     statement_poll(machine, "Load", "StartLoad", "$.load", what="the load", next="StartCount", error="RedshiftLoadFailed")
     lambda_step(
         machine, "StartCount", STEP, "count", {**RUN, "execution.$": "$$.Execution.Name"},
-        next="InitCountPolls", result={"statement_id": ".statement_id"}, result_path="$.count",
+        next="InitCountPolls", result=CountStarted.fields_read(), result_path="$.count",
         comment="Counts this run's rows in the target (the run id as a Data API parameter).",
     )
     statement_poll(
@@ -118,7 +123,7 @@ def inference() -> dict[str, Any]:
         machine, "VerifyRowCount", STEP, "verify",
         {**RUN, "model_version.$": "$.settings.model_version", "count_statement_id.$": "$.count.statement_id",
          "window_until.$": "$.settings.window.until"},
-        next="NotifyPredictionsLoaded", result={"rows_loaded": ".rows_loaded", "notification": ".notification"},
+        next="NotifyPredictionsLoaded", result=Verified.fields_read(),
         result_path="$.verified",
         comment="Fails the run if the table does not hold exactly the rows the transform produced; moves the daily watermark.",
     )
@@ -141,7 +146,7 @@ def _quality_verdict(machine: StateMachine) -> None:
     lambda_step(
         machine, "JudgeModelQuality", STEP, "quality", {**RUN, "model_version.$": "$.settings.model_version"},
         next="NotifyModelQuality", result_path="$.quality",
-        result={key: f".{key}" for key in ("dropped", "metric", "value", "notification")},
+        result=QualityVerdict.fields_read(),
         comment="Compares the metrics the labels gave with the version's evaluation at training (approval.metric and "
         "max_regression); starts a retraining run when the drop is too large and the config asks for it.",
     )

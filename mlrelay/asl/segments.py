@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.training.results import SegmentsPlan, SegmentsSummary
 from mlrelay.asl.builder import LAMBDA, StateMachine, lambda_step, notify, record_run_started, record_run_succeeded, service
 
 STEP = "${TrainingStepFunctionArn}"
@@ -35,7 +36,7 @@ def segments() -> dict[str, Any]:
         machine, "PlanSegments", STEP, "plan_segments",
         {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "config.$": "$.config"},
         next="TrainSegments", result_path="$.plan",
-        result={"segments": ".segments", "max_concurrency": ".max_concurrency", "column": ".column"},
+        result=SegmentsPlan.fields_read(),
         comment="The config's segments, or every value of the column with segments.min_rows rows; a run name per segment.",
     )
     machine.add("TrainSegments", {
@@ -59,7 +60,7 @@ def segments() -> dict[str, Any]:
         {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "column.$": "$.plan.column",
          "max_concurrency.$": "$.plan.max_concurrency", "segments.$": "$.plan.segments"},
         next="AnySegmentFailed", result_path="$.plan",
-        result={key: f".{key}" for key in ("segments", "max_concurrency", "column", "failed", "notification", "table")},
+        result=SegmentsSummary.fields_read(),
         comment="Each segment's outcome (version, decision, metric, or error) in one table and one notice; the failed "
         "segments get their next attempt, which a resume trains.",
     )

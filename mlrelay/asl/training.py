@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.training.results import Decision, Registration
 from mlrelay.asl.builder import StateMachine, lambda_step, notify, record_run_started, record_run_succeeded, run_pipeline
 
 STEP = "${TrainingStepFunctionArn}"
-REGISTERED = {"version": ".version", "status": ".status", "model_package_arn": ".model_package_arn", "notification": ".notification"}
 
 
 def training() -> dict[str, Any]:
@@ -24,7 +24,7 @@ def training() -> dict[str, Any]:
     lambda_step(
         machine, "LoadTrainingConfig", STEP, "load_config",
         {"run_id.$": "$.run_id", "config.$": "$.config", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
-        next="StartTrainingPipeline", result={"settings": ""}, result_path="$.training",
+        next="StartTrainingPipeline", result={"settings": ""}, result_path="$.training",  # TrainingSettings, whole
         comment="Re-reads the exact config version that started the run and returns the resolved training settings.",
     )
     run_pipeline(
@@ -36,10 +36,7 @@ def training() -> dict[str, Any]:
         machine, "EvaluateCandidate", STEP, "evaluate",
         {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "approval.$": "$.training.settings.approval"},
         next="PromoteOrReject", result_path="$.decision",
-        result={key: f".{key}" for key in (
-            "promote", "summary", "reasons", "primary_metric", "lower_is_better", "candidate_score", "baseline_score", "baseline_version",
-            "deltas", "metrics",
-        )},
+        result=Decision.fields_read(),
         comment="Reads the run's metrics.json and judges it against the approved model (chalicelib/training/promotion.py).",
     )
     machine.add("PromoteOrReject", {
@@ -58,7 +55,7 @@ def training() -> dict[str, Any]:
              "approved": approved, "decision.$": "$.decision", "config.$": "$.config",
              "code.$": "$.training.settings.code", "task.$": "$.training.settings.task",
              "approval_mode.$": "$.training.settings.approval.mode", "approval.$": "$.training.settings.approval"},
-            next="NotifyOutcome", result=REGISTERED, result_path="$.registration", comment=comment,
+            next="NotifyOutcome", result=Registration.fields_read(), result_path="$.registration", comment=comment,
         )
     record_run_succeeded(
         machine, "model_type = :model_type, model_version = :version, decision = :decision",

@@ -10,7 +10,8 @@
 - the warehouse refuses a statement with the database's error;
 - Slack answers an error (429 with Retry-After, 500, or down until removed);
 - S3 is slow to answer reads of one object (a bucket on the far side of a bad network);
-- Step Functions refuses the answer to a waiting task (SendTaskSuccess/Failure) with an error.
+- Step Functions refuses the answer to a waiting task (SendTaskSuccess/Failure) with an error;
+- DynamoDB holds conditional writes to a table until several have come (two consumers at the same moment).
 
 Faults are matched by run: an execution name or pipeline description (both
 start with the run id) starting with `run_prefix`. A fault's count is shared
@@ -28,7 +29,7 @@ PERMANENT_ERROR = "Injected.PermanentFailure"  # matches no Retry, so the first 
 
 @dataclass
 class Fault:
-    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack | slow_read | callback
+    kind: str  # state | pipeline_step | lost_events | early_end | statement | slack | slow_read | callback | hold
     run_prefix: str
     target: str  # the state, step or SQL fragment it applies to ("" for all)
     remaining: int | None  # occurrences still to fail; None: every one until removed
@@ -38,6 +39,7 @@ class Fault:
     delay_seconds: float = 0.0  # slow_read: how long S3 takes to answer
     retry_after: int | None = None
     then: Callable[[str], None] | None = None  # early_end: runs with the run id once the pipeline has ended
+    barrier: threading.Barrier | None = None  # hold: the writes held meet there
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ class FaultPlan:
         not retry), so the caller's own retry is what delivers."""
         return self._add(Fault("callback", _required(run_prefix), "", times, error, f"injected refusal of the callback ({error})"))
 
+    def hold_writes(self, table: str, condition_containing: str, parties: int = 2, seconds: float = 10.0) -> Fault:
+        """The next `parties` conditional writes to `table` whose condition contains `condition_containing` wait until
+        all have come (at most `seconds`), then go on together: a race made to happen."""
+        barrier = threading.Barrier(parties, timeout=seconds)
+        return self._add(Fault("hold", _required(table), condition_containing, parties, barrier=barrier))
+
     def remove(self, fault: Fault) -> None:
         with self._lock:
             if fault in self._faults:
@@ -127,6 +135,9 @@ class FaultPlan:
     def callback_refusal(self, execution_name: str) -> Fault | None:
         return self._take("callback", lambda f: execution_name.startswith(f.run_prefix), execution_name)
 
+    def write_hold(self, table: str, condition: str) -> Fault | None:
+        return self._take("hold", lambda f: f.run_prefix == table and f.target in condition, table)
+
     def slack_response(self) -> Fault | None:
         return self._take("slack", lambda f: True, "slack")
 
@@ -150,7 +161,7 @@ class FaultPlan:
                     continue
                 if fault.remaining is not None:
                     fault.remaining -= 1
-                if kind in ("state", "pipeline_step", "statement", "slack", "callback"):
+                if kind in ("state", "pipeline_step", "statement", "slack", "callback", "hold"):
                     self.fired.append(FiredFault(run, kind, fault.target, fault.error or str(fault.status)))
                 return fault
         return None

@@ -177,7 +177,7 @@ class EmbeddedStack:
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         undo.enter_context(s3.patched(self.faults))
-        undo.enter_context(dynamodb.patched())
+        undo.enter_context(dynamodb.patched(self.faults))
         app_module, specs = _chalice_functions(self.stage, self.project_root)
         self._function_ids = {spec.logical_id: spec.name for spec in specs}
         template = Template.load(self.template_path)

@@ -297,6 +297,17 @@ def test_one_naming_post_is_scheduled_at_a_time_and_taking_it_frees_the_next(ale
     assert alert_ledger.schedule_naming(key) is True  # cancelled: the next fold schedules it again
 
 
+def test_one_message_claims_a_windows_post_and_its_retry_may_claim_it_again(alert_ledger, model):
+    key = f"failed|training|{model}|Evaluate|ValueError"
+    alert_ledger.record(key, "m1", now=1000, window_seconds=900)
+
+    claims = [alert_ledger.claim_post(key, "slack", "m1", 1900), alert_ledger.claim_post(key, "slack", "m2", 1900),
+              alert_ledger.claim_post(key, "slack", "m1", 1900), alert_ledger.claim_post(key, "sns", "m2", 1900),
+              alert_ledger.claim_post(key, "slack", "m3", 2800)]  # the next window's post
+
+    assert claims == [True, False, True, True, True]
+
+
 # --- S3 ------------------------------------------------------------------------------------------------------------------
 
 @pytest.fixture(params=["fake", "s3"])

@@ -2,6 +2,7 @@
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -196,3 +197,33 @@ def test_an_alarm_of_the_stack_reaches_people_through_the_failures_queue(aws):
     assert aws.sns_messages(f"alarm {name}: ALARM")
     aws.settle()
     assert not aws.slack_posts("someone-elses-alarm", timeout=0)  # the rule matches the stack's own alarms only
+
+
+def test_two_consumers_that_meet_an_ended_window_at_once_post_it_once(aws):
+    # GIVEN a failure whose last window of alerts has ended
+    table, key = aws.stack.applied.ref("AlertsTable"), "event|race_function|RaceEvent"
+    aws.dynamodb.put_item(TableName=table, Item={"collapse_key": {"S": key}, "window_ends": {"N": "1"},
+                                                  "message_ids": {"SS": ["before"]}, "delivered": {"SS": ["slack", "sns"]}})
+    template = json.loads((aws.stack.project_root / "events" / "alerts.json").read_text())["Records"][0]
+
+    def delivery(number):
+        body = {"kind": "event_rejected", "function": "race_function", "expected": "RaceEvent", "problems": ["detail: missing"],
+                "event_excerpt": "{}", "occurred_at": "2026-12-06T03:00:00Z"}
+        return {"Records": [{**template, "messageId": f"race-{number}", "body": json.dumps(body)}]}
+
+    # WHEN two consumers take a message of it at the same moment, both having found the window ended
+    held = aws.stack.faults.hold_writes(table, "window_ends = :seen", parties=2)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda number: aws.invoke("alerts", delivery(number)), range(2)))
+    finally:
+        aws.stack.faults.remove(held)
+    aws.settle()
+
+    # THEN one opened the new window and posted; the other's message joined it
+    item = aws.dynamodb.get_item(TableName=table, Key={"collapse_key": {"S": key}})["Item"]
+    assert answers == [{"batchItemFailures": []}] * 2
+    assert [f.kind for f in aws.stack.faults.fired if f.run == table] == ["hold", "hold"]
+    assert set(item["message_ids"]["SS"]) == {"race-0", "race-1"} and set(item["delivered"]["SS"]) == {"slack", "sns"}
+    assert len(aws.slack_posts("race_function got an event it cannot read", timeout=0)) == 1
+    assert len(aws.sns_messages("race_function got an event it cannot read", timeout=0)) == 1

@@ -399,6 +399,7 @@ class FakeAlertRecord:
     named: set[str] = field(default_factory=set)
     naming_due: bool = False
     window_ends: int = 0
+    posting: dict[str, str] = field(default_factory=dict)  # post mark -> "<window_ends>|<message id>" of its sender
 
 
 class FakeAlertLedger:
@@ -415,6 +416,14 @@ class FakeAlertLedger:
         if run:
             item.runs.add(run)
         return self._as_record(item)
+
+    def claim_post(self, collapse_key: str, mark: str, message_id: str, window_ends: int) -> bool:
+        claims = self.items[collapse_key].posting
+        claim = f"{window_ends}|{message_id}"
+        if claims.get(mark, claim) != claim and claims[mark].startswith(f"{window_ends}|"):
+            return False
+        claims[mark] = claim
+        return True
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self.items[collapse_key].delivered.add(channel)

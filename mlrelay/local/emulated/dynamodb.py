@@ -25,16 +25,24 @@ _lock = threading.RLock()  # re-entrant: a transaction's writes go through the s
 
 
 @contextmanager
-def patched() -> Iterator[None]:
+def patched(fault_plan: Any = None) -> Iterator[None]:
+    """`fault_plan` (mlrelay/local/faults.py) may hold conditional writes until a race partner comes: a test hook."""
     with ExitStack() as undo:
         for name in WRITES:
-            undo.enter_context(mock.patch.object(DynamoDBBackend, name, _alone(getattr(DynamoDBBackend, name))))
+            undo.enter_context(mock.patch.object(DynamoDBBackend, name, _alone(getattr(DynamoDBBackend, name), fault_plan)))
         yield
 
 
-def _alone(write: Callable[..., Any]) -> Callable[..., Any]:
+def _alone(write: Callable[..., Any], fault_plan: Any) -> Callable[..., Any]:
     @functools.wraps(write)
     def serialized(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        condition, table = kwargs.get("condition_expression"), kwargs.get("table_name", args[0] if args else "")
+        hold = fault_plan.write_hold(table, condition) if fault_plan is not None and condition else None
+        if hold is not None and hold.barrier is not None:
+            try:
+                hold.barrier.wait()  # outside the lock: the partner must reach here too
+            except threading.BrokenBarrierError:
+                pass  # the partner never came: go on alone
         with _lock:
             return write(self, *args, **kwargs)
 

@@ -1,0 +1,69 @@
+"""What the training and segments workflows' Lambda steps answer (chalicelib/shared/step_results.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.shared.step_results import StepResult
+
+
+class TrainingSettings(StepResult):
+    """load_config: the resolved settings the state machine carries from step to step (taken whole)."""
+
+    model_name: str
+    task: str
+    model_type: str
+    code: dict[str, Any]
+    approval: dict[str, Any]
+    notifications: dict[str, Any]
+    pipeline_name: str
+    pipeline_parameters: list[dict[str, Any]]
+    pipeline_display_name: str
+    pipeline_client_token: str
+    callback_timeout_seconds: int
+
+
+class Decision(StepResult):
+    """evaluate: the candidate judged against the approved version."""
+
+    promote: bool
+    summary: str
+    reasons: list[str]
+    primary_metric: str
+    lower_is_better: bool
+    candidate_score: Any
+    baseline_score: Any
+    baseline_version: int | None
+    deltas: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+class Registration(StepResult):
+    """register: the version as registered, and the notice of it."""
+
+    version: int
+    status: str
+    model_package_arn: str
+    notification: dict[str, Any]
+
+
+class SegmentsPlan(StepResult):
+    """plan_segments: one item per segment, and how many train at once."""
+
+    segments: list[dict[str, Any]]
+    max_concurrency: int
+    column: Any  # the segment column (None when the config lists its segments)
+
+
+class SegmentsSummary(SegmentsPlan):
+    """summarize_segments: the plan for the next attempt, how many failed, and the notice."""
+
+    failed: int
+    notification: dict[str, Any]
+    table: Any
+
+
+RESULTS: dict[str, type[StepResult]] = {
+    "load_config": TrainingSettings, "evaluate": Decision, "register": Registration,
+    "plan_segments": SegmentsPlan, "summarize_segments": SegmentsSummary,
+}
