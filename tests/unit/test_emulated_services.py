@@ -337,8 +337,13 @@ def _moto_s3_event():
 def test_moto_still_writes_dynamodb_items_through_the_methods_the_lock_wraps():
     from moto.dynamodb.models import DynamoDBBackend
 
+    from moto.dynamodb.responses import DynamoHandler
+
     for name in dynamodb.WRITES:
         assert "self" in inspect.signature(getattr(DynamoDBBackend, name)).parameters, name
+    # the write hold reads the table as the first argument and the condition as a keyword
+    assert "self.dynamodb_backend.update_item(\n            name," in inspect.getsource(DynamoHandler.update_item)
+    assert "condition_expression=condition_expression," in inspect.getsource(DynamoHandler.update_item)
 
 
 @mock_aws

@@ -34,7 +34,8 @@ needs; each patch makes moto act as AWS does, nothing more:
   GetBucketNotificationConfiguration reports the bucket's EventBridge setting.
 - dynamodb: each item write runs alone, so a conditional write and another
   write to the same item cannot interleave (moto's threads could; DynamoDB's
-  writes are atomic).
+  writes are atomic). A test hook: conditional writes can be held until
+  several have come (a race made to happen).
 
 Each module's `patched(...)` is a context manager: EmbeddedStack enters them
 all on one ExitStack, so stopping the stack, or a start that fails half-way,

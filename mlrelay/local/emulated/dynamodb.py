@@ -6,7 +6,8 @@ the item between the two, so two writes to one item can interleave and both pass
 their conditions. The workflows rely on DynamoDB's guarantee: a waiting
 workflow's task token and its pipeline's outcome are two conditional writes to
 one item, and exactly one of them must see the other (chalicelib/aws/callbacks.py).
-Here every write runs alone.
+Here every write runs alone. A test hook (the fault plan's hold_writes) holds
+conditional writes, before the lock, until several have come: a race made to happen.
 """
 
 from __future__ import annotations
