@@ -336,7 +336,6 @@ def _moto_s3_event():
 
 def test_moto_still_writes_dynamodb_items_through_the_methods_the_lock_wraps():
     from moto.dynamodb.models import DynamoDBBackend
-
     from moto.dynamodb.responses import DynamoHandler
 
     for name in dynamodb.WRITES:
