@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.shared.step_results import StepResult
+from chalicelib.shared.step_results import PipelineRunSettings, StepResult
 
 
-class InferenceSettings(StepResult):
+class InferenceSettings(PipelineRunSettings):
     """prepare: the pipeline to run with its parameters, the window predicted, and the version predicting."""
 
-    pipeline_name: str
-    pipeline_parameters: list[dict[str, Any]]
-    pipeline_display_name: str
-    pipeline_client_token: str
-    callback_timeout_seconds: int
     window: dict[str, Any]
     model_version: int
     model_package_arn: str

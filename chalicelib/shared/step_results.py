@@ -28,3 +28,13 @@ class StepResult(BaseModel):
     def checked(cls, answer: dict[str, Any]) -> dict[str, Any]:
         """The use case's answer, once it holds every field the workflow reads."""
         return cls.model_validate(answer).model_dump(mode="json")
+
+
+class PipelineRunSettings(StepResult):
+    """What a workflow's pipeline states read from its settings (mlrelay/asl/builder.py, run_pipeline)."""
+
+    pipeline_name: str
+    pipeline_parameters: list[dict[str, Any]]
+    pipeline_display_name: str
+    pipeline_client_token: str
+    callback_timeout_seconds: int

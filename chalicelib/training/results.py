@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.shared.step_results import StepResult
+from chalicelib.shared.step_results import PipelineRunSettings, StepResult
 
 
-class TrainingSettings(StepResult):
+class TrainingSettings(PipelineRunSettings):
     """load_config: the resolved settings the state machine carries from step to step (taken whole)."""
 
     model_name: str
@@ -16,11 +16,6 @@ class TrainingSettings(StepResult):
     code: dict[str, Any]
     approval: dict[str, Any]
     notifications: dict[str, Any]
-    pipeline_name: str
-    pipeline_parameters: list[dict[str, Any]]
-    pipeline_display_name: str
-    pipeline_client_token: str
-    callback_timeout_seconds: int
 
 
 class Decision(StepResult):
