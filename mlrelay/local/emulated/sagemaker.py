@@ -15,6 +15,7 @@ failed step and those after it. A package's status change is handed to
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -147,20 +148,22 @@ def patched(
         yield
 
 
-def get_pipeline_from_name(pipelines: dict[str, Any], pipeline_name: str) -> Any:
-    """moto's lookup, answering a missing pipeline as SageMaker does: ResourceNotFound (moto: ValidationException)."""
-    try:
-        return _moto_pipeline_lookup(pipelines, pipeline_name)
-    except ValidationError as err:
-        raise ResourceNotFound(err.message) from err
+def _resource_not_found(lookup: Callable[[dict[str, Any], str], Any]) -> Callable[[dict[str, Any], str], Any]:
+    """moto's lookup, answering a missing pipeline or execution as SageMaker does: ResourceNotFound (moto:
+    ValidationException)."""
+
+    @functools.wraps(lookup)
+    def found(pipelines: dict[str, Any], name_or_arn: str) -> Any:
+        try:
+            return lookup(pipelines, name_or_arn)
+        except ValidationError as err:
+            raise ResourceNotFound(err.message) from err
+
+    return found
 
 
-def get_pipeline_execution_from_arn(pipelines: dict[str, Any], pipeline_execution_arn: str) -> Any:
-    """moto's lookup, answering a missing pipeline execution as SageMaker does: ResourceNotFound."""
-    try:
-        return _moto_execution_lookup(pipelines, pipeline_execution_arn)
-    except ValidationError as err:
-        raise ResourceNotFound(err.message) from err
+get_pipeline_from_name = _resource_not_found(_moto_pipeline_lookup)
+get_pipeline_execution_from_arn = _resource_not_found(_moto_execution_lookup)
 
 
 # --- what the local runner records on moto's execution objects ------------------------------------------------------
