@@ -8,6 +8,7 @@ ARN_SHAPES = {
     "AWS::SQS::Queue": "arn:{partition}:sqs:{region}:{account}:{name}",
     "AWS::S3::Bucket": "arn:{partition}:s3:::{name}",
     "AWS::IAM::Role": "arn:{partition}:iam::{account}:role/{name}",
+    "AWS::IAM::ManagedPolicy": "arn:{partition}:iam::{account}:policy/{name}",
     "AWS::Serverless::StateMachine": "arn:{partition}:states:{region}:{account}:stateMachine:{name}",
     "AWS::SNS::Topic": "arn:{partition}:sns:{region}:{account}:{name}",
     "AWS::Serverless::Function": "arn:{partition}:lambda:{region}:{account}:function:{name}",
@@ -19,9 +20,10 @@ ARN_SHAPES = {
 NAME_PROPERTIES = {
     "AWS::Events::Rule": "Name", "AWS::Serverless::StateMachine": "Name", "AWS::S3::Bucket": "BucketName",
     "AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
-    "AWS::IAM::Role": "RoleName", "AWS::SageMaker::Pipeline": "PipelineName",
+    "AWS::IAM::Role": "RoleName", "AWS::SageMaker::Pipeline": "PipelineName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
 }
-REF_IS_ARN = {"AWS::Serverless::StateMachine", "AWS::SNS::Topic"}  # what CloudFormation's Ref gives for these types
+# what CloudFormation's Ref gives for these types
+REF_IS_ARN = {"AWS::Serverless::StateMachine", "AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
 
 
 def arn_of(kind: str, name: str, *, account: str, region: str, partition: str = "aws") -> str | None:

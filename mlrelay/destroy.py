@@ -2,7 +2,8 @@
 
 What outlives the stack: the resources whose DeletionPolicy keeps them (the artifact bucket and the five
 tables), the deployment bucket `mlrelay deploy` creates beside the stack, and the SSM parameter holding the
-Slack webhook, which the team created.
+Slack webhook, which the team created. What runs made outside the stack (each model's IAM role and pipeline
+copy, mlrelay/run_made.py) is deleted with it, first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.shared.naming import model_role_path
+from mlrelay import run_made
 from mlrelay.deploy import deployment_bucket_name, stack_name
 from mlrelay.stack_events import Pace, StackError, describe, follow, newest_event_id, why_it_failed
 
@@ -98,6 +101,7 @@ def destroy(session: Any, stage: str, say: Callable[[str], None], confirm: Calla
         raise StackError(f"not deleting {name} without a confirmation: run `mlrelay destroy --stage {stage} --yes`")
     if not confirm(f"delete stack {name}?"):
         raise StackError(f"stack {name} left as it is")
+    _delete_what_runs_made(session, stage, say)
     after = newest_event_id(cfn, stack["StackId"])
     cfn.delete_stack(StackName=stack["StackId"])
     say(f"deleting stack {name}…")
@@ -108,3 +112,12 @@ def destroy(session: Any, stage: str, say: Callable[[str], None], confirm: Calla
                          f"`aws cloudformation delete-stack --stack-name {name} --retain-resources LOGICAL_ID`)")
     say(f"stack {name} deleted; the {len(kept)} resources above remain")
     return kept
+
+
+def _delete_what_runs_made(session: Any, stage: str, say: Callable[[str], None]) -> None:
+    sagemaker, iam = session.client("sagemaker"), session.client("iam")
+    copies, roles = run_made.pipeline_copies(sagemaker, stage), run_made.model_roles(iam, stage)
+    run_made.delete_pipeline_copies(sagemaker, copies)
+    run_made.delete_model_roles(iam, roles)
+    say(f"deleted what runs made: {len(copies)} pipeline copies and {len(roles)} model roles (each model's own, "
+        f"under {model_role_path(stage)})")

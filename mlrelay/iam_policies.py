@@ -46,7 +46,9 @@ def resolved_policies(template_path: Path, parameters: dict[str, str]) -> dict[s
     conditions = document.get("Conditions", {})
     policies: dict[str, dict[str, Any]] = {}
     for logical_id, resource in resources.items():
-        listed = resource.get("Properties", {}).get("Policies", []) or []
+        properties = resource.get("Properties", {})
+        managed = resource.get("Type") == "AWS::IAM::ManagedPolicy"
+        listed = [{"PolicyName": properties.get("ManagedPolicyName"), **properties}] if managed else properties.get("Policies", []) or []
         resolved_list = resolve(listed, ref, get_att, lambda name: evaluate_condition(conditions, name, ref),
                                 document.get("Mappings", {})) if isinstance(listed, list) else []
         for index, policy in enumerate(resolved_list):

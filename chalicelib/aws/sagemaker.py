@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +34,15 @@ class PipelineOutcome:
     trained_job: str = ""  # the training job of a Train step that succeeded, if any
 
 
+# IAM is eventually consistent: a model's role made seconds ago may not yet be one SageMaker can assume, and
+# CreatePipeline says so (ValidationException). Waits between tries, about 30 s in all (the step has 120 s).
+NEW_ROLE_WAITS = (2.0, 4.0, 8.0, 8.0, 8.0)
+
+
 class Pipelines:
-    def __init__(self, sagemaker_client: Any = None):
+    def __init__(self, sagemaker_client: Any = None, sleep: Callable[[float], None] = time.sleep):
         self._client = sagemaker_client or client("sagemaker")
+        self._sleep = sleep
 
     def outcome(self, execution_arn: str) -> PipelineOutcome:
         with translated(f"cannot describe pipeline execution {execution_arn}"):
@@ -68,17 +76,26 @@ class Pipelines:
 
     def ensure(self, pipeline_name: str, definition: dict[str, Any], role_arn: str, description: str) -> bool:
         """Create the pipeline unless it exists (its name derives from its content, so an existing one is the same)."""
-        try:
-            with translated(f"cannot create pipeline {pipeline_name}"):
-                self._client.create_pipeline(
-                    PipelineName=pipeline_name, PipelineDefinition=json.dumps(definition), RoleArn=role_arn,
-                    PipelineDescription=description[:3072], ClientRequestToken=_token(pipeline_name),
-                )
-        except AwsError as err:
-            if err.code in ("ResourceInUse", "ConflictException") or "already exists" in str(err):
-                return False
-            raise
-        return True
+        for wait in (*NEW_ROLE_WAITS, None):
+            try:
+                with translated(f"cannot create pipeline {pipeline_name}"):
+                    self._client.create_pipeline(
+                        PipelineName=pipeline_name, PipelineDefinition=json.dumps(definition), RoleArn=role_arn,
+                        PipelineDescription=description[:3072], ClientRequestToken=_token(pipeline_name),
+                    )
+                return True
+            except AwsError as err:
+                if err.code in ("ResourceInUse", "ConflictException") or "already exists" in str(err):
+                    return False
+                if wait is None or not _role_not_yet_usable(err):
+                    raise
+                self._sleep(wait)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _role_not_yet_usable(err: AwsError) -> bool:
+    text = str(err).lower()
+    return err.code == "ValidationException" and "role" in text and "assume" in text
 
 
 def _token(pipeline_name: str) -> str:

@@ -24,6 +24,7 @@ from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, cl
 from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
+from chalicelib.shared.model_pipelines import ensure_model_pipeline
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
 from chalicelib.shared.port_roles import InferencePorts
 
@@ -56,11 +57,17 @@ def prepare(request: PrepareStep, ports: InferencePorts) -> dict[str, Any]:
     baseline = baseline_uri(ports.artifact_bucket, approved.run_id)
     return {
         **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
-        "pipeline_name": ports.inference_pipeline,
+        "pipeline_name": model_inference_pipeline(ports, request.model_name),
         "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
     }
+
+
+def model_inference_pipeline(ports: InferencePorts, model_name: str) -> str:
+    """The model's copy of the inference pipeline: its serving code runs in the batch transform as its own role."""
+    base = ports.pipelines.describe(ports.inference_pipeline)
+    return ensure_model_pipeline(ports, ports.inference_pipeline, base.definition, base.role_arn, model_name, "inference")
 
 
 def target_table(request: RunRef, ports: InferencePorts) -> PredictionsTable:

@@ -104,6 +104,12 @@ class PipelineService(Protocol):
     def ensure(self, pipeline_name: str, definition: dict[str, Any], role_arn: str, description: str) -> bool: ...
 
 
+class RoleMaker(Protocol):
+    """What use cases call on ModelRoles (chalicelib/aws/model_roles.py)."""
+
+    def ensure(self, model_name: str) -> str: ...
+
+
 class CallbackStore(Protocol):
     """What use cases call on PipelineCallbacks (chalicelib/aws/callbacks.py)."""
 

@@ -76,3 +76,20 @@ def scheduled_run_id(model_name: str, mode: str, scheduled_for: datetime) -> str
     """One run per model per day (daily) or month (monthly): a schedule delivered twice runs once."""
     period = scheduled_for.strftime("%Y-%m-%d") if mode == "daily" else scheduled_for.strftime("%Y-%m")
     return f"infer-{model_name}-{mode}-{period}"
+
+
+MAX_ROLE_NAME = 64  # IAM's limit
+
+
+def model_role_path(stage: str) -> str:
+    """The IAM path of a stage's model roles: the stack's functions may make and pass roles under it, and no other."""
+    return f"/mlrelay-{stage}-models/"
+
+
+def model_role_name(stage: str, model_name: str) -> str:
+    """`mlrelay-<stage>-<model>`, or its first characters and a hash of it when that is longer than IAM allows."""
+    name = f"mlrelay-{stage}-{model_name}"
+    if len(name) <= MAX_ROLE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_DIGEST_CHARS]
+    return f"{name[: MAX_ROLE_NAME - _DIGEST_CHARS - 1].rstrip('-')}-{digest}"

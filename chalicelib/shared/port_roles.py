@@ -80,6 +80,11 @@ class HasPipelines(Protocol):
     def pipelines(self) -> adapters.PipelineService: ...
 
 
+class HasModelRoles(Protocol):
+    @property
+    def model_roles(self) -> adapters.RoleMaker: ...  # the role each model's pipeline jobs run with
+
+
 class HasPipelineCallbacks(Protocol):
     @property
     def pipeline_callbacks(self) -> adapters.CallbackStore: ...
@@ -159,8 +164,8 @@ class ApprovalsPorts(HasModels, HasNotifications, HasRegistry, HasS3, Protocol):
 
 
 class InferencePorts(
-    HasArtifactBucket, HasCopyRoleArn, HasInferenceMachine, HasInferencePipeline, HasModels, HasNotifications,
-    HasPredictionRuns, HasPredictionsTable, HasQualityPipeline, HasRegion, HasRegistry, HasRowCounts, HasS3,
+    HasArtifactBucket, HasCopyRoleArn, HasInferenceMachine, HasInferencePipeline, HasModelRoles, HasModels,
+    HasNotifications, HasPipelines, HasPredictionRuns, HasPredictionsTable, HasQualityPipeline, HasRegion, HasRegistry, HasRowCounts, HasS3,
     HasTrainingMachine, HasWarehouse, HasWatermarks, HasWorkflows, Protocol
 ):
     """What the inference workflow's steps, its schedules and checks (chalicelib/inference/) uses."""
@@ -185,7 +190,7 @@ class ResumePorts(
 
 
 class TrainingPorts(
-    HasArtifactBucket, HasModels, HasPipelines, HasRegion, HasRegistry, HasS3, HasTrainingPipeline, Protocol
+    HasArtifactBucket, HasModelRoles, HasModels, HasPipelines, HasRegion, HasRegistry, HasS3, HasTrainingPipeline, Protocol
 ):
     """What the training and segments workflows' steps (chalicelib/training/) uses."""
 

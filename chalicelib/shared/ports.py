@@ -27,6 +27,7 @@ from chalicelib.shared.port_roles import (
 if TYPE_CHECKING:
     from chalicelib.aws.alert_ledger import AlertLedger
     from chalicelib.aws.callbacks import PipelineCallbacks
+    from chalicelib.aws.model_roles import ModelRoles
     from chalicelib.aws.model_versions import ModelVersions
     from chalicelib.aws.preferences import NotificationPreferences
     from chalicelib.aws.redshift_data import DataApi
@@ -114,6 +115,12 @@ class AwsPorts:
         from chalicelib.aws.sagemaker import Pipelines
 
         return Pipelines()
+
+    @cached_property
+    def model_roles(self) -> ModelRoles:
+        from chalicelib.aws.model_roles import ModelRoles
+
+        return ModelRoles(settings.stage(), settings.model_job_policy_arn())
 
     @cached_property
     def pipeline_callbacks(self) -> PipelineCallbacks:

@@ -148,3 +148,8 @@ def slack_min_interval_seconds() -> float:
 
 def notifications_queue_url() -> str:
     return _required("NOTIFICATIONS_QUEUE_URL")
+
+
+def model_job_policy_arn() -> str:
+    """The managed policy every model role has, as its permissions and as its permissions boundary."""
+    return _required("MODEL_JOB_POLICY_ARN")

@@ -10,7 +10,6 @@ same pipeline (and SageMaker's step cache across runs).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,7 +21,6 @@ from chalicelib.shared.images import default_version, image_uri
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, TRAIN_STEP, pipeline_display_name
 
 BUILTIN_FRAMEWORK, BUILTIN_VERSION = "sklearn", "1.2-1"
-MAX_PIPELINE_NAME = 256
 
 
 class SourceNotUploadedError(ValueError):
@@ -97,17 +95,6 @@ def with_hyperparameters(definition: dict[str, Any], hyperparameters: dict[str, 
         raise ValueError(f"the base training pipeline has no {TRAIN_STEP} step")
     train["Arguments"]["HyperParameters"].update({name: json.dumps(value) for name, value in sorted(hyperparameters.items())})
     return copy
-
-
-def pipeline_name_for(base: str, hyperparameters: dict[str, Any], definition: dict[str, Any]) -> str:
-    """`<base>-<digest of the copy's definition>`; the base pipeline itself when there are no hyperparameters.
-
-    The digest covers the base definition too: after an upgrade changes it, a new copy is made instead of
-    an existing one of the old definition being used (it may lack a parameter the workflow now passes)."""
-    if not hyperparameters:
-        return base
-    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
-    return f"{base[: MAX_PIPELINE_NAME - 17]}-{digest}"
 
 
 def default_code_uri(definition: dict[str, Any]) -> str:

@@ -9,8 +9,10 @@ from typing import Any
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
+from chalicelib.config.schema import segment_model_name
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
+from chalicelib.shared.model_pipelines import ensure_model_pipeline
 from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
@@ -18,7 +20,6 @@ from chalicelib.training.plan import (
     RunInputs,
     default_code_uri,
     model_data_url,
-    pipeline_name_for,
     resolve_code,
     run_spec,
     serving_container,
@@ -44,10 +45,8 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
     definition = with_hyperparameters(base.definition, code.hyperparameters)
-    pipeline = pipeline_name_for(ports.training_pipeline, code.hyperparameters, definition)
-    if pipeline != ports.training_pipeline:
-        description = f"mlrelay training with the hyperparameters of {config.model_name} (from {ports.training_pipeline})"
-        ports.pipelines.ensure(pipeline, definition, base.role_arn, description)
+    model_name = segment_model_name(config.model_name, ref.segment.value) if ref.segment else config.model_name
+    pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, model_name, "training")
     segment = ref.segment.model_dump() if ref.segment else None
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, segment))
     inputs = RunInputs(table=_identity(ports, config.data.uri), code=_identity(ports, code.code_uri))

@@ -211,6 +211,7 @@ class TemplateApplier:
             "AWS::Lambda::EventInvokeConfig": self._event_invoke_config,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::SQS::QueuePolicy": self._queue_policy,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
         }
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> Physical:
@@ -324,6 +325,17 @@ class TemplateApplier:
         if "RetentionInDays" in props:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         return Physical(name, {"Arn": f"arn:aws:logs:{self._region}:{self._account}:log-group:{name}:*"})
+
+    def _managed_policy(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        """Made in moto too: roles the stack makes at run time attach it, and IAM refuses a policy it does not hold.
+        mlrelay/local/iam evaluates it."""
+        iam, name = self._client("iam"), props["ManagedPolicyName"]
+        arn = template_model.managed_policy_arn(self._account, name)
+        try:
+            iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(props["PolicyDocument"]), Description=props.get("Description", ""))
+        except iam.exceptions.EntityAlreadyExistsException:
+            iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(props["PolicyDocument"]), SetAsDefault=True)
+        return Physical(arn, {"PolicyArn": arn})
 
     def _queue_policy(self, logical_id: str, props: dict[str, Any]) -> Physical:
         for url in props["Queues"]:

@@ -35,6 +35,7 @@ class StackPrincipals:
     ):
         """`function_ids`: logical id -> function name; `rebuild(parameters)`: the template's model with them."""
         self.stage, self.endpoint, self.model = stage, endpoint, model
+        model.runtime_role = iam.runtime_roles(ACCOUNT_ID)  # the roles a model's first run makes (chalicelib/aws/model_roles.py)
         self.authorizer = Authorizer(model, {os.environ["AWS_ACCESS_KEY_ID"]}, iam.account_lookups(ACCOUNT_ID, REGION), REGION)
         self._function_ids = function_ids
         self._rebuild = rebuild

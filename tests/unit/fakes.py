@@ -229,6 +229,14 @@ class FakePipelines:
         return self.executions[execution_arn]
 
 
+class FakeModelRoles:
+    def __init__(self) -> None:
+        self.roles: dict[str, str] = {}  # model -> role ARN
+
+    def ensure(self, model_name: str) -> str:
+        return self.roles.setdefault(model_name, f"arn:aws:iam::{ACCOUNT}:role/mlrelay-test-models/mlrelay-test-{model_name}")
+
+
 class FakePipelineCallbacks:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, str]] = {}
@@ -504,6 +512,7 @@ class FakePorts:
     models: FakeModelVersions = field(default_factory=FakeModelVersions)
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     pipelines: FakePipelines = field(default_factory=FakePipelines)
+    model_roles: FakeModelRoles = field(default_factory=FakeModelRoles)
     pipeline_callbacks: FakePipelineCallbacks = field(default_factory=FakePipelineCallbacks)
     workflows: FakeWorkflows = field(default_factory=FakeWorkflows)
     task_callbacks: FakeTaskCallbacks = field(default_factory=FakeTaskCallbacks)

@@ -49,7 +49,28 @@ def expect_what_it_keeps(aws, status="UPDATE_COMPLETE"):
     aws.stub("ssm").add_response("get_parameter", {"Parameter": {"Name": SLACK}}, {"Name": SLACK, "WithDecryption": False})
 
 
+MODEL_ROLE = f"mlrelay-{STAGE}-packaging-type"
+MODEL_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/mlrelay-{STAGE}-model-jobs"
+COPY = f"mlrelay-{STAGE}-training-0123456789abcdef"
+
+
+def expect_run_made_deleted(aws):
+    """A model's pipeline copy and role, made by its runs: deleted before the stack, whose policy the role attaches."""
+    summaries = [{"PipelineName": name} for name in (f"mlrelay-{STAGE}-training", COPY, f"mlrelay-{STAGE}-quality")]
+    aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": summaries}, {"PipelineNamePrefix": f"mlrelay-{STAGE}-"})
+    aws.stub("sagemaker").add_response("delete_pipeline", {}, {"PipelineName": COPY})
+    iam = aws.stub("iam")
+    role = {"Path": f"/mlrelay-{STAGE}-models/", "RoleName": MODEL_ROLE, "RoleId": "AROAEXAMPLEEXAMPLE1",
+            "Arn": f"arn:aws:iam::{ACCOUNT}:role/mlrelay-{STAGE}-models/{MODEL_ROLE}", "CreateDate": WHEN}
+    iam.add_response("list_roles", {"Roles": [role]}, {"PathPrefix": f"/mlrelay-{STAGE}-models/"})
+    iam.add_response("list_attached_role_policies", {"AttachedPolicies": [{"PolicyArn": MODEL_POLICY}]}, {"RoleName": MODEL_ROLE})
+    iam.add_response("detach_role_policy", {}, {"RoleName": MODEL_ROLE, "PolicyArn": MODEL_POLICY})
+    iam.add_response("list_role_policies", {"PolicyNames": []}, {"RoleName": MODEL_ROLE})
+    iam.add_response("delete_role", {}, {"RoleName": MODEL_ROLE})
+
+
 def expect_deletion(aws, final, events):
+    expect_run_made_deleted(aws)
     expect_events(aws, [own(final.replace("DELETE", "UPDATE"))])
     aws.stub("cloudformation").add_response("delete_stack", {}, {"StackName": STACK_ID})
     expect_followed(aws, [("DELETE_IN_PROGRESS", []), (final, events)])
@@ -88,6 +109,7 @@ def test_destroy_asks_deletes_follows_and_says_what_it_kept_with_how_to_delete_e
     assert said[4] == f"  SSM parameter (Slack webhook URL): {SLACK} (to delete it too: `aws ssm delete-parameter --name {SLACK}`)"
     assert f"--name-contains mlrelay-{STAGE}-" in said[5]
     assert said[6:] == [
+        f"deleted what runs made: 1 pipeline copies and 1 model roles (each model's own, under /mlrelay-{STAGE}-models/)",
         f"deleting stack {NAME}…",
         f"  {'DELETE_IN_PROGRESS':<20} {NAME} (AWS::CloudFormation::Stack)",
         f"  {'DELETE_COMPLETE':<20} Alerts (AWS::Serverless::Function)",

@@ -6,7 +6,7 @@ import pytest
 
 from mlrelay.local.iam.authorizer import AccessDeniedError, Authorizer
 from mlrelay.local.iam.policies import Request, Statement, UnsupportedPolicyError, conditions_hold, evaluate
-from mlrelay.local.iam.principals import IamModel, Role, TrustError, role_statements
+from mlrelay.local.iam.principals import IamModel, ManagedPolicy, Role, RuntimeRole, TrustError, role_statements
 from mlrelay.local.iam.resources import Lookups, arn_formats, calls
 
 ACCOUNT = "123456789012"
@@ -218,3 +218,65 @@ def test_the_census_records_what_a_role_used_and_by_which_statement():
     assert authorizer.census.allowed["mlrelay-dev-StepRole"] == {("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/runs")}
     assert authorizer.census.used_statements["mlrelay-dev-StepRole"] == {"mlrelay-dev-StepRole/p/Runs"}
     assert authorizer.authorize("operator", "dynamodb", "DeleteTable", {"TableName": "runs"}) is None  # the operator is allowed
+
+
+MODEL_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/mlrelay-dev-model-jobs"
+MODEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlrelay-dev-models/mlrelay-dev-pt"
+WRITE_OWN_RUNS = {"Sid": "WriteOwnRunOutputs", "Effect": "Allow", "Action": "s3:PutObject",
+                  "Resource": "arn:aws:s3:::bucket/runs/${aws:PrincipalTag/mlrelay_model}/*"}
+
+
+def model_with_runtime_role(attached: tuple[str, ...] = (MODEL_POLICY,), boundary: str | None = MODEL_POLICY,
+                            inline: dict[str, object] | None = None) -> IamModel:
+    """A stack whose code made a model's role at run time, with the template's policy attached and as boundary."""
+    model = IamModel(ACCOUNT)
+    statements = tuple(Statement(f"mlrelay-dev-ModelJobPolicy/mlrelay-dev-model-jobs/{s['Sid']}", s) for s in [WRITE_OWN_RUNS])
+    model.managed_policies[MODEL_POLICY] = ManagedPolicy("ModelJobPolicy", "mlrelay-dev-model-jobs", MODEL_POLICY, statements,
+                                                         "mlrelay-dev-ModelJobPolicy")
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    held = RuntimeRole("mlrelay-dev-pt", "/mlrelay-dev-models/", trust, attached, boundary, {"mlrelay_model": "pt"},
+                       inline or {})
+    model.runtime_role = lambda arn: held if arn == MODEL_ROLE else None
+    return model
+
+
+def test_a_role_made_at_run_time_writes_under_its_models_prefix_only():
+    model = model_with_runtime_role()
+    authorizer = Authorizer(model, set(), Lookups(), "us-east-1")
+    session = model.session(MODEL_ROLE, "sagemaker.amazonaws.com", "SageMaker")
+
+    assert session.arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/mlrelay-dev-pt/SageMaker"
+    assert authorizer.authorize(session.access_key, "s3", "PutObject", {"Bucket": "bucket", "Key": "runs/pt/r1/model.tar.gz"})
+    with pytest.raises(AccessDeniedError, match="because no identity-based policy allows the s3:PutObject action"):
+        authorizer.authorize(session.access_key, "s3", "PutObject", {"Bucket": "bucket", "Key": "runs/other/r1/model.tar.gz"})
+    # the census counts the role's calls for the template's policy it attaches
+    assert authorizer.census.used_statements["mlrelay-dev-ModelJobPolicy"] == {
+        "mlrelay-dev-ModelJobPolicy/mlrelay-dev-model-jobs/WriteOwnRunOutputs"}
+
+
+def test_a_permissions_boundary_caps_what_a_roles_own_policies_allow():
+    everything = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
+    model = model_with_runtime_role(inline={"wide": {"Statement": [everything]}})
+    authorizer = Authorizer(model, set(), Lookups(), "us-east-1")
+    session = model.session(MODEL_ROLE, "sagemaker.amazonaws.com", "SageMaker")
+
+    with pytest.raises(AccessDeniedError, match="because no permissions boundary allows the s3:PutObject action"):
+        authorizer.authorize(session.access_key, "s3", "PutObject", {"Bucket": "bucket", "Key": "runs/other/x"})
+
+
+def test_a_role_that_attaches_a_policy_the_template_does_not_have_is_named():
+    model = model_with_runtime_role(attached=("arn:aws:iam::aws:policy/AdministratorAccess",))
+    with pytest.raises(TrustError, match="uses the managed policy arn:aws:iam::aws:policy/AdministratorAccess"):
+        model.session(MODEL_ROLE, "sagemaker.amazonaws.com", "SageMaker")
+
+
+def test_making_a_role_is_authorized_with_its_path_boundary_and_tags():
+    (call,) = calls("iam", "CreateRole", {"RoleName": "mlrelay-dev-pt", "Path": "/mlrelay-dev-models/",
+                                          "PermissionsBoundary": MODEL_POLICY, "Tags.member.1.Key": "mlrelay_model",
+                                          "Tags.member.1.Value": "pt"}, "us-east-1", ACCOUNT)
+
+    assert call.resource == MODEL_ROLE
+    assert call.context == {"iam:PermissionsBoundary": MODEL_POLICY, "aws:TagKeys": ["mlrelay_model"], "aws:RequestTag/mlrelay_model": "pt"}
+    (attach,) = calls("iam", "AttachRolePolicy", {"RoleName": "mlrelay-dev-pt", "PolicyArn": MODEL_POLICY}, "us-east-1", ACCOUNT,
+                      Lookups(role_path=lambda name: "/mlrelay-dev-models/"))
+    assert (attach.resource, attach.context) == (MODEL_ROLE, {"iam:PolicyARN": MODEL_POLICY})

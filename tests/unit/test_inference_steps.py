@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib.aws.model_versions import VersionRecord
+from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.inference.plan import NoApprovedModelError, RowCountMismatchError
 from chalicelib.inference.requests import CountStep, LoadStep, PrepareStep, VerifyStep
 from chalicelib.inference.steps import count, load, prepare, verify
-from tests.conftest import valid_config
+from tests.conftest import ROOT, valid_config
 from tests.unit.fakes import FakePorts
 
 MODEL = "packaging-type"
@@ -22,6 +23,8 @@ CONTAINER = {
 }
 MONDAY = datetime(2026, 11, 23, 5, tzinfo=UTC)
 RUN = {"run_id": "infer-packaging-type-daily-2026-11-23", "model_name": MODEL, "mode": "daily", "scheduled_for": MONDAY}
+
+STACK_ROLE = "arn:aws:iam::123456789012:role/mlrelay-test-sagemaker-execution"
 
 
 @pytest.fixture
@@ -37,6 +40,8 @@ def ports():
     ports.models.put(record)
     ports.models.point_to(record)
     ports.s3.put_json(ports.artifact_bucket, f"runs/{RUN['run_id']}/predictions/summary.json", {"rows": 6, "per_class": {"BOX": 6}})
+    definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text().replace("${SageMakerRoleArn}", STACK_ROLE))
+    ports.pipelines.pipelines[ports.inference_pipeline] = PipelineDescription(definition, STACK_ROLE)
     return ports
 
 
@@ -52,6 +57,10 @@ def test_the_approved_models_container_becomes_the_inference_pipelines_parameter
     assert (parameters["ModelImageUri"], parameters["ModelDataUrl"]) == (CONTAINER["Image"], CONTAINER["ModelDataUrl"])
     assert parameters["ModelCodeUri"] == "s3://artifacts/code/sourcedir.tar.gz"
     assert (settings["model_version"], settings["model_package_arn"]) == (3, PACKAGE)
+    # the model's own copy of the pipeline: its serving code runs as the model's role
+    copy = ports.pipelines.pipelines[settings["pipeline_name"]]
+    assert settings["pipeline_name"].startswith(ports.inference_pipeline + "-") and copy.role_arn == ports.model_roles.roles[MODEL]
+    assert STACK_ROLE not in json.dumps(copy.definition)
 
 
 def test_a_daily_run_selects_from_the_last_successful_daily_run(ports):

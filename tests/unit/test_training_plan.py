@@ -4,11 +4,11 @@ import re
 import pytest
 
 from chalicelib.config.parsing import parse_config
+from chalicelib.shared.model_pipelines import copy_name, with_role
 from chalicelib.shared.pipeline_runs import PIPELINE_OVERHEAD_SECONDS, pipeline_client_token, pipeline_display_name
 from chalicelib.training.plan import (
     RunInputs,
     SourceNotUploadedError,
-    pipeline_name_for,
     resolve_code,
     run_spec,
     training_settings,
@@ -19,6 +19,7 @@ from tests.conftest import EXAMPLES, ROOT, valid_config
 CONFIG = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
 BUILTIN = "s3://artifacts/code/0123456789abcdef0123/sourcedir.tar.gz"
 DEFINITION = json.loads((ROOT / "pipelines" / "training.pipeline.json").read_text())
+BASE_ROLE = "${SageMakerRoleArn}"  # the built definition's placeholder, which the stack's deploy fills
 XGBOOST = {"framework": "xgboost", "code_uri": "s3://artifacts/code/aaaa/sourcedir.tar.gz", "hyperparameters": {"eta": 0.2, "max_depth": 4}}
 
 
@@ -75,18 +76,26 @@ def test_hyperparameters_are_written_into_a_copy_of_the_train_step_as_the_sdk_en
     assert "eta" not in base  # the base definition is left as it was
 
 
-def test_the_same_hyperparameters_name_the_same_pipeline():
-    base = "mlrelay-dev-training"
+def test_the_same_definition_and_role_name_the_same_pipeline_copy():
+    base, role = "mlrelay-dev-training", "arn:aws:iam::123456789012:role/mlrelay-dev-models/mlrelay-dev-pt"
 
-    def name(hyperparameters, definition=DEFINITION):
-        return pipeline_name_for(base, hyperparameters, with_hyperparameters(definition, hyperparameters))
+    def name(hyperparameters, definition=DEFINITION, role=role):
+        return copy_name(base, with_role(with_hyperparameters(definition, hyperparameters), BASE_ROLE, role))
 
-    assert name({}) == base
     assert name({"a": 1, "b": 2}) == name({"b": 2, "a": 1}) != name({"a": 2})
+    assert name({}).startswith(base + "-") and name({}) != name({}, role=role + "2")  # each model's role has its copy
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", name({"a": 1}))
     # an upgrade that changes the base definition gets a copy of its own, not the old definition's
     upgraded = {**DEFINITION, "Parameters": [*DEFINITION["Parameters"], {"Name": "Added", "Type": "String"}]}
     assert name({"a": 1}, upgraded) != name({"a": 1})
+
+
+def test_a_models_copy_runs_every_job_as_its_role():
+    role = "arn:aws:iam::123456789012:role/mlrelay-dev-models/mlrelay-dev-pt"
+
+    copy = json.dumps(with_role(DEFINITION, BASE_ROLE, role))
+
+    assert BASE_ROLE not in copy and copy.count(role) == json.dumps(DEFINITION).count(BASE_ROLE) > 0
 
 
 def test_the_spec_holds_the_columns_and_the_task():

@@ -10,8 +10,9 @@ from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.config.judging import PromotionRules
 from chalicelib.shared.messages import ConfigRef
+from chalicelib.shared.model_pipelines import copy_name
 from chalicelib.shared.pipeline_runs import spec_key
-from chalicelib.training.plan import model_data_url, pipeline_name_for
+from chalicelib.training.plan import model_data_url
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 from chalicelib.training.steps import PromotionRaceError, evaluate_candidate, load_training_settings, register_model
 from tests.conftest import ROOT, valid_config
@@ -32,6 +33,8 @@ METRICS = {
 RULES = PromotionRules(task="multiclass_classification", metric="macro_f1", lower_is_better=False, threshold=0.5,
                        max_regression=0.01, regression_unit="absolute", max_distribution_psi=0.2, max_size_change=0.5)
 
+STACK_ROLE = "arn:aws:iam::123456789012:role/mlrelay-test-sagemaker-execution"
+
 
 @pytest.fixture
 def ports():
@@ -39,8 +42,9 @@ def ports():
     ports.pipelines.executions[PIPELINE] = FakePipelineExecution(
         steps=[{"StepName": "Train", "Metadata": {"TrainingJob": {"Arn": JOB}}}],
     )
-    definition = json.loads((ROOT / "pipelines" / "training.pipeline.json").read_text().replace("${ArtifactBucket}", "b"))
-    ports.pipelines.pipelines[ports.training_pipeline] = PipelineDescription(definition, "arn:aws:iam::123456789012:role/sm")
+    text = (ROOT / "pipelines" / "training.pipeline.json").read_text().replace("${ArtifactBucket}", "b")
+    definition = json.loads(text.replace("${SageMakerRoleArn}", STACK_ROLE))
+    ports.pipelines.pipelines[ports.training_pipeline] = PipelineDescription(definition, STACK_ROLE)
     return ports
 
 
@@ -71,9 +75,11 @@ def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperpara
     assert settings["model_name"] == "first"
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     assert parameters["RunId"] == "train-pt-1" and parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
-    hyperparameters = settings["code"]["hyperparameters"]
     created = ports.pipelines.pipelines[settings["pipeline_name"]].definition
-    assert settings["pipeline_name"] == pipeline_name_for(ports.training_pipeline, hyperparameters, created) != ports.training_pipeline
+    assert settings["pipeline_name"] == copy_name(ports.training_pipeline, created) != ports.training_pipeline
+    role = ports.model_roles.roles["first"]  # the model's own role runs its jobs
+    assert ports.pipelines.pipelines[settings["pipeline_name"]].role_arn == role
+    assert role in json.dumps(created) and STACK_ROLE not in json.dumps(created)
     train = next(s for s in created["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
     assert train["algorithm"] == '"gradient_boosting"' and train["n_estimators"] == "20"
     spec_bucket, _, spec_object = parameters["RunSpecUri"].removeprefix("s3://").partition("/")

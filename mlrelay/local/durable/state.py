@@ -12,6 +12,7 @@ from typing import Any
 from mlrelay.local.durable.store import StateStore
 from mlrelay.local.durable.writes import DurableWrites, Write
 from mlrelay.local.emulated.server import LocalServer
+from mlrelay.local.emulated.state.iam import IamState
 from mlrelay.local.emulated.state.journals import LogsJournal, PendingInvocations
 from mlrelay.local.emulated.state.s3 import S3State
 from mlrelay.local.emulated.state.sagemaker import SageMakerState
@@ -19,7 +20,7 @@ from mlrelay.local.emulated.state.stepfunctions import RecordedExecution, StepFu
 from mlrelay.local.emulated.state.tables import DynamoDbState, SqsState
 
 # services whose writes are handled one at a time (see DurableWrites)
-SERIALIZED = ("s3", "dynamodb", "sqs", "logs")
+SERIALIZED = ("s3", "dynamodb", "sqs", "logs", "iam")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class DurableState:
         self.sagemaker = SageMakerState(self.store)
         self.stepfunctions = StepFunctionsState(self.store)
         self.sqs = SqsState(self.store)
+        self.iam = IamState(self.store)
         self.logs = LogsJournal(root / "logs.jsonl", self.store.frozen)
         self.pending = PendingInvocations(root / "lambda-pending", self.store.frozen)
         self.warehouse_path = root / "warehouse.duckdb"
@@ -63,6 +65,7 @@ class DurableState:
         self.store.release()
 
     def restore(self) -> Restored:
+        self.iam.restore()  # first: a job that resumes runs as its model's role
         objects = self.s3.restore()
         items = self.dynamodb.restore()
         pipeline_executions = self.sagemaker.restore()
@@ -86,6 +89,7 @@ class DurableState:
         self.sagemaker.save()
         self.stepfunctions.save()
         self.sqs.save()
+        self.iam.save()
 
     @contextmanager
     def kept(self, server: LocalServer) -> Iterator[None]:
@@ -108,6 +112,7 @@ class DurableState:
             "sagemaker": lambda write: self.sagemaker.save(),
             "sqs": lambda write: self.sqs.save(_queues_of(write)),
             "logs": lambda write: self.logs.record(write.action, write.body),
+            "iam": lambda write: self.iam.save(),
         }
 
 

@@ -38,7 +38,7 @@ from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.s3.exceptions import S3ClientError
 
 from mlrelay.local.iam.authorizer import AccessDeniedError, Authorizer
-from mlrelay.local.iam.principals import Session
+from mlrelay.local.iam.principals import RuntimeRole, Session
 from mlrelay.local.iam.resources import Call
 
 _acting: contextvars.ContextVar[Session | None] = contextvars.ContextVar("mlrelay_iam_session", default=None)
@@ -293,7 +293,36 @@ def account_lookups(account: str, region: str) -> Any:
             return key_id if ":key/" in key_id else None
         return f"arn:aws:kms:{region}:{account}:key/{key_id}" if not key_id.startswith("alias/") else None
 
-    return Lookups(secret_arn=secret_arn, key_arn=key_arn, statement_owner=statement_owners.get)
+    def role_path(name: str) -> str | None:
+        found = _moto_role(account, lambda role: role.name == name)
+        return found.path if found is not None else None
+
+    return Lookups(secret_arn=secret_arn, key_arn=key_arn, statement_owner=statement_owners.get, role_path=role_path)
+
+
+def runtime_roles(account: str) -> Callable[[str], RuntimeRole | None]:
+    """The roles the stack's code made in moto's IAM at run time, by ARN, as mlrelay/local/iam needs them."""
+
+    def lookup(arn: str) -> RuntimeRole | None:
+        role = _moto_role(account, lambda held: held.arn == arn)
+        if role is None:
+            return None
+        document = role.assume_role_policy_document
+        return RuntimeRole(
+            role.name, role.path, json.loads(unquote(document)) if isinstance(document, str) else dict(document),
+            tuple(policy.arn for policy in role.managed_policies.values()), role.permissions_boundary_arn,
+            {tag["Key"]: tag["Value"] for tag in role.tags or []},
+            {name: json.loads(unquote(text)) if isinstance(text, str) else text for name, text in role.policies.items()},
+        )
+
+    return lookup
+
+
+def _moto_role(account: str, wanted: Callable[[Any], bool]) -> Any:
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account]["aws"]
+    return next((role for role in list(backend.roles.values()) if wanted(role)), None)
 
 
 statement_owners: dict[str, str] = {}  # Data API statement id -> the aws:userid that submitted it

@@ -13,13 +13,13 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlrelay.local.iam.policies import ContextValue, Decision, Request, Statement, evaluate
-from mlrelay.local.iam.principals import IamModel, Session
-from mlrelay.local.iam.resources import Call, Lookups, calls
+from mlrelay.local.iam.policies import ContextValue, Decision, Request, evaluate
+from mlrelay.local.iam.principals import IamModel, Role, Session, TrustError
+from mlrelay.local.iam.resources import Call, Lookups, calls, request_tags
 
 # What a customer KMS key is used for by each service, for the caller, per action (AWS's "how X uses KMS" pages).
 KMS_USE = {
@@ -101,7 +101,7 @@ class Census:
                         if key.startswith(role.name + " ")
                     },
                 }
-                for role in model.roles.values()
+                for role in [*model.roles.values(), *model.policies_as_roles()]
             }
             document["denials"] = [d.__dict__ for d in self.denials]  # type: ignore[assignment]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,24 +159,30 @@ class Authorizer:
 
     def _decide(self, session: Session, call: Call) -> Decision:
         """AWS's decision for the session's call; an allowed one goes into the census."""
+        role = self._current(session)
         context: dict[str, ContextValue] = {
-            "aws:PrincipalArn": session.role.arn,
+            "aws:PrincipalArn": role.arn,
             "aws:userid": session.userid,
-            "aws:PrincipalAccount": session.role.account,
+            "aws:PrincipalAccount": role.account,
             "aws:SecureTransport": "true",  # the SDKs speak TLS to AWS; the emulator's plain HTTP is local only
+            **{f"aws:PrincipalTag/{key}": value for key, value in role.tags.items()},
             **call.context,
         }
-        request = Request(session.arn, session.role.arn, self.model.account, call.action, call.resource, context)
+        request = Request(session.arn, role.arn, self.model.account, call.action, call.resource, context)
         key_policy = self.model.key_policies.get(call.resource) if call.action.startswith("kms:") else None
         resource_policy = () if call.action.startswith("kms:") else self.model.resource_policy(call.resource)
-        decision = evaluate(request, self._statements(session), resource_policy, key_policy)
+        decision = evaluate(request, role.statements, resource_policy, key_policy, role.boundary)
         if decision.allowed:
-            self.census.record(session.role.name, call, decision.allowed_by)
+            self.census.record(role.census_name or role.name, call, decision.allowed_by)
         return decision
 
-    def _statements(self, session: Session) -> tuple[Statement, ...]:
-        # the role's policies as the model has them now (a test may have changed them since the session opened)
-        return self.model.roles.get(session.role.arn, session.role).statements
+    def _current(self, session: Session) -> Role:
+        """The session's role as IAM holds it now: a test, or the stack's code, may have changed its policies since the
+        session opened; a role deleted since may do nothing."""
+        try:
+            return self.model.role(session.role.arn)
+        except TrustError:
+            return replace(session.role, statements=(), boundary=())
 
     def _implied(self, call: Call, signing_name: str, operation: str, params: Mapping[str, Any]) -> list[Call]:
         implied: list[Call] = []
@@ -199,6 +205,9 @@ class Authorizer:
                     Call("redshift:GetClusterCredentials", f"{prefix}:dbuser:{cluster}/{params['DbUser']}"),
                     Call("redshift:GetClusterCredentials", f"{prefix}:dbname:{cluster}/{database}"),
                 ]
+        if signing_name == "iam" and operation == "CreateRole" and request_tags(params):
+            # a role made with tags is tagged too (IAM's CreateRole page)
+            implied.append(Call("iam:TagRole", call.resource, {k: v for k, v in call.context.items() if k.startswith("aws:")}))
         if signing_name == "sagemaker" and params.get("RoleArn") and operation in ("CreatePipeline", "UpdatePipeline"):
             implied.append(Call("iam:PassRole", str(params["RoleArn"]), {"iam:PassedToService": "sagemaker.amazonaws.com"}))
         key = self.model.key_for(call.resource)

@@ -54,23 +54,29 @@ def evaluate(
     identity: Sequence[Statement],
     resource_policy: Sequence[Statement] = (),
     key_policy: Sequence[Statement] | None = None,
+    boundary: Sequence[Statement] | None = None,
 ) -> Decision:
     """AWS's evaluation logic for a request inside one account.
 
     A KMS key policy (`key_policy`) is the gate for its key: it must allow the
     principal itself, or allow the account (which lets IAM policies decide).
-    Other resource policies add to identity policies.
+    Other resource policies add to identity policies. A permissions boundary
+    (`boundary`) caps what the others allow: what it does not allow is denied.
     """
     action_name = request.action
     for source, statements, kind in (
         ("identity", identity, "an identity-based"),
         ("resource", resource_policy, "a resource-based"),
         ("key", key_policy or (), "a resource-based"),
+        ("boundary", boundary or (), "a permissions boundary"),
     ):
         for statement in statements:
-            if statement.effect == "Deny" and _applies(statement, request, check_principal=source != "identity"):
+            if statement.effect == "Deny" and _applies(statement, request, check_principal=source not in ("identity", "boundary")):
                 return Decision(False, denied_because=f"with an explicit deny in {kind} policy")
     identity_allows = tuple(s.source for s in identity if s.effect == "Allow" and _applies(s, request, check_principal=False))
+    within_boundary = boundary is None or any(s.effect == "Allow" and _applies(s, request, check_principal=False) for s in boundary)
+    if identity_allows and not within_boundary:
+        return Decision(False, denied_because=f"no permissions boundary allows the {action_name} action")
     if key_policy is not None:
         direct = tuple(s.source for s in key_policy if s.effect == "Allow" and _applies(s, request, True, account_root=False))
         delegates = any(s.effect == "Allow" and _applies(s, request, True, account_root=True) for s in key_policy)
@@ -82,7 +88,7 @@ def evaluate(
             return Decision(False, denied_because=f"no resource-based policy allows the {action_name} action")
         return Decision(False, denied_because=f"no identity-based policy allows the {action_name} action")
     resource_allows = tuple(s.source for s in resource_policy if s.effect == "Allow" and _applies(s, request, True, account_root=False))
-    if identity_allows or resource_allows:
+    if within_boundary and (identity_allows or resource_allows):
         return Decision(True, identity_allows + resource_allows)
     return Decision(False, denied_because=f"no identity-based policy allows the {action_name} action")
 

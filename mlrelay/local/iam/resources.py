@@ -71,6 +71,7 @@ class Lookups:
     secret_arn: Callable[[str], str | None] = lambda name: None
     key_arn: Callable[[str], str | None] = lambda key_id: None
     statement_owner: Callable[[str], str | None] = lambda statement_id: None
+    role_path: Callable[[str], str | None] = lambda role_name: None  # an existing role's path ("/" for most)
 
 
 @lru_cache(maxsize=1024)
@@ -175,6 +176,10 @@ def _values(prefix: str, operation: str, params: Mapping[str, Any], lookups: Loo
             values["EventBusName"] = sorted({e.get("EventBusName", "default") for e in entries}) or ["default"]
     elif prefix == "iam" and "RoleArn" in values:
         values["RoleNameWithPath"] = [values["RoleArn"][0].split(":role/", 1)[1]]
+    elif prefix == "iam" and "RoleName" in values:
+        name = values["RoleName"][0]
+        path = str(params.get("Path") or "") if operation == "CreateRole" else lookups.role_path(name)
+        values["RoleNameWithPath"] = [f"{(path or '/').lstrip('/')}{name}"]
     elif prefix == "sts" and "RoleArn" in values:
         values["RoleNameWithPath"] = [values["RoleArn"][0].split(":role/", 1)[1]]
     elif prefix == "lambda" and "FunctionName" in values:
@@ -190,7 +195,32 @@ def _context(prefix: str, operation: str, params: Mapping[str, Any], lookups: Lo
             context["redshift-data:statement-owner-iam-userid"] = owner
     if prefix == "redshift-data" and params.get("SecretArn"):
         context["redshift-data:secret-arn"] = str(params["SecretArn"])
+    if prefix == "iam":
+        context.update(_iam_context(operation, params))
     return context
+
+
+def _iam_context(operation: str, params: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """The condition keys of the IAM calls the stack makes: a new role's boundary, the policy attached, the tags."""
+    context: dict[str, ContextValue] = {}
+    if operation in ("CreateRole", "PutRolePermissionsBoundary") and params.get("PermissionsBoundary"):
+        context["iam:PermissionsBoundary"] = str(params["PermissionsBoundary"])
+    if operation in ("AttachRolePolicy", "DetachRolePolicy") and params.get("PolicyArn"):
+        context["iam:PolicyARN"] = str(params["PolicyArn"])
+    tags = request_tags(params)
+    if tags:
+        context["aws:TagKeys"] = sorted(tags)
+        context.update({f"aws:RequestTag/{key}": value for key, value in tags.items()})
+    return context
+
+
+def request_tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """Tags of a query-protocol request (Tags.member.N.Key/Value) or a parsed one (Tags: [{Key, Value}])."""
+    listed = params.get("Tags")
+    if isinstance(listed, list):
+        return {str(t["Key"]): str(t.get("Value", "")) for t in listed if isinstance(t, Mapping) and "Key" in t}
+    keys = {name.split(".")[2]: value for name, value in params.items() if re.fullmatch(r"Tags\.member\.\d+\.Key", name)}
+    return {str(key): str(params.get(f"Tags.member.{n}.Value", "")) for n, key in keys.items()}
 
 
 def _s3_calls(operation: str, params: Mapping[str, Any]) -> list[Call]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrelay.local.iam.policies import Statement
-from mlrelay.local.iam.principals import IamModel, Role, role_statements, trusted_services
+from mlrelay.local.iam.principals import IamModel, ManagedPolicy, Role, role_statements, trusted_services
 from mlrelay.local.template import Template, TemplateError
 
 Resolve = Callable[[Any], Any]
@@ -26,6 +26,10 @@ KEY_POLICY_FILE = Path("infra") / "kms-key-policy.json"
 
 def state_machine_role_name(stage: str, logical_id: str) -> str:
     return f"mlrelay-{stage}-{logical_id}Role"
+
+
+def managed_policy_arn(account: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:policy/{name}"
 
 
 def function_role_name(stage: str, function_logical_id: str) -> str:
@@ -55,6 +59,13 @@ def build(
         if kind == "AWS::IAM::Role":
             resolved = resolve(properties)
             _add_role(model, logical_id, resolved["RoleName"], resolved["AssumeRolePolicyDocument"], resolved.get("Policies", []), account)
+        elif kind == "AWS::IAM::ManagedPolicy":
+            resolved = resolve(properties)
+            name = resolved["ManagedPolicyName"]
+            census_name = f"mlrelay-{stage}-{logical_id}"
+            statements = _statements(f"{census_name}/{name}", resolved["PolicyDocument"])
+            arn = managed_policy_arn(account, name)
+            model.managed_policies[arn] = ManagedPolicy(logical_id, name, arn, statements, census_name)
         elif kind == "AWS::Serverless::StateMachine" and "Role" not in properties:
             policies = [_inline_policy(logical_id, p) for p in resolve(properties.get("Policies", []))]
             _add_role(model, f"{logical_id}Role", state_machine_role_name(stage, logical_id), STATES_TRUST, policies, account)
