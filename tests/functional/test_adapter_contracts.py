@@ -16,6 +16,7 @@ import pytest
 from chalicelib.aws.alert_ledger import AlertLedger
 from chalicelib.aws.callbacks import OutcomeConflictError, PipelineCallbacks
 from chalicelib.aws.errors import AwsError, NotFoundError
+from chalicelib.aws.model_roles import ModelRoles
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.preferences import NotificationPreferences
 from chalicelib.aws.redshift_data import DataApi
@@ -28,11 +29,14 @@ from chalicelib.aws.sqs import Queue
 from chalicelib.aws.stepfunctions import TaskCallbacks, Workflows, execution_arn_for
 from chalicelib.aws.watermarks import DailyWatermarks, PredictionRuns, RowCounts
 from chalicelib.shared.messages import FoldedRuns
+from chalicelib.shared.naming import model_role_name, model_role_path
 from chalicelib.shared.runs import ResumeEntry
+from mlrelay.local.state_file import ACCOUNT_ID
 from mlrelay.warehouse_client import connection_from
 from tests.unit.fakes import (
     FakeAlertLedger,
     FakeDataApi,
+    FakeModelRoles,
     FakeModelVersions,
     FakePipelineCallbacks,
     FakePipelines,
@@ -557,3 +561,21 @@ def test_a_pipeline_is_made_once_by_its_name_and_described_as_it_was_made(pipeli
     assert (described.definition, described.role_arn) == (definition, role)
     with pytest.raises(NotFoundError):
         adapter.describe(f"contract-{model}-none")
+
+
+@pytest.fixture(params=["fake", "iam"])
+def model_roles(request, aws):
+    """(the adapter, its stage)."""
+    if request.param == "fake":
+        return FakeModelRoles(stage="dev"), "dev"
+    policy = f"arn:aws:iam::{ACCOUNT_ID}:policy/mlrelay-dev-model-jobs"
+    return ModelRoles("dev", policy, aws.stack.client("iam")), "dev"
+
+
+def test_a_model_gets_one_role_of_its_own_under_the_models_path(model_roles, model):
+    adapter, stage = model_roles
+    first = adapter.ensure(model)
+
+    assert adapter.ensure(model) == first  # made once, then the same
+    assert first == f"arn:aws:iam::{ACCOUNT_ID}:role{model_role_path(stage)}{model_role_name(stage, model)}"
+    assert adapter.ensure(f"{model}-other") != first

@@ -22,6 +22,7 @@ from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_gz_holds_files
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
+from chalicelib.shared.naming import model_role_name, model_role_path
 from chalicelib.shared.ports import Ports
 from chalicelib.shared.runs import ResumeEntry, RunRecord
 
@@ -230,11 +231,13 @@ class FakePipelines:
 
 
 class FakeModelRoles:
-    def __init__(self) -> None:
+    def __init__(self, stage: str = "test") -> None:
+        self.stage = stage
         self.roles: dict[str, str] = {}  # model -> role ARN
 
     def ensure(self, model_name: str) -> str:
-        return self.roles.setdefault(model_name, f"arn:aws:iam::{ACCOUNT}:role/mlrelay-test-models/mlrelay-test-{model_name}")
+        arn = f"arn:aws:iam::{ACCOUNT}:role{model_role_path(self.stage)}{model_role_name(self.stage, model_name)}"
+        return self.roles.setdefault(model_name, arn)
 
 
 class FakePipelineCallbacks:
