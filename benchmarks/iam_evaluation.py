@@ -39,7 +39,7 @@ def main() -> None:
     with EmbeddedStack() as stack:
         model, bucket = stack.iam.model, stack.info.outputs["ConfigBucketName"]
         table = stack.applied.ref("RunsTable")
-        stack.client("s3").put_object(Bucket=bucket, Key="runs/benchmark/spec.json", Body=b"{}")  # no trigger
+        stack.client("s3").put_object(Bucket=bucket, Key="runs/benchmark/run/spec-0/spec.json", Body=b"{}")  # no trigger
         role = next(arn for arn, r in model.roles.items() if r.name.endswith("TrainingStepRole"))
         session = model.session(role, "lambda.amazonaws.com", "benchmark")
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
@@ -48,7 +48,7 @@ def main() -> None:
             dynamodb.get_item(TableName=table, Key={"run_id": {"S": "none"}})
 
         def get_object() -> None:
-            s3.get_object(Bucket=bucket, Key="runs/benchmark/spec.json")["Body"].read()
+            s3.get_object(Bucket=bucket, Key="runs/benchmark/run/spec-0/spec.json")["Body"].read()
 
         rows = []
         for name, call in (("DynamoDB GetItem", get_item), ("S3 GetObject", get_object)):

@@ -76,7 +76,7 @@ def measure(rows: int, work: Path) -> tuple[float, float, dict]:
     monitor = timed([
         sys.executable, str(SCRIPTS / "monitor.py"), "--items", str(work / "items"), "--selection", str(work / "selection"),
         "--predictions", str(work / "predictions"), "--baseline", str(BASELINE), "--spec", str(work / "spec"),
-        "--library", str(SCRIPTS), "--output", str(work / "monitoring"), "--output-uri", "s3://bench/runs/infer-bench/monitoring",
+        "--library", str(SCRIPTS), "--output", str(work / "monitoring"), "--output-uri", "s3://bench/runs/bench/infer-bench/monitoring",
     ])
     return prepare, monitor, json.loads((work / "monitoring" / "monitoring.json").read_text())
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config.parsing import ConfigError
+from chalicelib.shared.pipeline_runs import run_prefix
 from mlrelay.runs import history, resume_points, steps_from_history
 from mlrelay.submission import Submission, check, publish
 
@@ -17,9 +18,12 @@ class ResumeError(RuntimeError):
     """The resume could not be asked for."""
 
 
-def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> tuple[dict[str, Any], Submission]:
+def upload_resume_config(
+    s3: Any, bucket: str, model_name: str, run_id: str, path: Path,
+) -> tuple[dict[str, Any], Submission]:
     """Check `path` as `submit` does, pack and upload the code folder it names (as `submit` does), and put the config
-    next to the run's outputs (outside configs/, so that it starts nothing). Returns the config's reference."""
+    next to the outputs of the run (of `model_name`; outside configs/, so that it starts nothing). Returns the config's
+    reference."""
     try:
         config, bundle = check(path)
     except ConfigError as err:
@@ -27,7 +31,7 @@ def upload_resume_config(s3: Any, bucket: str, run_id: str, path: Path) -> tuple
         raise ResumeError(f"{path} is not a valid config, so the run was not resumed: {problems}") from err
     submission = publish(path, config, bundle, s3, bucket)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    key = f"runs/{run_id}/resume-configs/{stamp}{path.suffix}"
+    key = f"{run_prefix(model_name, run_id)}/resume-configs/{stamp}{path.suffix}"
     put = s3.put_object(Bucket=bucket, Key=key, Body=submission.body)
     return {"bucket": bucket, "key": key, "version_id": put.get("VersionId"), "etag": put["ETag"].strip('"')}, submission
 

@@ -97,7 +97,22 @@ def show_run(sfn: Any, state_machines: dict[str, str], run_id: str) -> RunDetail
             latest.earlier = attempts[:-1]
             latest.summary = replace(latest.summary, run_id=run_id, attempts=len(attempts))
             return latest
-    raise RunNotFoundError(f"no run named {run_id!r}; `mlrelay runs list` shows the run ids")
+    raise _no_run(run_id)
+
+
+def run_model(sfn: Any, state_machines: dict[str, str], run_id: str) -> str:
+    """The model a run is of (its first execution's input names it), whose runs/<model>/ holds the run's outputs."""
+    for arn in state_machines.values():
+        try:
+            execution = sfn.describe_execution(executionArn=execution_arn_for(arn, run_id))
+        except sfn.exceptions.ExecutionDoesNotExist:
+            continue
+        return str(json.loads(execution.get("input") or "{}")["model_name"])
+    raise _no_run(run_id)
+
+
+def _no_run(run_id: str) -> RunNotFoundError:
+    return RunNotFoundError(f"no run named {run_id!r}; `mlrelay runs list` shows the run ids")
 
 
 def _detail(sfn: Any, execution: dict[str, Any], workflow: str) -> RunDetail:

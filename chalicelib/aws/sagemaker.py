@@ -62,6 +62,16 @@ class Pipelines:
         with translated(f"cannot retry pipeline execution {execution_arn}"):
             self._client.retry_pipeline_execution(PipelineExecutionArn=execution_arn, ClientRequestToken=client_token)
 
+    def parameters(self, execution_arn: str) -> dict[str, str]:
+        """The values the execution was started with, by parameter name."""
+        values: dict[str, str] = {}
+        with translated(f"cannot list the parameters of pipeline execution {execution_arn}"):
+            for page in self._client.get_paginator("list_pipeline_parameters_for_execution").paginate(
+                PipelineExecutionArn=execution_arn,
+            ):
+                values.update({p["Name"]: p["Value"] for p in page["PipelineParameters"]})
+        return values
+
     def steps(self, execution_arn: str) -> list[dict[str, Any]]:
         steps: list[dict[str, Any]] = []
         with translated(f"cannot list the steps of pipeline execution {execution_arn}"):

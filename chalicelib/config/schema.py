@@ -261,7 +261,7 @@ class MonitoringSettings(StrictModel):
     )
 
     def resolved(self) -> dict[str, Any]:
-        """The settings the pipeline steps read (runs/<run>/spec.json), with every default filled in."""
+        """The settings the pipeline steps read (runs/<model>/<run>/spec-<digest>/spec.json), with every default filled in."""
         return {
             "on_violation": self.on_violation, "numeric_method": self.numeric_test, "categorical_method": self.categorical_test,
             "large_sample_rows": self.large_sample_rows, "thresholds": {**DRIFT_THRESHOLDS, **self.thresholds},

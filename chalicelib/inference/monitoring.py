@@ -1,4 +1,4 @@
-"""What a run's monitoring summary (runs/<run>/monitoring/monitoring.json) means for the run: pure functions."""
+"""What a run's monitoring summary (runs/<model>/<run>/monitoring/monitoring.json) means for the run: pure functions."""
 
 from __future__ import annotations
 

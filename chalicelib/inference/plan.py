@@ -37,7 +37,8 @@ def run_spec(
     config: ModelConfig, mode: str, window: tuple[date, date] | None, run_id: str, model_version: int,
     segment: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Prepare, Assemble and Monitor steps (column names never go into parameters).
+    """The run's spec.json (pipeline_runs.spec_key), read by the Prepare, Assemble and Monitor steps (column names never go
+    into parameters).
 
     `segment` ({column, value}): a model of a family predicts its segment's items only.
     """
@@ -60,6 +61,7 @@ def inference_settings(
     catalogue = run.get("catalogue_uri") or config.inference.catalogue_uri or config.data.uri
     since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
     parameters = pipeline_runs.pipeline_parameters({
+        "ModelName": run["model_name"],
         "RunId": run["run_id"],
         "RunSpecUri": spec_uri,
         "ProcessingImage": processing_image,

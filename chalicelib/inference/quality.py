@@ -18,6 +18,7 @@ from chalicelib.config.metrics import CUSTOM_PREFIX, default_metric, lower_is_be
 from chalicelib.config.schema import ModelConfig
 from chalicelib.shared.messages import ModelQualityMeasured, TrainingRequested
 from chalicelib.shared.naming import TRAINING_RUN_PREFIX, execution_name
+from chalicelib.shared.pipeline_runs import run_prefix
 
 MAX_PREDICTION_RUNS = 100  # a monthly run covers the catalogue; the dailies since add the newer items
 
@@ -27,16 +28,18 @@ class NoStoredPredictionsError(RuntimeError):
 
 
 def quality_spec(config: ModelConfig, run_id: str, version: int, prediction_runs: list[str]) -> dict[str, Any]:
-    """runs/<run>/spec.json for the EvaluateQuality step."""
+    """The run's spec.json (pipeline_runs.spec_key) for the EvaluateQuality step."""
     return {
         "task": config.task, "id_column": config.inference.id_column, "label_column": config.data.label_column,
         "run_id": run_id, "model_name": config.model_name, "model_version": version, "prediction_runs": prediction_runs,
     }
 
 
-def predictions_manifest(bucket: str, parts: list[str]) -> list[Any]:
-    """A SageMaker ManifestFile: the prefix, then each prediction file's key under it (<run>/predictions/<part>.csv)."""
-    return [{"prefix": f"s3://{bucket}/runs/"}, *(key.removeprefix("runs/") for key in parts)]
+def predictions_manifest(bucket: str, model_name: str, parts: list[str]) -> list[Any]:
+    """A SageMaker ManifestFile: the prefix, the model's folder of runs, then each prediction file's key under it
+    (<run>/predictions/<part>.csv: pipelines/scripts/model_quality.py reads the run from the first part)."""
+    runs = run_prefix(model_name, "")  # runs/<model>/: the parts are of the model's own runs
+    return [{"prefix": f"s3://{bucket}/{runs}"}, *(key.removeprefix(runs) for key in parts)]
 
 
 def judged_metric(config: ModelConfig) -> tuple[str, str | None]:

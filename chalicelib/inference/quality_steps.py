@@ -21,7 +21,7 @@ from chalicelib.inference.requests import PrepareStep, QualityStep
 from chalicelib.inference.steps import MAX_SUMMARY_BYTES, config_of, pipeline_output
 from chalicelib.shared import pipeline_runs
 from chalicelib.shared.images import processing_image
-from chalicelib.shared.pipeline_runs import store_run_spec
+from chalicelib.shared.pipeline_runs import run_prefix, store_run_spec
 from chalicelib.shared.port_roles import InferencePorts
 
 
@@ -31,19 +31,20 @@ def prepare_quality(request: PrepareStep, ports: InferencePorts, approved: Versi
     if not labels:
         raise ValueError(f"quality run {request.run_id} names no labels file (catalogue_uri)")
     runs = ports.prediction_runs.newest(request.model_name, approved.version, MAX_PREDICTION_RUNS)
-    parts = [key for run in runs for key in _prediction_files(ports, run)]
+    parts = [key for run in runs for key in _prediction_files(ports, request.model_name, run)]
     if not parts:
         raise NoStoredPredictionsError(
             f"model {request.model_name!r} version {approved.version} has no loaded predictions to judge the labels "
             f"{labels} against: let a daily or monthly run (or a request under configs/infer/) load some, "
             "then drop the labels again"
         )
-    manifest_key = f"runs/{request.run_id}/quality-input/predictions.manifest"
-    ports.s3.put_json(ports.artifact_bucket, manifest_key, predictions_manifest(ports.artifact_bucket, parts))
+    manifest_key = f"{run_prefix(request.model_name, request.run_id)}/quality-input/predictions.manifest"
+    ports.s3.put_json(ports.artifact_bucket, manifest_key, predictions_manifest(ports.artifact_bucket, request.model_name, parts))
     spec = quality_spec(config, request.run_id, approved.version, runs)
     parameters = pipeline_runs.pipeline_parameters({
+        "ModelName": request.model_name,
         "RunId": request.run_id,
-        "RunSpecUri": store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, spec),
+        "RunSpecUri": store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, spec),
         "ProcessingImage": processing_image(ports.region),
         "LabelsUri": labels,
         "PredictionsManifestUri": f"s3://{ports.artifact_bucket}/{manifest_key}",
@@ -61,10 +62,12 @@ def prepare_quality(request: PrepareStep, ports: InferencePorts, approved: Versi
     }
 
 
-def _prediction_files(ports: InferencePorts, run_id: str) -> list[str]:
-    """The prediction files a loaded run's COPY manifest names (as keys in the artifact bucket)."""
+def _prediction_files(ports: InferencePorts, model_name: str, run_id: str) -> list[str]:
+    """The prediction files a loaded run of the model's COPY manifest names (as keys in the artifact bucket)."""
     try:
-        manifest = ports.s3.read_json(ports.artifact_bucket, f"runs/{run_id}/predictions/manifest.json", MAX_SUMMARY_BYTES)
+        manifest = ports.s3.read_json(
+            ports.artifact_bucket, f"{run_prefix(model_name, run_id)}/predictions/manifest.json", MAX_SUMMARY_BYTES,
+        )
     except NotFoundError:
         return []  # its outputs were deleted (a lifecycle rule): nothing to match there
     prefix = f"s3://{ports.artifact_bucket}/"
@@ -77,7 +80,7 @@ def judge_quality(request: QualityStep, ports: InferencePorts) -> dict[str, Any]
     if approved is None:
         raise NotFoundError(f"model {request.model_name!r} has no version {request.model_version} in the models table")
     config = config_of(ports, approved)
-    key = f"runs/{request.run_id}/quality/metrics.json"
+    key = f"{run_prefix(request.model_name, request.run_id)}/quality/metrics.json"
     measured = pipeline_output(ports, key)
     verdict = judge(config, measured, approved.metrics)
     retraining = None

@@ -25,7 +25,7 @@ from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
 from chalicelib.shared.model_pipelines import ensure_model_pipeline
-from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
+from chalicelib.shared.pipeline_runs import baseline_beside, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import InferencePorts
 
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -52,9 +52,9 @@ def prepare(request: PrepareStep, ports: InferencePorts) -> dict[str, Any]:
     if request.mode == "daily":
         window = daily_window(request.scheduled_for, ports.watermarks.last_until(request.model_name))
     spec = run_spec(config, request.mode, window, request.run_id, approved.version, approved.config.get("segment"))
-    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, spec)
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, spec)
     processing = processing_image(ports.region)
-    baseline = baseline_uri(ports.artifact_bucket, approved.run_id)
+    baseline = baseline_beside(container["ModelDataUrl"])  # where the version's training run kept it, whichever layout
     return {
         **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
         "pipeline_name": model_inference_pipeline(ports, request.model_name),
@@ -83,7 +83,7 @@ def config_of(ports: InferencePorts, version: VersionRecord) -> ModelConfig:
 
 def record_monitoring(request: MonitoringStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the run's monitoring rows to the warehouse and say whether to alert, and whether to load at all."""
-    prefix = f"runs/{request.run_id}/monitoring"
+    prefix = f"{run_prefix(request.model_name, request.run_id)}/monitoring"
     summary = pipeline_output(ports, f"{prefix}/monitoring.json")
     manifest = pipeline_output(ports, f"{prefix}/manifest.json")
     sqls = monitoring_sqls(target_table(request, ports), _copy_request(request, ports, prefix),
@@ -103,8 +103,10 @@ def record_monitoring(request: MonitoringStep, ports: InferencePorts) -> dict[st
 
 def load(request: LoadStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
-    summary = _summary(ports, request.run_id)
-    sqls = load_sqls(target_table(request, ports), _copy_request(request, ports, f"runs/{request.run_id}/predictions"))
+    summary = _summary(ports, request)
+    sqls = load_sqls(
+        target_table(request, ports), _copy_request(request, ports, f"{run_prefix(request.model_name, request.run_id)}/predictions"),
+    )
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"
     )
@@ -121,7 +123,7 @@ def count(request: CountStep, ports: InferencePorts) -> dict[str, Any]:
 
 def verify(request: VerifyStep, ports: InferencePorts) -> dict[str, Any]:
     """Compare the rows in the table with the transform's count; fail loudly if they differ."""
-    summary = _summary(ports, request.run_id)
+    summary = _summary(ports, request)
     rows = ports.warehouse.rows(request.count_statement_id)
     loaded = int(rows[0][0]) if rows else 0
     table = target_table(request, ports).qualified
@@ -151,8 +153,8 @@ def _copy_request(request: LoadStep | MonitoringStep, ports: InferencePorts, pre
     )
 
 
-def _summary(ports: InferencePorts, run_id: str) -> dict[str, Any]:
-    return pipeline_output(ports, f"runs/{run_id}/predictions/summary.json")
+def _summary(ports: InferencePorts, run: RunRef) -> dict[str, Any]:
+    return pipeline_output(ports, f"{run_prefix(run.model_name, run.run_id)}/predictions/summary.json")
 
 
 def pipeline_output(ports: InferencePorts, key: str) -> dict[str, Any]:

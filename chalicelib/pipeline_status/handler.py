@@ -34,17 +34,20 @@ def handle_pipeline_status(event: dict[str, Any], context: Any) -> dict[str, Any
     return answer_waiting_workflow(parsed.detail, aws_ports()) if parsed else {"outcome": "event_rejected"}
 
 
-def failure_reason(outcome: PipelineOutcome, ports: PipelineStatusPorts) -> str:
+def failure_reason(execution_arn: str, outcome: PipelineOutcome, ports: PipelineStatusPorts) -> str:
     """The failed step's reason; but when Train succeeded and wrote no files, the run failed there, whatever step
     met the empty model first (SageMaker passes a training job whose model directory is empty)."""
     if not outcome.trained_job or not outcome.run_id or outcome.failed_step in ("", TRAIN_STEP):
         return outcome.failure_reason
-    artifact = model_artifact_uri(ports.artifact_bucket, outcome.run_id, outcome.trained_job)
     try:
+        model_name = ports.pipelines.parameters(execution_arn).get("ModelName", "")  # the run's, under runs/<model>/
+        if not model_name:  # an execution started without one wrote under runs/<run>/; no look there
+            return outcome.failure_reason
+        artifact = model_artifact_uri(ports.artifact_bucket, model_name, outcome.run_id, outcome.trained_job)
         if ports.s3.archive_holds_files(artifact):
             return outcome.failure_reason
     except AwsError as err:  # the step's own reason still stands
-        logger.warning("cannot look into the model artifact", extra={"artifact": artifact, "error": str(err)})
+        logger.warning("cannot look into the model artifact", extra={"execution": execution_arn, "error": str(err)})
         return outcome.failure_reason
     return (f"step {TRAIN_STEP}: AlgorithmError: the training code wrote no files to SM_MODEL_DIR ({artifact} holds none); "
             f"then {outcome.failure_reason}")
@@ -54,7 +57,7 @@ def answer_waiting_workflow(detail: PipelineStatusDetail, ports: PipelineStatusP
     arn = detail.pipeline_execution_arn
     if detail.status not in TERMINAL_STATUSES:
         return {"outcome": "ignored", "status": detail.status}
-    reason = "" if detail.status == "Succeeded" else failure_reason(ports.pipelines.outcome(arn), ports)
+    reason = "" if detail.status == "Succeeded" else failure_reason(arn, ports.pipelines.outcome(arn), ports)
     try:
         token = ports.pipeline_callbacks.record_outcome(arn, detail.status, reason)
     except OutcomeConflictError as err:  # the first outcome stands; the workflow got or reads that one

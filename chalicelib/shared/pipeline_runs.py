@@ -1,4 +1,5 @@
-"""What both workflows ask of a SageMaker pipeline execution: its display name, client token and run spec."""
+"""What both workflows ask of a SageMaker pipeline execution: its display name, client token and run spec, and where
+a run's outputs go."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ def pipeline_display_name(run_id: str) -> str:
     return re.sub("-+", "-", _DISPLAY_UNSAFE.sub("-", run_id)).strip("-")[:82]
 
 
-def model_artifact_uri(bucket: str, run_id: str, training_job: str) -> str:
+def run_prefix(model_name: str, run_id: str) -> str:
+    """The key prefix of everything a run writes: under its model, so that a role may write only runs/<model>/."""
+    return f"runs/{model_name}/{run_id}"
+
+
+def model_artifact_uri(bucket: str, model_name: str, run_id: str, training_job: str) -> str:
     """Where a training pipeline's Train job writes model.tar.gz (its output path, per training job)."""
-    return f"s3://{bucket}/runs/{run_id}/model/{training_job}/output/model.tar.gz"
+    return f"s3://{bucket}/{run_prefix(model_name, run_id)}/model/{training_job}/output/model.tar.gz"
 
 
 def pipeline_client_token(pipeline: str, run_id: str, parameters: list[dict[str, str]]) -> str:
@@ -31,19 +37,19 @@ def pipeline_client_token(pipeline: str, run_id: str, parameters: list[dict[str,
     return hashlib.sha256(f"{pipeline}-pipeline\x1f{run_id}\x1f{canonical}".encode()).hexdigest()[:64]
 
 
-def spec_key(run_id: str, spec: dict[str, Any]) -> str:
+def spec_key(model_name: str, run_id: str, spec: dict[str, Any]) -> str:
     """Where a run's spec.json goes (column names travel in it, never in parameters), named by its content.
 
     The key is a pipeline parameter, so a run resumed with a fixed config gets a new key, new parameters
     and so a new pipeline execution, instead of the client token returning the failed one.
     """
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-    return f"runs/{run_id}/spec-{digest}/spec.json"
+    return f"{run_prefix(model_name, run_id)}/spec-{digest}/spec.json"
 
 
-def store_run_spec(s3: Any, bucket: str, run_id: str, spec: dict[str, Any]) -> str:
+def store_run_spec(s3: Any, bucket: str, model_name: str, run_id: str, spec: dict[str, Any]) -> str:
     """Write the run's spec where `spec_key` says (an S3Objects adapter); returns its URI, the RunSpecUri parameter."""
-    key = spec_key(run_id, spec)
+    key = spec_key(model_name, run_id, spec)
     s3.put_json(bucket, key, spec)
     return f"s3://{bucket}/{key}"
 
@@ -53,6 +59,15 @@ def pipeline_parameters(values: dict[str, str]) -> list[dict[str, str]]:
     return [{"Name": name, "Value": value} for name, value in values.items()]
 
 
-def baseline_uri(bucket: str, training_run_id: str) -> str:
+def baseline_uri(bucket: str, model_name: str, training_run_id: str) -> str:
     """Where a version's evaluation and monitoring baseline are: its training run's Evaluate output."""
-    return f"s3://{bucket}/runs/{training_run_id}/evaluation/"
+    return f"s3://{bucket}/{run_prefix(model_name, training_run_id)}/evaluation/"
+
+
+def baseline_beside(model_artifact: str) -> str:
+    """A registered version's baseline: the Evaluate output of the run whose model/ holds its artifact (read from the
+    registered URI, so a version trained when a run's outputs were under runs/<run>/ finds its own there)."""
+    run, model_folder, _ = model_artifact.rpartition("/model/")
+    if not model_folder:
+        raise ValueError(f"the model artifact {model_artifact} is not in a training run's model/ folder, so it has no baseline")
+    return f"{run}/evaluation/"

@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.aws.run_ledger import MAX_INLINE_OUTPUT
 from chalicelib.shared.observability import logger
+from chalicelib.shared.pipeline_runs import run_prefix
 from chalicelib.shared.port_roles import StepLedgerPorts
 
 MAX_STEP_OUTPUT_BYTES = 1024 * 1024
@@ -42,7 +43,7 @@ def recorded(ports: StepLedgerPorts, event: dict[str, Any], work: Callable[[], d
     if len(text.encode()) <= MAX_INLINE_OUTPUT:
         entry["output"] = text
     else:  # a DynamoDB item holds 400 KB; a Step Functions payload 256 KB
-        key = f"runs/{run_id}/steps/{step}.json"
+        key = f"{run_prefix(str(event['model_name']), run_id)}/steps/{step}.json"  # every step's payload names the run's model
         ports.s3.put_json(ports.artifact_bucket, key, output)
         entry["output_uri"] = f"s3://{ports.artifact_bucket}/{key}"
     ports.runs.record_step(run_id, step, entry)

@@ -75,7 +75,8 @@ def resolve_code(config: ModelConfig, region: str, builtin_code_uri: str) -> Tra
 
 
 def run_spec(config: ModelConfig, segment: dict[str, str] | None = None) -> dict[str, Any]:
-    """runs/<run>/spec.json, read by the Split and Evaluate steps: column names travel in this file, never in parameters.
+    """The run's spec.json (pipeline_runs.spec_key), read by the Split and Evaluate steps: column names travel in this
+    file, never in parameters.
 
     `segment` ({column, value}): a model of a family trains on its segment's rows only.
     """
@@ -103,11 +104,13 @@ def default_code_uri(definition: dict[str, Any]) -> str:
 
 
 def training_settings(
-    config: ModelConfig, run_id: str, callback_timeout_seconds: int | None, code: TrainingCode, pipeline_name: str,
-    processing_image: str, region: str, spec_uri: str, inputs: RunInputs,
+    config: ModelConfig, model_name: str, run_id: str, callback_timeout_seconds: int | None, code: TrainingCode,
+    pipeline_name: str, processing_image: str, region: str, spec_uri: str, inputs: RunInputs,
 ) -> dict[str, Any]:
-    """The resolved settings the training state machine carries from step to step."""
+    """The resolved settings the training state machine carries from step to step; `model_name` is the run's model
+    (a segment's own in a family), under whose runs/<model>/ the pipeline writes."""
     parameters = pipeline_runs.pipeline_parameters({
+        "ModelName": model_name,
         "RunId": run_id,
         "RunSpecUri": spec_uri,
         "InputDataUri": config.data.uri,
@@ -138,10 +141,10 @@ def training_settings(
     }
 
 
-def model_data_url(pipeline_steps: list[dict[str, Any]], bucket: str, run_id: str) -> str:
+def model_data_url(pipeline_steps: list[dict[str, Any]], bucket: str, model_name: str, run_id: str) -> str:
     """Where the Train step's job wrote model.tar.gz (the pipeline's output path, per training job)."""
     train = next(s for s in pipeline_steps if "TrainingJob" in s.get("Metadata", {}))
-    return pipeline_runs.model_artifact_uri(bucket, run_id, train["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1])
+    return pipeline_runs.model_artifact_uri(bucket, model_name, run_id, train["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[-1])
 
 
 def serving_container(code: dict[str, Any], model_data: str, region: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from chalicelib.shared.messages import ConfigRef
 class LoadConfigStep(BaseModel):
     step: Literal["load_config"]
     run_id: str
+    model_name: str  # the run's model (a segment's own in a family), which its outputs are kept under
     config: ConfigRef
     callback_timeout_seconds: int | None = None
 

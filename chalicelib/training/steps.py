@@ -9,12 +9,11 @@ from typing import Any
 from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
-from chalicelib.config.schema import segment_model_name
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
 from chalicelib.shared.model_pipelines import ensure_model_pipeline
 from chalicelib.shared.observability import logger
-from chalicelib.shared.pipeline_runs import baseline_uri, store_run_spec
+from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.plan import (
     RunInputs,
@@ -45,14 +44,13 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
     definition = with_hyperparameters(base.definition, code.hyperparameters)
-    model_name = segment_model_name(config.model_name, ref.segment.value) if ref.segment else config.model_name
-    pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, model_name, "training")
+    pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, request.model_name, "training")
     segment = ref.segment.model_dump() if ref.segment else None
-    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.run_id, run_spec(config, segment))
+    spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, run_spec(config, segment))
     inputs = RunInputs(table=_identity(ports, config.data.uri), code=_identity(ports, code.code_uri))
     return training_settings(
-        config, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region), ports.region, spec_uri,
-        inputs,
+        config, request.model_name, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region),
+        ports.region, spec_uri, inputs,
     )
 
 
@@ -67,7 +65,7 @@ def _identity(ports: TrainingPorts, uri: str) -> str:
 
 def evaluate_candidate(request: EvaluateStep, ports: TrainingPorts) -> dict[str, Any]:
     """Compare the run's metrics.json with the approved model's and decide."""
-    key = f"runs/{request.run_id}/evaluation/metrics.json"
+    key = f"{run_prefix(request.model_name, request.run_id)}/evaluation/metrics.json"
     try:
         report = ports.s3.read_json(ports.artifact_bucket, key, MAX_METRICS_BYTES)
     except NotFoundError as err:
@@ -182,7 +180,9 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
     decision, code = request.decision, request.code
     status = registration_status(request.approved, request.approval_mode)
     created_at = datetime.now(UTC).isoformat()
-    model_data = model_data_url(ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.run_id)
+    model_data = model_data_url(
+        ports.pipelines.steps(request.pipeline_execution_arn), ports.artifact_bucket, request.model_name, request.run_id,
+    )
     # the exact bytes this version is: inference checks them before it uses the artifact (chalicelib/inference/plan.py)
     artifact = ports.s3.fingerprint(model_data)
     arn = ports.registry.register(
@@ -198,7 +198,7 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
             "framework": f"{code['framework']} {code['framework_version']}",
             "code_uri": code["code_uri"],
         },
-        documents=baseline_uri(ports.artifact_bucket, request.run_id),
+        documents=baseline_uri(ports.artifact_bucket, request.model_name, request.run_id),
     )
     record = VersionRecord(
         model_name=request.model_name,

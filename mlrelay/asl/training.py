@@ -23,7 +23,8 @@ def training() -> dict[str, Any]:
     )
     lambda_step(
         machine, "LoadTrainingConfig", STEP, "load_config",
-        {"run_id.$": "$.run_id", "config.$": "$.config", "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
+        {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "config.$": "$.config",
+         "callback_timeout_seconds.$": "$.callback_timeout_seconds"},
         next="StartTrainingPipeline", result={"settings": ""}, result_path="$.training",  # TrainingSettings, whole
         comment="Re-reads the exact config version that started the run and returns the resolved training settings.",
     )

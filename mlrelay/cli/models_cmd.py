@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
+
+if TYPE_CHECKING:  # imported by the commands that use it, so that `mlrelay --help` starts fast
+    from chalicelib.aws.sagemaker import ModelRegistry
 
 app = typer.Typer(help="Registered model versions, their metrics and decisions; approve, reject or roll back by hand.",
                   no_args_is_help=True)
@@ -60,6 +63,7 @@ def segment_of(config_ref: dict[str, Any]) -> str:
 def show(name: str = typer.Argument(..., help="A model name from `mlrelay models list`.")) -> None:
     """One model: each version with its registry status, metrics, run and the reasons for its decision."""
     from chalicelib.aws.model_versions import ModelVersions
+    from chalicelib.aws.sagemaker import ModelRegistry
     from mlrelay.tables import missing_values, versions_table
 
     info, client = connect()
@@ -71,11 +75,11 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
     approved = versions.approved(name)
     console.print(f"[bold]{name}[/]: approved version {f'v{approved.version}' if approved else 'none'}")
     console.print(versions_table(records, approved.version if approved else None))
-    s3, bucket = client("s3"), info.outputs["ConfigBucketName"]
+    s3, registry = client("s3"), ModelRegistry(info.stage, client("sagemaker"))
     for record in sorted(records, key=lambda r: r.version):
         console.print(f"v{record.version} ({record.status}):")
         if record.version > max(r.version for r in records) - BASELINES_SHOWN:
-            console.print(f"   {baseline_summary(s3, bucket, record.run_id)}")
+            console.print(f"   {baseline_summary(s3, registry, record.model_package_arn)}")
         if (missing := missing_values(record.metrics)) is not None:
             console.print(f"   {missing}")
         for reason in record.decision.get("reasons", []):
@@ -103,19 +107,27 @@ def _show_family(versions: Any, family: str) -> None:
     console.print(table)
 
 
-def baseline_summary(s3: Any, bucket: str, run_id: str) -> str:
-    """One line on a version's monitoring baseline: its size and its top SHAP features."""
+def baseline_summary(s3: Any, registry: ModelRegistry, model_package_arn: str) -> str:
+    """One line on a version's monitoring baseline (beside its registered model artifact): its size and its top SHAP
+    features."""
     from botocore.exceptions import ClientError
 
-    prefix = f"runs/{run_id}/evaluation"
+    from chalicelib.aws.errors import AwsError
+    from chalicelib.shared.pipeline_runs import baseline_beside
+
     try:
-        statistics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/statistics.json")["Body"].read())
-        attributions = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}/attributions.json")["Body"].read())
+        baseline = baseline_beside(registry.container(model_package_arn)["ModelDataUrl"])
+    except (AwsError, ValueError) as err:
+        return f"baseline: unknown ({err})"
+    bucket, prefix = baseline.removeprefix("s3://").split("/", 1)
+    try:
+        statistics = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}statistics.json")["Body"].read())
+        attributions = json.loads(s3.get_object(Bucket=bucket, Key=f"{prefix}attributions.json")["Body"].read())
     except ClientError:
         return "baseline: none (trained before mlrelay kept one, or its run's outputs are gone)"
     top = ", ".join(f"{name} {value:.3g}" for name, value in list(attributions["features"].items())[:3])
     return (f"baseline: {len(statistics['features'])} features of {statistics['dataset']['item_count']:,} rows "
-            f"(s3://{bucket}/{prefix}/); top SHAP features: {top}")
+            f"({baseline}); top SHAP features: {top}")
 
 
 @app.command()

@@ -33,8 +33,15 @@ def show(
     """The run's drift table and violations, and its HTML report saved locally (distributions, drift, SHAP ranks)."""
     from rich.table import Table
 
+    from chalicelib.shared.pipeline_runs import run_prefix
+    from mlrelay.runs import RunNotFoundError, run_model
+
     info, client = connect()
-    s3, bucket, prefix = client("s3"), info.outputs["ConfigBucketName"], f"runs/{run_id}/monitoring"
+    try:
+        model_name = run_model(client("stepfunctions"), info.state_machines, run_id)
+    except RunNotFoundError as err:
+        fail(str(err))
+    s3, bucket, prefix = client("s3"), info.outputs["ConfigBucketName"], f"{run_prefix(model_name, run_id)}/monitoring"
     summary = json.loads(_read(s3, bucket, f"{prefix}/monitoring.json", run_id))
     if summary.get("baseline") == "missing":
         console.print(f"{run_id}: not checked: model version v{summary.get('model_version')} has no monitoring baseline "

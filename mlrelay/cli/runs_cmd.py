@@ -198,21 +198,22 @@ def resume(
     """
     from mlrelay.cli.submit_cmd import config_file
     from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
-    from mlrelay.runs import show_run
+    from mlrelay.runs import RunNotFoundError, run_model, show_run
     from mlrelay.tables import steps_table
 
     info, client = connect()
     event: dict[str, object] = {"run_id": run_id}
     try:
         if with_config is not None:
+            model_name = run_model(client("stepfunctions"), info.state_machines, run_id)  # the run's, not the config's
             event["config"], submission = upload_resume_config(
-                client("s3"), info.outputs["ConfigBucketName"], run_id, config_file(with_config))
+                client("s3"), info.outputs["ConfigBucketName"], model_name, run_id, config_file(with_config))
             if submission.bundle is not None:
                 state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
                 console.print(f"code: {len(submission.bundle.files)} files → "
                               f"{submission.bundle.uri(info.outputs['ConfigBucketName'])} ({state})")
         answer = invoke(client("lambda"), info.functions["resume_run"], event)
-    except ResumeError as err:
+    except (ResumeError, RunNotFoundError) as err:
         fail(str(err))
     if answer["outcome"] == "nothing_to_do":
         console.print(answer["message"])

@@ -8,6 +8,7 @@ import json
 from rich.console import Console
 
 from chalicelib.shared.naming import execution_name, on_demand_run_id, scheduled_run_id, upload_identity
+from chalicelib.shared.pipeline_runs import run_prefix
 from mlrelay.demo.checks import Checks, finished_run, read_json, titles_about
 from mlrelay.demo.predictions import MODEL, MONTHLY_AT
 from mlrelay.demo.sections import DATA_BUCKET
@@ -25,7 +26,7 @@ def drifting_month(console: Console, checks: Checks, stack: EmbeddedStack, catal
     bucket, s3 = stack.info.outputs["ConfigBucketName"], stack.client("s3")
     console.print(f"\n[bold]7. A month whose catalogue drifts[/]: s3://{DATA_BUCKET}/{DRIFTED_CATALOGUE} "
                   "(mlrelay data synth --drift size: larger items), checked against v1's training baseline")
-    monthly = read_json(s3, bucket, f"runs/{scheduled_run_id(MODEL, 'monthly', MONTHLY_AT)}/monitoring/monitoring.json") or {}
+    monthly = read_json(s3, bucket, f"{run_prefix(MODEL, scheduled_run_id(MODEL, 'monthly', MONTHLY_AT))}/monitoring/monitoring.json") or {}
     checks.check(monthly.get("violations") == 0 and monthly.get("ndcg") is not None,
                  f"December's monthly run (the training catalogue): {monthly.get('violations')} violations, "
                  f"SHAP ranking NDCG {monthly.get('ndcg') or 0:.3f}")
@@ -41,14 +42,14 @@ def drifting_month(console: Console, checks: Checks, stack: EmbeddedStack, catal
                         f"run {run_id} {detail.summary.status if detail else 'never finished'}: loaded, as "
                         "monitoring.on_violation: warn asks"):
         return
-    summary = read_json(s3, bucket, f"runs/{run_id}/monitoring/monitoring.json") or {}
+    summary = read_json(s3, bucket, f"{run_prefix(MODEL, run_id)}/monitoring/monitoring.json") or {}
     moved = ", ".join(f"{d['feature']} ({d['method']} {d['statistic']:.2f})" for d in summary.get("drifted", []))
     checks.check(summary.get("drifted_count", 0) >= 3, f"{summary.get('drifted_count')} features drifted: {moved}")
     checks.check(summary.get("ndcg") is not None, f"SHAP ranking NDCG against training: {summary.get('ndcg') or 0:.3f} "
                  f"(an alert below {summary.get('ndcg_threshold', 0.9):g})")
     titles = titles_about(stack, run_id)
     checks.check(len(titles) == 1, f"one alert: {'; '.join(titles) or 'none'}")
-    violations = read_json(s3, bucket, f"runs/{run_id}/monitoring/constraint_violations.json") or {"violations": []}
+    violations = read_json(s3, bucket, f"{run_prefix(MODEL, run_id)}/monitoring/constraint_violations.json") or {"violations": []}
     console.print(f"   constraint_violations.json: {len(violations['violations'])} violations; "
                   f"report: {summary.get('report_uri')}")
     rows = stack.warehouse.query(
@@ -76,10 +77,11 @@ def labels_arrive(console: Console, checks: Checks, stack: EmbeddedStack, catalo
                         f"quality run {run_id} {detail.summary.status if detail else 'never finished'}: labels joined to "
                         "the stored predictions by item id"):
         return
-    metrics = read_json(s3, bucket, f"runs/{run_id}/quality/metrics.json") or {}
+    metrics_key = f"{run_prefix(MODEL, run_id)}/quality/metrics.json"
+    metrics = read_json(s3, bucket, metrics_key) or {}
     data = metrics.get("data", {})
     checks.check(data.get("matched_rows") == len(shipped),
                  f"{data.get('matched_rows')} of {data.get('labelled_rows')} labels matched a prediction; "
-                 f"metrics.json in the training evaluation's format: s3://{bucket}/runs/{run_id}/quality/metrics.json")
+                 f"metrics.json in the training evaluation's format: s3://{bucket}/{metrics_key}")
     titles = titles_about(stack, run_id)
     checks.check(len(titles) == 1 and "quality dropped" in titles[0], f"one alert: {'; '.join(titles) or 'none'}")

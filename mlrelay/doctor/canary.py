@@ -18,6 +18,7 @@ from chalicelib.aws.preferences import preferences_key
 from chalicelib.aws.watermarks import prediction_runs_key, row_count_key
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
 from chalicelib.shared.naming import on_demand_run_id, package_group_name, training_run_id, upload_identity
+from chalicelib.shared.pipeline_runs import run_prefix
 from mlrelay.doctor.expected import ExpectedStack
 from mlrelay.local.state_file import StackInfo
 from mlrelay.runs import RunDetail, RunNotFoundError, show_run
@@ -205,9 +206,9 @@ def _clean_up(client: Callable[[str], Any], info: StackInfo, canary: Canary, run
     def deleting(prefix: str) -> Callable[[], object]:
         return lambda: _delete_versions(client("s3"), canary.bucket, prefix)
 
+    runs = [f"{run_prefix(canary.model, run_id)}/" for run_id in run_ids]
     parts: list[tuple[str, Callable[[], object]]] = [
-        (f"objects under {prefix}", deleting(prefix))
-        for prefix in (canary.data_prefix, canary.config_key, canary.request_key, *(f"runs/{run_id}/" for run_id in run_ids))
+        (f"objects under {prefix}", deleting(prefix)) for prefix in (canary.data_prefix, canary.config_key, canary.request_key, *runs)
     ]
     parts += [
         (f"the model {canary.model}'s records", lambda: _forget_model(client, info, canary, run_ids)),

@@ -7,7 +7,7 @@ predictions joined to item ids, a COPY manifest and a summary) beside Monitor
 (processing: the items and predictions checked against the approved version's
 training baseline, pipelines/scripts/monitor.py). What to
 select (columns, mode, window) is in the run's spec file, never in a
-parameter. Outputs go under runs/<RunId>/ in the bucket.
+parameter. Outputs go under runs/<ModelName>/<RunId>/ in the bucket.
 
 CreateModel takes the package's image, artifact and code as parameters,
 which the workflow reads with DescribeModelPackage: the SDK's ModelPackage
@@ -40,6 +40,7 @@ from mlrelay.pipeline_builder.steps import (
 
 
 def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
+    model_name = ParameterString("ModelName")  # the run's model: its outputs go under runs/<ModelName>/<RunId>/
     run_id = ParameterString("RunId")
     spec = ParameterString("RunSpecUri")
     image = processing_image()
@@ -52,7 +53,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     baseline = ParameterString("BaselineUri")  # the approved version's training run's Evaluate output
 
     def outputs_of(*parts: str) -> Any:
-        return run_path(bucket, run_id, *parts)
+        return run_path(bucket, model_name, run_id, *parts)
 
     spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
     library = library_input(bucket, code.prefix)
@@ -136,7 +137,9 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
 
     return Pipeline(
         name=name,
-        parameters=[run_id, spec, image, model_image, model_data, model_code, model_program, region, catalogue, baseline],
+        parameters=[
+            model_name, run_id, spec, image, model_image, model_data, model_code, model_program, region, catalogue, baseline,
+        ],
         steps=[prepare, create_model, transform, assemble, monitor],
         sagemaker_session=session,
     )

@@ -5,7 +5,7 @@ the labels file a team dropped, joined by item id to the predictions the
 approved version made, into the training evaluation's metrics document. The
 predictions come as a manifest of prediction files (S3DataType ManifestFile)
 that the workflow writes: the approved version's loaded runs, newest first in
-the run's spec. Outputs go under runs/<RunId>/quality/.
+the run's spec. Outputs go under runs/<ModelName>/<RunId>/quality/.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from mlrelay.pipeline_builder.steps import CACHE, LIBRARY, RETRIES, library_inpu
 
 
 def get_quality_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
+    model_name = ParameterString("ModelName")  # the run's model: its outputs go under runs/<ModelName>/<RunId>/
     run_id = ParameterString("RunId")
     spec = ParameterString("RunSpecUri")
     image = processing_image()
@@ -40,7 +41,8 @@ def get_quality_pipeline(session: Any, role: str, bucket: str, name: str, code: 
             ],
             outputs=[
                 ProcessingOutput(
-                    output_name="quality", source="/opt/ml/processing/quality", destination=run_path(bucket, run_id, "quality"),
+                    output_name="quality", source="/opt/ml/processing/quality",
+                    destination=run_path(bucket, model_name, run_id, "quality"),
                 ),
             ],
             arguments=[
@@ -50,4 +52,6 @@ def get_quality_pipeline(session: Any, role: str, bucket: str, name: str, code: 
         ),
         cache_config=CACHE, retry_policies=RETRIES,
     )
-    return Pipeline(name=name, parameters=[run_id, spec, image, labels, predictions], steps=[evaluate], sagemaker_session=session)
+    return Pipeline(
+        name=name, parameters=[model_name, run_id, spec, image, labels, predictions], steps=[evaluate], sagemaker_session=session,
+    )

@@ -68,6 +68,7 @@ def library_input(bucket: str, code_prefix: str) -> ProcessingInput:
     return ProcessingInput(source=f"s3://{bucket}/{code_prefix}/", destination=LIBRARY)
 
 
-def run_path(bucket: str, run_id: ParameterString, *parts: str) -> Join:
-    """s3://<bucket>/runs/<RunId>/<parts...>: where a run's step outputs go."""
-    return Join(on="/", values=[f"s3://{bucket}/runs", run_id, *parts])
+def run_path(bucket: str, model_name: ParameterString, run_id: ParameterString, *parts: str) -> Join:
+    """s3://<bucket>/runs/<ModelName>/<RunId>/<parts...>: where a run's step outputs go (chalicelib's
+    pipeline_runs.run_prefix), under its model so that the model's jobs need write only runs/<model>/."""
+    return Join(on="/", values=[f"s3://{bucket}/runs", model_name, run_id, *parts])

@@ -9,7 +9,7 @@ point, the instances, and what the table and the bundle held at the start.
 What no parameter can carry, the code's own hyperparameters (free-form
 keys), the training workflow adds to a copy of this definition per set of
 hyperparameters (chalicelib/training/plan.py).
-Outputs go under runs/<RunId>/ in the stack's bucket.
+Outputs go under runs/<ModelName>/<RunId>/ in the stack's bucket.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ from mlrelay.pipeline_builder.steps import (
 
 
 def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBundle) -> Pipeline:
+    model_name = ParameterString("ModelName")  # the run's model: its outputs go under runs/<ModelName>/<RunId>/
     run_id = ParameterString("RunId")
-    spec = ParameterString("RunSpecUri")  # runs/<RunId>/spec.json: label, features, task (never column names in parameters)
+    spec = ParameterString("RunSpecUri")  # the run's spec.json: label, features, task (never column names in parameters)
     input_uri = ParameterString("InputDataUri")
     image = processing_image()
     training_image = ParameterString("TrainingImage", default_value=DEFAULT_PROCESSING_IMAGE)
@@ -64,7 +65,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     }
 
     def outputs_of(*parts: str) -> Any:
-        return run_path(bucket, run_id, *parts)
+        return run_path(bucket, model_name, run_id, *parts)
 
     spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
     split = ProcessingStep(
@@ -151,7 +152,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     return Pipeline(
         name=name,
         parameters=[
-            run_id, spec, input_uri, image, training_image, serving_image, code_uri, entry_point, region, instance_type,
+            model_name, run_id, spec, input_uri, image, training_image, serving_image, code_uri, entry_point, region, instance_type,
             instance_count, max_runtime, input_version, code_version,
         ],
         steps=[split, train, create_model, transform, evaluate],

@@ -364,7 +364,7 @@ def registry(request, aws):
 
 
 CONTAINER = {"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-             "ModelDataUrl": "s3://bucket/runs/r/model/job/output/model.tar.gz"}
+             "ModelDataUrl": "s3://bucket/runs/m/r/model/job/output/model.tar.gz"}
 
 
 def test_a_registered_version_keeps_its_status_until_set_and_its_container(registry, model):

@@ -18,7 +18,7 @@ def test_an_artifact_written_over_after_registration_fails_inference_with_an_ale
     head = aws.s3.head_object(Bucket=bucket, Key=key)
     assert version.artifact["version_id"] == head["VersionId"] and len(version.artifact["sha256"]) == 64
 
-    # another model's code (or anyone who may write runs/) replaces the approved artifact
+    # someone who may write the model's runs/<model>/ (its own jobs, say) replaces the approved artifact
     aws.s3.put_object(Bucket=bucket, Key=key, Body=b"not this model")
     run = aws.monthly_run(MODEL, "2031-05")
 

@@ -108,7 +108,8 @@ def test_a_run_with_a_bad_parameter_is_resumed_with_the_fixed_config_and_shows_b
     assert "attempt 1: FAILED" in shown.output and "attempt 2): SUCCEEDED" in shown.output
     record = aws.run_record(run["name"])
     (resume,) = record["resumes"]
-    assert resume["M"]["config_changed"] == {"BOOL": True} and "resume-configs" in resume["M"]["config"]["S"]
+    assert resume["M"]["config_changed"] == {"BOOL": True}
+    assert f'"key": "runs/cli-fixable/{run["name"]}/resume-configs/' in resume["M"]["config"]["S"]  # beside the run's outputs
     # the fixed parameters start a new pipeline execution; Split runs again because its input changed
     assert aws.stack.pipelines.step_runs_for(run["name"]).count("Split") == 2
     # the approved version's config is the resume's, under runs/: the daily check reads it there (AccessDenied before)

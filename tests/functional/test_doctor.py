@@ -144,8 +144,7 @@ def test_a_canary_whose_drop_is_refused_says_why_and_still_cleans_up(state_file,
 def assert_nothing_left(stack):
     """No object, model record, ledger item, registry group or scratch table of the canary."""
     s3, bucket = stack.client("s3"), stack.info.outputs["ConfigBucketName"]
-    for prefix in ("data/canary/", "configs/train/mlrelay-canary", "configs/infer/mlrelay-canary", "runs/train-mlrelay-canary",
-                   "runs/infer-mlrelay-canary"):
+    for prefix in ("data/canary/", "configs/train/mlrelay-canary", "configs/infer/mlrelay-canary", "runs/mlrelay-canary-dev/"):
         listed = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
         assert not listed.get("Versions") and not listed.get("DeleteMarkers"), prefix
     models = stack.client("dynamodb").query(

@@ -99,6 +99,9 @@ def test_a_run_killed_during_train_is_interrupted_announced_once_and_resumed_to_
         assert len(posts) == 1 and "interrupted at WaitForTrainingPipeline" in posts[0]
         assert f"mlrelay runs resume {run_id}" in posts[0]
 
+        # the model's role came back with the state: the resumed Train runs as it, LoadTrainingConfig made it before the kill
+        role = clients("iam").get_role(RoleName="mlrelay-dev-durable")["Role"]
+        assert role["Path"] == "/mlrelay-dev-models/" and role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("model-jobs")
         resumed = cli("runs", "resume", run_id)
         assert "skipped, done in an earlier attempt: RecordRunStarted, LoadTrainingConfig, StartTrainingPipeline" in resumed
         assert f"run {run_id} succeeded" in resumed

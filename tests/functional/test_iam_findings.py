@@ -108,7 +108,7 @@ def test_an_event_the_function_does_not_let_eventbridge_deliver_waits_in_the_eve
 
 @pytest.mark.access_denied("DecideModelRole", "s3:ListBucket")
 def test_a_missing_artifact_answers_404_only_to_a_role_that_may_list_the_bucket(aws):
-    key = "runs/iam-missing/model.tar.gz"
+    key = "runs/iam-missing/train-1/model/model.tar.gz"
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=b"model")
     aws.s3.delete_object(Bucket=aws.bucket, Key=key)  # gone: a delete marker in the versioned bucket
     session = aws.stack.iam.model.session(decide_model_role(aws), "lambda.amazonaws.com", "iam-test")

@@ -82,7 +82,7 @@ def test_loading_a_run_again_replaces_its_rows(aws, approved_model):
     loaded = rows(aws, f"run_id = '{run_id}'")
     request = LoadRequest(
         run_id=run_id, model_name=MODEL, model_version=1, mode="on_demand", predicted_at="2026-11-23 05:00:00",
-        manifest_uri=f"s3://{aws.bucket}/runs/{run_id}/predictions/manifest.json",
+        manifest_uri=f"s3://{aws.bucket}/runs/{MODEL}/{run_id}/predictions/manifest.json",
         iam_role_arn="arn:aws:iam::123456789012:role/mlrelay-dev-redshift-copy",
     )
 
@@ -114,7 +114,7 @@ def tamper_after_pipeline(aws):
 
     def tamper(run_id):
         for change in changes:
-            change(f"runs/{run_id}/predictions")
+            change(f"runs/{MODEL}/{run_id}/predictions")
 
     fault = aws.stack.faults.end_pipeline_early("infer-", then=tamper)
     yield changes

@@ -44,7 +44,7 @@ def test_true_labels_hold_the_quality_measured_at_training(aws, catalogue):
     run = drop_labels(aws, "true", labels)
 
     assert run["status"] == "SUCCEEDED"
-    metrics = aws.read_json(f"runs/{run['name']}/quality/metrics.json")
+    metrics = aws.read_json(f"runs/{MODEL}/{run['name']}/quality/metrics.json")
     assert metrics["task"] == "multiclass_classification"
     assert metrics["multiclass_classification_metrics"]["macro_f1"]["value"] > 0.6
     assert metrics["data"]["matched_rows"] == metrics["data"]["labelled_rows"] == 400

@@ -55,7 +55,7 @@ def warehouse(aws, sql):
 
 def test_training_stores_the_baseline_with_the_version(aws, models):
     (run,) = aws.runs(f"train-{WARNS}-")
-    evaluation = f"runs/{run['name']}/evaluation"
+    evaluation = f"runs/{WARNS}/{run['name']}/evaluation"
 
     statistics = aws.read_json(f"{evaluation}/statistics.json")
     constraints = aws.read_json(f"{evaluation}/constraints.json")
@@ -76,7 +76,7 @@ def test_a_resample_of_the_training_table_raises_no_alert_and_records_clean_resu
     run = predict(aws, WARNS, "resample")
 
     assert run["status"] == "SUCCEEDED"
-    summary = aws.read_json(f"runs/{run['name']}/monitoring/monitoring.json")
+    summary = aws.read_json(f"runs/{WARNS}/{run['name']}/monitoring/monitoring.json")
     assert (summary["violations"], summary["attribution_drift"]) == (0, False)
     assert aws.notifications_for(lambda m: m.get("run_id") == run["name"] and m["kind"] == "data_drift_detected", at_least=0) == []
     tests, violated = warehouse(aws, f"SELECT COUNT(*), SUM(violated) FROM mlrelay.model_monitoring WHERE run_id = '{run['name']}'")[0]
@@ -91,10 +91,10 @@ def test_a_shifted_catalogue_sends_one_alert_naming_the_moved_features_and_still
     named = {f["feature"]: f["check"] for f in notice["features"]}
     assert {"length_cm", "height_cm", "weight_g"} <= set(named) and named.get("material") in {"categorical_values_check",
                                                                                               "baseline_drift_check"}
-    assert notice["loaded"] is True and notice["report_uri"].endswith(f"runs/{run['name']}/monitoring/report.html")
+    assert notice["loaded"] is True and notice["report_uri"].endswith(f"runs/{WARNS}/{run['name']}/monitoring/report.html")
     (post,) = aws.slack_posts(f"mlrelay monitor show {run['name']}")
     assert "length_cm" in json.dumps(post) and "NDCG" in json.dumps(post)
-    violations = aws.read_json(f"runs/{run['name']}/monitoring/constraint_violations.json")["violations"]
+    violations = aws.read_json(f"runs/{WARNS}/{run['name']}/monitoring/constraint_violations.json")["violations"]
     assert ("material", "categorical_values_check") in {(v["feature_name"], v["constraint_check_type"]) for v in violations}
     drifted = warehouse(aws, f"SELECT feature FROM mlrelay.model_monitoring WHERE run_id = '{run['name']}' AND violated = 1 "
                              "AND check_type = 'baseline_drift_check'")
@@ -140,4 +140,4 @@ def test_monitor_show_prints_the_drift_table_and_saves_the_report_and_models_sho
     assert "<svg" in page and "length_cm" in page
     assert models.exit_code == 0 and "baseline: 8 features of 1,200 rows" in " ".join(models.output.split())
     missing = runner.invoke(app, ["monitor", "show", "infer-nothing-here"])
-    assert missing.exit_code == 1 and "no monitoring results for infer-nothing-here" in " ".join(missing.output.split())
+    assert missing.exit_code == 1 and "no run named 'infer-nothing-here'" in " ".join(missing.output.split())

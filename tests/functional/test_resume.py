@@ -222,7 +222,7 @@ def test_a_quality_run_resumed_after_a_failure_redoes_only_the_failed_step_and_m
     assert answer["from_state"] == state and answer["final"] == "SUCCEEDED", failures_of(aws, run)
     assert_entered_once_except_the_failed_step(entered(aws, [run["executionArn"], answer["execution_arn"]]), QUALITY_PATH, state)
     assert aws.stack.pipelines.step_runs_for(run["name"]) == ["EvaluateQuality"]
-    assert aws.read_json(f"runs/{run['name']}/quality/metrics.json")["data"]["matched_rows"] == 300
+    assert aws.read_json(f"runs/{SERVING_MODEL}/{run['name']}/quality/metrics.json")["data"]["matched_rows"] == 300
     record = aws.run_record(run["name"])
     assert (record["status"], record["quality_metric"], record["resume_count"]) == ("SUCCEEDED", "macro_f1", "1")
 

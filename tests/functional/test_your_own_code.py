@@ -211,6 +211,7 @@ def test_code_that_writes_no_model_fails_at_train_saying_so_not_at_the_step_that
     cause = execution["cause"]
     assert cause.startswith("SageMaker pipeline execution failed: step Train: AlgorithmError: "
                             "the training code wrote no files to SM_MODEL_DIR (s3://"), cause
+    assert f"/runs/byom-no-model/{run['name']}/model/" in cause  # the run's own, under its model
     # the step that met the empty model says what it missed, at its container path as on AWS
     assert ("/model.tar.gz holds none); then step TransformValidation: AlgorithmError: FileNotFoundError: [Errno 2] "
             "No such file or directory: '/opt/ml/model/model.joblib' (train.py, line 9, in model_fn)") in cause

@@ -193,6 +193,7 @@ class FakePipelineExecution:
     failure_reason: str = ""
     steps: list[dict[str, Any]] = field(default_factory=list)
     retries: list[str] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 class FakePipelines:
@@ -220,6 +221,9 @@ class FakePipelines:
         if client_token not in execution.retries:
             execution.retries.append(client_token)
             execution.status = "Executing"
+
+    def parameters(self, execution_arn: str) -> dict[str, str]:
+        return dict(self._get(execution_arn).parameters)
 
     def steps(self, execution_arn: str) -> list[dict[str, Any]]:
         return self._get(execution_arn).steps

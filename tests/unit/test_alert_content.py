@@ -189,7 +189,7 @@ def test_a_quality_drop_says_the_metric_now_and_at_training_and_the_retraining_i
         "kind": "model_quality_measured", "run_id": "quality-pt-1", "model_name": "packaging-type", "model_version": 3,
         "metric": "macro_f1", "lower_is_better": False, "value": 0.61, "training_value": 0.86, "dropped": True,
         "reasons": ["✗ macro_f1 0.6100 vs at training 0.8600 (-0.2500; higher is better; largest allowed regression 0.0100)"],
-        "labelled_rows": 1200, "matched_rows": 1180, "metrics_uri": "s3://b/runs/quality-pt-1/quality/metrics.json",
+        "labelled_rows": 1200, "matched_rows": 1180, "metrics_uri": "s3://b/runs/packaging-type/quality-pt-1/quality/metrics.json",
         "retraining_run_id": "train-packaging-type-retrain-0123", "occurred_at": "2026-12-01T09:00:00Z",
     }
 

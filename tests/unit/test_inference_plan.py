@@ -38,11 +38,12 @@ def test_a_watermark_ahead_of_the_run_does_not_give_an_empty_window():
 def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     config = parse_config((EXAMPLES / "packaging-type.json").read_bytes(), "packaging-type.json")
     container = {"Image": "img", "ModelDataUrl": "s3://b/m.tar.gz", "Environment": {"SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/c.tar.gz"}}
-    run = {"run_id": "infer-x", "mode": "daily", "catalogue_uri": None, "callback_timeout_seconds": None}
+    run = {"run_id": "infer-x", "model_name": "packaging-type", "mode": "daily", "catalogue_uri": None, "callback_timeout_seconds": None}
 
     window = (date(2026, 11, 22), date(2026, 11, 23))
     settings = inference_settings(
-        config, run, container, window, "processing-image", "eu-west-1", "s3://b/runs/infer-x/spec.json", "s3://b/runs/train-1/evaluation/",
+        config, run, container, window, "processing-image", "eu-west-1", "s3://b/runs/packaging-type/infer-x/spec-0/spec.json",
+        "s3://b/runs/packaging-type/train-1/evaluation/",
     )
 
     values = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
@@ -51,7 +52,8 @@ def test_settings_fill_every_parameter_the_inference_pipeline_declares():
     assert values["CatalogueUri"] == config.data.uri  # no catalogue_uri: the training table
     assert (values["ModelCodeUri"], values["Region"], values["ProcessingImage"]) == ("s3://b/c.tar.gz", "eu-west-1", "processing-image")
     assert settings["window"] == {"since": "2026-11-22", "until": "2026-11-23"}
-    assert values["BaselineUri"] == "s3://b/runs/train-1/evaluation/"  # the approved version's training baseline
+    assert values["BaselineUri"] == "s3://b/runs/packaging-type/train-1/evaluation/"  # the approved version's training baseline
+    assert (values["ModelName"], values["RunId"]) == ("packaging-type", "infer-x")
 
 
 def test_the_spec_carries_the_columns_and_the_window_so_no_parameter_does():

@@ -18,7 +18,7 @@ MODEL = "packaging-type"
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/packaging-type/3"
 CONTAINER = {
     "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-    "ModelDataUrl": "s3://artifacts/runs/train-pt-3/model/job/output/model.tar.gz",
+    "ModelDataUrl": "s3://artifacts/runs/packaging-type/train-pt-3/model/job/output/model.tar.gz",
     "Environment": {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "s3://artifacts/code/sourcedir.tar.gz"},
 }
 MONDAY = datetime(2026, 11, 23, 5, tzinfo=UTC)
@@ -39,7 +39,7 @@ def ports():
                            {"bucket": "b", "key": "configs/train/packaging-type.json", "version_id": version})
     ports.models.put(record)
     ports.models.point_to(record)
-    ports.s3.put_json(ports.artifact_bucket, f"runs/{RUN['run_id']}/predictions/summary.json", {"rows": 6, "per_class": {"BOX": 6}})
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{RUN['run_id']}/predictions/summary.json", {"rows": 6, "per_class": {"BOX": 6}})
     definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text().replace("${SageMakerRoleArn}", STACK_ROLE))
     ports.pipelines.pipelines[ports.inference_pipeline] = PipelineDescription(definition, STACK_ROLE)
     return ports
@@ -61,6 +61,25 @@ def test_the_approved_models_container_becomes_the_inference_pipelines_parameter
     copy = ports.pipelines.pipelines[settings["pipeline_name"]]
     assert settings["pipeline_name"].startswith(ports.inference_pipeline + "-") and copy.role_arn == ports.model_roles.roles[MODEL]
     assert STACK_ROLE not in json.dumps(copy.definition)
+    assert (parameters["ModelName"], parameters["RunId"]) == (MODEL, RUN["run_id"])  # outputs under runs/<model>/<run>/
+    assert parameters["RunSpecUri"].startswith(f"s3://{ports.artifact_bucket}/runs/{MODEL}/{RUN['run_id']}/spec-")
+    # the baseline is the training run's, beside the version's registered model
+    assert parameters["BaselineUri"] == "s3://artifacts/runs/packaging-type/train-pt-3/evaluation/"
+
+
+def test_a_version_trained_when_runs_were_kept_by_run_id_alone_finds_its_baseline_beside_its_model(ports):
+    ports.registry.packages[PACKAGE]["container"] = {**CONTAINER, "ModelDataUrl": "s3://artifacts/runs/train-pt-3/model/job/output/model.tar.gz"}
+
+    parameters = {p["Name"]: p["Value"] for p in prepare(PrepareStep(step="prepare", **RUN), ports)["pipeline_parameters"]}
+
+    assert parameters["BaselineUri"] == "s3://artifacts/runs/train-pt-3/evaluation/"
+
+
+def test_a_version_whose_model_is_in_no_training_runs_folder_is_refused_naming_its_artifact(ports):
+    ports.registry.packages[PACKAGE]["container"] = {**CONTAINER, "ModelDataUrl": "s3://elsewhere/model.tar.gz"}
+
+    with pytest.raises(ValueError, match="s3://elsewhere/model.tar.gz is not in a training run's model/ folder"):
+        prepare(PrepareStep(step="prepare", **RUN), ports)
 
 
 def test_a_daily_run_selects_from_the_last_successful_daily_run(ports):
@@ -78,7 +97,7 @@ def test_the_load_is_one_batch_that_a_retry_does_not_submit_again(ports):
 
     assert first == again and resumed["statement_id"] != first["statement_id"]
     (copy,) = [sql for sql in ports.warehouse.statements[first["statement_id"]]["sqls"] if sql.startswith("COPY")]
-    assert f"s3://{ports.artifact_bucket}/runs/{RUN['run_id']}/predictions/manifest.json" in copy
+    assert f"s3://{ports.artifact_bucket}/runs/{MODEL}/{RUN['run_id']}/predictions/manifest.json" in copy
     assert first["expected_rows"] == 6
 
 

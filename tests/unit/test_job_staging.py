@@ -41,11 +41,11 @@ def test_a_key_that_climbs_out_of_the_jobs_folder_fails_the_step_naming_it_and_w
 
 
 def test_a_manifest_entry_that_climbs_out_fails_the_step_too(s3, tmp_path):
-    s3.put_object(Bucket=BUCKET, Key="runs/r/manifest.json",
-                  Body=json.dumps([{"prefix": f"s3://{BUCKET}/runs/r/"}, "../../x.csv"]).encode())
+    s3.put_object(Bucket=BUCKET, Key="runs/m/r/manifest.json",
+                  Body=json.dumps([{"prefix": f"s3://{BUCKET}/runs/m/r/"}, "../../x.csv"]).encode())
 
-    with pytest.raises(JobFailedError, match=r"runs/r/\.\./\.\./x\.csv would be staged outside"):
-        download_manifest(s3, f"s3://{BUCKET}/runs/r/manifest.json", tmp_path / "job" / "input")
+    with pytest.raises(JobFailedError, match=r"runs/m/r/\.\./\.\./x\.csv would be staged outside"):
+        download_manifest(s3, f"s3://{BUCKET}/runs/m/r/manifest.json", tmp_path / "job" / "input")
 
 
 def test_a_processing_job_sees_its_environment_as_sagemaker_sets_it_in_the_container(s3, tmp_path, monkeypatch):

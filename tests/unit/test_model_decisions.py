@@ -72,8 +72,8 @@ def ports():
     ports = FakePorts()
     ports.registry.ensure_group(MODEL, "")
     for version, status in ((1, APPROVED), (2, APPROVED), (3, PENDING)):
-        artifact = f"s3://{ports.artifact_bucket}/runs/r{version}/model/model.tar.gz"
-        ports.s3.put(ports.artifact_bucket, f"runs/r{version}/model/model.tar.gz", b"model")
+        artifact = f"s3://{ports.artifact_bucket}/runs/{MODEL}/r{version}/model/model.tar.gz"
+        ports.s3.put(ports.artifact_bucket, f"runs/{MODEL}/r{version}/model/model.tar.gz", b"model")
         arn = ports.registry.register(MODEL, status, "", {"Image": "i", "ModelDataUrl": artifact}, {})
         ports.models.put(VersionRecord(MODEL, version, status, f"r{version}", arn, {}, {}, "2026-11-24T00:00:00+00:00", {}))
     ports.models.set_pointer(MODEL, ports.models.version(MODEL, 2), "2026-11-24T00:00:00+00:00")
@@ -98,7 +98,7 @@ def test_an_approval_changes_the_registry_and_the_pointer_together_records_who_a
 
 
 def test_a_rollback_to_a_version_whose_artifact_is_gone_is_refused_and_nothing_changes(ports):
-    ports.s3.objects.pop((ports.artifact_bucket, "runs/r1/model/model.tar.gz"))
+    ports.s3.objects.pop((ports.artifact_bucket, f"runs/{MODEL}/r1/model/model.tar.gz"))
 
     answer = decide(request("rollback"), ports)
 
@@ -108,7 +108,7 @@ def test_a_rollback_to_a_version_whose_artifact_is_gone_is_refused_and_nothing_c
 
 
 def test_a_rollback_to_a_version_whose_artifact_was_written_over_is_refused_naming_the_key(ports):
-    key = "runs/r1/model/model.tar.gz"
+    key = f"runs/{MODEL}/r1/model/model.tar.gz"
     pinned = ports.s3.fingerprint(f"s3://{ports.artifact_bucket}/{key}")
     record = ports.models.version(MODEL, 1)
     ports.models.put(replace(record, artifact={"uri": pinned.uri, "version_id": pinned.version_id, "sha256": pinned.sha256}))

@@ -155,7 +155,7 @@ def test_the_monitor_step_writes_every_document_for_a_run(tmp_path):
     subprocess.run(
         [sys.executable, str(SCRIPTS / "monitor.py"), "--items", str(tmp_path / "items"), "--selection", str(tmp_path / "selection"),
          "--predictions", str(tmp_path / "predictions"), "--baseline", str(baseline_dir), "--spec", str(spec_dir),
-         "--library", str(SCRIPTS), "--output", str(out), "--output-uri", "s3://b/runs/infer-m/monitoring"],
+         "--library", str(SCRIPTS), "--output", str(out), "--output-uri", "s3://b/runs/m/infer-m/monitoring"],
         check=True, capture_output=True,
     )
 
@@ -168,7 +168,7 @@ def test_the_monitor_step_writes_every_document_for_a_run(tmp_path):
     assert 0 <= summary["ndcg"] <= 1 and (out / "report.html").stat().st_size > 1000
     rows = (out / "rows.csv").read_text().splitlines()
     assert len(rows) == len(FEATURES) + 2 + 1  # one test per feature, the two extra columns, the NDCG
-    assert json.loads((out / "manifest.json").read_text())["entries"][0]["url"] == "s3://b/runs/infer-m/monitoring/rows.csv"
+    assert json.loads((out / "manifest.json").read_text())["entries"][0]["url"] == "s3://b/runs/m/infer-m/monitoring/rows.csv"
 
 
 def test_a_quiet_day_is_not_tested_for_drift_and_p_values_are_corrected_for_the_features_tested(baseline):

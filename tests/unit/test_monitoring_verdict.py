@@ -18,11 +18,11 @@ SUMMARY = {
                           "description": "2.5% of values are not in the baseline: bamboo (100)"}],
     "ndcg": 0.82, "ndcg_threshold": 0.9, "attribution_drift": True,
     "top_features": {"training": ["weight_g", "length_cm"], "now": ["length_cm", "weight_g"]},
-    "report_uri": "s3://bucket/runs/infer-packaging-type-monthly-2026-12/monitoring/report.html",
+    "report_uri": "s3://bucket/runs/packaging-type/infer-packaging-type-monthly-2026-12/monitoring/report.html",
 }
 REQUEST = LoadRequest(
     run_id="infer-packaging-type-monthly-2026-12", model_name="packaging-type", model_version=3, mode="monthly",
-    predicted_at="2026-12-01 06:00:00", manifest_uri="s3://bucket-1/runs/infer-x/monitoring/manifest.json",
+    predicted_at="2026-12-01 06:00:00", manifest_uri="s3://bucket-1/runs/packaging-type/infer-x/monitoring/manifest.json",
     iam_role_arn="arn:aws:iam::123456789012:role/copy",
 )
 

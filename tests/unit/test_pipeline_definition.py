@@ -82,3 +82,15 @@ def test_the_committed_image_table_is_what_the_sdk_says_now(tmp_path):
     from mlrelay.pipeline_builder.images import IMAGES_FILE, build_image_table
 
     assert build_image_table(tmp_path / "images.json").read_text() == IMAGES_FILE.read_text(), "run `make pipelines`"
+
+
+def test_every_step_writes_under_its_runs_model_and_run_id():
+    run = ["s3://${ArtifactBucket}/runs", {"Get": "Parameters.ModelName"}, {"Get": "Parameters.RunId"}]
+    for name in ("training", "inference", "quality"):
+        definition = json.loads((ROOT / "pipelines" / f"{name}.pipeline.json").read_text())
+        for step in definition["Steps"]:
+            arguments = step["Arguments"]
+            outputs = [o["S3Output"]["S3Uri"] for o in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])]
+            outputs += [arguments[k]["S3OutputPath"] for k in ("OutputDataConfig", "TransformOutput") if k in arguments]
+            for output in outputs:  # runs/<model>/<run>/...: a role for the model's jobs may write only there
+                assert output["Std:Join"]["Values"][:3] == run, f"{name} {step['Name']}"

@@ -16,8 +16,8 @@ DECLARED = [
 SPLIT = {
     "ProcessingOutputConfig": {
         "Outputs": [
-            {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/runs/r/train"}},
-            {"OutputName": "validation", "S3Output": {"S3Uri": "s3://b/runs/r/validation"}},
+            {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/runs/m/r/train"}},
+            {"OutputName": "validation", "S3Output": {"S3Uri": "s3://b/runs/m/r/validation"}},
         ]
     }
 }
@@ -36,17 +36,17 @@ def test_a_parameter_without_value_or_default_is_an_error():
 
 def test_get_and_join_evaluate():
     node = {
-        "Uri": {"Std:Join": {"On": "/", "Values": ["s3://b/runs", {"Get": "Parameters.RunId"}, "model"]}},
+        "Uri": {"Std:Join": {"On": "/", "Values": ["s3://b/runs", {"Get": "Parameters.ModelName"}, {"Get": "Parameters.RunId"}, "model"]}},
         "Train": {"Get": "Steps.Split.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
         "Ratio": {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Split"}]}},
         "Execution": {"Get": "Execution.PipelineExecutionId"},
         "Plain": ["a", 1],
     }
 
-    value = evaluate(node, {"RunId": "r1", "Split": 0.2}, {"PipelineExecutionId": "e1"}, {"Split": SPLIT})
+    value = evaluate(node, {"ModelName": "m", "RunId": "r1", "Split": 0.2}, {"PipelineExecutionId": "e1"}, {"Split": SPLIT})
 
     assert value == {
-        "Uri": "s3://b/runs/r1/model", "Train": "s3://b/runs/r/train", "Ratio": "0.2", "Execution": "e1", "Plain": ["a", 1],
+        "Uri": "s3://b/runs/m/r1/model", "Train": "s3://b/runs/m/r/train", "Ratio": "0.2", "Execution": "e1", "Plain": ["a", 1],
     }
 
 
@@ -67,5 +67,5 @@ def test_step_references_find_every_step_read():
 
 
 def test_property_paths_index_lists_by_name_and_position():
-    assert read_property(SPLIT, "ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri") == "s3://b/runs/r/validation"
+    assert read_property(SPLIT, "ProcessingOutputConfig.Outputs['validation'].S3Output.S3Uri") == "s3://b/runs/m/r/validation"
     assert read_property(SPLIT, "ProcessingOutputConfig.Outputs[0].OutputName") == "train"

@@ -40,9 +40,9 @@ def ports_with(**config):
 
 def loaded(ports, run_id, parts):
     """A successful inference run of version 1: its COPY manifest, then the verify step that records it."""
-    entries = [{"url": f"s3://{ports.artifact_bucket}/runs/{run_id}/predictions/{p}", "mandatory": True} for p in parts]
-    ports.s3.put_json(ports.artifact_bucket, f"runs/{run_id}/predictions/manifest.json", {"entries": entries})
-    ports.s3.put_json(ports.artifact_bucket, f"runs/{run_id}/predictions/summary.json", {"rows": 5})
+    entries = [{"url": f"s3://{ports.artifact_bucket}/runs/{MODEL}/{run_id}/predictions/{p}", "mandatory": True} for p in parts]
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{run_id}/predictions/manifest.json", {"entries": entries})
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{run_id}/predictions/summary.json", {"rows": 5})
     run = {"run_id": run_id, "model_name": MODEL, "mode": "monthly", "scheduled_for": WHEN}
     statement = count(CountStep(step="count", **run), ports)["statement_id"]
     ports.warehouse.results[statement] = [[5]]
@@ -71,9 +71,12 @@ def test_prepare_lists_the_versions_loaded_prediction_files_newest_run_first():
     assert settings["pipeline_name"] == ports.quality_pipeline
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     assert parameters["LabelsUri"] == "s3://bkt/labels/x.csv"
+    assert (parameters["ModelName"], parameters["RunId"]) == (MODEL, QUALITY["run_id"])  # outputs under runs/<model>/<run>/
+    assert parameters["PredictionsManifestUri"] == (
+        f"s3://{ports.artifact_bucket}/runs/{MODEL}/{QUALITY['run_id']}/quality-input/predictions.manifest")
     manifest = ports.s3.read_json(ports.artifact_bucket, parameters["PredictionsManifestUri"].split("/", 3)[3], 10_000)
     assert manifest == [
-        {"prefix": f"s3://{ports.artifact_bucket}/runs/"}, "infer-pt-daily-2026-11-02/predictions/part-0.csv",
+        {"prefix": f"s3://{ports.artifact_bucket}/runs/{MODEL}/"}, "infer-pt-daily-2026-11-02/predictions/part-0.csv",
         "infer-pt-monthly-2026-10/predictions/part-0.csv", "infer-pt-monthly-2026-10/predictions/part-1.csv",
     ]
     spec = ports.s3.read_json(ports.artifact_bucket, parameters["RunSpecUri"].split("/", 3)[3], 10_000)
@@ -89,7 +92,7 @@ def test_prepare_refuses_labels_for_a_version_that_predicted_nothing():
 @pytest.mark.parametrize(("macro_f1", "dropped"), [(0.855, False), (0.84, True)])
 def test_the_verdict_allows_the_approval_sections_regression_and_no_more(macro_f1, dropped):
     ports = ports_with()  # approval.max_regression 0.01
-    ports.s3.put_json(ports.artifact_bucket, f"runs/{QUALITY['run_id']}/quality/metrics.json", metrics(macro_f1))
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{QUALITY['run_id']}/quality/metrics.json", metrics(macro_f1))
 
     verdict = judge_quality(QualityStep(step="quality", model_version=1, **QUALITY), ports)
 
@@ -101,7 +104,7 @@ def test_the_verdict_allows_the_approval_sections_regression_and_no_more(macro_f
 
 def test_a_drop_starts_one_retraining_run_of_the_approved_versions_config_when_asked():
     ports = ports_with(monitoring={"retrain_on_quality_drop": True})
-    ports.s3.put_json(ports.artifact_bucket, f"runs/{QUALITY['run_id']}/quality/metrics.json", metrics(0.5))
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{QUALITY['run_id']}/quality/metrics.json", metrics(0.5))
     request = QualityStep(step="quality", model_version=1, **QUALITY)
 
     first = judge_quality(request, ports)

@@ -9,7 +9,7 @@ from mlrelay.registry_migration import MigrationError, group_of, migrate, old_gr
 
 TABLE = "mlrelay-prod-models"
 CONTAINER = {"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
-             "ModelDataUrl": "s3://artifacts/runs/r1/model.tar.gz"}
+             "ModelDataUrl": "s3://artifacts/runs/m/r1/model/job/output/model.tar.gz"}
 
 
 @pytest.fixture

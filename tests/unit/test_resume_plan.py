@@ -74,12 +74,12 @@ def test_the_second_resume_is_attempt_two():
 
 
 def test_a_fixed_config_goes_back_to_the_step_that_reads_it_and_is_recorded():
-    fixed = ConfigRef(bucket="b", key="runs/train-pt-1/resume-configs/1.json", version_id="v9")
+    fixed = ConfigRef(bucket="b", key="runs/packaging-type/train-pt-1/resume-configs/1.json", version_id="v9")
 
     plan = plan_resume(failed("WaitForTrainingPipeline"), fixed)
 
     assert plan.from_state == "LoadTrainingConfig" and plan.config_changed
-    assert plan.execution_input["config"]["key"] == "runs/train-pt-1/resume-configs/1.json"
+    assert plan.execution_input["config"]["key"] == "runs/packaging-type/train-pt-1/resume-configs/1.json"
     assert plan.retry_pipeline_arn is None  # the new parameters start a new pipeline execution
 
 

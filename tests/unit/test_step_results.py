@@ -41,3 +41,8 @@ def test_an_answer_without_a_field_the_workflow_reads_fails_naming_it_and_extra_
 
     assert LoadStarted.checked({"statement_id": "s-1", "expected_rows": 40, "note": "kept"}) == {
         "statement_id": "s-1", "expected_rows": 40, "note": "kept"}
+
+
+def test_every_lambda_state_names_the_runs_model_which_the_ledger_keeps_a_large_answer_under():
+    for workflow, name, _, state in lambda_states():
+        assert state["Parameters"]["Payload"].get("model_name.$") == "$.model_name", f"{workflow} {name}"

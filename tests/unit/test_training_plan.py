@@ -29,8 +29,8 @@ def config(**overrides):
 
 def settings_of(parsed, run_id="train-pt-1", timeout=None):
     code = resolve_code(parsed, "eu-west-1", BUILTIN)
-    return training_settings(parsed, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1", "s3://a/spec.json",
-                             RunInputs(table="etag:table", code="etag:code"))
+    return training_settings(parsed, parsed.model_name, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1",
+                             "s3://a/spec.json", RunInputs(table="etag:table", code="etag:code"))
 
 
 def test_pipeline_parameters_are_strings_named_as_the_pipeline_declares():
@@ -39,6 +39,7 @@ def test_pipeline_parameters_are_strings_named_as_the_pipeline_declares():
     assert set(parameters) == {p["Name"] for p in DEFINITION["Parameters"]}
     assert all(isinstance(v, str) for v in parameters.values())
     assert parameters["CodeUri"] == BUILTIN and parameters["EntryPoint"] == "train.py"
+    assert parameters["ModelName"] == CONFIG.model_name  # its outputs go under runs/<model>/<run>/
     assert "length_cm" not in json.dumps(parameters)  # column names travel in the spec file, never in parameters
 
 

@@ -55,7 +55,7 @@ def register(ports, run_id, approved=True, score=0.91, judged_against=None, rule
         "deltas": {}, "metrics": {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": score}}},
     }
     # what the Train step's job wrote: the artifact registration fingerprints
-    artifact = model_data_url(ports.pipelines.steps(PIPELINE), ports.artifact_bucket, run_id).removeprefix("s3://")
+    artifact = model_data_url(ports.pipelines.steps(PIPELINE), ports.artifact_bucket, MODEL, run_id).removeprefix("s3://")
     ports.s3.put(*artifact.split("/", 1), f"model of {run_id}".encode())
     request = RegisterStep(
         step="register", run_id=run_id, model_name=MODEL, config=ConfigRef(bucket="b", key="configs/train/pt.json"),
@@ -70,11 +70,13 @@ def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperpara
     ports.s3.put("b", "configs/train/pt.json", json.dumps(valid_config(model_name="second")).encode())
     config = ConfigRef(bucket="b", key="configs/train/pt.json", version_id=first)
 
-    settings = load_training_settings(LoadConfigStep(step="load_config", run_id="train-pt-1", config=config), ports)
+    request = LoadConfigStep(step="load_config", run_id="train-pt-1", model_name="first", config=config)
+    settings = load_training_settings(request, ports)
 
     assert settings["model_name"] == "first"
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
-    assert parameters["RunId"] == "train-pt-1" and parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
+    assert (parameters["ModelName"], parameters["RunId"]) == ("first", "train-pt-1")
+    assert parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
     created = ports.pipelines.pipelines[settings["pipeline_name"]].definition
     assert settings["pipeline_name"] == copy_name(ports.training_pipeline, created) != ports.training_pipeline
     role = ports.model_roles.roles["first"]  # the model's own role runs its jobs
@@ -83,19 +85,21 @@ def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperpara
     train = next(s for s in created["Steps"] if s["Name"] == "Train")["Arguments"]["HyperParameters"]
     assert train["algorithm"] == '"gradient_boosting"' and train["n_estimators"] == "20"
     spec_bucket, _, spec_object = parameters["RunSpecUri"].removeprefix("s3://").partition("/")
-    assert spec_bucket == ports.artifact_bucket and spec_object.startswith("runs/train-pt-1/spec-") and spec_object.endswith("/spec.json")
+    assert spec_bucket == ports.artifact_bucket
+    assert spec_object.startswith("runs/first/train-pt-1/spec-") and spec_object.endswith("/spec.json")
     assert ports.s3.read_json(spec_bucket, spec_object, 10_000)["label_column"] == "package_type"
 
 
 def test_a_changed_config_gets_a_spec_of_its_own_so_a_resumed_run_starts_a_new_pipeline_execution():
-    first = spec_key("train-pt-1", {"label_column": "package_type", "feature_columns": ["colour"]})
-    fixed = spec_key("train-pt-1", {"label_column": "package_type", "feature_columns": ["material"]})
+    first = spec_key(MODEL, "train-pt-1", {"label_column": "package_type", "feature_columns": ["colour"]})
+    fixed = spec_key(MODEL, "train-pt-1", {"label_column": "package_type", "feature_columns": ["material"]})
 
-    assert first != fixed and first == spec_key("train-pt-1", {"feature_columns": ["colour"], "label_column": "package_type"})
+    assert first != fixed and first == spec_key(MODEL, "train-pt-1", {"feature_columns": ["colour"], "label_column": "package_type"})
+    assert first.startswith(f"runs/{MODEL}/train-pt-1/spec-")
 
 
 def test_the_first_model_is_judged_on_the_floor_alone(ports):
-    ports.s3.put_json(ports.artifact_bucket, "runs/train-pt-1/evaluation/metrics.json", METRICS)
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/train-pt-1/evaluation/metrics.json", METRICS)
 
     decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-1", model_name=MODEL, approval=RULES), ports)
 
@@ -106,7 +110,7 @@ def test_the_first_model_is_judged_on_the_floor_alone(ports):
 def test_a_candidate_is_judged_against_the_approved_version(ports):
     register(ports, "train-pt-1", score=0.91)
     worse = {**METRICS, "multiclass_classification_metrics": {"macro_f1": {"value": 0.7}}}
-    ports.s3.put_json(ports.artifact_bucket, "runs/train-pt-2/evaluation/metrics.json", worse)
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/train-pt-2/evaluation/metrics.json", worse)
 
     decision = evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-2", model_name=MODEL, approval=RULES), ports)
 
@@ -115,7 +119,7 @@ def test_a_candidate_is_judged_against_the_approved_version(ports):
 
 
 def test_missing_metrics_name_the_run_and_where_they_should_be(ports):
-    with pytest.raises(NotFoundError, match="wrote no metrics for run train-pt-9 .*runs/train-pt-9/evaluation/metrics.json"):
+    with pytest.raises(NotFoundError, match=f"wrote no metrics for run train-pt-9 .*runs/{MODEL}/train-pt-9/evaluation/metrics.json"):
         evaluate_candidate(EvaluateStep(step="evaluate", run_id="train-pt-9", model_name=MODEL, approval=RULES), ports)
 
 
@@ -148,7 +152,8 @@ def test_the_registered_container_is_the_trained_model_with_the_runs_image_and_c
 
     container = ports.registry.container(result["model_package_arn"])
     assert container["Image"] == IMAGE
-    assert container["ModelDataUrl"] == f"s3://{ports.artifact_bucket}/runs/train-pt-1/model/pipelines-abc-train-1/output/model.tar.gz"
+    assert container["ModelDataUrl"] == (
+        f"s3://{ports.artifact_bucket}/runs/{MODEL}/train-pt-1/model/pipelines-abc-train-1/output/model.tar.gz")
     artifact = ports.models.version(MODEL, 1).artifact  # the exact bytes, which inference checks before using them
     assert artifact == {"uri": container["ModelDataUrl"], "version_id": "v1",
                         "sha256": hashlib.sha256(b"model of train-pt-1").hexdigest()}
@@ -156,6 +161,9 @@ def test_the_registered_container_is_the_trained_model_with_the_runs_image_and_c
     record = ports.models.version(MODEL, 1)
     assert record.code == CODE and record.task == "multiclass_classification"  # exactly which code trained it
     assert ports.registry.packages[result["model_package_arn"]]["metadata"]["code_uri"] == CODE["code_uri"]
+    # the registry shows the run's evaluation and baseline, beside its model
+    assert ports.registry.packages[result["model_package_arn"]]["documents"] == (
+        f"s3://{ports.artifact_bucket}/runs/{MODEL}/train-pt-1/evaluation/")
 
 
 def test_a_run_records_what_its_table_and_code_held_and_a_changed_table_changes_the_pipeline_arguments(ports):
@@ -163,8 +171,8 @@ def test_a_run_records_what_its_table_and_code_held_and_a_changed_table_changes_
     table_bucket, _, table_key = config["data"]["uri"].removeprefix("s3://").partition("/")
     ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n1,BOX\n")
     version = ports.s3.put("b", "configs/train/pt.json", json.dumps(config).encode())
-    request = LoadConfigStep(step="load_config", run_id="train-pt-1", config=ConfigRef(bucket="b", key="configs/train/pt.json",
-                                                                                           version_id=version))
+    request = LoadConfigStep(step="load_config", run_id="train-pt-1", model_name=MODEL,
+                             config=ConfigRef(bucket="b", key="configs/train/pt.json", version_id=version))
 
     def arguments():
         settings = load_training_settings(request, ports)

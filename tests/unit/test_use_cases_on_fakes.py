@@ -205,7 +205,7 @@ def test_a_resumed_run_failing_again_the_same_way_is_told_in_a_post_of_its_own()
 
 def test_a_step_that_already_succeeded_with_the_same_input_returns_its_recorded_output():
     ports = FakePorts()
-    event = {"step": "load_config", "run_id": "train-pt-1"}
+    event = {"step": "load_config", "run_id": "train-pt-1", "model_name": "pt"}
     calls = []
 
     def work():
@@ -218,6 +218,18 @@ def test_a_step_that_already_succeeded_with_the_same_input_returns_its_recorded_
 
     assert first == again == {"n": 1} and other == {"n": 2}
     assert ports.runs.step("train-pt-1", "load_config")["attempts"] == 2
+
+
+def test_a_large_step_output_is_kept_under_the_runs_model_and_read_back_from_there():
+    ports = FakePorts()
+    event = {"step": "plan_segments", "run_id": "segments-pt-1", "model_name": "pt"}
+    large = {"segments": ["x" * 1000] * 100}  # over what the ledger item holds
+
+    recorded(ports, event, lambda: large)
+
+    entry = ports.runs.step("segments-pt-1", "plan_segments")
+    assert entry["output_uri"] == f"s3://{ports.artifact_bucket}/runs/pt/segments-pt-1/steps/plan_segments.json"
+    assert recorded(ports, event, lambda: {}) == large
 
 
 def test_a_models_notification_settings_choose_the_channels_and_kinds():

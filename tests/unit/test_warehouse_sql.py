@@ -13,7 +13,7 @@ from chalicelib.inference.warehouse_sql import (
 TARGET = PredictionsTable("mlrelay", "predictions")
 REQUEST = LoadRequest(
     run_id="infer-packaging-type-daily-2026-11-23", model_name="packaging-type", model_version=3, mode="daily",
-    predicted_at="2026-11-23 05:00:00", manifest_uri="s3://mlrelay-dev-1-us-east-1/runs/r/predictions/manifest.json",
+    predicted_at="2026-11-23 05:00:00", manifest_uri="s3://mlrelay-dev-1-us-east-1/runs/m/r/predictions/manifest.json",
     iam_role_arn="arn:aws:iam::123456789012:role/mlrelay-dev-redshift-copy",
 )
 
@@ -50,7 +50,7 @@ def test_the_load_is_copy_to_staging_then_delete_then_insert():
     sqls = load_sqls(TARGET, REQUEST)
 
     assert [s.split()[0] for s in sqls] == ["CREATE", "COPY", "DELETE", "INSERT", "DROP"]
-    assert "FROM 's3://mlrelay-dev-1-us-east-1/runs/r/predictions/manifest.json'" in sqls[1]
+    assert "FROM 's3://mlrelay-dev-1-us-east-1/runs/m/r/predictions/manifest.json'" in sqls[1]
     assert sqls[1].endswith("FORMAT AS CSV MANIFEST EMPTYASNULL")
     assert sqls[2] == "DELETE FROM mlrelay.predictions WHERE run_id = 'infer-packaging-type-daily-2026-11-23'"
     assert "CAST('2026-11-23 05:00:00' AS TIMESTAMP)" in sqls[3]
