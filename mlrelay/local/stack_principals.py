@@ -107,10 +107,12 @@ class StackPrincipals:
         """Evaluate with `model`'s roles and policies, and only those, until the block ends (a test of a template
         without a fix)."""
         live = self.model
-        parts: tuple[dict[str, Any], ...] = (live.roles, live.resource_policies, live.key_policies, live.encryption_keys)
+        parts: tuple[dict[str, Any], ...] = (live.roles, live.resource_policies, live.key_policies, live.encryption_keys,
+                                             live.managed_policies)
         saved = [dict(part) for part in parts]
         # copies first: `model` may share its dictionaries with the live one (a dataclasses.replace of it)
-        wanted = [dict(part) for part in (model.roles, model.resource_policies, model.key_policies, model.encryption_keys)]
+        wanted = [dict(part) for part in (model.roles, model.resource_policies, model.key_policies, model.encryption_keys,
+                                          model.managed_policies)]
         wait_idle()
         for part, changed in zip(parts, wanted, strict=True):
             part.clear()

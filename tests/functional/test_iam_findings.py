@@ -46,6 +46,17 @@ def without(model: IamModel, role_suffix: str, sid: str, replacement: dict | Non
     return changed
 
 
+def without_in_policy(model: IamModel, logical_id: str, sid: str) -> IamModel:
+    """`model` with one statement of one of the template's managed policies taken out (the models' roles attach it)."""
+    (arn,) = [arn for arn, policy in model.managed_policies.items() if policy.logical_id == logical_id]
+    policy = model.managed_policies[arn]
+    kept = tuple(s for s in policy.statements if s.document.get("Sid") != sid)
+    assert len(kept) == len(policy.statements) - 1, f"{policy.name} has no statement {sid}"
+    changed = dataclasses.replace(model)
+    changed.managed_policies = {**model.managed_policies, arn: dataclasses.replace(policy, statements=kept)}
+    return changed
+
+
 def fold_keys(aws) -> set[str]:
     table = aws.stack.applied.ref("AlertsTable")
     return {item["collapse_key"]["S"] for item in aws.dynamodb.scan(TableName=table)["Items"]}
@@ -148,9 +159,9 @@ def test_segment_discovery_without_the_data_bucket_fails_plan_segments_saying_ac
     assert f"cannot look up {valid_config()['data']['uri']}: 403 (Forbidden)" in post
 
 
-@pytest.mark.access_denied("sagemaker-execution", "cloudwatch:PutMetricData")
+@pytest.mark.access_denied("iam-metrics", "cloudwatch:PutMetricData")
 def test_a_training_job_whose_role_may_not_publish_metrics_fails_at_train(aws):
-    before = without(aws.stack.iam.model, "sagemaker-execution", "JobMetricsNeedStar")
+    before = without_in_policy(aws.stack.iam.model, "ModelJobPolicy", "JobMetricsNeedStar")  # the model's role has it
     with aws.stack.replaced_iam(before):
         aws.drop_training_config("iam-metrics")
         aws.stack.runtime.wait_idle()  # the trigger has started the run
@@ -160,7 +171,7 @@ def test_a_training_job_whose_role_may_not_publish_metrics_fails_at_train(aws):
     assert "AccessDenied" in post and "Train" in post
 
 
-@pytest.mark.access_denied("sagemaker-execution", "ecr:BatchGetImage")
+@pytest.mark.access_denied("iam-image-denied", "ecr:BatchGetImage")
 def test_a_custom_image_pulls_only_from_the_repositories_the_stage_lists(aws, tmp_path):
     # the team's own copy of the scikit-learn image, in its account: not SageMaker's registry for the region
     repository = f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/sagemaker-scikit-learn"
@@ -251,7 +262,11 @@ def test_the_data_bucket_is_readable_only_when_the_stage_names_it(aws):
     def reads_data(model: IamModel) -> bool:
         return any(DATA_BUCKET in json.dumps(s.document) for s in model.roles[sagemaker_role].statements)
 
+    def model_jobs_read_data(model: IamModel) -> bool:  # the models' roles, through the policy they attach
+        return any(DATA_BUCKET in json.dumps(s.document) for policy in model.managed_policies.values() for s in policy.statements)
+
     assert reads_data(named) and not reads_data(unnamed)
+    assert model_jobs_read_data(named) and not model_jobs_read_data(unnamed)
 
 
 @pytest.mark.access_denied("OnConfigDroppedRole", "states:StartExecution")

@@ -34,8 +34,8 @@ class IamState:
         if not path.exists():
             return 0
         backend = _backend()
-        roles = json.loads(path.read_text())
-        for role in roles:
+        roles = [role for role in json.loads(path.read_text()) if role["name"] not in {r.name for r in backend.roles.values()}]
+        for role in roles:  # each but those the start made again (the functions' placeholder role)
             backend.create_role(role["name"], role["trust"], role["path"], role["boundary"], role["description"],
                                 [{"Key": k, "Value": v} for k, v in role["tags"].items()], None)
             for arn in role["attached"]:
