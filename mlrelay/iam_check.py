@@ -25,9 +25,11 @@ WILDCARD_EXCEPTIONS = {
 
 
 def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(resource, statement) for every inline policy statement of roles and state machines."""
+    """(resource, statement) for every inline policy statement of roles and state machines, and of managed policies."""
     for name, resource in template["Resources"].items():
-        policies = resource.get("Properties", {}).get("Policies", [])
+        properties = resource.get("Properties", {})
+        managed = resource.get("Type") == "AWS::IAM::ManagedPolicy"
+        policies = [properties] if managed else properties.get("Policies", [])
         for policy in policies if isinstance(policies, list) else []:
             # a policy or statement present under a condition (Fn::If [cond, it, AWS::NoValue]) is checked as written
             for chosen in _branches(policy):

@@ -158,6 +158,9 @@ def test_no_role_hides_a_condition_inside_its_statement_list(template):
         for policy in role["Properties"].get("Policies", []):
             document = (policy["Fn::If"][1] if "Fn::If" in policy else policy)["PolicyDocument"]
             assert not [s for s in document["Statement"] if "Fn::If" in s], name
+    # the models' policy is their boundary too, so it cannot be split by stage: a statement's resource varies instead
+    for name, policy in resources(template, "AWS::IAM::ManagedPolicy").items():
+        assert not [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "Fn::If" in s], name
 
 
 def test_every_rule_target_has_a_dead_letter_queue_the_rule_may_send_to_and_a_retry_policy(template):
