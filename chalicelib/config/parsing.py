@@ -36,6 +36,7 @@ _PATTERN_HINTS = {
     "image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
     "serving_image_uri": "must be an ECR image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag",
     "metric": "must be a metric name like rmse, macro_f1 or custom.my_metric",
+    "validation_channel": "must be a SageMaker channel name: 1 to 64 letters, digits, '.', '_' or '-', like validation or test",
 }
 # Fields an earlier version of the schema had: say what they are called now.
 _RENAMED = {"primary_metric": "metric", "min_score": "threshold", "max_label_psi": "max_distribution_psi"}

@@ -42,6 +42,7 @@ ModelName = Annotated[
 # Real tables have columns like "mean radius" or "od280/od315_of_diluted_wines". Any printable name is
 # accepted: column names travel only inside JSON documents and data files, never into code, a shell or SQL.
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ChannelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]  # SageMaker's for a training channel
 # Bucket rules from the S3 naming guide; the key must be non-empty.
 S3Uri = Annotated[
     str,
@@ -174,6 +175,22 @@ class DataSpec(StrictModel):
     label_column: ColumnName
     feature_columns: list[ColumnName] = Field(min_length=1, max_length=2000)
     validation_split: float = Field(0.2, gt=0, le=0.5, description="share of rows held out for evaluation")
+    layout: Literal["header", "label_first"] = Field(
+        "header", description="how your code's train and validation channels hold the rows: header (a header row, and "
+        "schema.json beside), or label_first (no header, the label in the first column, only data files: the convention of "
+        "SageMaker's built-in algorithms and most examples); schema.json is also in the schema channel",
+    )
+    validation_channel: ChannelName = Field(
+        "validation", description="the channel that holds the held-out rows (many SageMaker examples read test)",
+    )
+
+    @field_validator("validation_channel")
+    @classmethod
+    def _not_another_channel(cls, name: str) -> str:
+        if name in ("train", "schema"):
+            raise ValueError(f"{name} is the name of another channel (train, schema): name the held-out rows' channel "
+                             "otherwise, e.g. validation or test")
+        return name
 
     @model_validator(mode="after")
     def _columns_are_distinct(self) -> DataSpec:
@@ -365,6 +382,13 @@ class ModelConfig(StrictModel):
         if isinstance(self.model, LogisticRegression) and self.task == "regression":
             problems.append(("model.type", "sklearn.logistic_regression is a classifier: for regression use "
                                            "sklearn.gradient_boosting or sklearn.random_forest"))
+        if not isinstance(self.model, UserCode):  # the built-in models' code reads today's channels
+            if self.data.layout != "header":
+                problems.append(("data.layout", "a built-in model reads the header layout: remove data.layout, or bring your "
+                                                "own code (model.framework)"))
+            if self.data.validation_channel != "validation":
+                problems.append(("data.validation_channel", "a built-in model reads the validation channel: remove "
+                                                            "data.validation_channel, or bring your own code"))
         framework = self.model.framework if isinstance(self.model, UserCode) else "sklearn"
         if framework == "sklearn" and self.training.instance_count != 1:
             problems.append(("training.instance_count",

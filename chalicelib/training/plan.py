@@ -84,6 +84,7 @@ def run_spec(config: ModelConfig, segment: dict[str, str] | None = None) -> dict
     return {
         "task": config.task, "label_column": data.label_column, "feature_columns": list(data.feature_columns),
         "validation_split": data.validation_split, "seed": 0, "monitoring": config.monitoring.resolved(), "segment": segment,
+        "layout": data.layout,
     }
 
 
@@ -91,11 +92,27 @@ def run_spec(config: ModelConfig, segment: dict[str, str] | None = None) -> dict
 def with_hyperparameters(definition: dict[str, Any], hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """The base definition with the code's hyperparameters in its Train step, JSON-encoded as the SDK writes them."""
     copy = json.loads(json.dumps(definition))
-    train = next((s for s in copy["Steps"] if s["Name"] == TRAIN_STEP), None)
+    _train_step(copy)["Arguments"]["HyperParameters"].update(
+        {name: json.dumps(value) for name, value in sorted(hyperparameters.items())}
+    )
+    return copy
+
+
+def with_validation_channel(definition: dict[str, Any], channel: str) -> dict[str, Any]:
+    """The definition with the Train step's held-out rows in the channel `channel` (data.validation_channel): a channel's
+    name is no pipeline parameter, so a model that names another gets a copy of its own."""
+    copy = json.loads(json.dumps(definition))
+    for source in _train_step(copy)["Arguments"]["InputDataConfig"]:
+        if source["ChannelName"] == "validation":
+            source["ChannelName"] = channel
+    return copy
+
+
+def _train_step(definition: dict[str, Any]) -> dict[str, Any]:
+    train = next((s for s in definition["Steps"] if s["Name"] == TRAIN_STEP), None)
     if train is None:
         raise ValueError(f"the base training pipeline has no {TRAIN_STEP} step")
-    train["Arguments"]["HyperParameters"].update({name: json.dumps(value) for name, value in sorted(hyperparameters.items())})
-    return copy
+    return dict(train)
 
 
 def default_code_uri(definition: dict[str, Any]) -> str:

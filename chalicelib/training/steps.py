@@ -24,6 +24,7 @@ from chalicelib.training.plan import (
     serving_container,
     training_settings,
     with_hyperparameters,
+    with_validation_channel,
 )
 from chalicelib.training.promotion import ModelMetrics, PromotionDecision, decide_promotion
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
@@ -43,7 +44,7 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
     config = read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
-    definition = with_hyperparameters(base.definition, code.hyperparameters)
+    definition = with_validation_channel(with_hyperparameters(base.definition, code.hyperparameters), config.data.validation_channel)
     pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, request.model_name, "training")
     segment = ref.segment.model_dump() if ref.segment else None
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, run_spec(config, segment))

@@ -59,7 +59,8 @@ def default_input_fn(body: str, content_type: str):
         raise ValueError(f"the default input_fn reads text/csv, not {content_type}: define input_fn")
     import numpy as np
 
-    return np.array([[float(v) for v in line.split(",")] for line in body.splitlines() if line.strip()])
+    # as the scikit-learn container's decoder: a blank cell is NaN
+    return np.array([[float(v) if v.strip() else np.nan for v in line.split(",")] for line in body.splitlines() if line.strip()])
 
 
 def default_predict_fn(data, model):

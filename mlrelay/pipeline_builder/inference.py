@@ -55,7 +55,8 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     def outputs_of(*parts: str) -> Any:
         return run_path(bucket, model_name, run_id, *parts)
 
-    spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
+    # named: an unnamed input shared by steps keeps the name its first step gave it, which another input of a later step may have
+    spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec", input_name="spec")
     library = library_input(bucket, code.prefix)
     prepare = ProcessingStep(
         name="Prepare",

@@ -65,7 +65,7 @@ def batch_transform_step(name: str, model_step: ModelStep, input_uri: Any, outpu
 
 def library_input(bucket: str, code_prefix: str) -> ProcessingInput:
     """Every step script of this build, so a step can import the shared modules (data_profile, drift, ...)."""
-    return ProcessingInput(source=f"s3://{bucket}/{code_prefix}/", destination=LIBRARY)
+    return ProcessingInput(source=f"s3://{bucket}/{code_prefix}/", destination=LIBRARY, input_name="library")
 
 
 def run_path(bucket: str, model_name: ParameterString, run_id: ParameterString, *parts: str) -> Join:

@@ -67,7 +67,8 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     def outputs_of(*parts: str) -> Any:
         return run_path(bucket, model_name, run_id, *parts)
 
-    spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec")
+    # named: an unnamed input shared by steps keeps the name its first step gave it, which another input of a later step may have
+    spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec", input_name="spec")
     split = ProcessingStep(
         name="Split",
         step_args=processor(image, role, session, f"{name}-split", env={"MLRELAY_INPUT_DATA_VERSION": input_version}).run(
@@ -75,13 +76,14 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
             inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data"), spec_input],
             outputs=[
                 ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("split", o))
-                for o in ("train", "validation", "validation_features")
+                # no output's name starts with another's: a channel's S3 prefix would take the longer one's files too
+                for o in ("train", "validation", "transform_input", "schema")
             ],
             # Container paths are passed explicitly so any runner can map them.
             arguments=[
                 "--input", "/opt/ml/processing/input/data", "--spec", "/opt/ml/processing/input/spec",
                 "--train", "/opt/ml/processing/train", "--validation", "/opt/ml/processing/validation",
-                "--validation-features", "/opt/ml/processing/validation_features",
+                "--transform-input", "/opt/ml/processing/transform_input", "--schema", "/opt/ml/processing/schema",
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,
@@ -104,7 +106,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
         name="Train",
         step_args=estimator.fit({
             channel: TrainingInput(split_output[channel].S3Output.S3Uri, content_type="text/csv")
-            for channel in ("train", "validation")
+            for channel in ("train", "validation", "schema")  # the model's copy may rename validation (data.validation_channel)
         }),
         cache_config=CACHE, retry_policies=RETRIES,
     )
@@ -117,7 +119,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
     create_model = ModelStep(name="CreateModel", step_args=model.create(instance_type=PROCESSING_INSTANCE))
 
     transform = batch_transform_step(
-        "TransformValidation", create_model, split_output["validation_features"].S3Output.S3Uri,
+        "TransformValidation", create_model, split_output["transform_input"].S3Output.S3Uri,
         outputs_of("transform"), session,
     )
 
@@ -129,6 +131,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
             inputs=[
                 ProcessingInput(source=split_output["validation"].S3Output.S3Uri, destination="/opt/ml/processing/input/validation"),
                 ProcessingInput(source=split_output["train"].S3Output.S3Uri, destination="/opt/ml/processing/input/train"),
+                ProcessingInput(source=split_output["schema"].S3Output.S3Uri, destination="/opt/ml/processing/input/schema"),
                 ProcessingInput(
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
@@ -143,6 +146,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
                 "--validation", "/opt/ml/processing/input/validation", "--train", "/opt/ml/processing/input/train",
                 "--predictions", "/opt/ml/processing/input/predictions", "--model", "/opt/ml/processing/input/model",
                 "--output", "/opt/ml/processing/evaluation", "--spec", "/opt/ml/processing/input/spec", "--library", LIBRARY,
+                "--schema", "/opt/ml/processing/input/schema",
             ],
         ),
         property_files=[evaluation_report],

@@ -39,17 +39,18 @@ def main():
     parser.add_argument("--model", default="/opt/ml/processing/input/model")
     parser.add_argument("--output", default="/opt/ml/processing/evaluation")
     parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
+    parser.add_argument("--schema", default="/opt/ml/processing/input/schema")
     parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
     args = parser.parse_args()
     sys.path.insert(0, args.library)
     from data_profile import finite
     from prediction_lines import read_lines, read_prediction
 
-    with open(os.path.join(args.validation, "schema.json")) as handle:
+    with open(os.path.join(args.schema, "schema.json")) as handle:
         schema = json.load(handle)
     task, label = schema["task"], schema["label"]
-    validation = pd.read_csv(os.path.join(args.validation, "validation.csv"))
-    train = pd.read_csv(os.path.join(args.train, "train.csv"))
+    validation = read_part(os.path.join(args.validation, "validation.csv"), schema)
+    train = read_part(os.path.join(args.train, "train.csv"), schema)
     predictions = [read_prediction(line, task) for line in read_lines(args.predictions)]
     if len(predictions) != len(validation):
         sys.exit(f"{len(predictions)} predictions for {len(validation)} validation rows: the transform output is incomplete")
@@ -69,6 +70,13 @@ def main():
     with open(os.path.join(args.spec, "spec.json")) as handle:
         monitoring = json.load(handle)["monitoring"]
     write_baseline(train, validation, predictions, schema, monitoring, args.output)
+
+
+def read_part(path, schema):
+    """A split's rows as the Split step wrote them in the config's data.layout (label_first: no header, label first)."""
+    if schema.get("layout", "header") == "label_first":
+        return pd.read_csv(path, header=None, names=[schema["label"], *schema["features"]])
+    return pd.read_csv(path)
 
 
 def write_baseline(train, validation, predictions, schema, monitoring, output):

@@ -2,10 +2,12 @@
 
 Reads every CSV under --input and the run's spec (label, features, task),
 keeps the label and the features, and writes a split (stratified for
-classification). The train and validation channels get a CSV with a header
-and schema.json (label, features, task, classes): that is what the training
-script reads. The transform step gets the validation features alone,
-headerless, one row per line, in the features' order.
+classification). The train and validation channels get a CSV in the config's
+data.layout: header (a header row, and schema.json beside: label, features,
+task, classes) or label_first (no header, the label first, only the CSV);
+schema.json also goes to its own output, the Train step's schema channel.
+The transform step gets the validation features alone, headerless, one row
+per line, in the features' order.
 """
 
 import argparse
@@ -24,7 +26,9 @@ def main():
     parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
     parser.add_argument("--train", default="/opt/ml/processing/train")
     parser.add_argument("--validation", default="/opt/ml/processing/validation")
-    parser.add_argument("--validation-features", default="/opt/ml/processing/validation_features")
+    # not validation_features: a channel's S3 prefix .../validation would take that folder's files too, on AWS as here
+    parser.add_argument("--transform-input", default="/opt/ml/processing/transform_input")
+    parser.add_argument("--schema", default="/opt/ml/processing/schema")
     args = parser.parse_args()
 
     spec = read_spec(args.spec)
@@ -66,15 +70,25 @@ def main():
     counts = table[label].value_counts()
     stratify = table[label] if task != "regression" and counts.min() >= 2 else None
     train, validation = train_test_split(table, test_size=spec["validation_split"], random_state=spec.get("seed", 0), stratify=stratify)
-    schema = {"label": label, "features": features, "task": task, "classes": classes, "table_columns": table_columns}
+    layout = spec.get("layout", "header")
+    schema = {"label": label, "features": features, "task": task, "classes": classes, "table_columns": table_columns,
+              "layout": layout}
     for directory, part in ((args.train, train), (args.validation, validation)):
         os.makedirs(directory, exist_ok=True)
-        part.to_csv(os.path.join(directory, os.path.basename(directory) + ".csv"), index=False)
-        with open(os.path.join(directory, "schema.json"), "w") as handle:
-            json.dump(schema, handle)
-    os.makedirs(args.validation_features, exist_ok=True)
-    validation[features].to_csv(os.path.join(args.validation_features, "features.csv"), index=False, header=False)
+        # label_first: the label, then the features, no header, and nothing but data in the channel
+        part.to_csv(os.path.join(directory, os.path.basename(directory) + ".csv"), index=False, header=layout == "header")
+        if layout == "header":
+            write_schema(directory, schema)
+    write_schema(args.schema, schema)
+    os.makedirs(args.transform_input, exist_ok=True)
+    validation[features].to_csv(os.path.join(args.transform_input, "features.csv"), index=False, header=False)
     print(f"split {len(table)} rows: {len(train)} train, {len(validation)} validation ({task})")
+
+
+def write_schema(directory, schema):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "schema.json"), "w") as handle:
+        json.dump(schema, handle)
 
 
 def read_spec(directory):

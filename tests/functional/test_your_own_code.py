@@ -19,8 +19,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
+from mlrelay.synthetic import PACKAGE_TYPES
 from mlrelay.warehouse_client import connection_from, run_statement
-from tests.conftest import ROOT
+from tests.conftest import ROOT, valid_config
 
 pytestmark = pytest.mark.functional
 
@@ -188,6 +189,30 @@ def failed_run(aws, folder, model_name, **config):
     (run,) = aws.runs(f"train-{model_name}-", timeout=240)
     assert run["status"] == "FAILED"
     return run, aws.sfn.describe_execution(executionArn=run["executionArn"])
+
+
+def test_a_headerless_script_reading_every_file_of_its_channels_trains_and_serves_with_the_default_functions(aws, tmp_path):
+    shutil.copytree(CODE / "headerless", tmp_path / "headerless")
+    data = {**valid_config()["data"], "feature_columns": ["length_cm", "width_cm", "height_cm", "weight_g"],
+            "layout": "label_first", "validation_channel": "test"}
+
+    aws.drop_code_config(tmp_path / "headerless", "byom-headerless", data=data, model={"hyperparameters": {"n_estimators": 20}})
+    aws.stack.runtime.wait_idle()
+    (run,) = aws.runs("train-byom-headerless-", timeout=240)
+
+    assert run["status"] == "SUCCEEDED", aws.sfn.describe_execution(executionArn=run["executionArn"]).get("cause")
+    # the train channel as the script read it: one headerless CSV, the label first; schema.json in a channel of its own
+    split = f"runs/byom-headerless/{run['name']}/split"
+    listed = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix=f"{split}/")["Contents"]
+    assert sorted(o["Key"].removeprefix(split) for o in listed if "/train/" in o["Key"] or "/schema/" in o["Key"]) == [
+        "/schema/schema.json", "/train/train.csv"]
+    first = aws.s3.get_object(Bucket=aws.bucket, Key=f"{split}/train/train.csv")["Body"].read().decode().splitlines()[0].split(",")
+    assert len(first) == 5 and first[0] in PACKAGE_TYPES, first
+    # judged on the held-out rows the default serving predicted (the container's: CSV rows in, one label per line out)
+    evaluation = f"runs/byom-headerless/{run['name']}/evaluation/metrics.json"
+    metrics = json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=evaluation)["Body"].read())
+    assert metrics["multiclass_classification_metrics"]["accuracy"]["value"] > 0.5
+    assert ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb).version("byom-headerless", 1) is not None
 
 
 def test_a_crashing_script_fails_its_step_with_its_own_error_in_the_run_and_the_alert(aws, tmp_path):

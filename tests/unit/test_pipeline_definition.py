@@ -7,6 +7,8 @@ fails after a change to the builder or the step scripts, run
 
 import json
 
+import pytest
+
 from mlrelay.pipeline_builder.build import build_definitions
 from mlrelay.pipeline_builder.code import code_bundle
 from tests.conftest import ROOT
@@ -68,7 +70,7 @@ def test_the_train_step_runs_the_runs_code_in_script_mode():
     assert arguments["AlgorithmSpecification"]["TrainingImage"] == {"Get": "Parameters.TrainingImage"}
     assert arguments["HyperParameters"]["sagemaker_program"] == {"Get": "Parameters.EntryPoint"}
     assert arguments["HyperParameters"]["sagemaker_submit_directory"] == {"Get": "Parameters.CodeUri"}
-    assert [c["ChannelName"] for c in arguments["InputDataConfig"]] == ["train", "validation"]
+    assert [c["ChannelName"] for c in arguments["InputDataConfig"]] == ["train", "validation", "schema"]
     assert arguments["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
 
 
@@ -94,3 +96,15 @@ def test_every_step_writes_under_its_runs_model_and_run_id():
             outputs += [arguments[k]["S3OutputPath"] for k in ("OutputDataConfig", "TransformOutput") if k in arguments]
             for output in outputs:  # runs/<model>/<run>/...: a role for the model's jobs may write only there
                 assert output["Std:Join"]["Values"][:3] == run, f"{name} {step['Name']}"
+
+
+@pytest.mark.parametrize("name", ["training", "inference", "quality"])
+def test_each_steps_inputs_have_names_of_their_own_and_no_output_name_starts_another(name):
+    definition = json.loads((ROOT / "pipelines" / f"{name}.pipeline.json").read_text())
+    for step in definition["Steps"]:
+        names = [i["InputName"] for i in step.get("Arguments", {}).get("ProcessingInputs", [])]
+        assert len(names) == len(set(names)), (step["Name"], names)
+        # a channel or input reads its output by S3 prefix: .../validation would read .../validation_features too
+        outputs = [o["OutputName"] for o in step.get("Arguments", {}).get("ProcessingOutputConfig", {}).get("Outputs", [])]
+        assert not [(a, b) for a in outputs for b in outputs if a != b and b.startswith(a)], (step["Name"], outputs)
+

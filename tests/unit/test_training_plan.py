@@ -13,6 +13,7 @@ from chalicelib.training.plan import (
     run_spec,
     training_settings,
     with_hyperparameters,
+    with_validation_channel,
 )
 from tests.conftest import EXAMPLES, ROOT, valid_config
 
@@ -126,3 +127,21 @@ def test_client_tokens_are_stable_per_run_and_parameters_and_within_sagemakers_l
     assert token != pipeline_client_token("training", "train-pt-1", fixed)  # a run resumed with a fixed config starts anew
     assert token != pipeline_client_token("inference", "train-pt-1", parameters)  # each pipeline has its own tokens
     assert 32 <= len(token) <= 128 and re.fullmatch(r"[a-zA-Z0-9-]+", token)
+
+
+def test_a_models_copy_names_the_held_out_rows_channel_as_its_config_does():
+    def channels(definition):
+        train = next(s for s in definition["Steps"] if s["Name"] == "Train")
+        return [source["ChannelName"] for source in train["Arguments"]["InputDataConfig"]]
+
+    assert channels(DEFINITION) == ["train", "validation", "schema"]
+    assert channels(with_validation_channel(DEFINITION, "test")) == ["train", "test", "schema"]
+    assert channels(DEFINITION) == ["train", "validation", "schema"]  # the base definition is left as it was
+
+
+def test_the_spec_says_the_channels_layout():
+    assert run_spec(CONFIG)["layout"] == "header"
+    code = {"framework": "sklearn", "code_uri": "s3://code-bucket/c/sourcedir.tar.gz"}
+    headerless = config(model=code, data={**valid_config()["data"], "layout": "label_first"})
+    assert run_spec(headerless)["layout"] == "label_first"
+
