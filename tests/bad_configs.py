@@ -70,5 +70,7 @@ BAD_CONFIGS: dict[str, tuple[str, bytes, str, str]] = {
     "unknown-layout": (".json", _data(layout="libsvm"), "data.layout", "'header' or 'label_first'"),
     "layout-of-a-builtin-model": (".json", _data(layout="label_first"), "data.layout", "a built-in model reads the header layout"),
     "channel-named-train": (".json", _data(validation_channel="train"), "data.validation_channel", "train is the name of another channel"),
+    "channel-named-schema-in-capitals": (".json", _data(validation_channel="SCHEMA"), "data.validation_channel",
+                                         "SCHEMA is the name of another channel"),
     "channel-name-with-a-space": (".json", _data(validation_channel="held out"), "data.validation_channel", "SageMaker channel name"),
 }

@@ -5,10 +5,11 @@ narrower role per job is the only way to keep one model's code from writing
 another model's outputs. Each role is made at the model's first run, with the
 stack's managed policy `mlrelay-<stage>-model-jobs` both attached and as its
 permissions boundary; the policy limits writes to `runs/${aws:PrincipalTag/
-mlrelay_model}/*`, so the role's one tag says which model it is. The step
-functions may make roles only under the stage's model path, only with that
-boundary and that policy (infra/resources.json), so no role they make can do
-more than a model's jobs may.
+mlrelay_model}/*`, so the role's tag says which model it is. The training and
+inference steps' Lambda functions may make roles only under the stage's model
+path, only with that boundary and that policy, and tag them only as they are
+made (infra/resources.json): no role they make can do more than a model's jobs
+may, nor take another model's tag.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import json
 from typing import Any
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.errors import AwsError, translated
+from chalicelib.aws.errors import NOT_FOUND_CODES, AwsError, NotFoundError, translated
 from chalicelib.shared.naming import model_role_name, model_role_path
+from chalicelib.shared.observability import logger
 
 MODEL_TAG = "mlrelay_model"  # the model whose runs/<model>/ the role may write
 ROLE_TAG = "mlrelay_role"  # the role's own name: the only role it may pass (to the jobs it starts)
@@ -38,31 +40,44 @@ class ModelRoles:
         self._stage, self._policy_arn = stage, policy_arn
 
     def ensure(self, model_name: str) -> str:
-        """The model's role ARN, made on its first run (idempotent: a role that exists is checked and kept)."""
+        """The model's role ARN, made on its first run; a role that exists is checked and kept."""
         name = model_role_name(self._stage, model_name)
-        try:
-            with translated(f"cannot create the role {name} for model {model_name}"):
-                role = self._client.create_role(
-                    RoleName=name, Path=model_role_path(self._stage), AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST),
-                    PermissionsBoundary=self._policy_arn, Description=f"mlrelay: the pipeline jobs of model {model_name}"[:1000],
-                    Tags=[{"Key": MODEL_TAG, "Value": model_name}, {"Key": ROLE_TAG, "Value": name}],
-                )["Role"]
-        except AwsError as err:
-            if err.code != "EntityAlreadyExists":
-                raise
-            role = self._existing(name, model_name)
+        role = self._held(name)
+        if role is None:
+            role = self._create(name, model_name)
+        self._check(role, model_name)
         with translated(f"cannot attach {self._policy_arn} to the role {name}"):
             self._client.attach_role_policy(RoleName=name, PolicyArn=self._policy_arn)  # a no-op when attached
         return str(role["Arn"])
 
-    def _existing(self, name: str, model_name: str) -> dict[str, Any]:
-        with translated(f"cannot read the role {name}"):
-            role: dict[str, Any] = self._client.get_role(RoleName=name)["Role"]
+    def _held(self, name: str) -> dict[str, Any] | None:
+        try:
+            with translated(f"cannot read the role {name}", NOT_FOUND_CODES | {"NoSuchEntity"}):
+                return dict(self._client.get_role(RoleName=name)["Role"])
+        except NotFoundError:
+            return None
+
+    def _create(self, name: str, model_name: str) -> dict[str, Any]:
+        try:
+            with translated(f"cannot create the role {name} for model {model_name}"):
+                return dict(self._client.create_role(
+                    RoleName=name, Path=model_role_path(self._stage), AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST),
+                    PermissionsBoundary=self._policy_arn, Description=f"mlrelay: the pipeline jobs of model {model_name}"[:1000],
+                    Tags=[{"Key": MODEL_TAG, "Value": model_name}, {"Key": ROLE_TAG, "Value": name}],
+                )["Role"])
+        except AwsError as err:
+            # another run of the model made it meanwhile (its tags then make our tagging a change, which is refused)
+            made = self._held(name)
+            if made is None:
+                raise
+            logger.info("another run made the model's role first", extra={"role": name, "error": err.code})
+            return made
+
+    def _check(self, role: dict[str, Any], model_name: str) -> None:
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
         boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
         if role.get("Path") != model_role_path(self._stage) or tags.get(MODEL_TAG) != model_name or boundary != self._policy_arn:
             raise ModelRoleError(
-                f"the role {name} exists but is not model {model_name}'s as mlrelay makes it (path {role.get('Path')}, "
-                f"tag {MODEL_TAG}={tags.get(MODEL_TAG)!r}, boundary {boundary}): delete it or rename the model"
+                f"the role {role.get('RoleName')} exists but is not model {model_name}'s as mlrelay makes it (path "
+                f"{role.get('Path')}, tag {MODEL_TAG}={tags.get(MODEL_TAG)!r}, boundary {boundary}): delete it or rename the model"
             )
-        return role

@@ -187,7 +187,7 @@ class DataSpec(StrictModel):
     @field_validator("validation_channel")
     @classmethod
     def _not_another_channel(cls, name: str) -> str:
-        if name in ("train", "schema"):
+        if name.lower() in ("train", "schema"):  # the toolkit names SM_CHANNEL_<NAME> in capitals
             raise ValueError(f"{name} is the name of another channel (train, schema): name the held-out rows' channel "
                              "otherwise, e.g. validation or test")
         return name

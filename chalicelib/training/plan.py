@@ -112,7 +112,8 @@ def _train_step(definition: dict[str, Any]) -> dict[str, Any]:
     train = next((s for s in definition["Steps"] if s["Name"] == TRAIN_STEP), None)
     if train is None:
         raise ValueError(f"the base training pipeline has no {TRAIN_STEP} step")
-    return dict(train)
+    step: dict[str, Any] = train
+    return step
 
 
 def default_code_uri(definition: dict[str, Any]) -> str:

@@ -6,9 +6,10 @@ functions) ▸ Evaluate (processing: metrics.json, and the monitoring baseline:
 statistics.json, constraints.json, attributions.json). Everything a run varies is a
 pipeline parameter: the framework images, the code bundle and its entry
 point, the instances, and what the table and the bundle held at the start.
-What no parameter can carry, the code's own hyperparameters (free-form
-keys), the training workflow adds to a copy of this definition per set of
-hyperparameters (chalicelib/training/plan.py).
+What no parameter can carry (the code's own hyperparameters, free-form keys;
+the validation channel's name; the model's own role) the training workflow
+writes into each model's copy of this definition (chalicelib/training/plan.py,
+chalicelib/shared/model_pipelines.py).
 Outputs go under runs/<ModelName>/<RunId>/ in the stack's bucket.
 """
 

@@ -280,3 +280,20 @@ def test_making_a_role_is_authorized_with_its_path_boundary_and_tags():
     (attach,) = calls("iam", "AttachRolePolicy", {"RoleName": "mlrelay-dev-pt", "PolicyArn": MODEL_POLICY}, "us-east-1", ACCOUNT,
                       Lookups(role_path=lambda name: "/mlrelay-dev-models/"))
     assert (attach.resource, attach.context) == (MODEL_ROLE, {"iam:PolicyARN": MODEL_POLICY})
+
+
+def test_a_models_role_is_tagged_only_as_it_is_made():
+    tag_only_new = Statement("s/TagModelRoles", {
+        "Effect": "Allow", "Action": "iam:TagRole", "Resource": MODEL_ROLE,
+        "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["mlrelay_model"]}, "Null": {"aws:ResourceTag/mlrelay_model": "true"}},
+    })
+    retag = {"RoleName": "mlrelay-dev-pt", "Tags.member.1.Key": "mlrelay_model", "Tags.member.1.Value": "other"}
+    held = Lookups(role_path=lambda name: "/mlrelay-dev-models/", role_tags=lambda name: {"mlrelay_model": "pt"})
+
+    (call,) = calls("iam", "TagRole", retag, "us-east-1", ACCOUNT, held)
+
+    assert call.context["aws:ResourceTag/mlrelay_model"] == "pt"
+    request = Request(MODEL_ROLE, MODEL_ROLE, ACCOUNT, call.action, call.resource, call.context)
+    assert not evaluate(request, [tag_only_new]).allowed  # another model's tag on a model's role: refused
+    (made,) = calls("iam", "CreateRole", {**retag, "Path": "/mlrelay-dev-models/"}, "us-east-1", ACCOUNT, held)
+    assert "aws:ResourceTag/mlrelay_model" not in made.context  # a role being made has no tags yet

@@ -297,7 +297,12 @@ def account_lookups(account: str, region: str) -> Any:
         found = _moto_role(account, lambda role: role.name == name)
         return found.path if found is not None else None
 
-    return Lookups(secret_arn=secret_arn, key_arn=key_arn, statement_owner=statement_owners.get, role_path=role_path)
+    def role_tags(name: str) -> dict[str, str]:
+        found = _moto_role(account, lambda role: role.name == name)
+        return {tag["Key"]: tag["Value"] for tag in found.tags or []} if found is not None else {}
+
+    return Lookups(secret_arn=secret_arn, key_arn=key_arn, statement_owner=statement_owners.get, role_path=role_path,
+                   role_tags=role_tags)
 
 
 def runtime_roles(account: str) -> Callable[[str], RuntimeRole | None]:

@@ -72,6 +72,7 @@ class Lookups:
     key_arn: Callable[[str], str | None] = lambda key_id: None
     statement_owner: Callable[[str], str | None] = lambda statement_id: None
     role_path: Callable[[str], str | None] = lambda role_name: None  # an existing role's path ("/" for most)
+    role_tags: Callable[[str], dict[str, str]] = lambda role_name: {}  # an existing role's tags
 
 
 @lru_cache(maxsize=1024)
@@ -197,6 +198,9 @@ def _context(prefix: str, operation: str, params: Mapping[str, Any], lookups: Lo
         context["redshift-data:secret-arn"] = str(params["SecretArn"])
     if prefix == "iam":
         context.update(_iam_context(operation, params))
+        if operation != "CreateRole" and params.get("RoleName"):  # a role that exists: its tags are the resource's
+            tags = lookups.role_tags(str(params["RoleName"]))
+            context.update({f"aws:ResourceTag/{key}": value for key, value in tags.items()})
     return context
 
 
