@@ -17,8 +17,8 @@ def pipeline_copies(sagemaker: Any, stage: str) -> list[str]:
     prefix = f"mlrelay-{stage}-"
     names = [summary["PipelineName"] for page in sagemaker.get_paginator("list_pipelines").paginate(PipelineNamePrefix=prefix)
              for summary in page["PipelineSummaries"]]
-    return sorted(name for name in names if name not in {prefix + base for base in BASE_PIPELINES}
-                  and any(name.startswith(f"{prefix}{base}-") for base in BASE_PIPELINES))
+    # a copy is <base>-<digest>; the bases themselves have no suffix
+    return sorted(name for name in names if any(name.startswith(f"{prefix}{base}-") for base in BASE_PIPELINES))
 
 
 def model_roles(iam: Any, stage: str) -> list[str]:

@@ -220,3 +220,19 @@ def test_every_stage_owned_name_and_the_registry_rule_are_the_stages(template):
 
 def _listed(value):
     return value if isinstance(value, list) else [value]
+
+
+def test_every_policy_fits_iams_size_quotas(packaged):
+    # IAM refuses, at deploy, a managed policy over 6,144 characters and a role whose inline policies together pass
+    # 10,240 (whitespace not counted); the embedded stack holds policies of any size, so this test is where it is met
+    from mlrelay.iam_policies import resolved_policies
+
+    parameters = {k: str(v) for k, v in json.loads((ROOT / "infra" / "parameters" / "prod.json").read_text()).items()}
+    sizes: dict[str, int] = {}
+    for name, document in resolved_policies(packaged.template, parameters).items():
+        owner = name.split("/", 1)[0]
+        sizes[owner] = sizes.get(owner, 0) + len(re.sub(r"\s", "", json.dumps(document)))
+    managed = {name for name, r in json.loads(packaged.template.read_text())["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+
+    assert managed == {"ModelJobPolicy"}
+    assert {owner: size for owner, size in sizes.items() if size > (6_144 if owner in managed else 10_240)} == {}

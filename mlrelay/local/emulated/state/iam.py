@@ -34,8 +34,9 @@ class IamState:
         if not path.exists():
             return 0
         backend = _backend()
-        roles = [role for role in json.loads(path.read_text()) if role["name"] not in {r.name for r in backend.roles.values()}]
-        for role in roles:  # each but those the start made again (the functions' placeholder role)
+        made_again = {held.name for held in backend.roles.values()}  # by this start (the functions' placeholder role)
+        roles = [role for role in json.loads(path.read_text()) if role["name"] not in made_again]
+        for role in roles:
             backend.create_role(role["name"], role["trust"], role["path"], role["boundary"], role["description"],
                                 [{"Key": k, "Value": v} for k, v in role["tags"].items()], None)
             for arn in role["attached"]:
