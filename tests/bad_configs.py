@@ -67,7 +67,7 @@ BAD_CONFIGS: dict[str, tuple[str, bytes, str, str]] = {
     "monitoring-unknown-feature": (".json", _json(monitoring={"features": {"colour": {"method": "psi"}}}),
                                    "monitoring.features.colour", "not one of data.feature_columns"),
     "monitoring-unknown-action": (".json", _json(monitoring={"on_violation": "ignore"}), "monitoring.on_violation", "'warn' or 'block'"),
-    "unknown-layout": (".json", _data(layout="libsvm"), "data.layout", "'header' or 'label_first'"),
+    "unknown-layout": (".json", _data(layout="parquet"), "data.layout", "'header', 'label_first' or 'libsvm'"),
     "layout-of-a-builtin-model": (".json", _data(layout="label_first"), "data.layout", "a built-in model reads the header layout"),
     "channel-named-train": (".json", _data(validation_channel="train"), "data.validation_channel", "train is the name of another channel"),
     "channel-named-schema-in-capitals": (".json", _data(validation_channel="SCHEMA"), "data.validation_channel",

@@ -175,10 +175,12 @@ class DataSpec(StrictModel):
     label_column: ColumnName
     feature_columns: list[ColumnName] = Field(min_length=1, max_length=2000)
     validation_split: float = Field(0.2, gt=0, le=0.5, description="share of rows held out for evaluation")
-    layout: Literal["header", "label_first"] = Field(
+    layout: Literal["header", "label_first", "libsvm"] = Field(
         "header", description="how your code's train and validation channels hold the rows: header (a header row, and "
-        "schema.json beside), or label_first (no header, the label in the first column, only data files: the convention of "
-        "SageMaker's built-in algorithms and most examples); schema.json is also in the schema channel",
+        "schema.json beside), label_first (no header, the label in the first column, only data files: the convention of "
+        "SageMaker's built-in algorithms and most examples) or libsvm (the label, then index:value from 1, numbers only; "
+        "a class as its index in schema.json's classes); schema.json is also in the schema channel. Batch transform "
+        "sends the same layout without the label (libsvm: 0)",
     )
     validation_channel: ChannelName = Field(
         "validation", description="the channel that holds the held-out rows (many SageMaker examples read test)",

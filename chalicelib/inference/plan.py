@@ -45,7 +45,7 @@ def run_spec(
     since, until = (window[0].isoformat(), window[1].isoformat()) if window else ("", "")
     return {
         "task": config.task, "id_column": config.inference.id_column, "added_at_column": config.inference.added_at_column,
-        "feature_columns": list(config.data.feature_columns), "mode": mode, "since": since, "until": until,
+        "feature_columns": list(config.data.feature_columns), "layout": config.data.layout, "mode": mode, "since": since, "until": until,
         "rows_per_file": ROWS_PER_FILE, "run_id": run_id, "model_name": config.model_name, "model_version": model_version,
         "monitoring": config.monitoring.resolved(), "segment": segment,
     }

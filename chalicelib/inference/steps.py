@@ -24,7 +24,7 @@ from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, cl
 from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import PredictionsLoaded
-from chalicelib.shared.model_pipelines import ensure_model_pipeline
+from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.pipeline_runs import baseline_beside, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import InferencePorts
 
@@ -57,17 +57,19 @@ def prepare(request: PrepareStep, ports: InferencePorts) -> dict[str, Any]:
     baseline = baseline_beside(container["ModelDataUrl"])  # where the version's training run kept it, whichever layout
     return {
         **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
-        "pipeline_name": model_inference_pipeline(ports, request.model_name),
+        "pipeline_name": model_inference_pipeline(ports, request.model_name, config.data.layout),
         "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
     }
 
 
-def model_inference_pipeline(ports: InferencePorts, model_name: str) -> str:
-    """The model's copy of the inference pipeline: its serving code runs in the batch transform as its own role."""
+def model_inference_pipeline(ports: InferencePorts, model_name: str, layout: str = "header") -> str:
+    """The model's copy of the inference pipeline: its serving code runs in the batch transform as its own role,
+    reading and writing what its data.layout needs."""
     base = ports.pipelines.describe(ports.inference_pipeline)
-    return ensure_model_pipeline(ports, ports.inference_pipeline, base.definition, base.role_arn, model_name, "inference")
+    definition = with_layout(base.definition, layout)
+    return ensure_model_pipeline(ports, ports.inference_pipeline, definition, base.role_arn, model_name, "inference")
 
 
 def target_table(request: RunRef, ports: InferencePorts) -> PredictionsTable:

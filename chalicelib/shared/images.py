@@ -57,10 +57,11 @@ def processing_image(region: str) -> str:
     return image_uri(*PROCESSING_FRAMEWORK, "training", region, PROCESSING_INSTANCE)
 
 
-def framework_of(uri: str) -> str | None:
-    """Which framework a known image belongs to (the local runner runs only some)."""
+def framework_and_version(uri: str) -> tuple[str, str] | None:
+    """(framework, framework_version) of a known image; None for any other image."""
     path = uri.split("/", 1)[-1]
     for key, entry in _table()["images"].items():
         if entry["path"] == path:
-            return key.split("/")[0]
+            framework, version = key.split("/")[:2]
+            return framework, version
     return None

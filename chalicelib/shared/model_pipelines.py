@@ -30,6 +30,33 @@ def with_role(definition: dict[str, Any], base_role: str, role: str) -> dict[str
     return dict(json.loads(text.replace(json.dumps(base_role), json.dumps(role))))
 
 
+# data.layout -> (the transform input's ContentType, its Accept): the layouts of SageMaker's examples are served by the
+# containers' default functions, whose output_fn writes text/csv, not mlrelay's application/jsonlines
+SERVING_FORMATS = {
+    "header": ("text/csv", "application/jsonlines"),
+    "label_first": ("text/csv", "text/csv"),
+    "libsvm": ("text/libsvm", "text/csv"),
+}
+CHANNEL_CONTENT_TYPES = {"libsvm": "text/libsvm"}  # the training channels' ContentType, where not text/csv
+
+
+def with_layout(definition: dict[str, Any], layout: str) -> dict[str, Any]:
+    """The definition with its batch transforms reading and writing what `layout` (data.layout) needs, and its
+    training channels typed as the layout's files."""
+    content_type, accept = SERVING_FORMATS[layout]
+    copy = json.loads(json.dumps(definition))
+    for step in copy["Steps"]:
+        arguments = step.get("Arguments", {})
+        if step["Type"] == "Transform":
+            arguments["TransformInput"]["ContentType"] = content_type
+            arguments["TransformOutput"]["Accept"] = accept
+        if step["Type"] == "Training" and layout in CHANNEL_CONTENT_TYPES:
+            for channel in arguments.get("InputDataConfig", []):
+                if channel["ChannelName"] != "schema":
+                    channel["ContentType"] = CHANNEL_CONTENT_TYPES[layout]
+    return dict(copy)
+
+
 def copy_name(base: str, definition: dict[str, Any]) -> str:
     """`<base>-<digest of the copy's definition>`: the stack's roles may describe and create pipelines `<base>*`."""
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:_DIGEST_CHARS]

@@ -11,7 +11,7 @@ from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import TrainingOutcome
-from chalicelib.shared.model_pipelines import ensure_model_pipeline
+from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
@@ -44,7 +44,10 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
     config = read_config(ports.s3, ref.bucket, ref.key, ref.version_id)
     base = ports.pipelines.describe(ports.training_pipeline)
     code = resolve_code(config, ports.region, default_code_uri(base.definition))
-    definition = with_validation_channel(with_hyperparameters(base.definition, code.hyperparameters), config.data.validation_channel)
+    definition = with_layout(
+        with_validation_channel(with_hyperparameters(base.definition, code.hyperparameters), config.data.validation_channel),
+        config.data.layout,
+    )
     pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, request.model_name, "training")
     segment = ref.segment.model_dump() if ref.segment else None
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, run_spec(config, segment))

@@ -194,3 +194,34 @@ def drop(
     if outcome is None:
         fail(f"no outcome after {timeout:.0f}s: check `mlrelay runs list` and the stack's log")
     print_outcome(outcome)
+
+
+@app.command()
+def envs(
+    image: list[str] = typer.Option(
+        [], "--image", help="framework/version to build, e.g. sklearn/1.2-1 (repeatable) [default: every image but PyTorch's, "
+        "which is about 5 GB]"),
+) -> None:
+    """Build the Python environments local jobs run in, one per framework image, with the image's library versions.
+
+    A job builds its image's environment on first use; this builds them ahead (pip, from PyPI), and lists what each
+    holds and where (MLRELAY_IMAGE_ENVS, default ~/.cache/mlrelay/images)."""
+    import time
+
+    from mlrelay.local.image_libraries import IMAGES
+    from mlrelay.local.user_env import RequirementsError, image_environment, image_environment_path
+
+    chosen = [tuple(name.split("/", 1)) for name in image] or [key for key in IMAGES if key[0] != "pytorch"]
+    unknown = [f"{'/'.join(key)}" for key in chosen if key not in IMAGES]
+    if unknown:
+        fail(f"no such image: {', '.join(unknown)}; known: {', '.join('/'.join(key) for key in IMAGES)}", code=2)
+    for key in chosen:
+        libraries = IMAGES[key]  # type: ignore[index]
+        started = time.monotonic()
+        log = image_environment_path(libraries).with_suffix(".log")
+        try:
+            _, built = image_environment(libraries, log, progress=lambda line: console.print(line))
+        except RequirementsError as err:
+            fail(f"{libraries.name}: {err} (pip's whole output: {log})")
+        state = f"built in {time.monotonic() - started:.0f} s" if built else "ready (cached)"
+        console.print(f"✓ {libraries.name}: {state}, {image_environment_path(libraries)}")

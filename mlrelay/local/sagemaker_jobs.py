@@ -3,11 +3,11 @@
 Each job gets its own directory standing in for the container's filesystem:
 "/opt/ml/..." in arguments and paths maps to "<job dir>/opt/ml/...". Inputs
 are staged from S3 (the emulator) and outputs uploaded back, as SageMaker
-does. mlrelay's step scripts run with this interpreter, which has scikit-learn
-and pandas like the scikit-learn container; a team's code runs in a cached
-environment with its bundle's requirements.txt (mlrelay/local/user_env.py).
-Only scikit-learn and XGBoost code runs here: other frameworks' jobs fail
-with a message saying they run on AWS.
+does. A training or transform job's code runs with the libraries of the image
+it names, in a cached environment of that image's pinned versions with the
+bundle's requirements.txt on top (mlrelay/local/user_env.py); scikit-learn,
+XGBoost and PyTorch code runs here, other images' jobs fail saying they run on
+AWS. mlrelay's processing scripts run with this interpreter.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 from chalicelib.config.instances import INSTANCE_TYPES
-from chalicelib.shared.images import framework_of
 from mlrelay.local import job_processes, warm_python
+from mlrelay.local.image_libraries import ImageLibraries, UnrunnableImageError, libraries_for
 from mlrelay.local.memory_watch import MemoryWatch
 from mlrelay.local.user_env import RequirementsError, environment_for
 
 CONTAINER_ROOT = "/opt/ml/"
-LOCAL_FRAMEWORKS = {"sklearn", "xgboost"}  # CPU Python frameworks this machine runs as their containers would
 FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
 # One PUT per file: the emulator takes a part upload's parts one request at a time, so parts only add requests.
 _WHOLE_OBJECTS = TransferConfig(multipart_threshold=5 * 1024**3)
@@ -125,8 +124,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
     in SM_HPS / SM_HP_<NAME>, the SM_* variables, and /opt/ml/model packed as
     model.tar.gz afterwards (/opt/ml/output/data as output.tar.gz).
     """
-    image = arguments["AlgorithmSpecification"]["TrainingImage"]
-    require_local_framework(image, "training")
+    image = image_libraries(arguments["AlgorithmSpecification"]["TrainingImage"], "training")
     encoded = arguments.get("HyperParameters", {})
     hyperparameters = {k: _decoded(v) for k, v in encoded.items()}
     code_dir = _local(job, "/opt/ml/code")
@@ -160,7 +158,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
         **{f"SM_CHANNEL_{c.upper()}": str(_local(job, f"/opt/ml/input/data/{c}")) for c in channels},
         **{f"SM_HP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in user.items()},
     }
-    python = _python_for(job, code_dir)
+    python = _python_for(job, code_dir, image)
     _run(job, [python, str(code_dir / program), *args], env=env, cwd=code_dir, code_dir=code_dir)
     output_path = f"{arguments['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output"
     model_uri = f"{output_path}/model.tar.gz"
@@ -172,7 +170,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
 
 def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, Any]) -> None:
     container = model["PrimaryContainer"]
-    require_local_framework(container["Image"], "batch transform")
+    image = image_libraries(container["Image"], "batch transform")
     environment = container.get("Environment", {})
     model_dir, code_dir = _local(job, "/opt/ml/model"), _local(job, "/opt/ml/code")
     extract(job.s3, container["ModelDataUrl"], model_dir)
@@ -181,7 +179,7 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
     input_dir, output_dir = job.directory / "input", job.directory / "output"
     download(job.s3, transform_input["DataSource"]["S3DataSource"]["S3Uri"], input_dir)
     command = [
-        _python_for(job, code_dir), "-m", "mlrelay.local.transform_host",
+        _python_for(job, code_dir, image), "-m", "mlrelay.local.transform_host", "--framework", image.framework,
         "--code-dir", str(code_dir), "--program", environment["SAGEMAKER_PROGRAM"], "--model-dir", str(model_dir),
         "--input-dir", str(input_dir), "--output-dir", str(output_dir),
         "--content-type", transform_input.get("ContentType", "text/csv"),
@@ -192,15 +190,13 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
     upload(job.s3, output_dir, transform_output["S3OutputPath"])
 
 
-def require_local_framework(image: str, what: str) -> None:
-    """Only CPU Python frameworks run here: say so plainly for the others (they run on AWS as they are)."""
-    framework = framework_of(image)
-    if framework not in LOCAL_FRAMEWORKS:
-        kind = f"{framework} code" if framework else "a custom image"
-        raise JobFailedError(
-            f"LocalRunnerError: the embedded stack runs {what} only for scikit-learn and XGBoost code; "
-            f"{kind} ({image}) runs on AWS, not on this machine"
-        )
+def image_libraries(image: str, what: str) -> ImageLibraries:
+    """The libraries the job's image brings; the images this machine cannot run are said plainly (they run on AWS)."""
+    try:
+        return libraries_for(image)
+    except UnrunnableImageError as err:
+        raise JobFailedError(f"LocalRunnerError: the embedded stack runs {what} for scikit-learn, XGBoost and PyTorch "
+                             f"code; {err}") from err
 
 
 def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
@@ -213,13 +209,15 @@ def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
     return args
 
 
-def _python_for(job: JobContext, code_dir: Path) -> str:
+def _python_for(job: JobContext, code_dir: Path, image: ImageLibraries) -> str:
     try:
-        environment = environment_for(code_dir, job.log_path)
+        environment = environment_for(code_dir, job.log_path, image)
     except RequirementsError as err:
         raise JobFailedError(f"ClientError: {err}") from err
     with job.log_path.open("a") as log:
-        log.write(f"python: {environment.python} ({'installed' if environment.installed else 'cached'}, {environment.seconds:.1f}s)\n")
+        built = f"the {image.name} image's libraries built, " if environment.image_built else ""
+        log.write(f"python: {environment.python} ({built}{'installed' if environment.installed else 'cached'}, "
+                  f"{environment.seconds:.1f}s)\n")
     return environment.python
 
 

@@ -1,21 +1,21 @@
-"""Batch transform inside one process, as the scikit-learn serving container does it.
+"""Batch transform inside one process, as the framework serving containers do it.
 
 Loads the model with the user's model_fn, then for every input file sends
 its records (split by line, batched MultiRecord up to 6 MB) through
 input_fn, predict_fn and output_fn, writing <file>.out with the same
-relative path. Like the framework containers, a module may leave out
-input_fn, predict_fn and output_fn (CSV rows in, model.predict, one JSON
-value per line out); model_fn it must define. Run by
-mlrelay/local/sagemaker_jobs.py as a subprocess, in the code's environment.
+relative path. A module may leave out any of them; the framework's defaults
+then apply (mlrelay/local/serving_defaults.py). Run by
+mlrelay/local/sagemaker_jobs.py as a subprocess, in the image's environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from pathlib import Path
+
+from mlrelay.local import serving_defaults
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # batch transform's default MaxPayloadInMB
 
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     for name in ("--code-dir", "--program", "--model-dir", "--input-dir", "--output-dir"):
         parser.add_argument(name, required=True)
+    parser.add_argument("--framework", default="sklearn", choices=sorted(serving_defaults.DEFAULTS))
     parser.add_argument("--content-type", default="text/csv")
     parser.add_argument("--accept", default="text/csv")
     parser.add_argument("--split-type", default="Line")
@@ -35,12 +36,12 @@ def main() -> None:
         raise SystemExit(f"cannot load {args.program} from {args.code_dir}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if not hasattr(module, "model_fn"):
-        sys.exit(f"{args.program} defines no model_fn(model_dir): batch transform needs it to load the model")
-    input_fn = getattr(module, "input_fn", default_input_fn)
-    predict_fn = getattr(module, "predict_fn", default_predict_fn)
-    output_fn = getattr(module, "output_fn", default_output_fn)
-    model = module.model_fn(args.model_dir)
+    defaults = serving_defaults.DEFAULTS[args.framework]
+    model_fn = getattr(module, "model_fn", defaults.model_fn)
+    input_fn = getattr(module, "input_fn", defaults.input_fn)
+    predict_fn = getattr(module, "predict_fn", defaults.predict_fn)
+    output_fn = getattr(module, "output_fn", defaults.output_fn)
+    model = model_fn(args.model_dir)
 
     input_dir, output_dir = Path(args.input_dir), Path(args.output_dir)
     for source in sorted(p for p in input_dir.rglob("*") if p.is_file()):
@@ -51,25 +52,8 @@ def main() -> None:
                 data = input_fn(payload, args.content_type)
                 prediction = predict_fn(data, model)
                 result = output_fn(prediction, args.accept)
+                result = result.decode() if isinstance(result, bytes) else result
                 out.write(result if result.endswith("\n") else result + "\n")
-
-
-def default_input_fn(body: str, content_type: str):
-    if content_type != "text/csv":
-        raise ValueError(f"the default input_fn reads text/csv, not {content_type}: define input_fn")
-    import numpy as np
-
-    # as the scikit-learn container's decoder: a blank cell is NaN
-    return np.array([[float(v) if v.strip() else np.nan for v in line.split(",")] for line in body.splitlines() if line.strip()])
-
-
-def default_predict_fn(data, model):
-    return model.predict(data)
-
-
-def default_output_fn(prediction, accept: str) -> str:
-    values = prediction.tolist() if hasattr(prediction, "tolist") else list(prediction)
-    return "".join(json.dumps(v) + "\n" for v in values)
 
 
 def batches(text: str, split_type: str) -> list[str]:

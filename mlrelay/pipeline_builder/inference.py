@@ -58,11 +58,12 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
     # named: an unnamed input shared by steps keeps the name its first step gave it, which another input of a later step may have
     spec_input = ProcessingInput(source=spec, destination="/opt/ml/processing/input/spec", input_name="spec")
     library = library_input(bucket, code.prefix)
+    baseline_input = ProcessingInput(source=baseline, destination="/opt/ml/processing/input/baseline", input_name="baseline")
     prepare = ProcessingStep(
         name="Prepare",
         step_args=processor(image, role, session, f"{name}-prepare").run(
             code=code.uri(bucket, "prepare_inference.py"),
-            inputs=[ProcessingInput(source=catalogue, destination="/opt/ml/processing/input/catalogue"), spec_input],
+            inputs=[ProcessingInput(source=catalogue, destination="/opt/ml/processing/input/catalogue"), spec_input, library],
             outputs=[
                 ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("prepare", o))
                 for o in ("items", "ids", "selection")
@@ -70,6 +71,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             arguments=[
                 "--input", "/opt/ml/processing/input/catalogue", "--spec", "/opt/ml/processing/input/spec",
                 "--items", "/opt/ml/processing/items", "--ids", "/opt/ml/processing/ids", "--selection", "/opt/ml/processing/selection",
+                "--library", LIBRARY,
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,
@@ -96,6 +98,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
                 ),
                 spec_input,
                 library,
+                baseline_input,
             ],
             outputs=[
                 ProcessingOutput(output_name="predictions", source="/opt/ml/processing/output", destination=outputs_of("predictions")),
@@ -103,7 +106,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             arguments=[
                 "--ids", "/opt/ml/processing/input/ids", "--predictions", "/opt/ml/processing/input/predictions",
                 "--spec", "/opt/ml/processing/input/spec", "--output", "/opt/ml/processing/output",
-                "--output-uri", outputs_of("predictions"), "--library", LIBRARY,
+                "--output-uri", outputs_of("predictions"), "--library", LIBRARY, "--baseline", "/opt/ml/processing/input/baseline",
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,
@@ -119,7 +122,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
                 ProcessingInput(
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
-                ProcessingInput(source=baseline, destination="/opt/ml/processing/input/baseline"),
+                baseline_input,
                 spec_input,
                 library,
             ],

@@ -74,7 +74,8 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
         name="Split",
         step_args=processor(image, role, session, f"{name}-split", env={"MLRELAY_INPUT_DATA_VERSION": input_version}).run(
             code=code.uri(bucket, "split.py"),
-            inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data"), spec_input],
+            inputs=[ProcessingInput(source=input_uri, destination="/opt/ml/processing/input/data"), spec_input,
+                    library_input(bucket, code.prefix)],
             outputs=[
                 ProcessingOutput(output_name=o, source=f"/opt/ml/processing/{o}", destination=outputs_of("split", o))
                 # no output's name starts with another's: a channel's S3 prefix would take the longer one's files too
@@ -85,6 +86,7 @@ def get_pipeline(session: Any, role: str, bucket: str, name: str, code: CodeBund
                 "--input", "/opt/ml/processing/input/data", "--spec", "/opt/ml/processing/input/spec",
                 "--train", "/opt/ml/processing/train", "--validation", "/opt/ml/processing/validation",
                 "--transform-input", "/opt/ml/processing/transform_input", "--schema", "/opt/ml/processing/schema",
+                "--library", LIBRARY,
             ],
         ),
         cache_config=CACHE, retry_policies=RETRIES,

@@ -25,9 +25,12 @@ def main():
     parser.add_argument("--output", default="/opt/ml/processing/output")
     parser.add_argument("--output-uri", required=True, help="where --output is uploaded (for the manifest's URLs)")
     parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
+    parser.add_argument("--baseline", default="/opt/ml/processing/input/baseline", help="the training run's Evaluate output")
     args = parser.parse_args()
     sys.path.insert(0, args.library)
-    from prediction_lines import read_prediction
+    from prediction_lines import ClassNumbers, read_prediction, schema_in
+
+    classes = ClassNumbers(schema_in(args.baseline))
 
     with open(os.path.join(args.spec, "spec.json")) as handle:
         task = json.load(handle)["task"]
@@ -40,7 +43,7 @@ def main():
             sys.exit(f"batch transform wrote no output for {name}")
         with open(ids_path) as ids_file, open(predictions_path) as predictions_file:
             ids = [row[0] for row in csv.reader(ids_file) if row]  # the Prepare step wrote them as CSV
-            predictions = [read_prediction(line, task) for line in predictions_file if line.strip()]
+            predictions = [read_prediction(line, task, classes) for line in predictions_file if line.strip()]
         if len(ids) != len(predictions):
             sys.exit(f"{name}: {len(ids)} items but {len(predictions)} predictions")
         target = os.path.join(args.output, name)

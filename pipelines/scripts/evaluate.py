@@ -44,14 +44,14 @@ def main():
     args = parser.parse_args()
     sys.path.insert(0, args.library)
     from data_profile import finite
-    from prediction_lines import read_lines, read_prediction
+    from prediction_lines import ClassNumbers, read_lines, read_prediction
 
     with open(os.path.join(args.schema, "schema.json")) as handle:
         schema = json.load(handle)
     task, label = schema["task"], schema["label"]
-    validation = read_part(os.path.join(args.validation, "validation.csv"), schema)
-    train = read_part(os.path.join(args.train, "train.csv"), schema)
-    predictions = [read_prediction(line, task) for line in read_lines(args.predictions)]
+    validation = read_part(os.path.join(args.validation, "validation"), schema)
+    train = read_part(os.path.join(args.train, "train"), schema)
+    predictions = [read_prediction(line, task, ClassNumbers(schema)) for line in read_lines(args.predictions)]
     if len(predictions) != len(validation):
         sys.exit(f"{len(predictions)} predictions for {len(validation)} validation rows: the transform output is incomplete")
     if task == "regression":
@@ -73,10 +73,15 @@ def main():
 
 
 def read_part(path, schema):
-    """A split's rows as the Split step wrote them in the config's data.layout (label_first: no header, label first)."""
-    if schema.get("layout", "header") == "label_first":
-        return pd.read_csv(path, header=None, names=[schema["label"], *schema["features"]])
-    return pd.read_csv(path)
+    """A split's rows (`path` without its extension) as the Split step wrote them in the config's data.layout."""
+    layout = schema.get("layout", "header")
+    if layout == "libsvm":
+        import libsvm
+
+        return libsvm.read(path + ".libsvm", schema["label"], schema["features"], schema.get("classes") or None)
+    if layout == "label_first":
+        return pd.read_csv(path + ".csv", header=None, names=[schema["label"], *schema["features"]])
+    return pd.read_csv(path + ".csv")
 
 
 def write_baseline(train, validation, predictions, schema, monitoring, output):
@@ -94,7 +99,9 @@ def write_baseline(train, validation, predictions, schema, monitoring, output):
         validation, [predicted(p, task) for p in predictions], task, features, data_profile.domains(constraints),
         monitoring["attribution_sample_rows"],
     )
-    for name, document in (("statistics", statistics), ("constraints", constraints), ("attributions", importance)):
+    # schema.json too: an inference run's steps read the classes and layout beside the baseline
+    for name, document in (("statistics", statistics), ("constraints", constraints), ("attributions", importance),
+                           ("schema", schema)):
         with open(os.path.join(output, f"{name}.json"), "w") as handle:
             json.dump(finite(document), handle)
     top = ", ".join(list(importance["features"])[:3])

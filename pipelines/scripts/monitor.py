@@ -49,8 +49,8 @@ def main():
         write_rows(args.output, args.output_uri, [])
         print(f"no monitoring baseline under {args.baseline}: the approved version was trained before monitoring existed")
         return
-    table = read_items(args.items, spec["feature_columns"])
-    predictions = read_predictions(args.predictions, spec["task"])
+    table = read_items(args.items, spec["feature_columns"], spec.get("layout", "header"))
+    predictions = read_predictions(args.predictions, spec["task"], args.baseline)
     if len(predictions) != len(table):
         sys.exit(f"{len(table)} items but {len(predictions)} predictions: the transform output is incomplete")
     summary = monitor(spec, baseline, table, predictions, read_selection(args.selection), args.output, args.output_uri)
@@ -142,17 +142,23 @@ def write_rows(output, output_uri, rows):
     write_json(output, "manifest.json", {"entries": [entry] if rows else []})
 
 
-def read_items(directory, features):
+def read_items(directory, features, layout="header"):
     paths = sorted(glob.glob(os.path.join(directory, "**", "*.csv"), recursive=True))
-    frames = [pd.read_csv(p, header=None, names=features) for p in paths if os.path.getsize(p)]
+    if layout == "libsvm":  # the Prepare step's parts keep their .csv names, for the ids they pair with
+        import libsvm
+
+        frames = [libsvm.read(p, "_label", features).drop(columns="_label") for p in paths if os.path.getsize(p)]
+    else:
+        frames = [pd.read_csv(p, header=None, names=features) for p in paths if os.path.getsize(p)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=features)
 
 
-def read_predictions(directory, task):
-    from prediction_lines import predicted, read_lines, read_prediction
+def read_predictions(directory, task, baseline):
+    from prediction_lines import ClassNumbers, predicted, read_lines, read_prediction, schema_in
 
+    classes = ClassNumbers(schema_in(baseline))
     # An empty selection may leave no output at all: the item count check below says whether that is right.
-    return [predicted(read_prediction(line, task), task) for line in read_lines(directory, required=False)]
+    return [predicted(read_prediction(line, task, classes), task) for line in read_lines(directory, required=False)]
 
 
 def read_selection(directory):

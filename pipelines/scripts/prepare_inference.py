@@ -23,7 +23,10 @@ def main():
     parser.add_argument("--items", default="/opt/ml/processing/items")
     parser.add_argument("--ids", default="/opt/ml/processing/ids")
     parser.add_argument("--selection", default="/opt/ml/processing/selection")
+    parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
     args = parser.parse_args()
+    sys.path.insert(0, args.library)
+    import libsvm
 
     with open(os.path.join(args.spec, "spec.json")) as handle:
         spec = json.load(handle)
@@ -45,6 +48,9 @@ def main():
     if mode == "daily":
         added = table[added_at_column].astype(str).str[:10]
         table = table[(added >= spec["since"]) & (added < spec["until"])]
+    layout = spec.get("layout", "header")  # the rows the serving code reads, as its training channels held them
+    if layout == "libsvm" and len(table) and libsvm.numeric_problem(table, features):
+        sys.exit(libsvm.numeric_problem(table, features))
     for directory in (args.items, args.ids, args.selection):
         os.makedirs(directory, exist_ok=True)
     parts, rows_per_file = 0, int(spec["rows_per_file"])
@@ -53,7 +59,10 @@ def main():
     for start in range(0, max(len(table), 1), rows_per_file):
         chunk = table.iloc[start:start + rows_per_file]
         name = f"part-{parts:05d}.csv"
-        chunk[features].to_csv(os.path.join(args.items, name), index=False, header=False)
+        if layout == "libsvm":  # the same name as its ids' part, which the assembly pairs it by
+            libsvm.write(chunk, os.path.join(args.items, name), None, features)
+        else:
+            chunk[features].to_csv(os.path.join(args.items, name), index=False, header=False)
         chunk[[id_column]].to_csv(os.path.join(args.ids, name), index=False, header=False)
         parts += 1
     with open(os.path.join(args.selection, "selection.json"), "w") as handle:

@@ -4,10 +4,10 @@ Reads every CSV under --input and the run's spec (label, features, task),
 keeps the label and the features, and writes a split (stratified for
 classification). The train and validation channels get a CSV in the config's
 data.layout: header (a header row, and schema.json beside: label, features,
-task, classes) or label_first (no header, the label first, only the CSV);
-schema.json also goes to its own output, the Train step's schema channel.
-The transform step gets the validation features alone, headerless, one row
-per line, in the features' order.
+task, classes), label_first (no header, the label first, only the CSV) or
+libsvm (libsvm.py); schema.json also goes to its own output, the Train step's
+schema channel. The transform step gets the validation features alone, one row
+per line, in the features' order: headerless CSV, or libsvm lines.
 """
 
 import argparse
@@ -29,7 +29,10 @@ def main():
     # not validation_features: a channel's S3 prefix .../validation would take that folder's files too, on AWS as here
     parser.add_argument("--transform-input", default="/opt/ml/processing/transform_input")
     parser.add_argument("--schema", default="/opt/ml/processing/schema")
+    parser.add_argument("--library", default="/opt/ml/processing/input/library", help="the shared step modules")
     args = parser.parse_args()
+    sys.path.insert(0, args.library)
+    import libsvm
 
     spec = read_spec(args.spec)
     label, features, task = spec["label_column"], spec["feature_columns"], spec["task"]
@@ -71,17 +74,25 @@ def main():
     stratify = table[label] if task != "regression" and counts.min() >= 2 else None
     train, validation = train_test_split(table, test_size=spec["validation_split"], random_state=spec.get("seed", 0), stratify=stratify)
     layout = spec.get("layout", "header")
+    if layout == "libsvm" and libsvm.numeric_problem(table, features):
+        sys.exit(libsvm.numeric_problem(table, features))
     schema = {"label": label, "features": features, "task": task, "classes": classes, "table_columns": table_columns,
               "layout": layout}
     for directory, part in ((args.train, train), (args.validation, validation)):
         os.makedirs(directory, exist_ok=True)
-        # label_first: the label, then the features, no header, and nothing but data in the channel
-        part.to_csv(os.path.join(directory, os.path.basename(directory) + ".csv"), index=False, header=layout == "header")
+        name = os.path.join(directory, os.path.basename(directory))
+        if layout == "libsvm":
+            libsvm.write(part, name + ".libsvm", label, features, classes)
+        else:  # label_first: the label, then the features, no header, and nothing but data in the channel
+            part.to_csv(name + ".csv", index=False, header=layout == "header")
         if layout == "header":
             write_schema(directory, schema)
     write_schema(args.schema, schema)
     os.makedirs(args.transform_input, exist_ok=True)
-    validation[features].to_csv(os.path.join(args.transform_input, "features.csv"), index=False, header=False)
+    if layout == "libsvm":
+        libsvm.write(validation, os.path.join(args.transform_input, "features.libsvm"), None, features)
+    else:
+        validation[features].to_csv(os.path.join(args.transform_input, "features.csv"), index=False, header=False)
     print(f"split {len(table)} rows: {len(train)} train, {len(validation)} validation ({task})")
 
 

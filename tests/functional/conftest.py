@@ -38,6 +38,8 @@ def stack(tmp_path_factory, pytestconfig):
     os.environ["FOLDED_RUNS_DELAY_SECONDS"] = "1"  # the post naming folded runs comes 15 minutes later on AWS
     # The code environments of this session's runs, apart from a developer's cache: the first install is tested.
     os.environ["MLRELAY_ENV_CACHE"] = str(tmp_path_factory.mktemp("envs"))
+    # The images' environments are shared by both workers and kept between sessions: `make test` builds them first.
+    os.environ.setdefault("MLRELAY_IMAGE_ENVS", str(Path(__file__).resolve().parents[2] / "build" / "image-envs"))
     # Wait states and Retry back-offs at a tenth of real time: same attempts and polls, minutes less sleeping.
     with EmbeddedStack(log_dir=tmp_path_factory.mktemp("logs"), time_scale=0.1) as running:
         pytestconfig._mlrelay_stack = running  # the census is written when the session ends

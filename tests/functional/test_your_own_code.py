@@ -294,12 +294,13 @@ def test_requirements_are_installed_once_then_the_environment_is_reused(aws, tab
 
 
 def test_a_framework_this_machine_does_not_run_says_so_and_fails_only_locally(aws, tmp_path):
-    shutil.copytree(CODE / "classifier", tmp_path / "torch")
+    shutil.copytree(CODE / "classifier", tmp_path / "hf")
 
-    _, execution = failed_run(aws, tmp_path / "torch", "byom-torch", model={"framework": "pytorch"})
+    _, execution = failed_run(aws, tmp_path / "hf", "byom-hf", model={"framework": "huggingface"},
+                              training={"instance_type": "ml.g5.xlarge"})
 
-    assert "LocalRunnerError: the embedded stack runs training only for scikit-learn and XGBoost code" in execution["cause"]
-    assert "pytorch-training" in execution["cause"] and "runs on AWS" in execution["cause"]
+    assert ("LocalRunnerError: the embedded stack runs training for scikit-learn, XGBoost and PyTorch code; huggingface "
+            "4.49.0 code runs on AWS, not on this machine: its training image is GPU-only") in execution["cause"]
 
 
 def test_a_config_naming_a_local_folder_is_refused_at_the_drop(aws):
