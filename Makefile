@@ -39,13 +39,14 @@ demo: $(STAMP)
 # lives in. Then the functional modules on two workers, each with an embedded stack of its own.
 # The functional tests evaluate every AWS call against the template's IAM (mlrelay/local/iam): the census they
 # write says what each role used, and fails on a statement no test used unless infra/iam-unexercised.json says why.
-# The images' environments the functional tests run code in (pip, from PyPI) are built beside the checks and unit tests.
-test: $(PIPELINES_STAMP) security
+# The images' environments the functional tests run code in (pip, from PyPI, about 6 GB with PyTorch's) are built
+# beside the security checks, lint and unit tests.
+test: $(PIPELINES_STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
 	@mkdir -p build
-	MLRELAY_IMAGE_ENVS=$(CURDIR)/build/image-envs $(BIN)/mlrelay local envs --image sklearn/1.2-1 --image xgboost/1.7-1 --image xgboost/3.0-5 \
-		--image pytorch/2.6.0 > build/image-envs.log 2>&1 & envs=$$!; \
-	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest tests/unit; status=$$?; \
-	wait $$envs || { cat build/image-envs.log; exit 1; }; cat build/image-envs.log; exit $$status
+	MLRELAY_IMAGE_ENVS=$(CURDIR)/build/image-envs $(BIN)/mlrelay local envs --image sklearn/1.2-1 --image xgboost/1.7-1 \
+		--image xgboost/3.0-5 --image pytorch/2.6.0 > build/image-envs.log 2>&1 & envs=$$!; \
+	$(MAKE) --no-print-directory security && $(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/python -m pytest tests/unit; \
+	status=$$?; wait $$envs || { cat build/image-envs.log; exit 1; }; cat build/image-envs.log; exit $$status
 	rm -rf build/iam-census
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
 	$(BIN)/python -m mlrelay.iam_census build/iam-census

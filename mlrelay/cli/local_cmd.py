@@ -218,7 +218,8 @@ def envs(
     for key in chosen:
         libraries = IMAGES[key]  # type: ignore[index]
         started = time.monotonic()
-        log = image_environment_path(libraries).with_suffix(".log")
+        directory = image_environment_path(libraries)
+        log = directory.parent / f"{directory.name}.log"
         try:
             _, built = image_environment(libraries, log, progress=lambda line: console.print(line))
         except RequirementsError as err:

@@ -30,7 +30,7 @@ from chalicelib.config.instances import INSTANCE_TYPES
 from mlrelay.local import job_processes, warm_python
 from mlrelay.local.image_libraries import ImageLibraries, UnrunnableImageError, libraries_for
 from mlrelay.local.memory_watch import MemoryWatch
-from mlrelay.local.user_env import RequirementsError, environment_for
+from mlrelay.local.user_env import ImageEnvironmentError, RequirementsError, environment_for
 
 CONTAINER_ROOT = "/opt/ml/"
 FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
@@ -145,6 +145,7 @@ def run_training(job: JobContext, arguments: dict[str, Any], job_name: str) -> s
     args = to_cmd_args(user)
     env = {
         **arguments.get("Environment", {}),  # the job's own variables, as SageMaker sets them in the container
+        "SAGEMAKER_BASE_DIR": str(_local(job, "/opt/ml")),  # the toolkits' /opt/ml, where training_env() reads
         "SM_MODEL_DIR": str(_local(job, "/opt/ml/model")), "SM_OUTPUT_DATA_DIR": str(_local(job, "/opt/ml/output/data")),
         "SM_OUTPUT_DIR": str(_local(job, "/opt/ml/output")), "SM_INPUT_DIR": str(_local(job, "/opt/ml/input")),
         "SM_INPUT_CONFIG_DIR": str(config_dir), "SM_OUTPUT_INTERMEDIATE_DIR": str(_local(job, "/opt/ml/output/intermediate")),
@@ -174,7 +175,11 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
     environment = container.get("Environment", {})
     model_dir, code_dir = _local(job, "/opt/ml/model"), _local(job, "/opt/ml/code")
     extract(job.s3, container["ModelDataUrl"], model_dir)
-    extract(job.s3, environment["SAGEMAKER_SUBMIT_DIRECTORY"], code_dir)
+    if image.framework == "pytorch":  # its serving toolkit reads the code from the model's code/, not the submitted bundle
+        code_dir = model_dir / "code"
+        code_dir.mkdir(exist_ok=True)
+    else:
+        extract(job.s3, environment["SAGEMAKER_SUBMIT_DIRECTORY"], code_dir)
     transform_input, transform_output = arguments["TransformInput"], arguments["TransformOutput"]
     input_dir, output_dir = job.directory / "input", job.directory / "output"
     download(job.s3, transform_input["DataSource"]["S3DataSource"]["S3Uri"], input_dir)
@@ -186,7 +191,8 @@ def run_transform(job: JobContext, arguments: dict[str, Any], model: dict[str, A
         "--accept", transform_output.get("Accept", "text/csv"),
         "--split-type", transform_input.get("SplitType", "None"),
     ]
-    _run(job, command, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])}, code_dir=code_dir)
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "SAGEMAKER_BASE_DIR": str(_local(job, "/opt/ml"))}
+    _run(job, command, env=env, code_dir=code_dir)
     upload(job.s3, output_dir, transform_output["S3OutputPath"])
 
 
@@ -212,6 +218,8 @@ def to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
 def _python_for(job: JobContext, code_dir: Path, image: ImageLibraries) -> str:
     try:
         environment = environment_for(code_dir, job.log_path, image)
+    except ImageEnvironmentError as err:  # this machine's doing (PyPI out of reach, a disk full), not the code's
+        raise JobFailedError(f"LocalRunnerError: {err}; `mlrelay local envs` builds it again") from err
     except RequirementsError as err:
         raise JobFailedError(f"ClientError: {err}") from err
     with job.log_path.open("a") as log:

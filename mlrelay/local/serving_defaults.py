@@ -4,8 +4,9 @@ scikit-learn (sagemaker-scikit-learn-container 1.2-1, serving.py, with
 sagemaker-containers' encoders): no model_fn; CSV rows to a numpy array, squeezed,
 as float32 (a blank cell is an error); model.predict; JSON, CSV or NPY out.
 XGBoost (sagemaker-xgboost-container, serving.py and encoder.py): no model_fn;
-CSV (a blank cell is NaN) or libsvm to a DMatrix; model.predict(validate_features=False);
-the same encoders out. PyTorch (sagemaker-pytorch-inference-toolkit 2.0.25): the
+CSV (a blank cell is NaN) or libsvm to a DMatrix, by the image's encoder module
+(mlrelay/local/container_modules); model.predict(validate_features=False); the
+same encoders out. PyTorch (sagemaker-pytorch-inference-toolkit 2.0.25): the
 TorchScript model.pt; CSV or JSON to a float32 tensor; model(data) under no_grad
 in eval mode; JSON, CSV or NPY out, the first the Accept header names.
 Imported by mlrelay/local/transform_host.py inside the image's environment: only the
@@ -25,6 +26,10 @@ from typing import Any
 
 class UnsupportedFormatError(ValueError):
     """The containers answer 415 (input) or 406 (output): batch transform fails its record."""
+
+
+def _text(body: str | bytes) -> str:
+    return body.decode() if isinstance(body, bytes) else body
 
 
 def no_model_fn(model_dir: str) -> Any:
@@ -64,13 +69,13 @@ def encode(prediction: Any, accept: str) -> str | bytes:
                                  f"application/x-npy, not {accept}: define output_fn(prediction, accept) in the code")
 
 
-def sklearn_input_fn(body: str, content_type: str) -> Any:
+def sklearn_input_fn(body: str | bytes, content_type: str) -> Any:
     import numpy as np
 
     if content_type == "text/csv":
-        return csv_to_numpy(body).astype(np.float32)
+        return csv_to_numpy(_text(body)).astype(np.float32)
     if content_type == "application/json":
-        return np.array(json.loads(body)).astype(np.float32)
+        return np.array(json.loads(_text(body))).astype(np.float32)
     raise UnsupportedFormatError(f"the scikit-learn container's default input_fn reads text/csv or application/json, "
                                  f"not {content_type}: define input_fn")
 
@@ -79,30 +84,11 @@ def sklearn_predict_fn(data: Any, model: Any) -> Any:
     return model.predict(data)
 
 
-def xgboost_input_fn(body: str, content_type: str) -> Any:
-    import numpy as np
-    import xgboost as xgb
+def xgboost_input_fn(body: str | bytes, content_type: str) -> Any:
+    # the image's own encoder (here its stand-in); it assumes a payload without leading or trailing newlines
+    from sagemaker_xgboost_container import encoder
 
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type == "text/csv":
-        delimiter = csv.Sniffer().sniff(body.split("\n")[0][:512]).delimiter
-        delimiter = "," if delimiter.isalnum() else delimiter
-        # the container fails on a payload's leading or trailing newline; how batch transform frames one is not
-        # documented, so the lines are taken as they are
-        rows = [[cell if cell else "nan" for cell in line.split(delimiter)] for line in body.strip("\n").split("\n")]
-        return xgb.DMatrix(np.array(rows).astype(None))
-    if media_type in ("text/libsvm", "text/x-libsvm"):
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("w", suffix=".libsvm", delete=False) as handle:
-            handle.write(body)
-        try:
-            uri = handle.name if xgb.__version__.startswith("1.") else f"{handle.name}?format=libsvm"
-            return xgb.DMatrix(uri)
-        finally:
-            os.unlink(handle.name)
-    raise UnsupportedFormatError(f"the XGBoost container's default input_fn reads text/csv or text/libsvm, "
-                                 f"not {content_type}: define input_fn")
+    return encoder.decode(body.strip("\n") if isinstance(body, str) else body, content_type)
 
 
 def xgboost_predict_fn(data: Any, model: Any) -> Any:
@@ -124,14 +110,14 @@ def pytorch_model_fn(model_dir: str) -> Any:
         raise RuntimeError(f"Failed to load {path}. Please ensure model is saved using torchscript.") from err
 
 
-def pytorch_input_fn(body: str, content_type: str) -> Any:
+def pytorch_input_fn(body: str | bytes, content_type: str) -> Any:
     import numpy as np
     import torch
 
     if content_type == "text/csv":
-        return torch.FloatTensor(np.genfromtxt(io.StringIO(body), dtype=None, delimiter=","))
+        return torch.FloatTensor(np.genfromtxt(io.StringIO(_text(body)), dtype=None, delimiter=","))
     if content_type == "application/json":
-        return torch.FloatTensor(np.array(json.loads(body)))
+        return torch.FloatTensor(np.array(json.loads(_text(body))))
     raise UnsupportedFormatError(f"the PyTorch container's default input_fn reads text/csv or application/json, "
                                  f"not {content_type}: define input_fn")
 
@@ -157,7 +143,7 @@ def pytorch_output_fn(prediction: Any, accept: str) -> str | bytes:
 @dataclass(frozen=True)
 class Defaults:
     model_fn: Callable[[str], Any]
-    input_fn: Callable[[str, str], Any]
+    input_fn: Callable[[str | bytes, str], Any]
     predict_fn: Callable[[Any, Any], Any]
     output_fn: Callable[[Any, str], str | bytes]
 

@@ -34,6 +34,10 @@ class RequirementsError(RuntimeError):
     """pip could not install the requirements; the message is pip's own last error line."""
 
 
+class ImageEnvironmentError(RequirementsError):
+    """An image's environment could not be built: its pinned libraries, not the bundle's requirements."""
+
+
 @dataclass(frozen=True)
 class PythonEnvironment:
     python: str
@@ -61,8 +65,11 @@ def image_environment(image: ImageLibraries, log: Path, progress: Callable[[str]
 
     def build() -> None:
         progress(f"building the {image.name} environment: {', '.join(image.requirements())}")
-        _create(directory)
-        _install(python, image.requirements(), log, f"the {image.name} image's libraries")
+        try:
+            _create(directory)
+            _install(python, image.requirements(), log, f"the {image.name} image's libraries")
+        except RequirementsError as err:
+            raise ImageEnvironmentError(str(err)) from err
         site = _site_packages(directory)
         container_modules.install(image.stand_ins, site)
         if image.patch_sagemaker_containers:
@@ -112,7 +119,10 @@ def _site_packages(directory: Path) -> Path:
 
 
 def _create(directory: Path) -> None:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--clear", str(directory)], check=True, capture_output=True)
+    """A venv with pip and setuptools, as the images have them (code may run pip, or import pkg_resources)."""
+    result = subprocess.run([sys.executable, "-m", "venv", "--clear", str(directory)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RequirementsError(f"python -m venv {directory} failed: {(result.stderr or result.stdout).strip()[-300:]}")
 
 
 def _install(python: str, arguments: list[str], log: Path, what: str, cwd: Path | None = None) -> None:

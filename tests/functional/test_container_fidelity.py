@@ -19,7 +19,7 @@ import pytest
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
-from mlrelay.synthetic import synthesize
+from mlrelay.synthetic import PACKAGE_TYPES, synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
 from tests.conftest import ROOT, valid_config
 
@@ -95,6 +95,27 @@ def test_an_xgboost_script_reading_libsvm_with_the_containers_modules_trains_ser
     assert inference["status"] == "SUCCEEDED", aws.sfn.describe_execution(executionArn=inference["executionArn"]).get("cause")
     values = aws.stack.warehouse.query(f"SELECT predicted_value FROM mlrelay.predictions WHERE run_id = '{inference['name']}'")
     assert len(values) == 1500 and len({value for (value,) in values}) > 100  # a weight per item, not one for all
+
+
+def test_an_xgboost_classifier_on_libsvm_learns_class_indices_and_its_probability_rows_are_read_as_classes(aws, tmp_path):
+    shutil.copytree(CODE / "xgboost_libsvm", tmp_path / "xgboost_libsvm")
+    data = {**valid_config()["data"], "feature_columns": [*SIZES, "weight_g"], "layout": "libsvm"}
+    hyperparameters = {"max_depth": 4, "eta": 0.3, "objective": "multi:softprob", "num_round": 20,
+                       "num_class": len(PACKAGE_TYPES)}
+    aws.drop_code_config(tmp_path / "xgboost_libsvm", "byom-libsvm-classes", data=data,
+                         model={"framework": "xgboost", "hyperparameters": hyperparameters})
+    run, execution = finished(aws, "byom-libsvm-classes")
+
+    assert run["status"] == "SUCCEEDED", execution.get("cause")
+    split = f"runs/byom-libsvm-classes/{run['name']}/split"
+    labels = {line.split()[0] for line in aws.s3.get_object(
+        Bucket=aws.bucket, Key=f"{split}/train/train.libsvm")["Body"].read().decode().splitlines()}
+    assert labels == {str(i) for i in range(len(PACKAGE_TYPES))}  # each class as its index in schema.json's classes
+    evaluation = f"runs/byom-libsvm-classes/{run['name']}/evaluation/metrics.json"
+    metrics = json.loads(aws.s3.get_object(Bucket=aws.bucket, Key=evaluation)["Body"].read())
+    # one probability per class in each output row, read back as the class names
+    assert set(metrics["per_class"]) == set(PACKAGE_TYPES)
+    assert metrics["multiclass_classification_metrics"]["accuracy"]["value"] > 0.5
 
 
 def test_a_pytorch_classifier_trains_and_predicts_with_the_images_torch_and_default_serving(aws, tmp_path):

@@ -16,7 +16,7 @@ sys.path.insert(0, str(container_modules.HERE))
 
 from sagemaker_xgboost_container import distributed
 from sagemaker_xgboost_container.data_utils import get_content_type, get_dmatrix
-from sagemaker_xgboost_container.exceptions import UserError
+from sagemaker_algorithm_toolkit.exceptions import UserError
 
 
 def test_the_scikit_learn_containers_default_input_refuses_a_blank_cell_and_squeezes_one_row():
@@ -32,7 +32,7 @@ def test_the_xgboost_containers_default_input_reads_a_blank_cell_as_missing_and_
 
     assert (rows.num_row(), rows.num_col()) == (2, 2)
     assert (sparse.num_row(), sparse.num_col()) == (2, 4)  # indices as written: column 0 unused
-    with pytest.raises(UnsupportedFormatError, match="define input_fn"):
+    with pytest.raises(ValueError, match="define input_fn"):
         serving_defaults.xgboost_input_fn("{}", "application/json")
 
 
@@ -50,10 +50,9 @@ def test_scikit_learn_and_xgboost_serving_need_the_codes_model_fn():
 
 def test_get_dmatrix_reads_every_file_of_a_channel_up_to_three_folders_deep(tmp_path):
     channel, rows_channel = tmp_path / "train", tmp_path / "csv"
-    (channel / "a" / "b" / "c").mkdir(parents=True)
+    (channel / "a" / "b").mkdir(parents=True)
     (channel / "part-1.libsvm").write_text("5 1:1.0 2:2.0\n6 1:2.0\n")
     (channel / "a" / "b" / "part-2.libsvm").write_text("7 2:3.0\n")
-    (channel / "a" / "b" / "c" / "too-deep.libsvm").write_text("not read\n")
     rows_channel.mkdir()
     (rows_channel / "rows.csv").write_text("1,0.5,2\n0,1.5,\n")
 
@@ -63,6 +62,11 @@ def test_get_dmatrix_reads_every_file_of_a_channel_up_to_three_folders_deep(tmp_
     assert sorted(libsvm.get_label().tolist()) == [5.0, 6.0, 7.0]
     assert rows.get_label().tolist() == [1.0, 0.0] and rows.num_col() == 2  # the label is the first column
     assert get_dmatrix(str(tmp_path / "missing"), "libsvm") is None
+    deep = tmp_path / "deep"
+    (deep / "a" / "b" / "c").mkdir(parents=True)
+    (deep / "a" / "b" / "c" / "part.libsvm").write_text("1 1:1.0\n")
+    with pytest.raises(UserError):  # a fourth folder's files are not read: here, nothing is
+        get_dmatrix(str(deep), "libsvm")
     with pytest.raises(UnboundLocalError, match="pass get_content_type"):
         get_dmatrix(str(rows_channel), "text/csv")  # the container compares with the short names only
 
@@ -82,8 +86,10 @@ def test_get_content_type_refuses_a_label_size_other_than_one_and_unknown_types(
 
 
 def test_rabit_run_on_one_host_calls_the_function_as_master_and_refuses_several():
-    assert distributed.rabit_run(lambda **a: a, {"x": 1}, True, ["algo-1"], "algo-1", update_rabit_args=True) == {
-        "x": 1, "is_master": True}
+    called = []
+    assert distributed.rabit_run(lambda **a: called.append(a), {"x": 1}, True, ["algo-1"], "algo-1",
+                                 update_rabit_args=True) is None  # the container's returns nothing either
+    assert called == [{"x": 1, "is_master": True}]
     with pytest.raises(RuntimeError, match="set training.instance_count to 1"):
         distributed.rabit_run(lambda **a: a, {}, True, ["algo-1", "algo-2"], "algo-1")
     with pytest.raises(SystemExit) as ended:

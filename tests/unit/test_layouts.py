@@ -48,9 +48,22 @@ def test_a_feature_holding_text_is_named_for_the_libsvm_layout():
     ("0.1,0.7,0.2\n", {"classes": ["A", "B", "C"], "layout": "label_first"},
      {"label": "B", "probabilities": {"A": 0.1, "B": 0.7, "C": 0.2}}),  # a row per record: one probability per class
     ('{"label": "A", "probabilities": {"A": 1.0}}\n', {"classes": ["A", "B"]}, {"label": "A", "probabilities": {"A": 1.0}}),
+    ("1.0\n", {"classes": ["0", "1"], "layout": "label_first"}, {"label": "1", "probabilities": {}}),  # a numeric label
+    ("0.25\n", {"classes": ["0", "1"], "layout": "label_first"},
+     {"label": "0", "probabilities": {"0": 0.75, "1": 0.25}}),  # binary:logistic on label_first
 ])
 def test_a_classifiers_output_line_is_read_as_the_layout_means_it(line, schema, expected):
     assert read_prediction(line, "multiclass_classification", ClassNumbers(schema)) == expected
+
+
+@pytest.mark.parametrize("line", ["0.5,0.5\n", "2.0\n", '{"label": "CRATE"}\n', "[0.2, 0.8]\n"])
+def test_an_output_line_that_names_none_of_the_classes_fails_naming_it(line):
+    with pytest.raises(ValueError, match="names none of the classes BOX, TUBE, BAG: write the label"):
+        read_prediction(line, "multiclass_classification", ClassNumbers({"classes": ["BOX", "TUBE", "BAG"]}))
+
+
+def test_without_known_classes_a_label_is_taken_as_written():  # a version trained before its baseline kept schema.json
+    assert read_prediction("BOX\n", "multiclass_classification", ClassNumbers(None)) == {"label": "BOX", "probabilities": {}}
 
 
 def test_regression_output_is_a_number_in_json_or_csv():

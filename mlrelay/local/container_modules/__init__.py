@@ -20,11 +20,12 @@ def _files(name: str) -> list[Path]:
     return sorted(p for p in (HERE / name).rglob("*.py"))
 
 
-def digest() -> str:
-    """Changes when a stand-in does, so that an image's environment is built again."""
+def digest(names: tuple[str, ...]) -> str:
+    """Changes when one of these stand-ins does, so that the environments that have it are built again."""
     content = hashlib.sha256()
-    for path in sorted(p for p in HERE.rglob("*.py") if p.parent != HERE):
-        content.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
+    for name in names:
+        for path in _files(name):
+            content.update(str(path.relative_to(HERE)).encode() + b"\0" + path.read_bytes())
     return content.hexdigest()[:12]
 
 

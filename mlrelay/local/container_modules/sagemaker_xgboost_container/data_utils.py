@@ -13,7 +13,7 @@ import os
 import tempfile
 
 import xgboost as xgb
-from sagemaker_xgboost_container import exceptions as exc
+from sagemaker_algorithm_toolkit import exceptions as exc
 
 CSV, LIBSVM, PARQUET, RECORDIO_PROTOBUF = "csv", "libsvm", "parquet", "recordio-protobuf"
 VALID_CONTENT_TYPES = [CSV, "text/csv", LIBSVM, "text/libsvm", "text/x-libsvm", PARQUET, "application/x-parquet",
@@ -104,6 +104,10 @@ def _uri(files_path, data_format):
     return files_path if xgb.__version__.startswith("1.") else f"{files_path}?format={data_format}"
 
 
+class _TooDeep(Exception):
+    pass
+
+
 def _get_file_mode_files_path(data_path):
     files_path = tempfile.mkdtemp(prefix="sagemaker_xgboost_input_data-")
     paths = data_path if isinstance(data_path, list) else [data_path]
@@ -111,11 +115,18 @@ def _get_file_mode_files_path(data_path):
         logging.info("File path %s does not exist!", data_path)
         return None
     for path in paths:
-        _link_files(files_path, path, 1)
+        try:
+            _link_files(files_path, path, 1)
+        except _TooDeep:
+            # as the container: the walk of this path stops at the first folder too deep, files after it unread
+            logging.warning("The depth of folder %s exceed the limit %s. Files in deeper sub dirs won't be loaded. "
+                            "Please adjust the folder structure accordingly.", path, MAX_FOLDER_DEPTH)
     return files_path
 
 
 def _link_files(dest_path, data_path, depth):
+    if depth > MAX_FOLDER_DEPTH:
+        raise _TooDeep()
     if os.path.isfile(data_path):
         _link(data_path, dest_path)
         return
@@ -123,10 +134,6 @@ def _link_files(dest_path, data_path, depth):
         if item.is_file():
             _link(item.path, dest_path)
         elif item.is_dir():
-            if depth >= MAX_FOLDER_DEPTH:
-                logging.warning("The depth of folder %s exceeds the limit %s. Files in deeper sub dirs won't be loaded.",
-                                data_path, MAX_FOLDER_DEPTH)
-                continue
             _link_files(dest_path, item.path, depth + 1)
 
 

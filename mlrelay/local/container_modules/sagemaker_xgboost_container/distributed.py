@@ -15,4 +15,4 @@ def rabit_run(exec_fun, args, include_in_training, hosts, current_host, first_po
         sys.exit(0)
     if update_rabit_args:
         args.update({"is_master": True})
-    return exec_fun(**args)
+    exec_fun(**args)

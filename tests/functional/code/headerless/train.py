@@ -6,6 +6,7 @@ import os
 
 import joblib
 import pandas as pd
+from sagemaker_containers.beta.framework import encoders  # noqa: F401  (the container's module, as examples import it)
 from sklearn.ensemble import RandomForestClassifier
 
 

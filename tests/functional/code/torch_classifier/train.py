@@ -24,6 +24,12 @@ class Classifier(nn.Module):
         return torch.softmax(self.layers((x - self.mean) / self.scale), dim=1)
 
 
+def model_fn(model_dir):
+    # The PyTorch serving toolkit reads serving code from model.tar.gz's code/ folder only, which this script does not
+    # write: this function is never called, and the container's default loads model.pt.
+    raise RuntimeError("the PyTorch serving toolkit does not import the submitted bundle")
+
+
 def read(directory):
     return pd.concat([pd.read_csv(os.path.join(directory, name), header=None) for name in sorted(os.listdir(directory))])
 

@@ -31,6 +31,7 @@ if __name__ == "__main__":
     parser.add_argument("--eta", type=float)
     parser.add_argument("--objective", type=str)
     parser.add_argument("--num_round", type=int)
+    parser.add_argument("--num_class", type=int)
     parser.add_argument("--model_dir", type=str, default=os.environ.get("SM_MODEL_DIR"))
     parser.add_argument("--train", type=str, default=os.environ.get("SM_CHANNEL_TRAIN"))
     parser.add_argument("--validation", type=str, default=os.environ.get("SM_CHANNEL_VALIDATION"))
@@ -42,6 +43,8 @@ if __name__ == "__main__":
     dval = get_dmatrix(args.validation, "libsvm")
     watchlist = [(dtrain, "train"), (dval, "validation")] if dval is not None else [(dtrain, "train")]
     train_hp = {"max_depth": args.max_depth, "eta": args.eta, "objective": args.objective}
+    if args.num_class:
+        train_hp["num_class"] = args.num_class
     xgb_train_args = dict(params=train_hp, dtrain=dtrain, evals=watchlist, num_boost_round=args.num_round,
                           model_dir=args.model_dir)
     distributed.rabit_run(exec_fun=_xgb_train, args=xgb_train_args, include_in_training=(dtrain is not None),
