@@ -14,9 +14,9 @@ from mlrelay.local.serving_defaults import UnsupportedFormatError
 
 sys.path.insert(0, str(container_modules.HERE))
 
+from sagemaker_algorithm_toolkit.exceptions import UserError
 from sagemaker_xgboost_container import distributed
 from sagemaker_xgboost_container.data_utils import get_content_type, get_dmatrix
-from sagemaker_algorithm_toolkit.exceptions import UserError
 
 
 def test_the_scikit_learn_containers_default_input_refuses_a_blank_cell_and_squeezes_one_row():
