@@ -21,17 +21,16 @@ import sys
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
 from chalicelib.config.instances import INSTANCE_TYPES
-from mlrelay.local import job_processes, warm_env, warm_python
+from mlrelay.local import job_processes, warm_python
 from mlrelay.local.image_libraries import ImageLibraries, UnrunnableImageError, libraries_for
 from mlrelay.local.memory_watch import MemoryWatch
-from mlrelay.local.user_env import ImageEnvironmentError, RequirementsError, environment_for, image_cache_root
+from mlrelay.local.user_env import ImageEnvironmentError, RequirementsError, environment_for
 
 CONTAINER_ROOT = "/opt/ml/"
 FAILURE_REASON_CHARS = 1024  # SageMaker cuts FailureReason at 1,024 characters
@@ -365,18 +364,12 @@ def _run(job: JobContext, command: list[str], env: dict[str, str], cwd: Path | N
 
 
 def _process(job: JobContext, command: list[str], environment: dict[str, str], cwd: Path, stderr_path: Path) -> int:
-    """The job's exit code, warm when it runs on this interpreter or an environment's; a JobFailedError when a limit
-    or the stack ended it."""
+    """The job's exit code, warm when it runs on this interpreter; a JobFailedError when a limit or the stack ended it."""
     limits = job.limits
-    warm = None
-    if command[0] == sys.executable:
-        warm = warm_python.run
-    elif Path(command[0]).parent.parent.parent == image_cache_root():  # an image's environment: <root>/<env>/bin/python
-        warm = partial(warm_env.run, command[0])
-    if warm is not None and warm_python.available():
+    if command[0] == sys.executable and warm_python.available():  # this interpreter: start warm
         try:
-            returncode = warm(command[1:], cwd, environment, job.log_path, stderr_path,
-                              limits.wait_seconds, limits.grace_seconds, limits.memory_bytes)
+            returncode = warm_python.run(command[1:], cwd, environment, job.log_path, stderr_path,
+                                         limits.wait_seconds, limits.grace_seconds, limits.memory_bytes)
         except warm_python.StoppedError as stopped:
             raise _stopped(job, limits) from stopped
         except warm_python.OutOfMemoryError as killed:

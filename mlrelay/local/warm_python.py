@@ -112,8 +112,6 @@ def _job(arguments: list[str], cwd: str, env: dict[str, str], stdout_path: str, 
         os.close(descriptor)
     os.chdir(cwd)
     os.environ.update(env)
-    if "numpy" in sys.modules:  # numpy's global random state is not reseeded by a fork, as a new process's is
-        sys.modules["numpy"].random.seed()
     extra_paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     code = 0
     try:
