@@ -32,6 +32,7 @@ class VersionRecord:
     task: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)  # who changed its status, when and why
     artifact: dict[str, str] = field(default_factory=dict)  # its model.tar.gz as registered: uri, version_id, sha256
+    lineage: dict[str, Any] = field(default_factory=dict)  # what it came from, written once (chalicelib/training/lineage.py)
 
 
 class ModelVersions:
@@ -144,5 +145,5 @@ def _record(item: dict[str, Any]) -> VersionRecord:
         model_name=item["model_name"], version=int(item["version"]), status=item["status"], run_id=item["run_id"],
         model_package_arn=item["model_package_arn"], metrics=item["metrics"], decision=item["decision"],
         created_at=item["created_at"], config=item.get("config", {}), code=item.get("code", {}), task=item.get("task", ""),
-        history=item.get("history", []), artifact=item.get("artifact", {}),
+        history=item.get("history", []), artifact=item.get("artifact", {}), lineage=item.get("lineage", {}),
     )

@@ -12,6 +12,18 @@ from typing import Any
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.errors import NotFoundError, translated
+from chalicelib.shared.pinning import (
+    MANIFEST,
+    FileVersion,
+    PinnedInput,
+    check_copyable,
+    copy_key,
+    header_digest,
+    pin_base,
+    pinned_uri,
+)
+
+HEADER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,47 @@ class S3Objects:
         with translated(f"cannot list s3://{bucket}/{prefix}"):
             pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             return [item for page in pages for item in page.get("Contents", []) if item["Key"].lower().endswith(suffix)]
+
+    def file_versions(self, uri: str, suffix: str = ".csv") -> list[FileVersion]:
+        """Every file a table or bundle URI names now, with its version: the object, or the files under it as a prefix."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if key and not key.endswith("/"):
+            try:
+                return [self._file_version(bucket, key)]
+            except NotFoundError:
+                pass  # a prefix of files
+        return [self._file_version(bucket, str(item["Key"])) for item in self._files_under(bucket, key, suffix)]
+
+    def _file_version(self, bucket: str, key: str) -> FileVersion:
+        with translated(f"cannot look up s3://{bucket}/{key}"):
+            head = self._client.head_object(Bucket=bucket, Key=key)
+        return FileVersion(key, str(head.get("VersionId") or "null"), str(head["ETag"]).strip('"'), int(head["ContentLength"]))
+
+    def pin(self, uri: str, bucket: str, kind: str) -> PinnedInput:
+        """Copy what `uri` holds now under `bucket`'s inputs/<kind>/ (chalicelib/shared/pinning.py), once per content."""
+        source_bucket, _, source_key = uri.removeprefix("s3://").partition("/")
+        files = self.file_versions(uri)
+        if not files:
+            raise NotFoundError(f"{uri} holds no file to read", "NoSuchKey")
+        single = len(files) == 1 and files[0].key == source_key
+        identity = (f"etag:{files[0].etag}" if single
+                    else listing_identity(sorted(f'{f.key} "{f.etag}"' for f in files)))
+        base = pin_base(kind, uri, identity)
+        try:
+            return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", 16 * 1024 * 1024))
+        except NotFoundError:
+            pass  # not pinned yet
+        check_copyable(uri, files)
+        for f in files:
+            source = {"Bucket": source_bucket, "Key": f.key, **({"VersionId": f.version_id} if f.version_id != "null" else {})}
+            with translated(f"cannot copy s3://{source_bucket}/{f.key} to s3://{bucket}/{base}/"):
+                self._client.copy_object(CopySource=source, CopySourceIfMatch=f'"{f.etag}"', Bucket=bucket,
+                                         Key=copy_key(base, kind, f.key, source_key))
+        first = copy_key(base, kind, files[0].key, source_key)
+        header = header_digest(self.first_bytes(bucket, first, HEADER_BYTES).data) if kind == "tables" else ""
+        pinned = PinnedInput(uri, pinned_uri(bucket, base, kind, files, source_key), identity, tuple(files), header)
+        self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())  # last: a manifest means every file is there
+        return pinned
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):

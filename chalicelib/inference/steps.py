@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from chalicelib.inference.requests import CountStep, LoadStep, MonitoringStep, P
 from chalicelib.inference.warehouse_sql import LoadRequest, PredictionsTable, client_token, count_sql, load_sqls, monitoring_sqls
 from chalicelib.shared.artifacts import check_artifact
 from chalicelib.shared.images import processing_image
+from chalicelib.shared.lineage_index import index_key
 from chalicelib.shared.messages import PredictionsLoaded
 from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.pipeline_runs import baseline_beside, run_prefix, store_run_spec
@@ -55,13 +57,28 @@ def prepare(request: PrepareStep, ports: InferencePorts) -> dict[str, Any]:
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, spec)
     processing = processing_image(ports.region)
     baseline = baseline_beside(container["ModelDataUrl"])  # where the version's training run kept it, whichever layout
+    settings = inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri,
+                                  baseline)
     return {
-        **inference_settings(config, request.model_dump(mode="json"), container, window, processing, ports.region, spec_uri, baseline),
+        **settings,
         "pipeline_name": model_inference_pipeline(ports, request.model_name, config.data.layout),
         "task": config.task,
         "model_version": approved.version,
         "model_package_arn": approved.model_package_arn,
+        "catalogue": record_catalogue(ports, request, approved.version, settings),
     }
+
+
+def record_catalogue(ports: InferencePorts, request: PrepareStep, version: int, settings: dict[str, Any]) -> dict[str, Any]:
+    """Which versions of the catalogue's files the run reads, kept in the lineage index under its URI
+    (chalicelib/shared/lineage_index.py): `mlrelay lineage data` lists the run beside the versions trained on it."""
+    uri = next(p["Value"] for p in settings["pipeline_parameters"] if p["Name"] == "CatalogueUri")
+    files = [asdict(f) for f in ports.s3.file_versions(uri)]
+    ports.s3.put_json(ports.artifact_bucket, index_key(uri, request.run_id), {
+        "uri": uri, "kind": "inference", "model_name": request.model_name, "version": version, "run_id": request.run_id,
+        "mode": request.mode, "files": files, "at": datetime.now(UTC).isoformat(),
+    })
+    return {"uri": uri, "files": len(files)}
 
 
 def model_inference_pipeline(ports: InferencePorts, model_name: str, layout: str = "header") -> str:

@@ -83,10 +83,16 @@ def recorded_inputs(record: RunRecord) -> list[RecordedInput]:
     if record.workflow not in CONFIG_STEP or record.failed_state not in READ_BY_THE_PIPELINE:
         return []
     try:
-        parameters = json.loads(record.resume_input)["training"]["settings"]["pipeline_parameters"]
+        settings = json.loads(record.resume_input)["training"]["settings"]
+        parameters = settings["pipeline_parameters"]
     except (json.JSONDecodeError, KeyError, TypeError):
         return []
     values = {p["Name"]: p["Value"] for p in parameters}
+    # the pipeline reads pinned copies (chalicelib/shared/pinning.py): what may have changed is their source
+    sources = {"table": "InputDataUri", "code bundle": "CodeUri"}
+    for name, what in (("table", "table"), ("code", "code bundle")):
+        if source := (settings.get("inputs") or {}).get(name, {}).get("source"):
+            values[sources[what]] = source
     return [
         RecordedInput(what, values[uri], values[identity]) for what, uri, identity in TRAINING_INPUTS
         if values.get(identity, "unknown") != "unknown" and uri in values

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.s3 import Fingerprint, ObjectContent
     from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
     from chalicelib.aws.stepfunctions import StartedExecution
+    from chalicelib.shared.pinning import FileVersion, PinnedInput
     from chalicelib.shared.runs import ResumeEntry, RunRecord
 
 
@@ -47,6 +48,10 @@ class ObjectStore(Protocol):
     def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]: ...
 
     def put_json(self, bucket: str, key: str, document: Any) -> None: ...
+
+    def file_versions(self, uri: str, suffix: str = ".csv") -> list[FileVersion]: ...
+
+    def pin(self, uri: str, bucket: str, kind: str) -> PinnedInput: ...
 
 
 class ModelStore(Protocol):

@@ -31,6 +31,15 @@ class SegmentRef(BaseModel):
     value: str
 
 
+class Reproduction(BaseModel):
+    """A run that retrains a version from exactly its recorded inputs (`mlrelay models reproduce`): their pinned copies."""
+
+    model_name: str
+    version: int
+    table_uri: str
+    code_uri: str
+
+
 class ConfigRef(BaseModel):
     """The config version a run trains from, and for a model of a family, the segment it is for."""
 
@@ -39,6 +48,7 @@ class ConfigRef(BaseModel):
     version_id: str | None = None
     etag: str = ""
     segment: SegmentRef | None = None
+    reproduces: Reproduction | None = None
 
     @property
     def uri(self) -> str:

@@ -123,15 +123,16 @@ def default_code_uri(definition: dict[str, Any]) -> str:
 
 def training_settings(
     config: ModelConfig, model_name: str, run_id: str, callback_timeout_seconds: int | None, code: TrainingCode,
-    pipeline_name: str, processing_image: str, region: str, spec_uri: str, inputs: RunInputs,
+    pipeline_name: str, processing_image: str, region: str, spec_uri: str, inputs: RunInputs, table_uri: str,
 ) -> dict[str, Any]:
     """The resolved settings the training state machine carries from step to step; `model_name` is the run's model
-    (a segment's own in a family), under whose runs/<model>/ the pipeline writes."""
+    (a segment's own in a family), under whose runs/<model>/ the pipeline writes; `table_uri`: the table it reads
+    (its pinned copy, chalicelib/shared/pinning.py)."""
     parameters = pipeline_runs.pipeline_parameters({
         "ModelName": model_name,
         "RunId": run_id,
         "RunSpecUri": spec_uri,
-        "InputDataUri": config.data.uri,
+        "InputDataUri": table_uri,
         "ProcessingImage": processing_image,
         "TrainingImage": code.training_image,
         "ServingImage": code.serving_image,

@@ -10,11 +10,13 @@ from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
 from chalicelib.shared.images import processing_image
-from chalicelib.shared.messages import TrainingOutcome
+from chalicelib.shared.messages import ConfigRef, TrainingOutcome
 from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.observability import logger
+from chalicelib.shared.pinning import PinnedInput, manifest_uri
 from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
+from chalicelib.training.lineage import lineage_record, write_index_entry
 from chalicelib.training.plan import (
     RunInputs,
     default_code_uri,
@@ -30,6 +32,7 @@ from chalicelib.training.promotion import ModelMetrics, PromotionDecision, decid
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 
 MAX_METRICS_BYTES = 1024 * 1024
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_JUDGEMENTS = 3  # of one candidate against a pointer that keeps moving, before the step gives up
 _OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "PendingManualApproval": "model_pending_approval"}
 
@@ -51,11 +54,50 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
     pipeline = ensure_model_pipeline(ports, ports.training_pipeline, definition, base.role_arn, request.model_name, "training")
     segment = ref.segment.model_dump() if ref.segment else None
     spec_uri = store_run_spec(ports.s3, ports.artifact_bucket, request.model_name, request.run_id, run_spec(config, segment))
-    inputs = RunInputs(table=_identity(ports, config.data.uri), code=_identity(ports, code.code_uri))
-    return training_settings(
+    table, bundle = _pinned_inputs(ports, ref, config.data.uri, code.code_uri)
+    if bundle is not None:  # the model package serves with the code it trained with
+        code = replace(code, code_uri=bundle.uri)
+    inputs = RunInputs(table=_identity_of(ports, config.data.uri, table), code=_identity_of(ports, code.code_uri, bundle))
+    settings = training_settings(
         config, request.model_name, request.run_id, request.callback_timeout_seconds, code, pipeline, processing_image(ports.region),
-        ports.region, spec_uri, inputs,
+        ports.region, spec_uri, inputs, table.uri if table else config.data.uri,
     )
+    settings["inputs"] = {name: {"source": pin.source, "pinned": pin.uri} for name, pin in (("table", table), ("code", bundle)) if pin}
+    if ref.reproduces:  # a reproduction never moves the approved pointer by itself: a person decides
+        settings["approval"]["mode"] = "manual"
+    return settings
+
+
+def _pinned_inputs(ports: TrainingPorts, ref: ConfigRef, table_uri: str, code_uri: str) -> tuple[PinnedInput | None, PinnedInput | None]:
+    """The copies the run reads (chalicelib/shared/pinning.py): a reproduction's recorded ones, or made now."""
+    if ref.reproduces:
+        return _recorded_pin(ports, ref.reproduces.table_uri), _recorded_pin(ports, ref.reproduces.code_uri)
+    return _pin(ports, table_uri, "tables"), _pin(ports, code_uri, "code")
+
+
+def _recorded_pin(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
+    bucket, _, key = manifest_uri(pinned_uri).removeprefix("s3://").partition("/")
+    try:
+        return PinnedInput.from_manifest(ports.s3.read_json(bucket, key, MAX_MANIFEST_BYTES))
+    except NotFoundError as err:
+        raise NotFoundError(f"the recorded input {pinned_uri} has no manifest (s3://{bucket}/{key}): it cannot be "
+                            "reproduced from exactly what it read") from err
+
+
+def _pin(ports: TrainingPorts, uri: str, kind: str) -> PinnedInput | None:
+    """`uri` copied as it is now; None (the run reads `uri` itself, and its lineage says so) when this role may not
+    read it."""
+    try:
+        return ports.s3.pin(uri, ports.artifact_bucket, kind)
+    except AwsError as err:
+        if isinstance(err, NotFoundError):
+            raise
+        logger.warning("cannot pin a run input: the run reads it where it is", extra={"uri": uri, "error": str(err)})
+        return None
+
+
+def _identity_of(ports: TrainingPorts, uri: str, pinned: PinnedInput | None) -> str:
+    return pinned.identity if pinned else _identity(ports, uri)
 
 
 def _identity(ports: TrainingPorts, uri: str) -> str:
@@ -105,6 +147,8 @@ def register_model(request: RegisterStep, ports: TrainingPorts) -> dict[str, Any
     if record is None:
         request = judged_against_the_approved(request, ports.models.approved(request.model_name))
         record = _new_version(request, ports)
+    if record.lineage:  # again on a retry: the index entry may be what the first attempt did not write
+        write_index_entry(ports, record.model_name, record.version, record.lineage)
     if record.status == "Approved" and request.approval is not None:
         record, request = _take_the_pointer(record, request, ports)
     elif record.status == "Approved":  # an execution started before the rules travelled with the request
@@ -189,6 +233,7 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
     )
     # the exact bytes this version is: inference checks them before it uses the artifact (chalicelib/inference/plan.py)
     artifact = ports.s3.fingerprint(model_data)
+    artifact_fields = {"uri": artifact.uri, "version_id": artifact.version_id, "sha256": artifact.sha256}
     arn = ports.registry.register(
         model_name=request.model_name,
         status=status,
@@ -218,7 +263,8 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
         task=request.task,
         history=[{"at": created_at, "actor": "mlrelay (the training run's rules)", "action": "register", "from": "",
                   "to": status, "reason": decision["summary"], "source": "mlrelay"}],
-        artifact={"uri": artifact.uri, "version_id": artifact.version_id, "sha256": artifact.sha256},
+        artifact=artifact_fields,
+        lineage=lineage_record(ports, request, status, artifact_fields),
     )
     ports.models.put(record)
     return record

@@ -19,6 +19,7 @@ from mlrelay.cli import (
     destroy_cmd,
     doctor_cmd,
     init_cmd,
+    lineage_cmd,
     local_cmd,
     models_cmd,
     monitor_cmd,
@@ -55,6 +56,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(local_cmd.app, name="local")
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
+models_cmd.app.command("lineage")(lineage_cmd.lineage_command)
+models_cmd.app.command("reproduce")(lineage_cmd.reproduce_command)
+app.add_typer(lineage_cmd.app, name="lineage")
 app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(pipelines_cmd.app, name="pipelines")

@@ -77,7 +77,7 @@ def main():
     if layout == "libsvm" and libsvm.numeric_problem(table, features):
         sys.exit(libsvm.numeric_problem(table, features))
     schema = {"label": label, "features": features, "task": task, "classes": classes, "table_columns": table_columns,
-              "layout": layout}
+              "layout": layout, "rows": {"train": int(len(train)), "validation": int(len(validation))}}  # the version's lineage
     for directory, part in ((args.train, train), (args.validation, validation)):
         os.makedirs(directory, exist_ok=True)
         name = os.path.join(directory, os.path.basename(directory))

@@ -6,6 +6,7 @@ these fail (the pattern of aws/chalice's samples/todo-app tests/test_db.py).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
@@ -352,6 +353,32 @@ def test_a_table_is_a_file_or_the_csv_files_under_a_prefix_and_its_identity_foll
     assert lines == [(prefix + "a.csv", "id,x"), (prefix + "a.csv", "1,a"), (prefix + "b.csv", "id,x"), (prefix + "b.csv", "2,b")]
     assert before.startswith("files:2:") and after.startswith("files:2:") and before != after
     assert single.startswith("etag:")
+
+
+def test_a_pinned_table_keeps_its_files_bytes_and_versions_and_is_copied_once_per_content(objects, model):
+    store, put, bucket = objects
+    prefix = f"contracts/{model}/pinned/"
+    put(prefix + "a.csv", b"id,x\n1,a\n")
+    put(prefix + "sub/b.csv", b"id,x\n2,b\n")
+    source = f"s3://{bucket}/{prefix}"
+
+    first = store.pin(source, bucket, "tables")
+    again = store.pin(source, bucket, "tables")
+    put(prefix + "a.csv", b"id,x\n1,changed\n")
+    changed = store.pin(source, bucket, "tables")
+
+    assert again == first and changed.uri != first.uri and changed.identity == store.identity(source) != first.identity
+    assert [f.key for f in first.files] == [prefix + "a.csv", prefix + "sub/b.csv"]
+    assert first.uri.startswith(f"s3://{bucket}/inputs/tables/") and first.uri.endswith("/data/")
+    pinned_prefix = first.uri.removeprefix(f"s3://{bucket}/")
+    assert list(store.table_lines(bucket, pinned_prefix)) == [
+        (pinned_prefix + "a.csv", "id,x"), (pinned_prefix + "a.csv", "1,a"), (pinned_prefix + "sub/b.csv", "id,x"),
+        (pinned_prefix + "sub/b.csv", "2,b")]
+    assert first.header_sha256 == hashlib.sha256(b"id,x").hexdigest() and first.size == 18
+    assert [f.version_id for f in store.file_versions(source)][1] == first.files[1].version_id
+    assert store.file_versions(source)[0].version_id != first.files[0].version_id
+    code = store.pin(f"s3://{bucket}/{prefix}a.csv", bucket, "code")
+    assert code.uri.startswith(f"s3://{bucket}/inputs/code/") and code.uri.endswith("/a.csv") and code.header_sha256 == ""
 
 
 # --- the model registry --------------------------------------------------------------------------------------------------

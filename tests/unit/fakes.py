@@ -23,6 +23,7 @@ from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
 from chalicelib.shared.naming import model_role_name, model_role_path
+from chalicelib.shared.pinning import MANIFEST, FileVersion, PinnedInput, copy_key, header_digest, pin_base, pinned_uri
 from chalicelib.shared.ports import Ports
 from chalicelib.shared.runs import ResumeEntry, RunRecord
 
@@ -94,6 +95,29 @@ class FakeS3:
             return f"etag:{_etag(self.objects[(bucket, key)][-1])}"
         return listing_identity(sorted(f'{k} "{_etag(v[-1])}"' for (b, k), v in self.objects.items()
                                        if b == bucket and k.startswith(key) and k.lower().endswith(".csv") and v))
+
+    def file_versions(self, uri: str, suffix: str = ".csv") -> list[FileVersion]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        keys = [key] if key and not key.endswith("/") and self.objects.get((bucket, key)) else sorted(
+            k for (b, k), v in self.objects.items() if b == bucket and k.startswith(key) and k.lower().endswith(suffix) and v)
+        return [FileVersion(k, f"v{len(self.objects[(bucket, k)])}", _etag(self.objects[(bucket, k)][-1]),
+                            len(self.objects[(bucket, k)][-1])) for k in keys]
+
+    def pin(self, uri: str, bucket: str, kind: str) -> PinnedInput:
+        source_bucket, _, source_key = uri.removeprefix("s3://").partition("/")
+        files = self.file_versions(uri)
+        if not files:
+            raise NotFoundError(f"{uri} holds no file to read", "NoSuchKey")
+        base = pin_base(kind, uri, self.identity(uri))
+        if self.objects.get((bucket, f"{base}/{MANIFEST}")):
+            return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", 1 << 24))
+        for f in files:
+            self.put(bucket, copy_key(base, kind, f.key, source_key), self.objects[(source_bucket, f.key)][-1])
+        first = self.objects[(source_bucket, files[0].key)][-1]
+        pinned = PinnedInput(uri, pinned_uri(bucket, base, kind, files, source_key), self.identity(uri), tuple(files),
+                             header_digest(first) if kind == "tables" else "")
+        self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())
+        return pinned
 
     def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
         keys = [key_or_prefix] if self.objects.get((bucket, key_or_prefix)) else sorted(

@@ -31,7 +31,7 @@ def config(**overrides):
 def settings_of(parsed, run_id="train-pt-1", timeout=None):
     code = resolve_code(parsed, "eu-west-1", BUILTIN)
     return training_settings(parsed, parsed.model_name, run_id, timeout, code, "mlrelay-dev-training-x", "processing-image", "eu-west-1",
-                             "s3://a/spec.json", RunInputs(table="etag:table", code="etag:code"))
+                             "s3://a/spec.json", RunInputs(table="etag:table", code="etag:code"), parsed.data.uri)
 
 
 def test_pipeline_parameters_are_strings_named_as_the_pipeline_declares():

@@ -9,7 +9,8 @@ import pytest
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.config.judging import PromotionRules
-from chalicelib.shared.messages import ConfigRef
+from chalicelib.shared.lineage_index import index_key
+from chalicelib.shared.messages import ConfigRef, Reproduction
 from chalicelib.shared.model_pipelines import copy_name
 from chalicelib.shared.pipeline_runs import spec_key
 from chalicelib.training.plan import model_data_url
@@ -45,6 +46,16 @@ def ports():
     text = (ROOT / "pipelines" / "training.pipeline.json").read_text().replace("${ArtifactBucket}", "b")
     definition = json.loads(text.replace("${SageMakerRoleArn}", STACK_ROLE))
     ports.pipelines.pipelines[ports.training_pipeline] = PipelineDescription(definition, STACK_ROLE)
+    builtin = next(p["DefaultValue"] for p in definition["Parameters"] if p["Name"] == "CodeUri")
+    ports.s3.put(*builtin.removeprefix("s3://").split("/", 1), b"the built-in models' bundle")
+    table_bucket, _, table_key = valid_config()["data"]["uri"].removeprefix("s3://").partition("/")
+    ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n1,BOX\n")
+    table = ports.s3.pin(f"s3://{table_bucket}/{table_key}", ports.artifact_bucket, "tables")
+    code = ports.s3.pin(builtin, ports.artifact_bucket, "code")
+    ports.pipelines.executions[PIPELINE].parameters.update({  # what LoadTrainingConfig started the pipeline with
+        "InputDataUri": table.uri, "InputDataVersion": table.identity, "CodeUri": code.uri, "CodeVersion": code.identity,
+        "TrainingImage": CODE["training_image"],
+    })
     return ports
 
 
@@ -76,7 +87,10 @@ def test_the_exact_config_version_is_resolved_into_a_pipeline_with_its_hyperpara
     assert settings["model_name"] == "first"
     parameters = {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
     assert (parameters["ModelName"], parameters["RunId"]) == ("first", "train-pt-1")
-    assert parameters["CodeUri"].startswith("s3://b/code/")  # the built-in bundle
+    # the built-in bundle and the table, as the run's pinned copies
+    assert parameters["CodeUri"].startswith(f"s3://{ports.artifact_bucket}/inputs/code/")
+    assert parameters["InputDataUri"].startswith(f"s3://{ports.artifact_bucket}/inputs/tables/")
+    assert settings["inputs"]["code"]["source"].startswith("s3://b/code/")
     created = ports.pipelines.pipelines[settings["pipeline_name"]].definition
     assert settings["pipeline_name"] == copy_name(ports.training_pipeline, created) != ports.training_pipeline
     role = ports.model_roles.roles["first"]  # the model's own role runs its jobs
@@ -232,3 +246,50 @@ def test_a_retried_registration_that_finds_its_version_registered_and_the_pointe
     assert retried["status"] == "Rejected" and ports.models.pointers[MODEL] == 3
     assert ports.models.records[(MODEL, 2)].status == "Rejected"
     assert retried["notification"]["reasons"][0].startswith("judged again against v3")
+
+
+def test_a_version_records_once_the_exact_table_code_images_and_config_it_came_from(ports):
+    ports.s3.put(ports.artifact_bucket, f"runs/{MODEL}/train-pt-1/split/schema/schema.json",
+                 json.dumps({"rows": {"train": 80, "validation": 20}}).encode())
+    register(ports, "train-pt-1", rules=RULES)
+
+    lineage = ports.models.version(MODEL, 1).lineage
+    table_uri = valid_config()["data"]["uri"]
+    assert lineage["table"]["uri"] == table_uri and lineage["table"]["pinned_uri"].startswith(
+        f"s3://{ports.artifact_bucket}/inputs/tables/")
+    assert [(f["version_id"], f["size"]) for f in lineage["table"]["files"]] == [("v1", 29)]
+    assert lineage["table"]["header_sha256"] == hashlib.sha256(b"length_cm,package_type").hexdigest()
+    assert lineage["table"]["rows"] == {"train": 80, "validation": 20}
+    assert lineage["code"]["sha256"] == hashlib.sha256(b"the built-in models' bundle").hexdigest()
+    assert lineage["images"]["training"] == {"uri": IMAGE, "digest": None}
+    assert (lineage["config"]["uri"], lineage["decision"], lineage["judged_against"]) == (
+        "s3://b/configs/train/pt.json", "Approved", None)
+    index = ports.s3.read_json(ports.artifact_bucket, index_key(table_uri, "train-pt-1"), 10_000)
+    assert (index["kind"], index["model_name"], index["version"], index["files"]) == (
+        "training", MODEL, 1, lineage["table"]["files"])
+
+
+def test_a_reproduction_reads_the_recorded_copies_after_the_table_changed_and_waits_for_a_person(ports):
+    config = valid_config()
+    version = ports.s3.put("b", "configs/train/pt.json", json.dumps(config).encode())
+    ref = ConfigRef(bucket="b", key="configs/train/pt.json", version_id=version)
+    first = load_training_settings(LoadConfigStep(step="load_config", run_id="train-pt-1", model_name=MODEL, config=ref), ports)
+    table_bucket, _, table_key = config["data"]["uri"].removeprefix("s3://").partition("/")
+    ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n1,BOX\n2,BAG\n")  # uploaded again, same URI
+
+    def parameters(settings):
+        return {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
+
+    later = load_training_settings(LoadConfigStep(step="load_config", run_id="train-pt-2", model_name=MODEL, config=ref), ports)
+    reproduces = Reproduction(model_name=MODEL, version=1, table_uri=first["inputs"]["table"]["pinned"],
+                              code_uri=first["inputs"]["code"]["pinned"])
+    again = load_training_settings(LoadConfigStep(
+        step="load_config", run_id="train-pt-3", model_name=MODEL, config=ref.model_copy(update={"reproduces": reproduces})), ports)
+
+    assert parameters(later)["InputDataUri"] != parameters(first)["InputDataUri"]
+    assert parameters(again)["InputDataUri"] == parameters(first)["InputDataUri"]
+    assert parameters(again)["InputDataVersion"] == parameters(first)["InputDataVersion"]
+    pinned_bucket, _, pinned_prefix = parameters(again)["InputDataUri"].removeprefix("s3://").partition("/")
+    assert ports.s3.read(pinned_bucket, f"{pinned_prefix}{table_key.rsplit('/', 1)[-1]}", None, 100).data == (
+        b"length_cm,package_type\n1,BOX\n")
+    assert again["approval"]["mode"] == "manual" and first["approval"]["mode"] == "auto"

@@ -1,0 +1,160 @@
+"""`mlrelay models lineage|reproduce` and `mlrelay lineage data`: where a version came from, which runs read a
+table, and a version retrained from exactly what it was trained on."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import typer
+
+from mlrelay.cli.connection import connect, target
+from mlrelay.cli.output import console, fail
+
+app = typer.Typer(help="Lineage: which model versions trained on a table, and which inference runs read it.",
+                  no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
+POLL_SECONDS = 3.0
+
+
+def _version(versions: Any, name: str, version: int | None) -> Any:
+    """`version` of `name`, or its approved version, or its newest."""
+    if version is not None:
+        record = versions.version(name, version)
+        if record is None:
+            fail(f"{name} has no version {version}; `mlrelay models show {name}` lists them")
+        return record
+    records = versions.versions(name)
+    if not records:
+        fail(f"no model named {name!r}; `mlrelay models list` shows the names")
+    return versions.approved(name) or max(records, key=lambda r: r.version)
+
+
+def lineage_command(
+    name: str = typer.Argument(..., help="A model name from `mlrelay models list`."),
+    version: int | None = typer.Argument(None, help="A version number [default: the approved one, else the newest]."),
+    as_json: bool = JSON,
+) -> None:
+    """A version's lineage: the exact table (every file's S3 version), code (SHA-256), images and config it came
+    from, and the decision on it."""
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.lineage_view import lineage_tree
+
+    info, client = connect()
+    record = _version(ModelVersions(info.outputs["ModelsTableName"], client("dynamodb")), name, version)
+    if as_json:
+        print(json.dumps({"model_name": record.model_name, "version": record.version, "status": record.status,
+                          "lineage": record.lineage, "history": record.history}, indent=2, default=str))
+        return
+    console.print(lineage_tree(record))
+
+
+@app.command("data")
+def data_command(
+    uri: str = typer.Argument(..., help="A table's S3 URI, as a config's data.uri or inference.catalogue_uri names it."),
+    version_id: str | None = typer.Option(None, "--version-id", help="Only the runs that read this S3 object version."),
+    as_json: bool = JSON,
+) -> None:
+    """The model versions trained on a table and the inference runs that read it, oldest first."""
+    from rich.table import Table
+
+    from mlrelay.lineage_view import runs_that_read
+
+    if not uri.startswith("s3://"):
+        fail(f"{uri!r} is no S3 URI: name the table as s3://bucket/key", code=2)
+    info, client = connect()
+    runs = runs_that_read(client("s3"), info.outputs["ConfigBucketName"], uri, version_id)
+    if as_json:
+        print(json.dumps(runs, indent=2))
+        return
+    if not runs:
+        console.print(f"no run has read {uri}{f' version {version_id}' if version_id else ''} since mlrelay kept lineage")
+        return
+    table = Table("at", "read by", "model", "version", "run", "object versions", box=None, padding=(0, 2))
+    for run in runs:
+        kind = "training" if run["kind"] == "training" else f"inference ({run.get('mode', '')})"
+        files = ", ".join(f["version_id"] for f in run["files"][:3]) + (", …" if len(run["files"]) > 3 else "")
+        table.add_row(run["at"][:19], kind, run["model_name"], f"v{run['version']}", run["run_id"], files)
+    console.print(table)
+
+
+def reproduce_command(
+    name: str = typer.Argument(..., help="A model name from `mlrelay models list`."),
+    version: int = typer.Argument(..., help="The version to retrain."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Wait for the run and compare its metrics."),
+    timeout_minutes: int = typer.Option(180, min=1, help="Stop waiting (the run goes on) after this long."),
+    as_json: bool = JSON,
+) -> None:
+    """Retrain a version from exactly its recorded inputs (the pinned copies of its table and code, its config
+    version) as a new run, and print its metrics next to the original's. The new version waits for a person
+    (PendingManualApproval): a reproduction never replaces the approved version by itself."""
+    from datetime import UTC, datetime
+
+    from chalicelib.aws.model_versions import ModelVersions
+    from chalicelib.shared.messages import ConfigRef, Reproduction, TrainingRequested
+    from chalicelib.shared.naming import execution_name
+
+    info, client = connect()
+    versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
+    record = _version(versions, name, version)
+    table, code = record.lineage.get("table", {}), record.lineage.get("code", {})
+    if not table.get("pinned_uri") or not code.get("pinned_uri"):
+        fail(f"{name} v{version} was trained before mlrelay pinned its inputs (or on a table it could not copy): "
+             "it cannot be retrained from exactly what it read; `mlrelay models lineage` shows what is known")
+    now = datetime.now(UTC)
+    ref = ConfigRef.model_validate(record.config).model_copy(update={"reproduces": Reproduction(
+        model_name=name, version=version, table_uri=table["pinned_uri"], code_uri=code["pinned_uri"])})
+    run_id = execution_name("reproduce", f"{name}-v{version}", name, str(version), now.isoformat())
+    request = TrainingRequested(run_id=run_id, model_name=name, config=ref, requested_at=now)
+    machine = next(arn for logical_id, arn in info.state_machines.items() if logical_id.startswith("Training"))
+    arn = client("stepfunctions").start_execution(stateMachineArn=machine, name=run_id, input=request.model_dump_json())["executionArn"]
+    if not as_json:
+        console.print(f"started run {run_id}: {name} v{version} retrained from its recorded table and code")
+    if not wait:
+        if as_json:
+            print(json.dumps({"run_id": run_id, "status": "RUNNING"}))
+        return
+    status = _wait(client("stepfunctions"), arn, run_id, timeout_minutes * 60, quiet=as_json)
+    _report(versions, record, run_id, status, as_json)
+
+
+def _wait(sfn: Any, arn: str, run_id: str, timeout: float, quiet: bool) -> str:
+    deadline = time.monotonic() + timeout
+    with console.status(f"run {run_id} is training…", spinner="dots") if not quiet else _Silent():
+        while time.monotonic() < deadline:
+            status = str(sfn.describe_execution(executionArn=arn)["status"])
+            if status != "RUNNING":
+                return status
+            time.sleep(POLL_SECONDS)
+    fail(f"run {run_id} still runs after the timeout; `mlrelay runs show {run_id}{target.cli_flags}` follows it")
+
+
+class _Silent:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _report(versions: Any, original: Any, run_id: str, status: str, as_json: bool) -> None:
+    from rich.table import Table
+
+    from mlrelay.lineage_view import metric_comparison
+
+    again = versions.version_for_run(original.model_name, run_id)
+    if status != "SUCCEEDED" or again is None:
+        fail(f"run {run_id} ended {status} without a version; `mlrelay runs show {run_id}{target.cli_flags}` says why")
+    rows = metric_comparison(original.metrics, again.metrics)
+    if as_json:
+        print(json.dumps({"run_id": run_id, "original": {"version": original.version},
+                          "reproduced": {"version": again.version, "status": again.status}, "metrics": rows}, indent=2))
+        return
+    table = Table("metric", f"v{original.version}", "± std", f"v{again.version} (reproduced)", "same", box=None, padding=(0, 2))
+    for row in rows:
+        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}",
+                      "-" if row["reproduced"] is None else f"{row['reproduced']:.4f}", "yes" if row["same"] else "NO")
+    console.print(table)
+    same = sum(row["same"] for row in rows)
+    console.print(f"v{again.version} ({again.status}): {same} of {len(rows)} metrics within the original's standard deviation")
