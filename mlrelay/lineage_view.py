@@ -55,6 +55,18 @@ def lineage_tree(record: VersionRecord) -> Tree:
     return tree
 
 
+def sagemaker_differences(lineage: dict[str, Any], read: dict[str, Any]) -> list[str]:
+    """What SageMaker's lineage entities of a version (LineageTracking.read) lack or add against its record."""
+    from chalicelib.aws.sagemaker_lineage import lineage_entities
+
+    expected = {(association, artifact["ArtifactType"], artifact["Source"]["SourceUri"],
+                 frozenset((t["SourceIdType"], t["Value"]) for t in artifact["Source"]["SourceTypes"]))
+                for association, artifact in lineage_entities(lineage)}
+    found = {(a["association"], a["artifact_type"], a["uri"], frozenset(a["ids"].items())) for a in read["associations"]}
+    return ([f"missing in SageMaker: {kind} {uri} ({association})" for association, kind, uri, _ in sorted(expected - found)]
+            + [f"only in SageMaker: {kind} {uri} ({association})" for association, kind, uri, _ in sorted(found - expected)])
+
+
 def _config(config: dict[str, Any]) -> str:
     uri = config.get("uri") or f"s3://{config.get('bucket')}/{config.get('key')}"
     segment = config.get("segment")

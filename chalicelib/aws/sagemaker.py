@@ -165,6 +165,12 @@ class ModelRegistry:
         with translated(f"cannot describe model package {model_package_arn}"):
             return str(self._client.describe_model_package(ModelPackageName=model_package_arn)["ModelApprovalStatus"])
 
+    def record_lineage(self, model_name: str, version: int, model_package_arn: str, lineage: dict[str, Any]) -> str:
+        """The version's lineage as ML Lineage Tracking entities (chalicelib/aws/sagemaker_lineage.py); its context's ARN."""
+        from chalicelib.aws.sagemaker_lineage import LineageTracking
+
+        return LineageTracking(self._stage, self._client).record(model_name, version, model_package_arn, lineage)
+
     def container(self, model_package_arn: str) -> dict[str, Any]:
         """The serving container a model package version registered (image, artifact, code)."""
         with translated(f"cannot describe model package {model_package_arn}"):

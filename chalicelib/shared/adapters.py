@@ -94,6 +94,8 @@ class Registry(Protocol):
 
     def container(self, model_package_arn: str) -> dict[str, Any]: ...
 
+    def record_lineage(self, model_name: str, version: int, model_package_arn: str, lineage: dict[str, Any]) -> str: ...
+
 
 class PipelineService(Protocol):
     """What use cases call on Pipelines (chalicelib/aws/sagemaker.py)."""

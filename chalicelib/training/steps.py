@@ -147,8 +147,9 @@ def register_model(request: RegisterStep, ports: TrainingPorts) -> dict[str, Any
     if record is None:
         request = judged_against_the_approved(request, ports.models.approved(request.model_name))
         record = _new_version(request, ports)
-    if record.lineage:  # again on a retry: the index entry may be what the first attempt did not write
+    if record.lineage:  # again on a retry: what the first attempt did not get to (each write finds what it wrote)
         write_index_entry(ports, record.model_name, record.version, record.lineage)
+        ports.registry.record_lineage(record.model_name, record.version, record.model_package_arn, record.lineage)
     if record.status == "Approved" and request.approval is not None:
         record, request = _take_the_pointer(record, request, ports)
     elif record.status == "Approved":  # an execution started before the rules travelled with the request

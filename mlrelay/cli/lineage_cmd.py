@@ -34,6 +34,8 @@ def _version(versions: Any, name: str, version: int | None) -> Any:
 def lineage_command(
     name: str = typer.Argument(..., help="A model name from `mlrelay models list`."),
     version: int | None = typer.Argument(None, help="A version number [default: the approved one, else the newest]."),
+    sagemaker: bool = typer.Option(False, "--sagemaker", help="Also read the version's SageMaker ML Lineage Tracking "
+                                   "entities back and check they match the record; exits 1 when they do not."),
     as_json: bool = JSON,
 ) -> None:
     """A version's lineage: the exact table (every file's S3 version), code (SHA-256), images and config it came
@@ -43,11 +45,33 @@ def lineage_command(
 
     info, client = connect()
     record = _version(ModelVersions(info.outputs["ModelsTableName"], client("dynamodb")), name, version)
+    check = _sagemaker_check(info.stage, client("sagemaker"), record) if sagemaker else None
     if as_json:
         print(json.dumps({"model_name": record.model_name, "version": record.version, "status": record.status,
-                          "lineage": record.lineage, "history": record.history}, indent=2, default=str))
-        return
-    console.print(lineage_tree(record))
+                          "lineage": record.lineage, "history": record.history, "sagemaker": check}, indent=2, default=str))
+    else:
+        console.print(lineage_tree(record))
+        if check is not None:
+            console.print(f"SageMaker lineage: context {check['context']}, {len(check['associations'])} associations, "
+                          + ("as recorded" if not check["differences"] else "differs from the record:"))
+            for difference in check["differences"]:
+                console.print(f"   {difference}")
+    if check is not None and check["differences"]:
+        raise typer.Exit(1)
+
+
+def _sagemaker_check(stage: str, sagemaker: Any, record: Any) -> dict[str, Any]:
+    from chalicelib.aws.errors import AwsError
+    from chalicelib.aws.sagemaker_lineage import LineageTracking
+    from mlrelay.lineage_view import sagemaker_differences
+
+    if not record.lineage:
+        fail(f"{record.model_name} v{record.version} was registered before mlrelay kept lineage: SageMaker has none of it")
+    try:
+        read = LineageTracking(stage, sagemaker).read(record.model_name, record.version)
+    except AwsError as err:
+        fail(f"cannot read {record.model_name} v{record.version}'s lineage from SageMaker: {err}")
+    return {**read, "differences": sagemaker_differences(record.lineage, read)}
 
 
 @app.command("data")

@@ -34,7 +34,7 @@ from mlrelay.local.durable import interrupted
 from mlrelay.local.durable.interrupted import Interruption
 from mlrelay.local.durable.state import DurableState, Restored
 from mlrelay.local.durable.store import StateFolderError
-from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, server, stepfunctions
+from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, sagemaker_lineage, server, stepfunctions
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.iam.authorizer import Authorizer
 from mlrelay.local.iam.principals import IamModel
@@ -174,6 +174,7 @@ class EmbeddedStack:
         undo.enter_context(lambda_.patched(self.runtime.invoke))
         undo.enter_context(events.patched(self.runtime.invoke, self._eventbridge_may_deliver))
         undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps, self._package_status_changed))
+        undo.enter_context(sagemaker_lineage.patched())
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         undo.enter_context(s3.patched(self.faults))

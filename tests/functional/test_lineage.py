@@ -87,5 +87,13 @@ def test_each_version_records_the_table_version_it_read_and_reproduce_reads_that
     assert again.status in ("PendingManualApproval", "Rejected")
     assert ModelVersions(aws.stack.info.outputs["ModelsTableName"], aws.dynamodb).approved(MODEL).version == approved
     assert all(m["same"] for m in reproduced["metrics"]) and len(reproduced["metrics"]) >= 5, reproduced["metrics"]
+    # the same graph in SageMaker ML Lineage Tracking, read back through its API: v1 and v2 share the code and image artifacts
+    for version in (1, 2):
+        tracked = cli_json("models", "lineage", MODEL, str(version), "--sagemaker")["sagemaker"]
+        # table, code, image (for training and serving), model
+        assert tracked["differences"] == [] and len(tracked["associations"]) == 4, tracked
+    sagemaker = aws.stack.client("sagemaker")
+    code_artifacts = sagemaker.list_artifacts(SourceUri=code["uri"])["ArtifactSummaries"]
+    assert [a["ArtifactType"] for a in code_artifacts] == ["Code"]
     tree = runner.invoke(app, ["models", "lineage", MODEL, "1"])
     assert tree.exit_code == 0 and first_object in tree.output and code["sha256"] in tree.output

@@ -181,6 +181,7 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.groups: set[str] = set()
         self.packages: dict[str, dict[str, Any]] = {}  # ARN -> what was registered
+        self.lineage: dict[tuple[str, int], dict[str, Any]] = {}  # (model, version) -> the record given to SageMaker
 
     def ensure_group(self, model_name: str, description: str) -> None:
         self.groups.add(model_name)
@@ -204,6 +205,10 @@ class FakeRegistry:
 
     def status(self, model_package_arn: str) -> str:
         return str(self.packages[model_package_arn]["status"])
+
+    def record_lineage(self, model_name: str, version: int, model_package_arn: str, lineage: dict[str, Any]) -> str:
+        self.lineage[(model_name, version)] = copy.deepcopy(lineage)
+        return f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:context/mlrelay-test-{model_name}-v{version}"
 
     def container(self, model_package_arn: str) -> dict[str, Any]:
         if model_package_arn not in self.packages:

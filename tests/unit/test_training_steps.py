@@ -264,6 +264,7 @@ def test_a_version_records_once_the_exact_table_code_images_and_config_it_came_f
     assert lineage["images"]["training"] == {"uri": IMAGE, "digest": None}
     assert (lineage["config"]["uri"], lineage["decision"], lineage["judged_against"]) == (
         "s3://b/configs/train/pt.json", "Approved", None)
+    assert ports.registry.lineage[(MODEL, 1)] == lineage  # and as SageMaker lineage entities
     index = ports.s3.read_json(ports.artifact_bucket, index_key(table_uri, "train-pt-1"), 10_000)
     assert (index["kind"], index["model_name"], index["version"], index["files"]) == (
         "training", MODEL, 1, lineage["table"]["files"])

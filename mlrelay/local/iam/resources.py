@@ -9,6 +9,8 @@ AWS does. A format whose placeholders the request cannot fill is skipped.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -119,6 +121,27 @@ def _fill(action: str, values: Mapping[str, list[str]], region: str, account: st
     return sorted(set(filled)) or ["*"]
 
 
+def artifact_hash(source: Mapping[str, Any]) -> str:
+    """The id ending a lineage artifact's ARN (artifact/${HashOfArtifactSource}): a hash of its source, as the emulated
+    CreateArtifact makes it (mlrelay/local/emulated/sagemaker_lineage.py)."""
+    canonical = json.dumps({"uri": source.get("SourceUri", ""), "ids": sorted(
+        (str(t.get("SourceIdType")), str(t.get("Value"))) for t in source.get("SourceTypes", []) or [])}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _lineage_values(operation: str, params: Mapping[str, Any], values: dict[str, list[str]]) -> None:
+    """The artifacts and contexts a lineage call names: CreateArtifact's by its source, the others' by their ARNs."""
+    if operation == "CreateArtifact" and isinstance(params.get("Source"), Mapping):
+        values["HashOfArtifactSource"] = [artifact_hash(params["Source"])]
+    arns = [str(params[name]) for name in ("ArtifactArn", "SourceArn", "DestinationArn") if params.get(name)]
+    hashes = [arn.split(":artifact/", 1)[1] for arn in arns if ":artifact/" in arn]
+    contexts = [arn.split(":context/", 1)[1] for arn in arns if ":context/" in arn]
+    if hashes:
+        values["HashOfArtifactSource"] = hashes
+    if contexts:
+        values["ContextName"] = contexts
+
+
 def _values(prefix: str, operation: str, params: Mapping[str, Any], lookups: Lookups) -> dict[str, list[str]]:
     """Placeholder values: each string parameter under its own name, then what ARNs and URLs in it name."""
     values: dict[str, list[str]] = {}
@@ -150,6 +173,7 @@ def _values(prefix: str, operation: str, params: Mapping[str, Any], lookups: Loo
         values.pop("ModelPackageName", None)
         if ":model-package/" in package:
             values["ModelPackageName"] = [package.split(":model-package/", 1)[1]]
+        _lineage_values(operation, params, values)
         if operation == "CreateModelPackage" and "ModelPackageGroupName" in values:
             group = values["ModelPackageGroupName"][0].rsplit("/", 1)[-1]
             values.update(ModelPackageGroupName=[group], ModelPackageName=[f"{group}/*"])
