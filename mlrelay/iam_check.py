@@ -19,6 +19,8 @@ WILDCARD_EXCEPTIONS = {
     f"({SAR}/list_awsstepfunctions.html): a statement naming the state machines never matches them",
     "JobMetricsNeedStar": "cloudwatch:PutMetricData has no resource type "
     f"({SAR}/list_amazoncloudwatch.html); limited to SageMaker's namespaces by cloudwatch:namespace",
+    "ListLineageNeedsStar": f"sagemaker:ListArtifacts has no resource type ({SAR}/list_amazonsagemaker.html); a version's "
+    "registration finds an artifact by its source before it makes one, so a retry adds nothing twice",
     "LogDeliveryNeedsStar": "logs:CreateLogDelivery and the other log-delivery actions Step Functions logging needs have no "
     f"resource type ({SAR}/list_amazoncloudwatchlogs.html; the Step Functions developer guide lists them)",
 }
