@@ -274,6 +274,14 @@ class MonitoringSettings(StrictModel):
     attribution_ndcg_threshold: float = Field(0.9, ge=0, le=1, description="alert when the SHAP ranking's NDCG falls below")
     attribution_sample_rows: int = Field(1000, ge=50, le=100_000, description="rows the SHAP attributions are computed on")
     attribution_min_rows: int = Field(200, ge=50, description="fewer rows than this are not explained (too few for a ranking)")
+    explain_predictions: int = Field(
+        0, ge=0, le=20, description="each predicted item's top K features by SHAP value, written to the warehouse's "
+        "explanations table beside its prediction (0: none)",
+    )
+    explain_max_items: int = Field(
+        100_000, ge=100, le=10_000_000, description="a run predicting more items explains a random sample of this many, "
+        "and says so (about 1,500 items a second on one core)",
+    )
     retrain_on_quality_drop: bool = Field(
         False, description="when labels show the approved version worse than at training by more than approval.max_regression, "
         "start a training run of this config as well as alerting",
@@ -288,6 +296,7 @@ class MonitoringSettings(StrictModel):
             "features": {name: f.model_dump(exclude_none=True) for name, f in self.features.items()},
             "completeness_tolerance": self.completeness_tolerance, "domain_content_threshold": self.domain_content_threshold,
             "attribution_ndcg_threshold": self.attribution_ndcg_threshold, "attribution_sample_rows": self.attribution_sample_rows,
+            "explain_predictions": self.explain_predictions, "explain_max_items": self.explain_max_items,
         }
 
 

@@ -123,8 +123,11 @@ def record_monitoring(request: MonitoringStep, ports: InferencePorts) -> dict[st
 def load(request: LoadStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
     summary = _summary(ports, request)
+    prefix = run_prefix(request.model_name, request.run_id)
+    explained = (pipeline_output(ports, f"{prefix}/monitoring/monitoring.json").get("explanations") or {}).get("rows")
     sqls = load_sqls(
-        target_table(request, ports), _copy_request(request, ports, f"{run_prefix(request.model_name, request.run_id)}/predictions"),
+        target_table(request, ports), _copy_request(request, ports, f"{prefix}/predictions"),
+        f"s3://{ports.artifact_bucket}/{prefix}/monitoring/explanations/manifest.json" if explained else None,
     )
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"

@@ -93,6 +93,21 @@ _MONITORING_COLUMNS = (
 MONITORING_FILE_COLUMNS = ("feature", "check_type", "method", "statistic", "p_value", "threshold", "violated", "description")
 
 
+# Each explained prediction's top features (pipelines/scripts/explanations.py): one row per item and rank.
+EXPLANATIONS_TABLE = "explanations"
+_EXPLANATIONS_COLUMNS = (
+    "item_id VARCHAR(128) NOT NULL, model_name VARCHAR(64) NOT NULL, model_version INTEGER NOT NULL, run_id VARCHAR(128) NOT NULL, "
+    "mode VARCHAR(16) NOT NULL, explained_at TIMESTAMP NOT NULL, feature_rank SMALLINT NOT NULL, feature VARCHAR(256) NOT NULL, "
+    "feature_value VARCHAR(256), attribution DOUBLE PRECISION NOT NULL, explained VARCHAR(256)"
+)
+EXPLANATION_FILE_COLUMNS = ("item_id", "feature_rank", "feature", "feature_value", "attribution", "explained")
+
+
+def explanations_table(target: PredictionsTable) -> PredictionsTable:
+    """The explanations table lives beside the predictions table, in its schema."""
+    return PredictionsTable(target.schema, EXPLANATIONS_TABLE)
+
+
 def monitoring_table(target: PredictionsTable) -> PredictionsTable:
     """The monitoring table lives beside the predictions table, in its schema."""
     return PredictionsTable(target.schema, MONITORING_TABLE)
@@ -101,7 +116,8 @@ def monitoring_table(target: PredictionsTable) -> PredictionsTable:
 def create_table_sqls(target: PredictionsTable) -> list[str]:
     """DDL for `mlrelay warehouse init` (Redshift and the local warehouse both accept it)."""
     return [f"CREATE SCHEMA IF NOT EXISTS {target.schema}", f"CREATE TABLE IF NOT EXISTS {target.qualified} ({_COLUMNS})",
-            f"CREATE TABLE IF NOT EXISTS {monitoring_table(target).qualified} ({_MONITORING_COLUMNS})"]
+            f"CREATE TABLE IF NOT EXISTS {monitoring_table(target).qualified} ({_MONITORING_COLUMNS})",
+            f"CREATE TABLE IF NOT EXISTS {explanations_table(target).qualified} ({_EXPLANATIONS_COLUMNS})"]
 
 
 def columns_sql(target: PredictionsTable) -> tuple[str, list[dict[str, str]]]:
@@ -132,9 +148,11 @@ def migration_sqls(target: PredictionsTable, columns: list[str]) -> list[str]:
     ]
 
 
-def load_sqls(target: PredictionsTable, request: LoadRequest) -> list[str]:
+def load_sqls(target: PredictionsTable, request: LoadRequest, explanations_manifest: str | None = None) -> list[str]:
+    """`explanations_manifest`: the run's explanation rows, replaced in the same transaction as its predictions."""
     staging = f"stage_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
     columns = ", ".join(PREDICTION_COLUMNS)
+    explained = _explanation_sqls(target, request, explanations_manifest) if explanations_manifest else []
     return [
         f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), predicted_label VARCHAR(256), predicted_value VARCHAR(64), "
         "probabilities VARCHAR(4096))",
@@ -151,7 +169,42 @@ def load_sqls(target: PredictionsTable, request: LoadRequest) -> list[str]:
         f"{_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
         f"CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP) FROM {staging}",
         f"DROP TABLE {staging}",
+        *explained,
     ]
+
+
+def _explanation_sqls(target: PredictionsTable, request: LoadRequest, manifest: str) -> list[str]:
+    table = explanations_table(target)
+    run = _literal(request.run_id, "run id")
+    staging = f"explain_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
+    file_columns = ", ".join(EXPLANATION_FILE_COLUMNS)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_EXPLANATIONS_COLUMNS})",
+        # Checked identifier and literal (bandit B608).
+        f"DELETE FROM {table.qualified} WHERE run_id = {run}",  # nosec B608
+        f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), feature_rank VARCHAR(8), feature VARCHAR(256), "
+        "feature_value VARCHAR(256), attribution VARCHAR(64), explained VARCHAR(256))",
+        f"COPY {staging} ({file_columns}) FROM {_literal(manifest, 'S3 URI')} "
+        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST EMPTYASNULL",
+        # Checked identifiers and literals (bandit B608).
+        f"INSERT INTO {table.qualified} (item_id, model_name, model_version, run_id, mode, explained_at, feature_rank, "  # nosec B608
+        "feature, feature_value, attribution, explained) "
+        f"SELECT item_id, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, {run}, "
+        f"{_literal(request.mode, 'mode')}, CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP), "
+        "CAST(feature_rank AS SMALLINT), feature, feature_value, CAST(attribution AS DOUBLE PRECISION), explained FROM "
+        f"{staging}",
+        f"DROP TABLE {staging}",
+    ]
+
+
+def explanation_sql(target: PredictionsTable, model_name: str, item_id: str) -> tuple[str, list[dict[str, str]]]:
+    """An item's latest explanation (`mlrelay explain`), with the values as Data API parameters."""
+    table = explanations_table(target).qualified
+    # Checked identifier; the values are bound parameters (bandit B608).
+    return (f"SELECT run_id, model_version, explained_at, feature_rank, feature, feature_value, attribution, explained "  # nosec B608
+            f"FROM {table} WHERE model_name = :model AND item_id = :item AND explained_at = "
+            f"(SELECT MAX(explained_at) FROM {table} WHERE model_name = :model AND item_id = :item) "
+            "ORDER BY feature_rank", [{"name": "model", "value": model_name}, {"name": "item", "value": item_id}])
 
 
 def monitoring_sqls(target: PredictionsTable, request: LoadRequest, has_rows: bool) -> list[str]:

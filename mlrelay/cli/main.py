@@ -18,6 +18,7 @@ from mlrelay.cli import (
     deploy_cmd,
     destroy_cmd,
     doctor_cmd,
+    explain_cmd,
     init_cmd,
     lineage_cmd,
     local_cmd,
@@ -68,6 +69,7 @@ app.command("deploy")(deploy_cmd.deploy_command)
 app.command("doctor")(doctor_cmd.doctor_command)
 app.command("destroy")(destroy_cmd.destroy_command)
 app.command("schedule")(schedule_cmd.schedule_command)
+app.command("explain")(explain_cmd.explain_command)
 
 
 @app.command()

@@ -119,6 +119,7 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             inputs=[
                 ProcessingInput(source=outputs["items"].S3Output.S3Uri, destination="/opt/ml/processing/input/items"),
                 ProcessingInput(source=outputs["selection"].S3Output.S3Uri, destination="/opt/ml/processing/input/selection"),
+                ProcessingInput(source=outputs["ids"].S3Output.S3Uri, destination="/opt/ml/processing/input/ids"),
                 ProcessingInput(
                     source=transform.properties.TransformOutput.S3OutputPath, destination="/opt/ml/processing/input/predictions",
                 ),
@@ -131,7 +132,8 @@ def get_inference_pipeline(session: Any, role: str, bucket: str, name: str, code
             ],
             arguments=[
                 "--items", "/opt/ml/processing/input/items", "--selection", "/opt/ml/processing/input/selection",
-                "--predictions", "/opt/ml/processing/input/predictions", "--baseline", "/opt/ml/processing/input/baseline",
+                "--ids", "/opt/ml/processing/input/ids", "--predictions", "/opt/ml/processing/input/predictions",
+                "--baseline", "/opt/ml/processing/input/baseline",
                 "--spec", "/opt/ml/processing/input/spec", "--library", LIBRARY, "--output", "/opt/ml/processing/monitoring",
                 "--output-uri", outputs_of("monitoring"),
             ],

@@ -10,6 +10,7 @@ training and at inference makes the two rankings comparable.
 """
 
 import importlib
+import os
 
 # pip, to add shap to a container that lacks it (bandit B404).
 import subprocess  # nosec B404
@@ -21,10 +22,13 @@ import pandas as pd
 # SageMaker's scikit-learn container has no shap: the step installs it (processing jobs have network access by default).
 SHAP_REQUIREMENT = "shap>=0.46,<0.52"
 NDCG_TOP_K = 10
+BACKGROUND_CLUSTERS = 10  # the K-means summary the local explanations are measured against
+BACKGROUND_SAMPLE_ROWS = 10_000
 MISSING_CODE = -1.0
 
 
 def shap_module():
+    os.environ.setdefault("TQDM_DISABLE", "1")  # shap's progress bars, which would fill the job's log
     try:
         return importlib.import_module("shap")
     except ImportError:
@@ -46,8 +50,8 @@ def encode(frame, features, domains):
     return pd.DataFrame(encoded, columns=list(features))
 
 
-def global_importance(frame, predictions, task, features, domains, sample_rows, seed=0):
-    """{"features": {name: mean |SHAP|}, "fidelity", "rows", "method"} for the model's predictions on frame's rows."""
+def surrogate_of(frame, predictions, task, features, domains, sample_rows, seed=0):
+    """(the surrogate fitted to the model's predictions on a sample of frame's rows, that sample encoded, its targets)."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     rows = np.random.default_rng(seed).permutation(len(frame))[:sample_rows]
@@ -60,6 +64,12 @@ def global_importance(frame, predictions, task, features, domains, sample_rows, 
         surrogate = RandomForestClassifier(n_estimators=30, max_depth=8, random_state=seed, n_jobs=1)
         target = target.astype(str)
     surrogate.fit(x, target)
+    return surrogate, x, target
+
+
+def global_importance(frame, predictions, task, features, domains, sample_rows, seed=0):
+    """{"features": {name: mean |SHAP|}, "fidelity", "rows", "method"} for the model's predictions on frame's rows."""
+    surrogate, x, target = surrogate_of(frame, predictions, task, features, domains, sample_rows, seed)
     values = shap_module().TreeExplainer(surrogate).shap_values(x, check_additivity=False)
     values = np.abs(np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values))
     per_feature = values.mean(axis=0)
@@ -72,6 +82,48 @@ def global_importance(frame, predictions, task, features, domains, sample_rows, 
         "fidelity": float(surrogate.score(x, target)),
         "rows": int(len(x)),
     }
+
+
+def background_summary(frame, features, domains, clusters=BACKGROUND_CLUSTERS, sample_rows=BACKGROUND_SAMPLE_ROWS, seed=0):
+    """Clarify's SHAP baseline: a K-means summary of the training rows (shap.kmeans), encoded as `encode` does."""
+    rows = np.random.default_rng(seed).permutation(len(frame))[:sample_rows]
+    x = encode(frame.iloc[rows].reset_index(drop=True), features, domains)
+    k = max(1, min(clusters, len(x)))
+    summary = shap_module().kmeans(x.to_numpy(), k)
+    return {"method": f"shap.kmeans: {k} cluster centres of {len(x)} training rows", "features": list(features),
+            "rows": np.asarray(summary.data).tolist(), "weights": np.asarray(summary.weights).tolist()}
+
+
+def local_explanations(frame, predictions, task, features, domains, background, top_k, max_items, sample_rows, seed=0):
+    """Each explained item's top_k features by |SHAP| of the surrogate's output for its prediction (the predicted
+    class), against the training background (interventional SHAP, as Clarify computes against its baseline).
+
+    Returns (positions in frame of the items explained: all, or a random max_items of them, in order; a frame of
+    position, rank, feature, attribution)."""
+    surrogate, _, _ = surrogate_of(frame, predictions, task, features, domains, sample_rows, seed)
+    positions = np.arange(len(frame))
+    if len(frame) > max_items:
+        positions = np.sort(np.random.default_rng(seed + 1).choice(len(frame), size=max_items, replace=False))
+    x = encode(frame.iloc[positions].reset_index(drop=True), features, domains)
+    centres = pd.DataFrame(background["rows"], columns=background["features"])[list(features)]
+    explainer = shap_module().TreeExplainer(surrogate, data=centres, feature_perturbation="interventional")
+    values = explainer.shap_values(x, check_additivity=False)
+    values = np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
+    if values.ndim == 3:  # one column per class: the predicted class's
+        column = {str(name): i for i, name in enumerate(surrogate.classes_)}
+        predicted = np.asarray(predictions, dtype=object)[positions].astype(str)
+        index = np.array([column.get(p, 0) for p in predicted])
+        values = values[np.arange(len(values)), :, index]
+    k = min(top_k, len(features))
+    top = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    names = np.asarray(features, dtype=object)
+    ranked = pd.DataFrame({
+        "position": np.repeat(positions, k),
+        "rank": np.tile(np.arange(1, k + 1), len(positions)),
+        "feature": names[top].ravel(),
+        "attribution": np.take_along_axis(values, top, axis=1).ravel(),
+    })
+    return positions, ranked
 
 
 def ndcg(baseline, current, k=NDCG_TOP_K):

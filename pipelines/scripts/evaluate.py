@@ -85,7 +85,7 @@ def read_part(path, schema):
 
 
 def write_baseline(train, validation, predictions, schema, monitoring, output):
-    """statistics.json and constraints.json of the training table, attributions.json of the model."""
+    """statistics.json and constraints.json of the training table, attributions.json of the model, shap_background.json."""
     import attribution
     import data_profile
     from data_profile import finite
@@ -99,9 +99,11 @@ def write_baseline(train, validation, predictions, schema, monitoring, output):
         validation, [predicted(p, task) for p in predictions], task, features, data_profile.domains(constraints),
         monitoring["attribution_sample_rows"],
     )
+    # the SHAP baseline each prediction is explained against (Clarify's: a K-means summary of the training rows)
+    background = attribution.background_summary(train, features, data_profile.domains(constraints))
     # schema.json too: an inference run's steps read the classes and layout beside the baseline
     for name, document in (("statistics", statistics), ("constraints", constraints), ("attributions", importance),
-                           ("schema", schema)):
+                           ("schema", schema), ("shap_background", background)):
         with open(os.path.join(output, f"{name}.json"), "w") as handle:
             json.dump(finite(document), handle)
     top = ", ".join(list(importance["features"])[:3])

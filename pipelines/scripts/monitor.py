@@ -29,6 +29,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", default="/opt/ml/processing/input/items")
     parser.add_argument("--selection", default="/opt/ml/processing/input/selection")
+    parser.add_argument("--ids", default="/opt/ml/processing/input/ids", help="the items' ids (explanations name them)")
     parser.add_argument("--predictions", default="/opt/ml/processing/input/predictions")
     parser.add_argument("--baseline", default="/opt/ml/processing/input/baseline")
     parser.add_argument("--spec", default="/opt/ml/processing/input/spec")
@@ -41,7 +42,8 @@ def main():
 
     spec = read_json(args.spec, "spec.json")
     os.makedirs(args.output, exist_ok=True)
-    baseline = {name: read_json(args.baseline, f"{name}.json", missing_ok=True) for name in ("statistics", "constraints", "attributions")}
+    baseline = {name: read_json(args.baseline, f"{name}.json", missing_ok=True)
+                for name in ("statistics", "constraints", "attributions", "shap_background")}
     if not baseline["statistics"] or not baseline["constraints"]:
         summary = {**identity(spec), "baseline": "missing", "rows": 0, "violations": 0, "drifted": [], "drifted_count": 0,
                    "blocking": False, "attribution_drift": False, "ndcg": None}
@@ -53,17 +55,21 @@ def main():
     predictions = read_predictions(args.predictions, spec["task"], args.baseline)
     if len(predictions) != len(table):
         sys.exit(f"{len(table)} items but {len(predictions)} predictions: the transform output is incomplete")
-    summary = monitor(spec, baseline, table, predictions, read_selection(args.selection), args.output, args.output_uri)
+    summary = monitor(spec, baseline, table, predictions, read_selection(args.selection), args.output, args.output_uri, args.ids)
     summary["seconds"] = round(time.monotonic() - started, 3)
     write_json(args.output, "monitoring.json", summary)
     drifted = ", ".join(f"{d['feature']} ({d['method']} {d['statistic']:.3f})" for d in summary["drifted"]) or "none"
     print(f"checked {summary['rows']} rows: {summary['violations']} violation(s); drifted: {drifted}; NDCG {summary['ndcg']}")
+    if explained := summary.get("explanations"):
+        sample = f" (a random sample of {explained['items']:,} of {explained['of']:,})" if explained["sampled"] else ""
+        print(f"explained {explained['items']:,} items{sample}: their top {explained['k']} features, {explained['rows']:,} rows")
 
 
-def monitor(spec, baseline, table, predictions, selection, output, output_uri):
+def monitor(spec, baseline, table, predictions, selection, output, output_uri, ids_directory=None):
     import attribution
     import data_profile
     import drift
+    import explanations
     import report_html
 
     settings, features = spec["monitoring"], spec["feature_columns"]
@@ -79,6 +85,10 @@ def monitor(spec, baseline, table, predictions, selection, output, output_uri):
         )
         now, ndcg = sample["features"], attribution.ndcg(trained, sample["features"])
         write_json(output, "attributions.json", sample)
+    explained = None
+    if ids_directory is not None:
+        explained = explanations.explain(spec, baseline, table, predictions, explanations.read_ids(ids_directory),
+                                         data_profile.domains(baseline["constraints"]), output, output_uri)
     drifted = sorted((r for r in results if r["drifted"]), key=lambda r: -severity(r))
     blocking = settings["on_violation"] == "block" and any(v["constraint_check_type"] != "extra_column_check" for v in violations)
     summary = {
@@ -92,6 +102,7 @@ def monitor(spec, baseline, table, predictions, selection, output, output_uri):
         "top_features": {"training": list(trained)[:5], "now": list(now)[:5]},
         "on_violation": settings["on_violation"], "blocking": blocking,
         "report_uri": f"{output_uri.rstrip('/')}/report.html",
+        "explanations": explained,
     }
     write_json(output, "statistics.json", current)
     write_json(output, "constraint_violations.json", {"violations": violations})

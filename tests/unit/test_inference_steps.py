@@ -40,6 +40,7 @@ def ports():
     ports.models.put(record)
     ports.models.point_to(record)
     ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{RUN['run_id']}/predictions/summary.json", {"rows": 6, "per_class": {"BOX": 6}})
+    ports.s3.put_json(ports.artifact_bucket, f"runs/{MODEL}/{RUN['run_id']}/monitoring/monitoring.json", {"explanations": None})
     definition = json.loads((ROOT / "pipelines" / "inference.pipeline.json").read_text().replace("${SageMakerRoleArn}", STACK_ROLE))
     ports.pipelines.pipelines[ports.inference_pipeline] = PipelineDescription(definition, STACK_ROLE)
     return ports
