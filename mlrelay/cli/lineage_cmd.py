@@ -111,28 +111,18 @@ def reproduce_command(
     as_json: bool = JSON,
 ) -> None:
     """Retrain a version from exactly its recorded inputs (the pinned copies of its table and code, its config
-    version) as a new run, and print its metrics next to the original's. The new version waits for a person
-    (PendingManualApproval): a reproduction never replaces the approved version by itself."""
-    from datetime import UTC, datetime
-
+    version) as a new run, and print its metrics next to the original's. It is judged like any run, but a passing one
+    waits for a person (PendingManualApproval): a reproduction never replaces the approved version by itself."""
     from chalicelib.aws.model_versions import ModelVersions
-    from chalicelib.shared.messages import ConfigRef, Reproduction, TrainingRequested
-    from chalicelib.shared.naming import execution_name
+    from mlrelay.reproduce import NotReproducibleError, start_reproduction
 
     info, client = connect()
     versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
     record = _version(versions, name, version)
-    table, code = record.lineage.get("table", {}), record.lineage.get("code", {})
-    if not table.get("pinned_uri") or not code.get("pinned_uri"):
-        fail(f"{name} v{version} was trained before mlrelay pinned its inputs (or on a table it could not copy): "
-             "it cannot be retrained from exactly what it read; `mlrelay models lineage` shows what is known")
-    now = datetime.now(UTC)
-    ref = ConfigRef.model_validate(record.config).model_copy(update={"reproduces": Reproduction(
-        model_name=name, version=version, table_uri=table["pinned_uri"], code_uri=code["pinned_uri"])})
-    run_id = execution_name("reproduce", f"{name}-v{version}", name, str(version), now.isoformat())
-    request = TrainingRequested(run_id=run_id, model_name=name, config=ref, requested_at=now)
-    machine = next(arn for logical_id, arn in info.state_machines.items() if logical_id.startswith("Training"))
-    arn = client("stepfunctions").start_execution(stateMachineArn=machine, name=run_id, input=request.model_dump_json())["executionArn"]
+    try:
+        run_id, arn = start_reproduction(client("stepfunctions"), info.state_machines, record)
+    except NotReproducibleError as err:
+        fail(str(err))
     if not as_json:
         console.print(f"started run {run_id}: {name} v{version} retrained from its recorded table and code")
     if not wait:

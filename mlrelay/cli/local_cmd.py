@@ -123,6 +123,8 @@ def _seed_demo_data(stack: Any) -> None:
 
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=DATA_BUCKET)
+    # versioned, as a data bucket should be: a version's lineage then names the exact object version it trained on
+    s3.put_bucket_versioning(Bucket=DATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     table = synthesize(CATALOGUE_ROWS, seed=1).to_csv(index=False).encode()
     s3.put_object(Bucket=DATA_BUCKET, Key=CLEAN_DATA, Body=table)
     console.print(f"[green]✓[/] demo catalogue ({CATALOGUE_ROWS:,} items) in s3://{DATA_BUCKET}/{CLEAN_DATA}")

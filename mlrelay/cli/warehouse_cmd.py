@@ -23,7 +23,7 @@ app = typer.Typer(help="The predictions warehouse (Redshift; the local warehouse
 
 @app.command()
 def init() -> None:
-    """Create the predictions schema and table (idempotent)."""
+    """Create the predictions schema and its tables: predictions, model_monitoring, explanations (idempotent)."""
     info, client = connect()
     schema, table = info.outputs["PredictionsTableName"].split(".")
     statement = _run(client("redshift-data"), info, sqls=create_table_sqls(PredictionsTable(schema, table)))

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
 from mlrelay.demo.failure import injected_failure, resume_failed_run
+from mlrelay.demo.lineage import lineage
 from mlrelay.demo.monitoring import drifting_month, labels_arrive
 from mlrelay.demo.own_code import own_code
 from mlrelay.demo.predictions import predictions
@@ -44,6 +45,8 @@ def run_demo(console: Console, stage: str = "dev", state_dir: Path | None = None
             model_family(console, checks, stack)
         broken_config(console, checks, stack)
         _alerts(console, stack)
+        if first is not None:
+            lineage(console, checks, stack)
         _permissions(console, checks, stack)
     if checks.failed:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")

@@ -48,8 +48,10 @@ def own_code(console: Console, checks: Checks, stack: EmbeddedStack, catalogue_r
         f"its own metric: {values['custom.within_25pct']:.0%} of items within 25% of their weight",
     )
     record = ModelVersions(stack.info.outputs["ModelsTableName"]).version(MODEL, 1)
-    code_uri = record.code.get("code_uri") if record else None
-    checks.check(code_uri == bundle.uri(bucket), f"v1 records the code that trained it: {code_uri}")
+    code = record.lineage.get("code", {}) if record else {}
+    checks.check(code.get("uri") == bundle.uri(bucket) and record is not None and record.code.get("code_uri") == code.get("pinned_uri"),
+                 f"v1 records the code that trained it: {code.get('uri')} (sha256 {str(code.get('sha256'))[:12]}…), "
+                 "read and served from its pinned copy")
 
     stack.fire_schedule(f"mlrelay-{stack.stage}-inference-monthly", MONTHLY_AT)
     monthly = scheduled_run_id(MODEL, "monthly", MONTHLY_AT)

@@ -31,6 +31,8 @@ def upload_demo_data(console: Console, stack: EmbeddedStack) -> None:
     console.print(f"\n[bold]2. Demo data[/] (mlrelay data synth) in s3://{DATA_BUCKET}/")
     s3 = stack.client("s3")
     s3.create_bucket(Bucket=DATA_BUCKET)
+    # versioned, as a data bucket should be: a version's lineage then names the exact object version it trained on
+    s3.put_bucket_versioning(Bucket=DATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     for key, seed, noise in ((CLEAN_DATA, 1, CLEAN_NOISE), (NOISY_DATA, 2, NOISY_NOISE)):
         frame = synthesize(CATALOGUE_ROWS, seed=seed, label_noise=noise)
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=frame.to_csv(index=False).encode())
