@@ -114,7 +114,9 @@ def main() -> None:
             print(f"{rows:>10,}  {prepare:>7.2f}s  {monitor:>7.2f}s  {monitor / prepare:>5.2f}x  {rows / monitor:>14,.0f}  "
                   f"{summary['drifted_count']:>14}  {summary['ndcg']:.3f}  {summary['seconds']:.2f}s")
             spec = json.loads((work / "spec" / "spec.json").read_text())
-            kinds = [("sample", SETTINGS["explain_max_items"])] + ([] if args.no_explain_all else [("all", rows)])
+            kinds = [("sample", SETTINGS["explain_max_items"])]
+            if rows > SETTINGS["explain_max_items"] and not args.no_explain_all:  # below it, the sample is every item
+                kinds.append(("all", rows))
             for kind, limit in kinds:
                 seconds, summary = run_monitor(work, spec, f"explain-{kind}", explain_predictions=3, explain_max_items=limit)
                 explained.append((rows, kind, monitor, seconds, summary["explanations"]))

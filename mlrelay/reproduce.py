@@ -29,6 +29,8 @@ def start_reproduction(sfn: Any, state_machines: dict[str, str], record: Version
     run_id = execution_name("reproduce", f"{record.model_name}-v{record.version}", record.model_name, str(record.version),
                             now.isoformat())
     request = TrainingRequested(run_id=run_id, model_name=record.model_name, config=ref, requested_at=now)
-    machine = next(arn for logical_id, arn in state_machines.items() if logical_id.startswith("Training"))
+    machine = next((arn for logical_id, arn in state_machines.items() if logical_id.startswith("Training")), None)
+    if machine is None:
+        raise NotReproducibleError("the stack has no training state machine: is it an mlrelay stack?")
     started = sfn.start_execution(stateMachineArn=machine, name=run_id, input=request.model_dump_json())
     return run_id, str(started["executionArn"])

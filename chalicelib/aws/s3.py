@@ -7,7 +7,8 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.aws.clients import client
@@ -16,7 +17,7 @@ from chalicelib.shared.pinning import (
     MANIFEST,
     FileVersion,
     PinnedInput,
-    check_copyable,
+    check_pinnable,
     copy_key,
     header_digest,
     pin_base,
@@ -24,6 +25,7 @@ from chalicelib.shared.pinning import (
 )
 
 HEADER_BYTES = 64 * 1024
+PARALLEL_REQUESTS = 16  # a table of many files is looked up and copied this many files at a time
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ class S3Objects:
                 return [self._file_version(bucket, key)]
             except NotFoundError:
                 pass  # a prefix of files
-        return [self._file_version(bucket, str(item["Key"])) for item in self._files_under(bucket, key, suffix)]
+        keys = [str(item["Key"]) for item in self._files_under(bucket, key, suffix)]
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+            return list(pool.map(lambda each: self._file_version(bucket, each), keys))
 
     def _file_version(self, bucket: str, key: str) -> FileVersion:
         with translated(f"cannot look up s3://{bucket}/{key}"):
@@ -196,30 +200,51 @@ class S3Objects:
         return FileVersion(key, str(head.get("VersionId") or "null"), str(head["ETag"]).strip('"'), int(head["ContentLength"]))
 
     def pin(self, uri: str, bucket: str, kind: str) -> PinnedInput:
-        """Copy what `uri` holds now under `bucket`'s inputs/<kind>/ (chalicelib/shared/pinning.py), once per content."""
+        """Copy what `uri` holds now under `bucket`'s inputs/<kind>/ (chalicelib/shared/pinning.py), once per content.
+
+        Each file is copied only while it still has the ETag the listing gave (CopySourceIfMatch), and the copy names
+        the version it read, so the manifest is exactly what was copied."""
         source_bucket, _, source_key = uri.removeprefix("s3://").partition("/")
-        files = self.file_versions(uri)
-        if not files:
-            raise NotFoundError(f"{uri} holds no file to read", "NoSuchKey")
-        single = len(files) == 1 and files[0].key == source_key
-        identity = (f"etag:{files[0].etag}" if single
-                    else listing_identity(sorted(f'{f.key} "{f.etag}"' for f in files)))
+        listed = self._listed_files(source_bucket, source_key)
+        if not listed:
+            raise NotFoundError(f"{uri} holds no file to read: upload the table there, or fix the config's URI", "NoSuchKey")
+        single = len(listed) == 1 and listed[0].key == source_key
+        identity = f"etag:{listed[0].etag}" if single else listing_identity(sorted(f'{f.key} "{f.etag}"' for f in listed))
         base = pin_base(kind, uri, identity)
         try:
             return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", 16 * 1024 * 1024))
         except NotFoundError:
             pass  # not pinned yet
-        check_copyable(uri, files)
-        for f in files:
-            source = {"Bucket": source_bucket, "Key": f.key, **({"VersionId": f.version_id} if f.version_id != "null" else {})}
-            with translated(f"cannot copy s3://{source_bucket}/{f.key} to s3://{bucket}/{base}/"):
-                self._client.copy_object(CopySource=source, CopySourceIfMatch=f'"{f.etag}"', Bucket=bucket,
-                                         Key=copy_key(base, kind, f.key, source_key))
-        first = copy_key(base, kind, files[0].key, source_key)
-        header = header_digest(self.first_bytes(bucket, first, HEADER_BYTES).data) if kind == "tables" else ""
-        pinned = PinnedInput(uri, pinned_uri(bucket, base, kind, files, source_key), identity, tuple(files), header)
+        check_pinnable(uri, listed)
+
+        def copy(file: FileVersion) -> FileVersion:
+            source = {"Bucket": source_bucket, "Key": file.key,
+                      **({"VersionId": file.version_id} if file.version_id not in ("", "null") else {})}
+            with translated(f"cannot copy s3://{source_bucket}/{file.key} to s3://{bucket}/{base}/"):
+                copied = self._client.copy_object(CopySource=source, CopySourceIfMatch=f'"{file.etag}"', Bucket=bucket,
+                                                  Key=copy_key(base, kind, file.key, source_key))
+            return replace(file, version_id=str(copied.get("CopySourceVersionId") or "null"))
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+            files = list(pool.map(copy, listed))
+        pinned = PinnedInput(uri, pinned_uri(bucket, base, kind, files, source_key), identity, tuple(files))
+        if kind == "tables" and any(f.size for f in files):  # a ranged read of an empty object is refused
+            first = copy_key(base, kind, next(f.key for f in files if f.size), source_key)
+            pinned = replace(pinned, header_sha256=header_digest(self.first_bytes(bucket, first, HEADER_BYTES).data))
+        if kind == "code":
+            pinned = replace(pinned, sha256=self.fingerprint(pinned.uri).sha256)
         self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())  # last: a manifest means every file is there
         return pinned
+
+    def _listed_files(self, bucket: str, key: str) -> list[FileVersion]:
+        """The object `key` names (its version from a HEAD), or the CSV files under it as a prefix (version unknown yet)."""
+        if key and not key.endswith("/"):
+            try:
+                return [self._file_version(bucket, key)]
+            except NotFoundError:
+                pass  # a prefix of files
+        return [FileVersion(str(item["Key"]), "", str(item["ETag"]).strip('"'), int(item.get("Size", 0)))
+                for item in self._files_under(bucket, key, ".csv")]
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):

@@ -26,14 +26,14 @@ def lineage_entities(lineage: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
     """(association to the version's context, CreateArtifact's Source and ArtifactType) of every artifact it names."""
     table, code, images, model = lineage["table"], lineage["code"], lineage["images"], lineage["model_artifact"]
     table_ids = (_s3_ids(table["files"][0]) if len(table["files"]) == 1 else []) or [_custom(table["identity"])]
+    code_ids = [*(_s3_ids(code["files"][0])[1:] if code["files"] else []),
+                *([_custom(f"sha256:{code['sha256']}")] if code.get("sha256") else [])]
     serving = [] if images["serving"]["uri"] == images["training"]["uri"] else [  # a pair is associated once
         ("AssociatedWith", {"Source": {"SourceUri": images["serving"]["uri"], "SourceTypes": _image_ids(images["serving"])},
                             "ArtifactType": "Image"})]
     return [
         ("ContributedTo", {"Source": {"SourceUri": table["uri"], "SourceTypes": table_ids}, "ArtifactType": "DataSet"}),
-        ("ContributedTo", {"Source": {"SourceUri": code["uri"], "SourceTypes": [
-            *(_s3_ids(code["files"][0])[1:] if code["files"] else []), _custom(f"sha256:{code['sha256']}")]},
-            "ArtifactType": "Code"}),
+        ("ContributedTo", {"Source": {"SourceUri": code["uri"], "SourceTypes": code_ids}, "ArtifactType": "Code"}),
         ("ContributedTo", {"Source": {"SourceUri": images["training"]["uri"], "SourceTypes": _image_ids(images["training"])},
                            "ArtifactType": "Image"}),
         *serving,
@@ -108,14 +108,26 @@ class LineageTracking:
             return str(self._client.describe_context(ContextName=name)["ContextArn"])
 
     def _artifact(self, artifact: dict[str, Any]) -> str:
+        """The artifact of this source, made when there is none; one a concurrent registration just made (a family's
+        segments share their table, code and image) is found again."""
+        if found := self._find_artifact(artifact):
+            return found
+        try:
+            with translated(f"cannot make the lineage artifact of {artifact['Source']['SourceUri']}"):
+                return str(self._client.create_artifact(**artifact)["ArtifactArn"])
+        except AwsError as err:
+            if not any(marker in str(err) for marker in _ALREADY) or not (found := self._find_artifact(artifact)):
+                raise
+            return found
+
+    def _find_artifact(self, artifact: dict[str, Any]) -> str | None:
         source = artifact["Source"]
         with translated(f"cannot list the lineage artifacts of {source['SourceUri']}"):
             for page in self._client.get_paginator("list_artifacts").paginate(SourceUri=source["SourceUri"]):
                 for summary in page["ArtifactSummaries"]:
                     if summary.get("ArtifactType") == artifact["ArtifactType"] and _same_ids(summary["Source"], source):
                         return str(summary["ArtifactArn"])
-        with translated(f"cannot make the lineage artifact of {source['SourceUri']}"):
-            return str(self._client.create_artifact(**artifact)["ArtifactArn"])
+        return None
 
     def _associate(self, source: str, destination: str, association: str) -> None:
         try:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.aws.errors import NotFoundError
+from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
 from chalicelib.config.schema import ModelConfig
@@ -27,6 +27,7 @@ from chalicelib.shared.images import processing_image
 from chalicelib.shared.lineage_index import index_key
 from chalicelib.shared.messages import PredictionsLoaded
 from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
+from chalicelib.shared.observability import logger
 from chalicelib.shared.pipeline_runs import baseline_beside, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import InferencePorts
 
@@ -73,7 +74,11 @@ def record_catalogue(ports: InferencePorts, request: PrepareStep, version: int, 
     """Which versions of the catalogue's files the run reads, kept in the lineage index under its URI
     (chalicelib/shared/lineage_index.py): `mlrelay lineage data` lists the run beside the versions trained on it."""
     uri = next(p["Value"] for p in settings["pipeline_parameters"] if p["Name"] == "CatalogueUri")
-    files = [asdict(f) for f in ports.s3.file_versions(uri)]
+    try:
+        files = [asdict(f) for f in ports.s3.file_versions(uri)]
+    except AwsError as err:  # the model's jobs may read a catalogue this function may not look at: the run goes on
+        logger.warning("cannot record the catalogue's versions", extra={"uri": uri, "error": str(err)})
+        files = []
     ports.s3.put_json(ports.artifact_bucket, index_key(uri, request.run_id), {
         "uri": uri, "kind": "inference", "model_name": request.model_name, "version": version, "run_id": request.run_id,
         "mode": request.mode, "files": files, "at": datetime.now(UTC).isoformat(),
@@ -124,10 +129,11 @@ def load(request: LoadStep, ports: InferencePorts) -> dict[str, Any]:
     """Submit the load batch (COPY ▸ delete this run's rows ▸ insert) as one transaction."""
     summary = _summary(ports, request)
     prefix = run_prefix(request.model_name, request.run_id)
-    explained = (pipeline_output(ports, f"{prefix}/monitoring/monitoring.json").get("explanations") or {}).get("rows")
+    explained = pipeline_output(ports, f"{prefix}/monitoring/monitoring.json").get("explanations")  # None: none asked for
     sqls = load_sqls(
         target_table(request, ports), _copy_request(request, ports, f"{prefix}/predictions"),
-        f"s3://{ports.artifact_bucket}/{prefix}/monitoring/explanations/manifest.json" if explained else None,
+        f"s3://{ports.artifact_bucket}/{prefix}/monitoring/explanations/manifest.json" if explained and explained["rows"] else None,
+        explained=explained is not None,
     )
     statement_id = ports.warehouse.batch(
         sqls, client_token(request.run_id, f"load:{request.execution}"), f"mlrelay load {request.run_id}"

@@ -148,11 +148,14 @@ def migration_sqls(target: PredictionsTable, columns: list[str]) -> list[str]:
     ]
 
 
-def load_sqls(target: PredictionsTable, request: LoadRequest, explanations_manifest: str | None = None) -> list[str]:
-    """`explanations_manifest`: the run's explanation rows, replaced in the same transaction as its predictions."""
+def load_sqls(
+    target: PredictionsTable, request: LoadRequest, explanations_manifest: str | None = None, explained: bool = False,
+) -> list[str]:
+    """`explained`: the run explains its predictions, whose rows replace any it had in the same transaction; from the
+    files `explanations_manifest` names (None: it explained none, and keeps none)."""
     staging = f"stage_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
     columns = ", ".join(PREDICTION_COLUMNS)
-    explained = _explanation_sqls(target, request, explanations_manifest) if explanations_manifest else []
+    explanations = _explanation_sqls(target, request, explanations_manifest) if explained else []
     return [
         f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), predicted_label VARCHAR(256), predicted_value VARCHAR(64), "
         "probabilities VARCHAR(4096))",
@@ -169,19 +172,22 @@ def load_sqls(target: PredictionsTable, request: LoadRequest, explanations_manif
         f"{_literal(request.run_id, 'run id')}, {_literal(request.mode, 'mode')}, "
         f"CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP) FROM {staging}",
         f"DROP TABLE {staging}",
-        *explained,
+        *explanations,
     ]
 
 
-def _explanation_sqls(target: PredictionsTable, request: LoadRequest, manifest: str) -> list[str]:
+def _explanation_sqls(target: PredictionsTable, request: LoadRequest, manifest: str | None) -> list[str]:
     table = explanations_table(target)
     run = _literal(request.run_id, "run id")
     staging = f"explain_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
     file_columns = ", ".join(EXPLANATION_FILE_COLUMNS)
+    cleared = [f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_EXPLANATIONS_COLUMNS})",
+               # Checked identifier and literal (bandit B608).
+               f"DELETE FROM {table.qualified} WHERE run_id = {run}"]  # nosec B608
+    if manifest is None:
+        return cleared
     return [
-        f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_EXPLANATIONS_COLUMNS})",
-        # Checked identifier and literal (bandit B608).
-        f"DELETE FROM {table.qualified} WHERE run_id = {run}",  # nosec B608
+        *cleared,
         f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), feature_rank VARCHAR(8), feature VARCHAR(256), "
         "feature_value VARCHAR(256), attribution VARCHAR(64), explained VARCHAR(256))",
         f"COPY {staging} ({file_columns}) FROM {_literal(manifest, 'S3 URI')} "

@@ -83,10 +83,13 @@ def recorded_inputs(record: RunRecord) -> list[RecordedInput]:
     if record.workflow not in CONFIG_STEP or record.failed_state not in READ_BY_THE_PIPELINE:
         return []
     try:
-        settings = json.loads(record.resume_input)["training"]["settings"]
+        state = json.loads(record.resume_input)
+        settings = state["training"]["settings"]
         parameters = settings["pipeline_parameters"]
     except (json.JSONDecodeError, KeyError, TypeError):
         return []
+    if (state.get("config") or {}).get("reproduces"):
+        return []  # a reproduction reads its recorded copies, whatever the sources hold now
     values = {p["Name"]: p["Value"] for p in parameters}
     # the pipeline reads pinned copies (chalicelib/shared/pinning.py): what may have changed is their source
     sources = {"table": "InputDataUri", "code bundle": "CodeUri"}

@@ -15,10 +15,13 @@ from typing import Any
 PINS_PREFIX = "inputs"
 MANIFEST = "manifest.json"
 MAX_COPY_BYTES = 5 * 1024**3  # one CopyObject's limit
+# What the training step copies within its time (chalicelib/training/steps.py): a larger table is read where it is.
+MAX_PIN_FILES = 1000
+MAX_PIN_BYTES = 10 * 1024**3
 
 
 class InputTooLargeToPinError(ValueError):
-    """A file over what one CopyObject copies."""
+    """More files or bytes than a run's first step copies, or a file over what one CopyObject copies."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class PinnedInput:
     identity: str  # S3Objects.identity of the source when it was copied
     files: tuple[FileVersion, ...]
     header_sha256: str = ""  # a table's first line, as bytes
+    sha256: str = ""  # a code bundle's bytes
 
     @property
     def size(self) -> int:
@@ -43,12 +47,13 @@ class PinnedInput:
 
     def manifest(self) -> dict[str, Any]:
         return {"source": self.source, "uri": self.uri, "identity": self.identity, "header_sha256": self.header_sha256,
-                "files": [asdict(f) for f in self.files]}
+                "sha256": self.sha256, "files": [asdict(f) for f in self.files]}
 
     @classmethod
     def from_manifest(cls, document: dict[str, Any]) -> PinnedInput:
         return cls(source=document["source"], uri=document["uri"], identity=document["identity"],
-                   files=tuple(FileVersion(**f) for f in document["files"]), header_sha256=document.get("header_sha256", ""))
+                   files=tuple(FileVersion(**f) for f in document["files"]), header_sha256=document.get("header_sha256", ""),
+                   sha256=document.get("sha256", ""))
 
 
 def pin_base(kind: str, source: str, identity: str) -> str:
@@ -81,13 +86,17 @@ def pinned_uri(bucket: str, base: str, kind: str, files: list[FileVersion], sour
     return f"s3://{bucket}/{base}/data/"
 
 
-def check_copyable(uri: str, files: list[FileVersion]) -> None:
+def check_pinnable(uri: str, files: list[FileVersion]) -> None:
+    """Refuse what the run's first step cannot copy in its time, or at all (the caller then reads `uri` where it is)."""
     for f in files:
         if f.size > MAX_COPY_BYTES:
-            raise InputTooLargeToPinError(
-                f"{uri}: {f.key} is {f.size / 1024**3:.1f} GiB, over the 5 GiB one copy can pin; "
-                "split the table into several files under a prefix and name the prefix in data.uri"
-            )
+            raise InputTooLargeToPinError(f"{uri}: {f.key} is {f.size / 1024**3:.1f} GiB, over the 5 GiB one copy takes")
+    total = sum(f.size for f in files)
+    if len(files) > MAX_PIN_FILES or total > MAX_PIN_BYTES:
+        raise InputTooLargeToPinError(
+            f"{uri} holds {len(files):,} files, {total / 1024**3:.1f} GiB: over the {MAX_PIN_FILES:,} files or "
+            f"{MAX_PIN_BYTES // 1024**3} GiB a run copies before it starts"
+        )
 
 
 def header_digest(first_bytes: bytes) -> str:

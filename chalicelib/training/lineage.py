@@ -18,6 +18,7 @@ from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.requests import RegisterStep
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+MAX_FILES_IN_RECORD = 100  # a table's first files in the models table's item (400 KB at most); its manifest has them all
 
 
 def lineage_record(ports: TrainingPorts, request: RegisterStep, status: str, artifact: dict[str, str]) -> dict[str, Any]:
@@ -26,7 +27,6 @@ def lineage_record(ports: TrainingPorts, request: RegisterStep, status: str, art
     table = _input(ports, parameters["InputDataUri"], parameters.get("InputDataVersion", "unknown"))
     table["rows"] = _rows(ports, request)
     code = _input(ports, parameters["CodeUri"], parameters.get("CodeVersion", "unknown"))
-    code["sha256"] = ports.s3.fingerprint(parameters["CodeUri"]).sha256
     evaluation = baseline_uri(ports.artifact_bucket, request.model_name, request.run_id)
     reproduces = request.config.reproduces
     return {
@@ -39,7 +39,7 @@ def lineage_record(ports: TrainingPorts, request: RegisterStep, status: str, art
         "pipeline_execution_arn": request.pipeline_execution_arn,
         "judged_against": decision.get("baseline_version"),
         "decision": status,
-        "decided_by": "a person (mlrelay models approve or reject)" if status == "PendingManualApproval"
+        "decided_by": "nobody yet: it waits for a person (mlrelay models approve or reject)" if status == "PendingManualApproval"
         else "mlrelay (the training run's rules)",
         "summary": decision["summary"],
         "evaluation": f"{evaluation}metrics.json",
@@ -53,21 +53,30 @@ def lineage_record(ports: TrainingPorts, request: RegisterStep, status: str, art
 def write_index_entry(ports: TrainingPorts, model_name: str, version: int, lineage: dict[str, Any]) -> None:
     """The version under its table's URI in the lineage index (chalicelib/shared/lineage_index.py)."""
     table = lineage["table"]
+    files = table["files"]
+    if table.get("file_count", len(files)) > len(files):  # the record keeps the first ones: the manifest has them all
+        files = _manifest(ports, table["pinned_uri"]).manifest()["files"]
     ports.s3.put_json(ports.artifact_bucket, index_key(table["uri"], lineage["run_id"]), {
         "uri": table["uri"], "kind": "training", "model_name": model_name, "version": version, "run_id": lineage["run_id"],
-        "files": table["files"], "identity": table["identity"], "at": lineage["recorded_at"],
+        "files": files, "identity": table["identity"], "at": lineage["recorded_at"],
     })
 
 
 def _input(ports: TrainingPorts, uri: str, identity: str) -> dict[str, Any]:
     """A pinned input described by its manifest; an input the run read where it was, by its URI and identity only."""
     if not is_pinned(uri, ports.artifact_bucket):
-        return {"uri": uri, "pinned_uri": None, "identity": identity, "files": [], "size": None, "header_sha256": ""}
-    bucket, _, key = manifest_uri(uri).removeprefix("s3://").partition("/")
-    pinned = PinnedInput.from_manifest(ports.s3.read_json(bucket, key, MAX_DOCUMENT_BYTES))
-    manifest = pinned.manifest()
-    return {"uri": pinned.source, "pinned_uri": pinned.uri, "identity": pinned.identity, "files": manifest["files"],
-            "size": pinned.size, "header_sha256": pinned.header_sha256}
+        return {"uri": uri, "pinned_uri": None, "identity": identity, "files": [], "file_count": None, "size": None,
+                "header_sha256": "", "sha256": None}
+    pinned = _manifest(ports, uri)
+    files = pinned.manifest()["files"]
+    return {"uri": pinned.source, "pinned_uri": pinned.uri, "manifest": manifest_uri(uri), "identity": pinned.identity,
+            "files": files[:MAX_FILES_IN_RECORD], "file_count": len(files), "size": pinned.size,
+            "header_sha256": pinned.header_sha256, "sha256": pinned.sha256 or None}
+
+
+def _manifest(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
+    bucket, _, key = manifest_uri(pinned_uri).removeprefix("s3://").partition("/")
+    return PinnedInput.from_manifest(ports.s3.read_json(bucket, key, MAX_DOCUMENT_BYTES))
 
 
 def _rows(ports: TrainingPorts, request: RegisterStep) -> dict[str, int] | None:

@@ -13,7 +13,7 @@ from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import ConfigRef, TrainingOutcome
 from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.observability import logger
-from chalicelib.shared.pinning import PinnedInput, manifest_uri
+from chalicelib.shared.pinning import InputTooLargeToPinError, PinnedInput, manifest_uri
 from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.lineage import lineage_record, write_index_entry
@@ -33,6 +33,7 @@ from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterS
 
 MAX_METRICS_BYTES = 1024 * 1024
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
 MAX_JUDGEMENTS = 3  # of one candidate against a pointer that keeps moving, before the step gives up
 _OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "PendingManualApproval": "model_pending_approval"}
 
@@ -86,11 +87,15 @@ def _recorded_pin(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
 
 def _pin(ports: TrainingPorts, uri: str, kind: str) -> PinnedInput | None:
     """`uri` copied as it is now; None (the run reads `uri` itself, and its lineage says so) when this role may not
-    read it."""
+    read it or it is too large to copy before the run starts. Anything else fails the step (a file that changed while
+    it was copied: its retry copies what is there then)."""
     try:
         return ports.s3.pin(uri, ports.artifact_bucket, kind)
+    except InputTooLargeToPinError as err:
+        logger.warning("a run input too large to pin: the run reads it where it is", extra={"uri": uri, "error": str(err)})
+        return None
     except AwsError as err:
-        if isinstance(err, NotFoundError):
+        if err.code not in ACCESS_DENIED_CODES:
             raise
         logger.warning("cannot pin a run input: the run reads it where it is", extra={"uri": uri, "error": str(err)})
         return None
@@ -147,13 +152,14 @@ def register_model(request: RegisterStep, ports: TrainingPorts) -> dict[str, Any
     if record is None:
         request = judged_against_the_approved(request, ports.models.approved(request.model_name))
         record = _new_version(request, ports)
-    if record.lineage:  # again on a retry: what the first attempt did not get to (each write finds what it wrote)
+    if record.lineage:  # again on a retry: the index entry may be what the first attempt did not write
         write_index_entry(ports, record.model_name, record.version, record.lineage)
-        ports.registry.record_lineage(record.model_name, record.version, record.model_package_arn, record.lineage)
     if record.status == "Approved" and request.approval is not None:
         record, request = _take_the_pointer(record, request, ports)
     elif record.status == "Approved":  # an execution started before the rules travelled with the request
         ports.models.point_to(record)
+    if record.lineage:
+        _record_in_sagemaker(ports, record)
     decision = request.decision
     outcome = TrainingOutcome(
         kind=_OUTCOME_KINDS[record.status],
@@ -175,6 +181,16 @@ def register_model(request: RegisterStep, ports: TrainingPorts) -> dict[str, Any
         "model_package_arn": record.model_package_arn,
         "notification": outcome.model_dump(mode="json"),
     }
+
+
+def _record_in_sagemaker(ports: TrainingPorts, record: VersionRecord) -> None:
+    """The version's lineage as SageMaker lineage entities, after its decision took effect: a lineage service that
+    refuses does not hold a promotion back (`mlrelay models lineage --sagemaker` then shows what is missing)."""
+    try:
+        ports.registry.record_lineage(record.model_name, record.version, record.model_package_arn, record.lineage)
+    except AwsError as err:
+        logger.warning("cannot record the version's lineage in SageMaker", extra={
+            "model_name": record.model_name, "version": record.version, "error": str(err)})
 
 
 def judged_against_the_approved(request: RegisterStep, approved: VersionRecord | None) -> RegisterStep:
@@ -235,6 +251,8 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
     # the exact bytes this version is: inference checks them before it uses the artifact (chalicelib/inference/plan.py)
     artifact = ports.s3.fingerprint(model_data)
     artifact_fields = {"uri": artifact.uri, "version_id": artifact.version_id, "sha256": artifact.sha256}
+    # read before the package exists: a failure here leaves nothing registered, so a retry registers one version
+    lineage = lineage_record(ports, request, status, artifact_fields)
     arn = ports.registry.register(
         model_name=request.model_name,
         status=status,
@@ -265,7 +283,7 @@ def _new_version(request: RegisterStep, ports: TrainingPorts) -> VersionRecord:
         history=[{"at": created_at, "actor": "mlrelay (the training run's rules)", "action": "register", "from": "",
                   "to": status, "reason": decision["summary"], "source": "mlrelay"}],
         artifact=artifact_fields,
-        lineage=lineage_record(ports, request, status, artifact_fields),
+        lineage=lineage,
     )
     ports.models.put(record)
     return record

@@ -61,7 +61,8 @@ def _reproduce(console: Console, checks: Checks, stack: EmbeddedStack, versions:
     rows = metric_comparison(first.metrics, again.metrics)
     table = Table("metric", "v1", "± std", f"v{again.version} (reproduced)", box=None, padding=(0, 2))
     for row in rows:
-        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}", f"{row['reproduced']:.4f}")
+        again_value = "-" if row["reproduced"] is None else f"{row['reproduced']:.4f}"
+        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}", again_value)
     console.print(table)
     checks.check(all(row["same"] for row in rows) and again.lineage["table"]["files"] == first.lineage["table"]["files"],
                  f"v{again.version} read v1's table version and matches every one of its {len(rows)} metrics; "

@@ -55,6 +55,10 @@ def surrogate_of(frame, predictions, task, features, domains, sample_rows, seed=
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     rows = np.random.default_rng(seed).permutation(len(frame))[:sample_rows]
+    if task != "regression":  # every predicted class in the sample, so that each has attributions of its own
+        labels = np.asarray(predictions, dtype=object).astype(str)
+        missing = sorted(set(labels) - set(labels[rows]))
+        rows = np.concatenate([rows, [int(np.flatnonzero(labels == label)[0]) for label in missing]]).astype(int)
     x = encode(frame.iloc[rows].reset_index(drop=True), features, domains)
     target = np.asarray(predictions, dtype=object)[rows]
     if task == "regression":
@@ -99,7 +103,7 @@ def local_explanations(frame, predictions, task, features, domains, background, 
     class), against the training background (interventional SHAP, as Clarify computes against its baseline).
 
     Returns (positions in frame of the items explained: all, or a random max_items of them, in order; a frame of
-    position, rank, feature, attribution)."""
+    position, rank, feature, attribution, and the surrogate's class whose attributions they are: empty for regression)."""
     surrogate, _, _ = surrogate_of(frame, predictions, task, features, domains, sample_rows, seed)
     positions = np.arange(len(frame))
     if len(frame) > max_items:
@@ -109,11 +113,13 @@ def local_explanations(frame, predictions, task, features, domains, background, 
     explainer = shap_module().TreeExplainer(surrogate, data=centres, feature_perturbation="interventional")
     values = explainer.shap_values(x, check_additivity=False)
     values = np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
-    if values.ndim == 3:  # one column per class: the predicted class's
+    explained = np.full(len(positions), "", dtype=object)
+    if values.ndim == 3:  # one column per class: the predicted class's (the surrogate was fitted with every one)
         column = {str(name): i for i, name in enumerate(surrogate.classes_)}
         predicted = np.asarray(predictions, dtype=object)[positions].astype(str)
-        index = np.array([column.get(p, 0) for p in predicted])
+        index = np.array([column[p] for p in predicted])
         values = values[np.arange(len(values)), :, index]
+        explained = np.asarray(surrogate.classes_, dtype=object)[index]
     k = min(top_k, len(features))
     top = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
     names = np.asarray(features, dtype=object)
@@ -122,6 +128,7 @@ def local_explanations(frame, predictions, task, features, domains, background, 
         "rank": np.tile(np.arange(1, k + 1), len(positions)),
         "feature": names[top].ravel(),
         "attribution": np.take_along_axis(values, top, axis=1).ravel(),
+        "explained": np.repeat(explained, k),
     })
     return positions, ranked
 

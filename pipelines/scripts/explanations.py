@@ -57,7 +57,7 @@ def explain(spec, baseline, table, predictions, ids, domains, output, output_uri
         "feature": ranked["feature"].to_numpy(),
         "feature_value": pd.Series(shown[ranked["position"].to_numpy(), column]).str.slice(0, 256).to_numpy(),
         "attribution": ranked["attribution"].to_numpy(),
-        "explained": "" if spec["task"] == "regression" else np.asarray(predictions, dtype=object)[ranked["position"].to_numpy()],
+        "explained": ranked["explained"].to_numpy(),
     })
     write_parts(folder, f"{output_uri.rstrip('/')}/{FOLDER}", rows)
     return {"k": top_k, "items": int(len(positions)), "of": int(len(table)), "sampled": bool(len(positions) < len(table)),

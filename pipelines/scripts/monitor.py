@@ -86,7 +86,7 @@ def monitor(spec, baseline, table, predictions, selection, output, output_uri, i
         now, ndcg = sample["features"], attribution.ndcg(trained, sample["features"])
         write_json(output, "attributions.json", sample)
     explained = None
-    if ids_directory is not None:
+    if ids_directory is not None and settings.get("explain_predictions"):
         explained = explanations.explain(spec, baseline, table, predictions, explanations.read_ids(ids_directory),
                                          data_profile.domains(baseline["constraints"]), output, output_uri)
     drifted = sorted((r for r in results if r["drifted"]), key=lambda r: -severity(r))

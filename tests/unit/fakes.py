@@ -23,7 +23,16 @@ from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
 from chalicelib.shared.naming import model_role_name, model_role_path
-from chalicelib.shared.pinning import MANIFEST, FileVersion, PinnedInput, copy_key, header_digest, pin_base, pinned_uri
+from chalicelib.shared.pinning import (
+    MANIFEST,
+    FileVersion,
+    PinnedInput,
+    check_pinnable,
+    copy_key,
+    header_digest,
+    pin_base,
+    pinned_uri,
+)
 from chalicelib.shared.ports import Ports
 from chalicelib.shared.runs import ResumeEntry, RunRecord
 
@@ -107,15 +116,17 @@ class FakeS3:
         source_bucket, _, source_key = uri.removeprefix("s3://").partition("/")
         files = self.file_versions(uri)
         if not files:
-            raise NotFoundError(f"{uri} holds no file to read", "NoSuchKey")
+            raise NotFoundError(f"{uri} holds no file to read: upload the table there, or fix the config's URI", "NoSuchKey")
         base = pin_base(kind, uri, self.identity(uri))
         if self.objects.get((bucket, f"{base}/{MANIFEST}")):
             return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", 1 << 24))
+        check_pinnable(uri, files)
         for f in files:
             self.put(bucket, copy_key(base, kind, f.key, source_key), self.objects[(source_bucket, f.key)][-1])
-        first = self.objects[(source_bucket, files[0].key)][-1]
+        first = next((self.objects[(source_bucket, f.key)][-1] for f in files if f.size), b"")
         pinned = PinnedInput(uri, pinned_uri(bucket, base, kind, files, source_key), self.identity(uri), tuple(files),
-                             header_digest(first) if kind == "tables" else "")
+                             header_digest(first) if kind == "tables" and first else "",
+                             hashlib.sha256(first).hexdigest() if kind == "code" else "")
         self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())
         return pinned
 

@@ -46,6 +46,18 @@ def test_each_item_gets_its_top_k_features_ranked_by_absolute_shap_value_for_its
     assert [str(items[f][0]) for f in first["feature"]] == first["value"].astype(str).tolist()
 
 
+def test_a_class_predicted_once_is_explained_as_itself_however_small_the_surrogates_sample(tmp_path):
+    items = synthesize(400, seed=4)
+    items.loc[7, "package_type"] = "RARE"  # the model's prediction for one item only
+    settings = {**MonitoringSettings().resolved(), "explain_predictions": 2, "attribution_sample_rows": 50}
+
+    _, rows, _ = run(tmp_path, items, settings)
+
+    assert rows[rows["item_id"] == "item-7"]["explained"].tolist() == ["RARE", "RARE"]
+    assert (rows.groupby("item_id")["explained"].first() == items["package_type"].set_axis([f"item-{i}" for i in range(400)])
+            .loc[rows.groupby("item_id")["explained"].first().index]).all()
+
+
 def test_a_run_over_the_limit_explains_a_sample_and_says_so_and_zero_asks_for_nothing(tmp_path):
     items = synthesize(500, seed=3)
     settings = {**MonitoringSettings().resolved(), "explain_predictions": 2, "explain_max_items": 100}

@@ -57,6 +57,16 @@ def test_a_run_names_the_table_and_bundle_it_read_but_not_those_it_could_not_loo
     assert recorded_inputs(failed("WaitForTrainingPipeline")) == []  # recorded before runs kept what they read
 
 
+def test_a_pinned_run_names_the_sources_of_its_copies_and_a_reproduction_names_none():
+    pinned = read_inputs()
+    pinned["training"]["settings"]["inputs"] = {"table": {"source": "s3://data/pt.csv", "pinned": "s3://b/inputs/tables/d/data/"}}
+    pinned["training"]["settings"]["pipeline_parameters"][0]["Value"] = "s3://b/inputs/tables/d/data/"  # what the pipeline read
+    reproduction = {**pinned, "config": {**pinned.get("config", {}), "reproduces": {"model_name": "pt", "version": 1}}}
+
+    assert recorded_inputs(failed("WaitForTrainingPipeline", pinned))[0] == RecordedInput("table", "s3://data/pt.csv", "etag:t1")
+    assert recorded_inputs(failed("WaitForTrainingPipeline", reproduction)) == []  # it reads its copies, whatever changed
+
+
 def test_a_changed_table_sends_a_plain_resume_back_to_the_config_so_the_pipeline_reads_it_again():
     table = recorded_inputs(failed("WaitForTrainingPipeline", read_inputs()))[0]
 

@@ -79,7 +79,7 @@ def test_the_ddl_names_every_column_of_the_documented_table():
 
 def test_a_runs_explanations_are_replaced_in_the_loads_transaction_only_when_it_has_them():
     manifest = "s3://mlrelay-dev-1-us-east-1/runs/m/r/monitoring/explanations/manifest.json"
-    sqls = load_sqls(TARGET, REQUEST, manifest)
+    sqls = load_sqls(TARGET, REQUEST, manifest, explained=True)
 
     explained = sqls[5:]
     assert [s.split()[0] for s in explained] == ["CREATE", "DELETE", "CREATE", "COPY", "INSERT", "DROP"]
@@ -88,6 +88,7 @@ def test_a_runs_explanations_are_replaced_in_the_loads_transaction_only_when_it_
     assert f"FROM '{manifest}'" in explained[3] and explained[3].endswith("FORMAT AS CSV MANIFEST EMPTYASNULL")
     assert "CAST(feature_rank AS SMALLINT)" in explained[4] and "CAST(attribution AS DOUBLE PRECISION)" in explained[4]
     assert load_sqls(TARGET, REQUEST) == sqls[:5]
+    assert load_sqls(TARGET, REQUEST, None, explained=True) == sqls[:7]  # none this time: the run keeps none
     assert create_table_sqls(TARGET)[-1].startswith("CREATE TABLE IF NOT EXISTS mlrelay.explanations (")
     with pytest.raises(UnsafeSqlValueError, match="expected shape"):
-        load_sqls(TARGET, REQUEST, "s3://b/x' IAM_ROLE 'y")
+        load_sqls(TARGET, REQUEST, "s3://b/x' IAM_ROLE 'y", explained=True)
