@@ -15,6 +15,9 @@ from parliament import analyze_policy_string
 ACCEPTED = {
     ("RESOURCE_MISMATCH", "states:DescribeExecution"): "parliament 1.6.4's data lists only the express execution ARN for "
     "states:DescribeExecution; the Service Authorization Reference lists the standard execution ARN the policy names",
+    ("RESOURCE_MISMATCH", "sagemaker:AddAssociation"): "the reference lists five resource types for "
+    "sagemaker:AddAssociation, any two of which an association joins; the training step only associates lineage artifacts "
+    "with its stage's contexts (chalicelib/aws/sagemaker_lineage.py), the two the policy names",
 }
 
 

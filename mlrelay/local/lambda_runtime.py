@@ -142,8 +142,9 @@ class LocalLambdaRuntime:
         with self._lock:
             return not self._pending
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, wait: bool = True) -> None:
+        """`wait=False`: what still runs is left to a process about to exit (EmbeddedStack.stop with stop_jobs)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def count(self, function_name: str) -> int:
         return sum(1 for i in self.invocations if i.function_name == function_name)

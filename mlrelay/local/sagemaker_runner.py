@@ -145,8 +145,9 @@ class LocalPipelineRunner:
         with self._lock:
             return not self._pending
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, wait: bool = True) -> None:
+        """`wait=False`: what still runs is left to a process about to exit (EmbeddedStack.stop with stop_jobs)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def _schedule(self, pipeline: Any, execution: Any) -> None:
         future = self._pool.submit(self._run_guarded, pipeline, execution)

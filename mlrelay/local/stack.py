@@ -112,6 +112,7 @@ class EmbeddedStack:
         self._applied: AppliedStack | None = None
         self._info: StackInfo | None = None
         self._cleanup = ExitStack()
+        self._abandon_work = False  # a stop that gave up waiting: the shutdown does not wait for what still runs
 
     @property
     def applied(self) -> AppliedStack:
@@ -156,8 +157,10 @@ class EmbeddedStack:
             undo.enter_context(job_processes.recorded_in(self.process_file, os.getpid(), self._work_dir))
         undo.callback(clients.reset)
         undo.callback(shutil.rmtree, self._work_dir, True)
-        for component in (self.warehouse, self.runtime, self.pipelines):
-            undo.callback(component.shutdown)
+        undo.callback(self.warehouse.shutdown)
+        # These run after the emulator stopped: work still in flight then only retries against it until its timeouts
+        # (a Lambda's, minutes), which a person's stop does not wait for.
+        undo.callback(self._shut_down_workers)
         undo.enter_context(_process_state_restored())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         # moto's Step Functions interpreter logs every caught task error at length;
@@ -324,8 +327,13 @@ class EmbeddedStack:
             logger.warning("the stack stopped with work still running after %.0f s", timeout_seconds)
             if not stop_jobs:
                 raise
+            self._abandon_work = True  # the process exits next (mlrelay local up): nothing waits for that work
         finally:
             self._cleanup.close()
+
+    def _shut_down_workers(self) -> None:
+        self.pipelines.shutdown(wait=not self._abandon_work)
+        self.runtime.shutdown(wait=not self._abandon_work)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
