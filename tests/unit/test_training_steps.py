@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib.aws.errors import NotFoundError
+from chalicelib.aws.errors import AwsError, NotFoundError
 from chalicelib.aws.sagemaker import PipelineDescription
 from chalicelib.config.judging import PromotionRules
+from chalicelib.shared import pinning
 from chalicelib.shared.lineage_index import index_key
 from chalicelib.shared.messages import ConfigRef, Reproduction
 from chalicelib.shared.model_pipelines import copy_name
@@ -294,3 +295,37 @@ def test_a_reproduction_reads_the_recorded_copies_after_the_table_changed_and_wa
     assert ports.s3.read(pinned_bucket, f"{pinned_prefix}{table_key.rsplit('/', 1)[-1]}", None, 100).data == (
         b"length_cm,package_type\n1,BOX\n")
     assert again["approval"]["mode"] == "manual" and first["approval"]["mode"] == "auto"
+
+
+def load(ports, run_id="train-pt-9"):
+    version = ports.s3.put("b", "configs/train/pt.json", json.dumps(valid_config()).encode())
+    ref = ConfigRef(bucket="b", key="configs/train/pt.json", version_id=version)
+    settings = load_training_settings(LoadConfigStep(step="load_config", run_id=run_id, model_name=MODEL, config=ref), ports)
+    return settings, {p["Name"]: p["Value"] for p in settings["pipeline_parameters"]}
+
+
+def test_a_table_over_the_pinning_limits_or_a_bundle_this_role_may_not_read_is_read_where_it_is(ports, monkeypatch):
+    table_bucket, _, table_key = valid_config()["data"]["uri"].removeprefix("s3://").partition("/")
+    ports.s3.put(table_bucket, table_key, b"length_cm,package_type\n3,BAG\n")  # not pinned yet
+    monkeypatch.setattr(pinning, "MAX_PIN_BYTES", 10)  # its 29 bytes are over it
+    pin = ports.s3.pin
+
+    def denied_for_code(uri, bucket, kind):
+        if kind == "code":
+            raise AwsError(f"cannot copy {uri}: AccessDenied", "AccessDenied")
+        return pin(uri, bucket, kind)
+
+    monkeypatch.setattr(ports.s3, "pin", denied_for_code)
+    settings, parameters = load(ports)
+
+    assert parameters["InputDataUri"] == valid_config()["data"]["uri"] and parameters["InputDataVersion"].startswith("etag:")
+    assert parameters["CodeUri"].startswith("s3://b/code/") and settings["inputs"] == {}
+
+
+def test_a_file_that_changed_while_it_was_copied_fails_the_step_for_its_retry(ports, monkeypatch):
+    def changed(uri, bucket, kind):
+        raise AwsError(f"cannot copy {uri}: PreconditionFailed", "PreconditionFailed")
+
+    monkeypatch.setattr(ports.s3, "pin", changed)
+    with pytest.raises(AwsError, match="PreconditionFailed"):
+        load(ports)
