@@ -96,6 +96,8 @@ def data_command(
         console.print(f"no run has read {uri}{f' version {version_id}' if version_id else ''} since mlrelay kept lineage")
         return
     table = Table("at", "read by", "model", "version", "run", "object versions", box=None, padding=(0, 2))
+    for column in table.columns:
+        column.overflow = "fold"  # run and version ids whole, to copy: wrapped, never cut to fit the terminal
     for run in runs:
         kind = "training" if run["kind"] == "training" else f"inference ({run.get('mode', '')})"
         files = ", ".join(f["version_id"] for f in run["files"][:3]) + (", …" if len(run["files"]) > 3 else "")

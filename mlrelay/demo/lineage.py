@@ -38,6 +38,8 @@ def lineage(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
     console.print(f"\n   mlrelay lineage data {table_uri}")
     readers = runs_that_read(stack.client("s3"), stack.info.outputs["ConfigBucketName"], table_uri, None)
     shown = Table("read by", "model", "version", "run", box=None, padding=(0, 2))
+    for column in shown.columns:
+        column.overflow = "fold"  # run ids whole, to copy: wrapped, never cut
     for run in readers:
         shown.add_row(run["kind"] + (f" ({run['mode']})" if run.get("mode") else ""), run["model_name"], f"v{run['version']}",
                       run["run_id"])
