@@ -88,7 +88,7 @@ def _recorded_pin(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
 def _pin(ports: TrainingPorts, uri: str, kind: str) -> PinnedInput | None:
     """`uri` copied as it is now; None (the run reads `uri` itself, and its lineage says so) when this role may not
     read it or it is too large to copy before the run starts. Anything else fails the step (a file that changed while
-    it was copied: its retry copies what is there then)."""
+    it was copied: a resume copies what is there then)."""
     try:
         return ports.s3.pin(uri, ports.artifact_bucket, kind)
     except InputTooLargeToPinError as err:

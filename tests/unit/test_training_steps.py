@@ -322,7 +322,7 @@ def test_a_table_over_the_pinning_limits_or_a_bundle_this_role_may_not_read_is_r
     assert parameters["CodeUri"].startswith("s3://b/code/") and settings["inputs"] == {}
 
 
-def test_a_file_that_changed_while_it_was_copied_fails_the_step_for_its_retry(ports, monkeypatch):
+def test_a_file_that_changed_while_it_was_copied_fails_the_step_for_a_resume(ports, monkeypatch):
     def changed(uri, bucket, kind):
         raise AwsError(f"cannot copy {uri}: PreconditionFailed", "PreconditionFailed")
 
