@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.table import Table
 from rich.tree import Tree
 
 from chalicelib.aws.model_versions import VersionRecord
@@ -102,3 +103,24 @@ def metric_comparison(original: dict[str, Any], reproduced: dict[str, Any]) -> l
             "same": again is not None and abs(again - metric["value"]) <= deviation + 1e-12,
         })
     return rows
+
+
+def comparison_table(rows: list[dict[str, Any]], original: int, reproduced: int) -> Table:
+    """`metric_comparison`'s rows for people: the original version's metrics beside the reproduction's."""
+    table = Table("metric", f"v{original}", "± std", f"v{reproduced} (reproduced)", "same", box=None, padding=(0, 2))
+    for row in rows:
+        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}",
+                      "-" if row["reproduced"] is None else f"{row['reproduced']:.4f}", "yes" if row["same"] else "NO")
+    return table
+
+
+def readers_table(runs: list[dict[str, Any]]) -> Table:
+    """`runs_that_read`'s documents for people, run and version ids wrapped, never cut to fit the terminal (to copy)."""
+    table = Table("at", "read by", "model", "version", "run", "object versions", box=None, padding=(0, 2))
+    for column in table.columns:
+        column.overflow = "fold"
+    for run in runs:
+        kind = "training" if run["kind"] == "training" else f"inference ({run.get('mode', '')})"
+        files = ", ".join(f["version_id"] for f in run["files"][:3]) + (", …" if len(run["files"]) > 3 else "")
+        table.add_row(run["at"][:19], kind, run["model_name"], f"v{run['version']}", run["run_id"], files)
+    return table

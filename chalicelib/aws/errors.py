@@ -19,6 +19,8 @@ NOT_FOUND_CODES = frozenset(
      "ResourceNotFound"}  # the last: SageMaker's pipelines and executions
 )
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# Codes by which S3 says the caller may not read or write an object.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
 
 
 class AwsError(RuntimeError):

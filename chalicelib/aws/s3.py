@@ -15,6 +15,7 @@ from chalicelib.aws.clients import client
 from chalicelib.aws.errors import NotFoundError, translated
 from chalicelib.shared.pinning import (
     MANIFEST,
+    MAX_MANIFEST_BYTES,
     FileVersion,
     PinnedInput,
     check_pinnable,
@@ -46,6 +47,16 @@ class Fingerprint:
 def listing_identity(files: list[str]) -> str:
     """The identity of a prefix from its sorted "key etag" lines (the fake S3 of the tests uses it too)."""
     return f"files:{len(files)}:{hashlib.sha256(chr(10).join(files).encode()).hexdigest()[:16]}"
+
+
+def is_the_object(files: list[FileVersion], key: str) -> bool:
+    """Whether a URI's files are the one object its key names, not files under it as a prefix."""
+    return len(files) == 1 and files[0].key == key
+
+
+def files_identity(files: list[FileVersion], key: str) -> str:
+    """S3Objects.identity of the files a URI with `key` names: the object's ETag, or every file's key and ETag."""
+    return f"etag:{files[0].etag}" if is_the_object(files, key) else listing_identity(sorted(f'{f.key} "{f.etag}"' for f in files))
 
 
 def tar_gz_holds_files(data: bytes) -> bool:
@@ -105,13 +116,7 @@ class S3Objects:
         """What names the bytes a table or bundle URI holds now, without reading them: the object's ETag, or for
         a prefix every CSV file's key and ETag. Equal identities mean equal content (a run's steps reuse work on it)."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        if key and not key.endswith("/"):  # a "folder/" key is at most the console's empty marker: the files count
-            try:
-                with translated(f"cannot look up {uri}"):
-                    return f"etag:{str(self._client.head_object(Bucket=bucket, Key=key)['ETag']).strip(chr(34))}"
-            except NotFoundError:
-                pass  # not an object: a prefix of files, as the pipeline's Split reads it
-        return listing_identity(sorted(f"{item['Key']} {item['ETag']}" for item in self._files_under(bucket, key, ".csv")))
+        return files_identity(self._listed_files(bucket, key), key)
 
     def archive_holds_files(self, uri: str, max_bytes: int = 1024 * 1024) -> bool:
         """Whether a .tar.gz holds a file; one over `max_bytes` is taken to (only a small archive can be empty)."""
@@ -185,14 +190,11 @@ class S3Objects:
     def file_versions(self, uri: str, suffix: str = ".csv") -> list[FileVersion]:
         """Every file a table or bundle URI names now, with its version: the object, or the files under it as a prefix."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
-        if key and not key.endswith("/"):
-            try:
-                return [self._file_version(bucket, key)]
-            except NotFoundError:
-                pass  # a prefix of files
-        keys = [str(item["Key"]) for item in self._files_under(bucket, key, suffix)]
+        listed = self._listed_files(bucket, key, suffix)
+        if is_the_object(listed, key):
+            return listed  # its HEAD gave its version
         with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-            return list(pool.map(lambda each: self._file_version(bucket, each), keys))
+            return list(pool.map(lambda each: self._file_version(bucket, each.key), listed))
 
     def _file_version(self, bucket: str, key: str) -> FileVersion:
         with translated(f"cannot look up s3://{bucket}/{key}"):
@@ -208,11 +210,10 @@ class S3Objects:
         listed = self._listed_files(source_bucket, source_key)
         if not listed:
             raise NotFoundError(f"{uri} holds no file to read: upload the table there, or fix the config's URI", "NoSuchKey")
-        single = len(listed) == 1 and listed[0].key == source_key
-        identity = f"etag:{listed[0].etag}" if single else listing_identity(sorted(f'{f.key} "{f.etag}"' for f in listed))
+        identity = files_identity(listed, source_key)
         base = pin_base(kind, uri, identity)
         try:
-            return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", 16 * 1024 * 1024))
+            return PinnedInput.from_manifest(self.read_json(bucket, f"{base}/{MANIFEST}", MAX_MANIFEST_BYTES))
         except NotFoundError:
             pass  # not pinned yet
         check_pinnable(uri, listed)
@@ -236,15 +237,16 @@ class S3Objects:
         self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())  # last: a manifest means every file is there
         return pinned
 
-    def _listed_files(self, bucket: str, key: str) -> list[FileVersion]:
-        """The object `key` names (its version from a HEAD), or the CSV files under it as a prefix (version unknown yet)."""
-        if key and not key.endswith("/"):
+    def _listed_files(self, bucket: str, key: str, suffix: str = ".csv") -> list[FileVersion]:
+        """The object `key` names (its version from a HEAD), or the files under it as a prefix, as the pipeline's Split
+        reads them (their versions unknown yet)."""
+        if key and not key.endswith("/"):  # a "folder/" key is at most the console's empty marker: the files count
             try:
                 return [self._file_version(bucket, key)]
             except NotFoundError:
                 pass  # a prefix of files
         return [FileVersion(str(item["Key"]), "", str(item["ETag"]).strip('"'), int(item.get("Size", 0)))
-                for item in self._files_under(bucket, key, ".csv")]
+                for item in self._files_under(bucket, key, suffix)]
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):

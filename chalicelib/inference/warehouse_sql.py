@@ -177,30 +177,13 @@ def load_sqls(
 
 
 def _explanation_sqls(target: PredictionsTable, request: LoadRequest, manifest: str | None) -> list[str]:
-    table = explanations_table(target)
-    run = _literal(request.run_id, "run id")
-    staging = f"explain_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
-    file_columns = ", ".join(EXPLANATION_FILE_COLUMNS)
-    cleared = [f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_EXPLANATIONS_COLUMNS})",
-               # Checked identifier and literal (bandit B608).
-               f"DELETE FROM {table.qualified} WHERE run_id = {run}"]  # nosec B608
-    if manifest is None:
-        return cleared
-    return [
-        *cleared,
-        f"CREATE TEMP TABLE {staging} (item_id VARCHAR(128), feature_rank VARCHAR(8), feature VARCHAR(256), "
-        "feature_value VARCHAR(256), attribution VARCHAR(64), explained VARCHAR(256))",
-        f"COPY {staging} ({file_columns}) FROM {_literal(manifest, 'S3 URI')} "
-        f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST EMPTYASNULL",
-        # Checked identifiers and literals (bandit B608).
-        f"INSERT INTO {table.qualified} (item_id, model_name, model_version, run_id, mode, explained_at, feature_rank, "  # nosec B608
-        "feature, feature_value, attribution, explained) "
-        f"SELECT item_id, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, {run}, "
-        f"{_literal(request.mode, 'mode')}, CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP), "
-        "CAST(feature_rank AS SMALLINT), feature, feature_value, CAST(attribution AS DOUBLE PRECISION), explained FROM "
-        f"{staging}",
-        f"DROP TABLE {staging}",
-    ]
+    return _run_rows_sqls(
+        explanations_table(target), _EXPLANATIONS_COLUMNS, request, manifest, "explain", "explained_at",
+        "item_id VARCHAR(128), feature_rank VARCHAR(8), feature VARCHAR(256), feature_value VARCHAR(256), "
+        "attribution VARCHAR(64), explained VARCHAR(256)",
+        EXPLANATION_FILE_COLUMNS,
+        "item_id, CAST(feature_rank AS SMALLINT), feature, feature_value, CAST(attribution AS DOUBLE PRECISION), explained",
+    )
 
 
 def explanation_sql(target: PredictionsTable, model_name: str, item_id: str) -> tuple[str, list[dict[str, str]]]:
@@ -215,27 +198,41 @@ def explanation_sql(target: PredictionsTable, model_name: str, item_id: str) -> 
 
 def monitoring_sqls(target: PredictionsTable, request: LoadRequest, has_rows: bool) -> list[str]:
     """One transaction: this run's monitoring rows replace any it had (the manifest names rows.csv; none without rows)."""
-    table = monitoring_table(target)
+    return _run_rows_sqls(
+        monitoring_table(target), _MONITORING_COLUMNS, request, request.manifest_uri if has_rows else None, "monitor",
+        "checked_at",
+        "feature VARCHAR(256), check_type VARCHAR(64), method VARCHAR(32), statistic VARCHAR(64), p_value VARCHAR(64), "
+        "threshold VARCHAR(64), violated VARCHAR(8), description VARCHAR(1024)",
+        MONITORING_FILE_COLUMNS,
+        "feature, check_type, method, CAST(statistic AS DOUBLE PRECISION), CAST(p_value AS DOUBLE PRECISION), "
+        "CAST(threshold AS DOUBLE PRECISION), CAST(violated AS SMALLINT), description",
+    )
+
+
+def _run_rows_sqls(
+    table: PredictionsTable, columns: str, request: LoadRequest, manifest: str | None, staging_prefix: str, at_column: str,
+    staging_columns: str, file_columns: tuple[str, ...], selected: str,
+) -> list[str]:
+    """A run's rows in a table beside the predictions, replaced: the table made if missing, the run's rows deleted,
+    then the files `manifest` names (None: the run has none) copied into staging and inserted with the run's identity."""
     run = _literal(request.run_id, "run id")
-    sqls = [f"CREATE TABLE IF NOT EXISTS {table.qualified} ({_MONITORING_COLUMNS})",
+    sqls = [f"CREATE TABLE IF NOT EXISTS {table.qualified} ({columns})",
             # Checked identifier and literal (bandit B608).
             f"DELETE FROM {table.qualified} WHERE run_id = {run}"]  # nosec B608
-    if not has_rows:
+    if manifest is None:
         return sqls
-    staging = f"monitor_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
-    file_columns = ", ".join(MONITORING_FILE_COLUMNS)
+    staging = f"{staging_prefix}_{hashlib.sha256(request.run_id.encode()).hexdigest()[:12]}"
+    copied = ", ".join(file_columns)
     return [
         *sqls,
-        f"CREATE TEMP TABLE {staging} (feature VARCHAR(256), check_type VARCHAR(64), method VARCHAR(32), statistic VARCHAR(64), "
-        "p_value VARCHAR(64), threshold VARCHAR(64), violated VARCHAR(8), description VARCHAR(1024))",
-        f"COPY {staging} ({file_columns}) FROM {_literal(request.manifest_uri, 'S3 URI')} "
+        f"CREATE TEMP TABLE {staging} ({staging_columns})",
+        f"COPY {staging} ({copied}) FROM {_literal(manifest, 'S3 URI')} "
         f"IAM_ROLE {_literal(request.iam_role_arn, 'IAM role ARN')} FORMAT AS CSV MANIFEST EMPTYASNULL",
         # Checked identifiers and literals (bandit B608).
-        f"INSERT INTO {table.qualified} (run_id, model_name, model_version, mode, checked_at, {file_columns}) "  # nosec B608
+        f"INSERT INTO {table.qualified} (run_id, model_name, model_version, mode, {at_column}, {copied}) "  # nosec B608
         f"SELECT {run}, {_literal(request.model_name, 'model name')}, {int(request.model_version)}, "
-        f"{_literal(request.mode, 'mode')}, CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP), feature, check_type, "
-        "method, CAST(statistic AS DOUBLE PRECISION), CAST(p_value AS DOUBLE PRECISION), CAST(threshold AS DOUBLE PRECISION), "
-        f"CAST(violated AS SMALLINT), description FROM {staging}",
+        f"{_literal(request.mode, 'mode')}, CAST({_literal(request.predicted_at, 'timestamp')} AS TIMESTAMP), {selected} "
+        f"FROM {staging}",
         f"DROP TABLE {staging}",
     ]
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.aws.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from chalicelib.shared.adapters import ObjectStore
 
 PINS_PREFIX = "inputs"
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_COPY_BYTES = 5 * 1024**3  # one CopyObject's limit
 # What the training step copies within its time (chalicelib/training/steps.py): a larger table is read where it is.
 MAX_PIN_FILES = 1000
@@ -66,6 +72,16 @@ def manifest_uri(pinned_uri: str) -> str:
     """The manifest beside a pinned copy's URI (tables: <base>/data/, code: <base>/<file>)."""
     base = pinned_uri.removesuffix("/").rsplit("/", 1)[0]
     return f"{base}/{MANIFEST}"
+
+
+def read_manifest(s3: ObjectStore, pinned_uri: str) -> PinnedInput:
+    """What a pinned copy holds, from the manifest beside it."""
+    bucket, _, key = manifest_uri(pinned_uri).removeprefix("s3://").partition("/")
+    try:
+        return PinnedInput.from_manifest(s3.read_json(bucket, key, MAX_MANIFEST_BYTES))
+    except NotFoundError as err:
+        raise NotFoundError(f"the pinned copy {pinned_uri} has no manifest (s3://{bucket}/{key}): it was deleted, so what "
+                            "it held cannot be read exactly again", err.code) from err
 
 
 def is_pinned(uri: str, bucket: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.aws.errors import NotFoundError
 from chalicelib.shared.lineage_index import index_key
-from chalicelib.shared.pinning import PinnedInput, is_pinned, manifest_uri
+from chalicelib.shared.pinning import is_pinned, manifest_uri, read_manifest
 from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix
 from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.requests import RegisterStep
@@ -55,7 +55,7 @@ def write_index_entry(ports: TrainingPorts, model_name: str, version: int, linea
     table = lineage["table"]
     files = table["files"]
     if table.get("file_count", len(files)) > len(files):  # the record keeps the first ones: the manifest has them all
-        files = _manifest(ports, table["pinned_uri"]).manifest()["files"]
+        files = read_manifest(ports.s3, table["pinned_uri"]).manifest()["files"]
     ports.s3.put_json(ports.artifact_bucket, index_key(table["uri"], lineage["run_id"]), {
         "uri": table["uri"], "kind": "training", "model_name": model_name, "version": version, "run_id": lineage["run_id"],
         "files": files, "identity": table["identity"], "at": lineage["recorded_at"],
@@ -67,16 +67,12 @@ def _input(ports: TrainingPorts, uri: str, identity: str) -> dict[str, Any]:
     if not is_pinned(uri, ports.artifact_bucket):
         return {"uri": uri, "pinned_uri": None, "identity": identity, "files": [], "file_count": None, "size": None,
                 "header_sha256": "", "sha256": None}
-    pinned = _manifest(ports, uri)
+    pinned = read_manifest(ports.s3, uri)
     files = pinned.manifest()["files"]
     return {"uri": pinned.source, "pinned_uri": pinned.uri, "manifest": manifest_uri(uri), "identity": pinned.identity,
             "files": files[:MAX_FILES_IN_RECORD], "file_count": len(files), "size": pinned.size,
             "header_sha256": pinned.header_sha256, "sha256": pinned.sha256 or None}
 
-
-def _manifest(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
-    bucket, _, key = manifest_uri(pinned_uri).removeprefix("s3://").partition("/")
-    return PinnedInput.from_manifest(ports.s3.read_json(bucket, key, MAX_DOCUMENT_BYTES))
 
 
 def _rows(ports: TrainingPorts, request: RegisterStep) -> dict[str, int] | None:

@@ -6,14 +6,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.aws.errors import AwsError, NotFoundError
+from chalicelib.aws.errors import ACCESS_DENIED_CODES, AwsError, NotFoundError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.config.parsing import read_config
 from chalicelib.shared.images import processing_image
 from chalicelib.shared.messages import ConfigRef, TrainingOutcome
 from chalicelib.shared.model_pipelines import ensure_model_pipeline, with_layout
 from chalicelib.shared.observability import logger
-from chalicelib.shared.pinning import InputTooLargeToPinError, PinnedInput, manifest_uri
+from chalicelib.shared.pinning import InputTooLargeToPinError, PinnedInput, read_manifest
 from chalicelib.shared.pipeline_runs import baseline_uri, run_prefix, store_run_spec
 from chalicelib.shared.port_roles import TrainingPorts
 from chalicelib.training.lineage import lineage_record, write_index_entry
@@ -32,8 +32,6 @@ from chalicelib.training.promotion import ModelMetrics, PromotionDecision, decid
 from chalicelib.training.requests import EvaluateStep, LoadConfigStep, RegisterStep
 
 MAX_METRICS_BYTES = 1024 * 1024
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
 MAX_JUDGEMENTS = 3  # of one candidate against a pointer that keeps moving, before the step gives up
 _OUTCOME_KINDS = {"Approved": "model_promoted", "Rejected": "model_rejected", "PendingManualApproval": "model_pending_approval"}
 
@@ -72,17 +70,8 @@ def load_training_settings(request: LoadConfigStep, ports: TrainingPorts) -> dic
 def _pinned_inputs(ports: TrainingPorts, ref: ConfigRef, table_uri: str, code_uri: str) -> tuple[PinnedInput | None, PinnedInput | None]:
     """The copies the run reads (chalicelib/shared/pinning.py): a reproduction's recorded ones, or made now."""
     if ref.reproduces:
-        return _recorded_pin(ports, ref.reproduces.table_uri), _recorded_pin(ports, ref.reproduces.code_uri)
+        return read_manifest(ports.s3, ref.reproduces.table_uri), read_manifest(ports.s3, ref.reproduces.code_uri)
     return _pin(ports, table_uri, "tables"), _pin(ports, code_uri, "code")
-
-
-def _recorded_pin(ports: TrainingPorts, pinned_uri: str) -> PinnedInput:
-    bucket, _, key = manifest_uri(pinned_uri).removeprefix("s3://").partition("/")
-    try:
-        return PinnedInput.from_manifest(ports.s3.read_json(bucket, key, MAX_MANIFEST_BYTES))
-    except NotFoundError as err:
-        raise NotFoundError(f"the recorded input {pinned_uri} has no manifest (s3://{bucket}/{key}): it cannot be "
-                            "reproduced from exactly what it read") from err
 
 
 def _pin(ports: TrainingPorts, uri: str, kind: str) -> PinnedInput | None:

@@ -4,7 +4,6 @@ table, and a version retrained from exactly what it was trained on."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import typer
@@ -15,7 +14,6 @@ from mlrelay.cli.output import console, fail
 app = typer.Typer(help="Lineage: which model versions trained on a table, and which inference runs read it.",
                   no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
-POLL_SECONDS = 3.0
 
 
 def _version(versions: Any, name: str, version: int | None) -> Any:
@@ -81,9 +79,7 @@ def data_command(
     as_json: bool = JSON,
 ) -> None:
     """The model versions trained on a table and the inference runs that read it, oldest first."""
-    from rich.table import Table
-
-    from mlrelay.lineage_view import runs_that_read
+    from mlrelay.lineage_view import readers_table, runs_that_read
 
     if not uri.startswith("s3://"):
         fail(f"{uri!r} is no S3 URI: name the table as s3://bucket/key", code=2)
@@ -95,14 +91,7 @@ def data_command(
     if not runs:
         console.print(f"no run has read {uri}{f' version {version_id}' if version_id else ''} since mlrelay kept lineage")
         return
-    table = Table("at", "read by", "model", "version", "run", "object versions", box=None, padding=(0, 2))
-    for column in table.columns:
-        column.overflow = "fold"  # run and version ids whole, to copy: wrapped, never cut to fit the terminal
-    for run in runs:
-        kind = "training" if run["kind"] == "training" else f"inference ({run.get('mode', '')})"
-        files = ", ".join(f["version_id"] for f in run["files"][:3]) + (", …" if len(run["files"]) > 3 else "")
-        table.add_row(run["at"][:19], kind, run["model_name"], f"v{run['version']}", run["run_id"], files)
-    console.print(table)
+    console.print(readers_table(runs))
 
 
 def reproduce_command(
@@ -136,28 +125,19 @@ def reproduce_command(
 
 
 def _wait(sfn: Any, arn: str, run_id: str, timeout: float, quiet: bool) -> str:
-    deadline = time.monotonic() + timeout
-    with console.status(f"run {run_id} is training…", spinner="dots") if not quiet else _Silent():
-        while time.monotonic() < deadline:
-            status = str(sfn.describe_execution(executionArn=arn)["status"])
-            if status != "RUNNING":
-                return status
-            time.sleep(POLL_SECONDS)
-    fail(f"run {run_id} still runs after the timeout; `mlrelay runs show {run_id}{target.cli_flags}` follows it")
+    from contextlib import nullcontext
 
+    from mlrelay.resume_client import ResumeError, wait_for_execution
 
-class _Silent:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    try:
+        with nullcontext() if quiet else console.status(f"run {run_id} is training…", spinner="dots"):
+            return wait_for_execution(sfn, arn, timeout_seconds=timeout)
+    except ResumeError:
+        fail(f"run {run_id} still runs after the timeout; `mlrelay runs show {run_id}{target.cli_flags}` follows it")
 
 
 def _report(versions: Any, original: Any, run_id: str, status: str, as_json: bool) -> None:
-    from rich.table import Table
-
-    from mlrelay.lineage_view import metric_comparison
+    from mlrelay.lineage_view import comparison_table, metric_comparison
 
     again = versions.version_for_run(original.model_name, run_id)
     if status != "SUCCEEDED" or again is None:
@@ -167,10 +147,6 @@ def _report(versions: Any, original: Any, run_id: str, status: str, as_json: boo
         print(json.dumps({"run_id": run_id, "original": {"version": original.version},
                           "reproduced": {"version": again.version, "status": again.status}, "metrics": rows}, indent=2))
         return
-    table = Table("metric", f"v{original.version}", "± std", f"v{again.version} (reproduced)", "same", box=None, padding=(0, 2))
-    for row in rows:
-        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}",
-                      "-" if row["reproduced"] is None else f"{row['reproduced']:.4f}", "yes" if row["same"] else "NO")
-    console.print(table)
+    console.print(comparison_table(rows, original.version, again.version))
     same = sum(row["same"] for row in rows)
     console.print(f"v{again.version} ({again.status}): {same} of {len(rows)} metrics within the original's standard deviation")

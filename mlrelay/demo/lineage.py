@@ -4,7 +4,6 @@ item's prediction was made."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
 from chalicelib.aws.model_versions import ModelVersions, VersionRecord
 from chalicelib.aws.sagemaker_lineage import LineageTracking
@@ -12,7 +11,14 @@ from chalicelib.shared.naming import scheduled_run_id
 from mlrelay.demo.checks import Checks, finished_run
 from mlrelay.demo.predictions import MODEL, MONTHLY_AT
 from mlrelay.demo.sections import CLEAN_DATA, DATA_BUCKET
-from mlrelay.lineage_view import lineage_tree, metric_comparison, runs_that_read, sagemaker_differences
+from mlrelay.lineage_view import (
+    comparison_table,
+    lineage_tree,
+    metric_comparison,
+    readers_table,
+    runs_that_read,
+    sagemaker_differences,
+)
 from mlrelay.local.stack import EmbeddedStack
 from mlrelay.reproduce import start_reproduction
 
@@ -37,13 +43,7 @@ def lineage(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
 
     console.print(f"\n   mlrelay lineage data {table_uri}")
     readers = runs_that_read(stack.client("s3"), stack.info.outputs["ConfigBucketName"], table_uri, None)
-    shown = Table("read by", "model", "version", "run", box=None, padding=(0, 2))
-    for column in shown.columns:
-        column.overflow = "fold"  # run ids whole, to copy: wrapped, never cut
-    for run in readers:
-        shown.add_row(run["kind"] + (f" ({run['mode']})" if run.get("mode") else ""), run["model_name"], f"v{run['version']}",
-                      run["run_id"])
-    console.print(shown)
+    console.print(readers_table(readers))
     kinds = {run["kind"] for run in readers}
     checks.check(kinds == {"training", "inference"}, f"{len(readers)} runs read it: training and inference runs alike")
 
@@ -61,11 +61,7 @@ def _reproduce(console: Console, checks: Checks, stack: EmbeddedStack, versions:
         return
     assert again is not None  # for mypy: checked just above
     rows = metric_comparison(first.metrics, again.metrics)
-    table = Table("metric", "v1", "± std", f"v{again.version} (reproduced)", box=None, padding=(0, 2))
-    for row in rows:
-        again_value = "-" if row["reproduced"] is None else f"{row['reproduced']:.4f}"
-        table.add_row(row["metric"], f"{row['original']:.4f}", f"{row['standard_deviation']:.4f}", again_value)
-    console.print(table)
+    console.print(comparison_table(rows, first.version, again.version))
     checks.check(all(row["same"] for row in rows) and again.lineage["table"]["files"] == first.lineage["table"]["files"],
                  f"v{again.version} read v1's table version and matches every one of its {len(rows)} metrics; "
                  f"it waits for a person ({again.status}), the approved version stays v1")
