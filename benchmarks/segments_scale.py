@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10, help="segments.max_concurrency")
     args = parser.parse_args()
     config = json.loads((ROOT / "examples" / "configs" / "packaging-by-country.json").read_text())
+    config.pop("serving", None)  # training at scale: the endpoint deploys are not what is measured
     config["model"]["hyperparameters"] = {"n_estimators": 20, "max_depth": 2}
     config["inference"] = {"daily": False, "monthly": False}
     with EmbeddedStack(log_dir=Path(tempfile.mkdtemp())) as stack:

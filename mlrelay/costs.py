@@ -69,3 +69,32 @@ def estimate(usage: Usage, price: dict[str, Any]) -> Estimate:
         lines.append(CostLine("Redshift Serverless", f"{rpu_seconds:,.0f} RPU-s ({count} statements, {rpus} RPU, {minimum} s minimum)",
                               rpu_seconds / 3600 * price["redshift_serverless_per_rpu_hour"]))
     return Estimate(tuple(lines))
+
+
+HOURS_PER_MONTH = 730  # AWS's pricing pages' month
+
+
+@dataclass(frozen=True)
+class EndpointCost:
+    """What an endpoint costs at its serving settings (docs/serving.md)."""
+
+    per_hour: float | None  # instances: by the hour, used or not; None for serverless (by use) or an unpriced type
+    per_thousand_requests: float | None  # serverless: 1,000 requests of `request_seconds` each, with their payloads
+    basis: str
+
+    @property
+    def per_month(self) -> float | None:
+        return self.per_hour * HOURS_PER_MONTH if self.per_hour is not None else None
+
+
+def endpoint_cost(serving: dict[str, Any], price: dict[str, Any], request_seconds: float = 0.1,
+                  payload_bytes: int = 2048) -> EndpointCost:
+    """Instances by the hour (type x count); serverless by compute (memory x duration) and data in and out per request."""
+    if serving.get("endpoint") == "serverless":
+        gb = serving["memory_mb"] / 1024
+        per_request = (gb * request_seconds * price["sagemaker_serverless_per_gb_second"]
+                       + payload_bytes / 1024**3 * price["sagemaker_serverless_per_gb_processed"])
+        return EndpointCost(None, per_request * 1000, f"serverless {serving['memory_mb']} MB")
+    hourly = price["sagemaker_hosting_per_instance_hour"].get(serving["instance_type"])
+    count = int(serving.get("instance_count", 1))
+    return EndpointCost(hourly * count if hourly is not None else None, None, f"{serving['instance_type']} x{count}")

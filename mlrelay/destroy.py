@@ -3,7 +3,7 @@
 What outlives the stack: the resources whose DeletionPolicy keeps them (the artifact bucket and the five
 tables), the deployment bucket `mlrelay deploy` creates beside the stack, and the SSM parameter holding the
 Slack webhook, which the team created. What runs made outside the stack (each model's IAM role and pipeline
-copy, mlrelay/run_made.py) is deleted with it, first.
+copy, each deployed endpoint with its config, model and alarm, mlrelay/run_made.py) is deleted with it, first.
 """
 
 from __future__ import annotations
@@ -116,8 +116,12 @@ def destroy(session: Any, stage: str, say: Callable[[str], None], confirm: Calla
 
 def _delete_what_runs_made(session: Any, stage: str, say: Callable[[str], None]) -> None:
     sagemaker, iam = session.client("sagemaker"), session.client("iam")
+    cloudwatch = session.client("cloudwatch")
+    serving = run_made.serving_resources(sagemaker, stage)
+    # before the roles: the endpoints' models name them
+    run_made.delete_serving_resources(sagemaker, cloudwatch, serving, run_made.rollback_alarms(cloudwatch, stage))
     copies, roles = run_made.pipeline_copies(sagemaker, stage), run_made.model_roles(iam, stage)
     run_made.delete_pipeline_copies(sagemaker, copies)
     run_made.delete_model_roles(iam, roles)
-    say(f"deleted what runs made: {len(copies)} pipeline copies and {len(roles)} model roles (each model's own, "
-        f"under {model_role_path(stage)})")
+    say(f"deleted what runs made: {len(serving['endpoints'])} endpoints (with their configs, models and alarms), "
+        f"{len(copies)} pipeline copies and {len(roles)} model roles (each model's own, under {model_role_path(stage)})")

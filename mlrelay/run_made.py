@@ -1,5 +1,6 @@
-"""What a stage's runs made outside its stack, which `mlrelay destroy` deletes with it: the model roles and the
-models' pipeline copies (chalicelib/aws/model_roles.py, chalicelib/shared/model_pipelines.py).
+"""What a stage's runs made outside its stack, which `mlrelay destroy` deletes with it: the model roles, the
+models' pipeline copies and the endpoints deploy runs made (chalicelib/aws/model_roles.py,
+chalicelib/shared/model_pipelines.py, chalicelib/training/deploy.py).
 
 The roles go before the stack: CloudFormation cannot delete the managed policy they attach. The copies go first,
 as they name the roles."""
@@ -39,3 +40,35 @@ def delete_model_roles(iam: Any, names: list[str]) -> None:
         for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
             iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
         iam.delete_role(RoleName=name)
+
+
+def serving_resources(sagemaker: Any, stage: str) -> dict[str, list[str]]:
+    """The endpoints, endpoint configs and models the deploy runs made (chalicelib/training/deploy.py): an endpoint
+    bills by the hour until it is deleted, stack or no stack."""
+    prefix = f"mlrelay-{stage}-"
+    listed = {
+        "endpoints": ("list_endpoints", "Endpoints", "EndpointName"),
+        "endpoint_configs": ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+        "models": ("list_models", "Models", "ModelName"),
+    }
+    return {kind: sorted(item[name] for page in sagemaker.get_paginator(operation).paginate(NameContains=prefix)
+                         for item in page[key] if item[name].startswith(prefix))
+            for kind, (operation, key, name) in listed.items()}
+
+
+def rollback_alarms(cloudwatch: Any, stage: str) -> list[str]:
+    """Each endpoint's rollback alarm, also of an endpoint deleted since (chalicelib/training/deploy_plan.py names them)."""
+    return sorted(alarm["AlarmName"] for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=f"mlrelay-{stage}-", AlarmTypes=["MetricAlarm"]) for alarm in page["MetricAlarms"]
+        if alarm["AlarmName"].endswith("-model-errors"))
+
+
+def delete_serving_resources(sagemaker: Any, cloudwatch: Any, found: dict[str, list[str]], alarms: list[str]) -> None:
+    for name in found["endpoints"]:
+        sagemaker.delete_endpoint(EndpointName=name)
+    for name in found["endpoint_configs"]:
+        sagemaker.delete_endpoint_config(EndpointConfigName=name)
+    for name in found["models"]:
+        sagemaker.delete_model(ModelName=name)
+    for start in range(0, len(alarms), 100):  # DeleteAlarms takes at most 100 names
+        cloudwatch.delete_alarms(AlarmNames=alarms[start:start + 100])

@@ -14,9 +14,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.approvals.plan import APPROVED, REJECTED, Action, DecisionError, DecisionPlan, plan_decision
+from chalicelib.aws.errors import AwsError
 from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.shared import settings
 from chalicelib.shared.artifacts import ArtifactChangedError, check_artifact
+from chalicelib.shared.deployments import start_deployment
 from chalicelib.shared.messages import ModelDecided
 from chalicelib.shared.naming import model_of_package_group
 from chalicelib.shared.observability import logger
@@ -130,9 +132,12 @@ def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: Decis
         already_in_registry = request.source == "registry" and version == request.version
         if before != after and not already_in_registry:
             ports.registry.set_status(records[version].model_package_arn, after, f"{request.actor}: {request.reason}")
+    deployment = ""
     if plan.moves_pointer:
         target = records[plan.pointer_after] if plan.pointer_after is not None else None
         ports.models.set_pointer(plan.model_name, target, now.isoformat())
+        if target is not None:  # its endpoint follows (chalicelib/training/deploy.py): one deploy run per decision
+            deployment = _move_endpoint(ports, plan, target.version, request, now)
     status = APPROVED if plan.action != "reject" else REJECTED
     ports.notifications.send(ModelDecided(
         model_name=plan.model_name, action=plan.action, version=plan.version, status=status, actor=request.actor,
@@ -142,8 +147,20 @@ def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: Decis
     logger.info("model decision applied", extra={"model": plan.model_name, "action": plan.action, "version": plan.version,
                                                   "approved": plan.pointer_after, "source": request.source})
     in_use = f"v{plan.pointer_after}" if plan.pointer_after is not None else "no version"
-    return _answer("decided", f"{plan.model_name}: {plan.action} v{plan.version} done; inference now uses {in_use}",
+    return _answer("decided", f"{plan.model_name}: {plan.action} v{plan.version} done; inference now uses {in_use}{deployment}",
                    approved_before=plan.pointer_before, approved_after=plan.pointer_after)
+
+
+def _move_endpoint(ports: ApprovalsPorts, plan: DecisionPlan, version: int, request: DecisionRequest, now: datetime) -> str:
+    """Start the deploy run; the decision stands whatever happens to it (a failure to start is said, not raised: the
+    pointer moved already, and a retry of this decision would change nothing)."""
+    try:
+        started = start_deployment(ports, plan.model_name, version, f"{plan.action} by {request.actor}", now.isoformat(),
+                                   plan.action)
+    except (AwsError, ValueError) as err:
+        logger.warning("the endpoint was not moved", extra={"model": plan.model_name, "version": version, "error": str(err)})
+        return f"; its endpoint was NOT moved ({err}): approve v{version} again once that is fixed"
+    return f"; its endpoint is being moved to v{version} (run {started['run_id']})" if started["started"] else ""
 
 
 def _answer(outcome: str, message: str, **fields: Any) -> dict[str, Any]:

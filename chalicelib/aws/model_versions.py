@@ -15,6 +15,7 @@ from chalicelib.aws.dynamo_items import from_item, to_attribute, to_item
 from chalicelib.aws.errors import ConditionFailedError, translated
 
 POINTER_KEY = "approved"
+DEPLOYMENT_KEY = "endpoint"  # the item saying which version the model's endpoint serves, and how
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,16 @@ class ModelVersions:
                 "updated_at": updated_at,
             }))
 
+    def record_deployment(self, model_name: str, deployment: dict[str, Any]) -> None:
+        """What the model's endpoint serves now (chalicelib/training/deploy.py): written when a deployment is in service."""
+        with translated(f"cannot record the endpoint of {model_name}"):
+            self._client.put_item(TableName=self._table, Item=to_item(
+                {**deployment, "model_name": model_name, "version_key": DEPLOYMENT_KEY}))
+
+    def deployment(self, model_name: str) -> dict[str, Any] | None:
+        item = self._get(model_name, DEPLOYMENT_KEY)
+        return {k: v for k, v in item.items() if k not in ("model_name", "version_key")} if item else None
+
     def approved(self, model_name: str) -> VersionRecord | None:
         pointer = self._get(model_name, POINTER_KEY)
         return self.version(model_name, int(pointer["version"])) if pointer else None
@@ -115,7 +126,7 @@ class ModelVersions:
                 ExpressionAttributeValues={":name": to_attribute(model_name)}, ConsistentRead=True,
             ):
                 items.extend(from_item(i) for i in page["Items"])
-        return [_record(i) for i in items if i["version_key"] != POINTER_KEY]
+        return [_record(i) for i in items if i["version_key"] not in (POINTER_KEY, DEPLOYMENT_KEY)]
 
     def version_for_run(self, model_name: str, run_id: str) -> VersionRecord | None:
         return next((v for v in self.versions(model_name) if v.run_id == run_id), None)

@@ -248,6 +248,13 @@ class S3Objects:
         return [FileVersion(str(item["Key"]), "", str(item["ETag"]).strip('"'), int(item.get("Size", 0)))
                 for item in self._files_under(bucket, key, suffix)]
 
+    def copy(self, source_uri: str, target_uri: str) -> None:
+        """One object copied whole, server side (a model archive to where an endpoint reads it)."""
+        source_bucket, _, source_key = source_uri.removeprefix("s3://").partition("/")
+        bucket, _, key = target_uri.removeprefix("s3://").partition("/")
+        with translated(f"cannot copy {source_uri} to {target_uri}"):
+            self._client.copy_object(CopySource={"Bucket": source_bucket, "Key": source_key}, Bucket=bucket, Key=key)
+
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         with translated(f"cannot write s3://{bucket}/{key}"):
             self._client.put_object(

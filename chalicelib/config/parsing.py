@@ -78,10 +78,14 @@ def parse_new_config(raw: bytes, filename: str) -> ModelConfig:
     """A config as it is dropped or submitted: parsed, and held to what mlrelay accepts now (a config stored with an
     earlier version, an approved model's, is read with parse_config and keeps working)."""
     config: ModelConfig = parse_config(raw, filename)
-    if config.training.instance_type not in INSTANCE_TYPES:
-        known = ", ".join(INSTANCE_TYPES)
-        raise ConfigError([ConfigProblem("training.instance_type", f"{config.training.instance_type} is not one of the "
-                                                                  f"instance types mlrelay knows: {known}")])
+    known = ", ".join(INSTANCE_TYPES)
+    named = [("training.instance_type", config.training.instance_type)]
+    if config.serving.endpoint == "instance":
+        named.append(("serving.instance_type", config.serving.instance_type))
+    problems = [ConfigProblem(path, f"{value} is not one of the instance types mlrelay knows: {known}")
+                for path, value in named if value not in INSTANCE_TYPES]
+    if problems:
+        raise ConfigError(problems)
     return config
 
 

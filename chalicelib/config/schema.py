@@ -358,6 +358,53 @@ def segment_model_name(model_name: str, value: str) -> str:
     return f"{model_name}-{segment_slug(value)}"
 
 
+# Serverless Inference's memory sizes (MemorySizeInMB) and its concurrency limit per endpoint.
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+MAX_SERVERLESS_CONCURRENCY = 200
+_SERVERLESS_FIELDS = ("memory_mb", "max_concurrency")
+_INSTANCE_FIELDS = ("instance_type", "instance_count")
+
+
+class ServingSettings(StrictModel):
+    """A real-time endpoint for the approved version (docs/serving.md); no `endpoint`: none."""
+
+    endpoint: Literal["serverless", "instance"] | None = Field(
+        None, description="serverless (billed per request) or instance (billed per hour); absent: no endpoint")
+    memory_mb: int = Field(2048, description="serverless: 1024 to 6144 in steps of 1024")
+    max_concurrency: int = Field(5, ge=1, le=MAX_SERVERLESS_CONCURRENCY, description="serverless: requests served at once")
+    instance_type: InstanceType = Field("ml.m5.large", description="instance: the hosting instance type")
+    instance_count: int = Field(1, ge=1, le=10, description="instance: how many instances serve")
+    multi_model: bool = Field(False, description="a model family: one multi-model endpoint, each segment's model by TargetModel")
+    canary_percent: int = Field(10, ge=1, le=50, description="the share of capacity the new version serves first")
+    canary_minutes: int = Field(5, ge=0, le=60, description="how long the canary serves before all traffic moves")
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _memory_is_a_serverless_size(cls, value: int) -> int:
+        if value not in SERVERLESS_MEMORY_MB:
+            raise ValueError(f"serverless memory is one of {', '.join(map(str, SERVERLESS_MEMORY_MB))} MB")
+        return value
+
+    def problems(self, segmented: bool) -> list[tuple[str, str]]:
+        """(field path, message) for settings that do not go together."""
+        found = []
+        given = self.model_fields_set
+        if self.endpoint is None:
+            found += [(f"serving.{name}", "applies to an endpoint: set serving.endpoint (serverless or instance)")
+                      for name in sorted(given - {"endpoint"})]
+            return found
+        other = _INSTANCE_FIELDS if self.endpoint == "serverless" else _SERVERLESS_FIELDS
+        kind = "instance" if self.endpoint == "serverless" else "serverless"
+        found += [(f"serving.{name}", f"applies to {kind} endpoints, not {self.endpoint} ones: remove it")
+                  for name in other if name in given]
+        if self.multi_model and self.endpoint == "serverless":
+            found.append(("serving.multi_model", "SageMaker serves multi-model endpoints on instances only: set "
+                                                 "serving.endpoint to instance"))
+        if self.multi_model and not segmented:
+            found.append(("serving.multi_model", "one endpoint for a model family: add segments, or remove multi_model"))
+        return found
+
+
 NoticeKind = Literal["failure", "promotion", "rejection", "inference"]
 
 
@@ -386,6 +433,7 @@ class ModelConfig(StrictModel):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     segments: SegmentSettings | None = Field(None, description="train, promote and serve one model per segment")
+    serving: ServingSettings = Field(default_factory=ServingSettings, description="a real-time endpoint for the approved version")
 
     def cross_field_problems(self) -> list[tuple[str, str]]:
         """(field path, message) for what each field allows alone but not together with the others."""
@@ -410,6 +458,7 @@ class ModelConfig(StrictModel):
                                                                 f"{', '.join(self.data.feature_columns[:20])}"))
         if self.segments is not None:
             problems.extend(self._segment_problems(self.segments))
+        problems.extend(self.serving.problems(segmented=self.segments is not None))
         if not is_known_metric(self.task, self.metric):
             problems.append(("approval.metric", f"{self.metric!r} is not a {self.task} metric: use one of "
                                                 f"{', '.join(TASK_METRICS[self.task])}, or custom.<name> for one your script writes"))

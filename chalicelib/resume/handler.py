@@ -42,7 +42,8 @@ def resume_run(request: ResumeRequest, ports: ResumePorts) -> dict[str, Any]:
         return {"outcome": "nothing_to_do", "message": plan.message}
     if isinstance(plan, Refused):
         return {"outcome": "refused", "message": plan.message}
-    machine = {"training": ports.training_machine, "segments": ports.segments_machine}.get(plan.workflow, ports.inference_machine)
+    machine = {"training": ports.training_machine, "segments": ports.segments_machine,
+               "deploy": ports.deploy_machine}.get(plan.workflow, ports.inference_machine)
     execution_arn = execution_arn_for(machine, plan.execution_name)
     entry = ResumeEntry(
         run_id=plan.run_id, attempt=plan.attempt, execution_arn=execution_arn, from_state=plan.from_state,

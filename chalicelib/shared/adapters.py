@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.aws.s3 import Fingerprint, ObjectContent
     from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
     from chalicelib.aws.stepfunctions import StartedExecution
+    from chalicelib.shared.endpoint_states import EndpointState
     from chalicelib.shared.pinning import FileVersion, PinnedInput
     from chalicelib.shared.runs import ResumeEntry, RunRecord
 
@@ -53,6 +54,8 @@ class ObjectStore(Protocol):
 
     def pin(self, uri: str, bucket: str, kind: str) -> PinnedInput: ...
 
+    def copy(self, source_uri: str, target_uri: str) -> None: ...
+
 
 class ModelStore(Protocol):
     """What use cases call on ModelVersions (chalicelib/aws/model_versions.py)."""
@@ -76,6 +79,10 @@ class ModelStore(Protocol):
     def version_for_run(self, model_name: str, run_id: str) -> VersionRecord | None: ...
 
     def model_names(self) -> list[str]: ...
+
+    def record_deployment(self, model_name: str, deployment: dict[str, Any]) -> None: ...
+
+    def deployment(self, model_name: str) -> dict[str, Any] | None: ...
 
 
 class Registry(Protocol):
@@ -111,6 +118,24 @@ class PipelineService(Protocol):
     def describe(self, pipeline_name: str) -> PipelineDescription: ...
 
     def ensure(self, pipeline_name: str, definition: dict[str, Any], role_arn: str, description: str) -> bool: ...
+
+
+class EndpointService(Protocol):
+    """SageMaker real-time endpoints (chalicelib/aws/endpoints.py)."""
+
+    def describe(self, name: str) -> EndpointState | None: ...
+
+    def ensure_model(self, name: str, container: dict[str, Any], role_arn: str, tags: dict[str, str]) -> None: ...
+
+    def ensure_config(self, name: str, variant: dict[str, Any], tags: dict[str, str]) -> None: ...
+
+    def create(self, name: str, config_name: str, tags: dict[str, str]) -> None: ...
+
+    def update(self, name: str, config_name: str, deployment_config: dict[str, Any]) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def ensure_error_alarm(self, alarm_name: str, endpoint: str, variant: str) -> None: ...
 
 
 class RoleMaker(Protocol):

@@ -79,6 +79,17 @@ class TrainingRequested(BaseModel):
     callback_timeout_seconds: int | None = Field(None, ge=1)
 
 
+class DeployRequested(BaseModel):
+    """The input of a deploy execution: a version that became the approved one, to its endpoint."""
+
+    run_id: str
+    workflow: Literal["deploy"] = "deploy"
+    model_name: str
+    version: int = Field(ge=1)
+    reason: str  # what made it the approved version: a training run, a person's decision
+    requested_at: datetime
+
+
 class TrainingOutcome(BaseModel):
     """A trained model was judged against the approved one (sent to the notifications path).
 
@@ -244,7 +255,7 @@ class StepFailed(BaseModel):
     """A run failed at a step (built by the state machines' ReportFailure state)."""
 
     kind: Literal["step_failed"] = "step_failed"
-    workflow: Literal["training", "inference", "segments"]
+    workflow: Literal["training", "inference", "segments", "deploy"]
     run_id: str
     model_name: str
     state: str  # the step that failed, which is where a resume re-enters
@@ -260,7 +271,7 @@ class FoldedRuns(BaseModel):
 
     kind: Literal["folded_runs"] = "folded_runs"
     collapse_key: str
-    workflow: Literal["training", "inference", "segments"]
+    workflow: Literal["training", "inference", "segments", "deploy"]
     model_name: str
     state: str
     error: str

@@ -93,3 +93,33 @@ def model_role_name(stage: str, model_name: str) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:_DIGEST_CHARS]
     return f"{name[: MAX_ROLE_NAME - _DIGEST_CHARS - 1].rstrip('-')}-{digest}"
+
+
+MAX_ENDPOINT_NAME = 63  # SageMaker's limit for endpoint, endpoint config and model names
+DEPLOY_RUN_PREFIX = "deploy"
+
+
+def _sagemaker_name(name: str) -> str:
+    """`name`, or its first characters and a hash of it when SageMaker would refuse its length."""
+    if len(name) <= MAX_ENDPOINT_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_DIGEST_CHARS]
+    return f"{name[: MAX_ENDPOINT_NAME - _DIGEST_CHARS - 1].rstrip('-')}-{digest}"
+
+
+def endpoint_name(stage: str, model_name: str) -> str:
+    """The endpoint that serves a model's approved version (or a model family's, for a multi-model endpoint)."""
+    return _sagemaker_name(f"mlrelay-{stage}-{model_name}")
+
+
+def endpoint_version_name(stage: str, model_name: str, label: str, *identity: str) -> str:
+    """A SageMaker model or endpoint config for one deployment: `mlrelay-<stage>-<model>-<label>-<hash>`; the same
+    identity gives the same name, so a retried step finds what its first attempt made."""
+    digest = hashlib.sha256("\x1f".join(identity).encode()).hexdigest()[:8]
+    readable = f"mlrelay-{stage}-{model_name}-{label}"
+    return f"{readable[: MAX_ENDPOINT_NAME - 9].rstrip('-')}-{digest}"
+
+
+def deploy_run_id(model_name: str, version: int, *identity: str) -> str:
+    """One deployment of a version: the decision or training run that asked for it makes it unique."""
+    return execution_name(DEPLOY_RUN_PREFIX, f"{model_name}-v{version}", model_name, str(version), *identity)

@@ -50,6 +50,16 @@ class HasSegmentsMachine(Protocol):
     def segments_machine(self) -> str: ...  # a model family: one training run per segment
 
 
+class HasDeployMachine(Protocol):
+    @property
+    def deploy_machine(self) -> str: ...  # deploys an approved version to its endpoint
+
+
+class HasEndpoints(Protocol):
+    @property
+    def endpoints(self) -> adapters.EndpointService: ...
+
+
 class HasPredictionsTable(Protocol):
     @property
     def predictions_table(self) -> tuple[str, str]: ...  # schema, table
@@ -159,7 +169,7 @@ class AlertsPorts(HasAlertLedger, HasFailures, HasPreferences, HasSlack, HasTopi
     """What the alerts consumer (chalicelib/alerts/) uses."""
 
 
-class ApprovalsPorts(HasModels, HasNotifications, HasRegistry, HasS3, Protocol):
+class ApprovalsPorts(HasDeployMachine, HasModels, HasNotifications, HasRegistry, HasS3, HasWorkflows, Protocol):
     """What approvals and registry events (chalicelib/approvals/) uses."""
 
 
@@ -183,14 +193,15 @@ class PipelineStatusPorts(HasArtifactBucket, HasPipelineCallbacks, HasPipelines,
 
 
 class ResumePorts(
-    HasInferenceMachine, HasPipelineCallbacks, HasPipelines, HasRuns, HasS3, HasSegmentsMachine, HasTrainingMachine,
+    HasDeployMachine, HasInferenceMachine, HasPipelineCallbacks, HasPipelines, HasRuns, HasS3, HasSegmentsMachine, HasTrainingMachine,
     HasWorkflows, Protocol
 ):
     """What resuming a run (chalicelib/resume/) uses."""
 
 
 class TrainingPorts(
-    HasArtifactBucket, HasModelRoles, HasModels, HasPipelines, HasRegion, HasRegistry, HasS3, HasTrainingPipeline, Protocol
+    HasArtifactBucket, HasDeployMachine, HasEndpoints, HasModelRoles, HasModels, HasPipelines, HasRegion, HasRegistry, HasS3,
+    HasTrainingPipeline, HasWorkflows, Protocol
 ):
     """What the training and segments workflows' steps (chalicelib/training/) uses."""
 

@@ -27,6 +27,7 @@ from chalicelib.shared.port_roles import (
 if TYPE_CHECKING:
     from chalicelib.aws.alert_ledger import AlertLedger
     from chalicelib.aws.callbacks import PipelineCallbacks
+    from chalicelib.aws.endpoints import Endpoints
     from chalicelib.aws.model_roles import ModelRoles
     from chalicelib.aws.model_versions import ModelVersions
     from chalicelib.aws.preferences import NotificationPreferences
@@ -83,6 +84,16 @@ class AwsPorts:
     @cached_property
     def segments_machine(self) -> str:
         return settings.segments_state_machine_arn()
+
+    @cached_property
+    def deploy_machine(self) -> str:
+        return settings.deploy_state_machine_arn()
+
+    @cached_property
+    def endpoints(self) -> Endpoints:
+        from chalicelib.aws.endpoints import Endpoints
+
+        return Endpoints()
 
     @cached_property
     def predictions_table(self) -> tuple[str, str]:

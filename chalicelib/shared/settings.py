@@ -64,6 +64,10 @@ def segments_state_machine_arn() -> str:
     return _required("SEGMENTS_STATE_MACHINE_ARN")
 
 
+def deploy_state_machine_arn() -> str:
+    return _required("DEPLOY_STATE_MACHINE_ARN")
+
+
 def training_pipeline_name() -> str:
     """The stack's base training pipeline; runs use copies of it with their hyperparameters."""
     return _required("TRAINING_PIPELINE_NAME")

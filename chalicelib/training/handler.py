@@ -1,4 +1,4 @@
-"""The training state machine's Lambda step: the payload's `step` picks the use case."""
+"""The training, segments and deploy state machines' Lambda step: the payload's `step` picks the use case."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from pydantic import BaseModel
 
 from chalicelib.shared.ports import aws_ports
 from chalicelib.shared.steps import UseCase, run_step
+from chalicelib.training.deploy import check_endpoint, deploy_endpoint, start_after_training
 from chalicelib.training.requests import (
+    CheckEndpointStep,
+    DeployEndpointStep,
     EvaluateStep,
     LoadConfigStep,
     PlanSegmentsStep,
     RegisterStep,
+    StartDeploymentStep,
     SummarizeSegmentsStep,
     training_step_requests,
 )
@@ -24,6 +28,7 @@ from chalicelib.training.steps import evaluate_candidate, load_training_settings
 USE_CASES: Mapping[type[BaseModel], UseCase] = {
     LoadConfigStep: load_training_settings, EvaluateStep: evaluate_candidate, RegisterStep: register_model,
     PlanSegmentsStep: plan_segments, SummarizeSegmentsStep: summarize_segments,
+    StartDeploymentStep: start_after_training, DeployEndpointStep: deploy_endpoint, CheckEndpointStep: check_endpoint,
 }
 
 

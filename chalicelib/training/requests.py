@@ -55,7 +55,37 @@ class SummarizeSegmentsStep(BaseModel):
     segments: list[dict[str, Any]]  # the Map's items, each with the status its training run ended in
 
 
+class StartDeploymentStep(BaseModel):
+    """After a training run registered its version: deploy it if it is now the approved one."""
+
+    step: Literal["start_deployment"]
+    run_id: str
+    model_name: str
+    version: int
+    status: str  # the version's registry status as registered
+
+
+class DeployEndpointStep(BaseModel):
+    step: Literal["deploy_endpoint"]
+    run_id: str
+    model_name: str
+    version: int
+    attempt: str = ""  # the execution's name: a resume deploys again instead of replaying the recorded answer
+
+
+class CheckEndpointStep(BaseModel):
+    step: Literal["check_endpoint"]
+    run_id: str
+    model_name: str
+    version: int
+    deployment: dict[str, Any]  # deploy_endpoint's answer
+    attempt: str = ""
+    check: int = 0  # which look at the endpoint: each is a new question, never a recorded answer
+
+
 TrainingStepRequest = Annotated[
-    LoadConfigStep | EvaluateStep | RegisterStep | PlanSegmentsStep | SummarizeSegmentsStep, Field(discriminator="step"),
+    LoadConfigStep | EvaluateStep | RegisterStep | PlanSegmentsStep | SummarizeSegmentsStep | StartDeploymentStep
+    | DeployEndpointStep | CheckEndpointStep,
+    Field(discriminator="step"),
 ]
 training_step_requests: TypeAdapter[Any] = TypeAdapter(TrainingStepRequest)

@@ -1,4 +1,4 @@
-"""What the training and segments workflows' Lambda steps answer (chalicelib/shared/step_results.py)."""
+"""What the training, segments and deploy workflows' Lambda steps answer (chalicelib/shared/step_results.py)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,29 @@ class SegmentsSummary(SegmentsPlan):
     table: Any
 
 
+class DeploymentStarted(StepResult):
+    """start_deployment: the deploy run started for the version (started False: it is not served)."""
+
+    started: bool
+    run_id: str
+
+
+class DeploymentPlanned(StepResult):
+    """deploy_endpoint: the endpoint, config and model the version is served by, and what was asked of SageMaker."""
+
+    deployment: dict[str, Any]
+
+
+class DeploymentProgress(StepResult):
+    """check_endpoint: in_service, in_progress or superseded, and how long to wait before the next check."""
+
+    state: str
+    message: str
+    wait_seconds: int
+
+
 RESULTS: dict[str, type[StepResult]] = {
     "load_config": TrainingSettings, "evaluate": Decision, "register": Registration,
     "plan_segments": SegmentsPlan, "summarize_segments": SegmentsSummary,
+    "start_deployment": DeploymentStarted, "deploy_endpoint": DeploymentPlanned, "check_endpoint": DeploymentProgress,
 }

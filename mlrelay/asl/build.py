@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrelay.asl.builder import INTEGRATIONS
+from mlrelay.asl.deploy import deploy
 from mlrelay.asl.inference import inference
 from mlrelay.asl.resume_states import resume_states
 from mlrelay.asl.segments import segments
@@ -15,7 +16,9 @@ from mlrelay.asl.training import training
 
 STATEMACHINES_DIR = Path(__file__).resolve().parents[2] / "statemachines"
 RESUME_STATES_FILE = Path(__file__).resolve().parents[2] / "chalicelib" / "resume" / "states.json"
-WORKFLOWS: dict[str, Callable[[], dict[str, Any]]] = {"training": training, "inference": inference, "segments": segments}
+WORKFLOWS: dict[str, Callable[[], dict[str, Any]]] = {
+    "training": training, "inference": inference, "segments": segments, "deploy": deploy,
+}
 
 
 def render(definition: dict[str, Any]) -> str:

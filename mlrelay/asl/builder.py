@@ -102,7 +102,7 @@ class Catch:
 
 @dataclass
 class StateMachine:
-    workflow: str  # "training" or "inference": what the failure message says
+    workflow: str  # "training", "inference", "segments" or "deploy": what the failure message says
     comment: str
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     reported_steps: list[str] = field(default_factory=list)  # in order: each is a resume point
@@ -110,7 +110,7 @@ class StateMachine:
     def task(
         self, name: str, resource: str, *, retry: RetryPolicy, next: str, parameters: dict[str, Any] | None = None,
         result_selector: dict[str, Any] | None = None, result_path: str | None = "$", comment: str | None = None,
-        reported_as: str | None = None, catches: tuple[Catch, ...] = (), **extra: Any,
+        reported_as: str | None = None, catches: tuple[Catch, ...] = (), retries: tuple[RetryPolicy, ...] = (), **extra: Any,
     ) -> None:
         """A Task whose transient errors `retry` retries and whose other errors fail the run as `reported_as`."""
         reported = reported_as or name
@@ -127,7 +127,7 @@ class StateMachine:
             if result_selector is not None:
                 state["ResultSelector"] = result_selector
             state["ResultPath"] = result_path
-        state["Retry"] = [retry.asl()]
+        state["Retry"] = [retry.asl(), *(policy.asl() for policy in retries)]
         state["Catch"] = [
             {"ErrorEquals": list(c.errors), "ResultPath": c.result_path, "Next": c.next} for c in catches
         ] + [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{reported}Failed"}]
@@ -234,11 +234,12 @@ class StateMachine:
 
 def lambda_step(
     machine: StateMachine, name: str, function: str, step: str, payload: dict[str, Any], *, next: str,
-    result: dict[str, str] | None, result_path: str, comment: str | None = None,
+    result: dict[str, str] | None, result_path: str, comment: str | None = None, reported_as: str | None = None,
+    retries: tuple[RetryPolicy, ...] = (),
 ) -> None:
     """A Task that invokes one of the app's step functions; `result` picks fields of its answer."""
     machine.task(
-        name, service("lambda:invoke"), retry=LAMBDA, next=next, comment=comment,
+        name, service("lambda:invoke"), retry=LAMBDA, next=next, comment=comment, reported_as=reported_as, retries=retries,
         parameters={"FunctionName": function, "Payload": {"step": step, **payload}},
         result_selector={f"{key}.$": f"$.Payload{path}" for key, path in result.items()} if result is not None else None,
         result_path=result_path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.training.results import Decision, Registration
+from chalicelib.training.results import Decision, DeploymentStarted, Registration
 from mlrelay.asl.builder import StateMachine, lambda_step, notify, record_run_started, record_run_succeeded, run_pipeline
 
 STEP = "${TrainingStepFunctionArn}"
@@ -56,8 +56,17 @@ def training() -> dict[str, Any]:
              "approved": approved, "decision.$": "$.decision", "config.$": "$.config",
              "code.$": "$.training.settings.code", "task.$": "$.training.settings.task",
              "approval_mode.$": "$.training.settings.approval.mode", "approval.$": "$.training.settings.approval"},
-            next="NotifyOutcome", result=Registration.fields_read(), result_path="$.registration", comment=comment,
+            next="StartDeployment" if approved else "NotifyOutcome", result=Registration.fields_read(),
+            result_path="$.registration", comment=comment,
         )
+    lambda_step(
+        machine, "StartDeployment", STEP, "start_deployment",
+        {"run_id.$": "$.run_id", "model_name.$": "$.model_name", "version.$": "$.registration.version",
+         "status.$": "$.registration.status"},
+        next="NotifyOutcome", result=DeploymentStarted.fields_read(), result_path="$.deployment",
+        comment="When the version is now the approved one and its config asks for an endpoint (serving.endpoint), starts "
+        "the deploy run that serves it (statemachines/deploy.asl.json); otherwise nothing.",
+    )
     record_run_succeeded(
         machine, "model_type = :model_type, model_version = :version, decision = :decision",
         {":model_type": {"S.$": "$.training.settings.model_type"},

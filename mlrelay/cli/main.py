@@ -27,6 +27,7 @@ from mlrelay.cli import (
     pipelines_cmd,
     runs_cmd,
     schedule_cmd,
+    serving_cmd,
     statemachines_cmd,
     submit_cmd,
     warehouse_cmd,
@@ -70,6 +71,8 @@ app.command("doctor")(doctor_cmd.doctor_command)
 app.command("destroy")(destroy_cmd.destroy_command)
 app.command("schedule")(schedule_cmd.schedule_command)
 app.command("explain")(explain_cmd.explain_command)
+app.command("predict")(serving_cmd.predict_command)
+app.add_typer(serving_cmd.endpoints_app, name="endpoints")
 
 
 @app.command()

@@ -64,6 +64,7 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
     """One model: each version with its registry status, metrics, run and the reasons for its decision."""
     from chalicelib.aws.model_versions import ModelVersions
     from chalicelib.aws.sagemaker import ModelRegistry
+    from mlrelay.endpoints_view import endpoint_line
     from mlrelay.tables import missing_values, versions_table
 
     info, client = connect()
@@ -74,6 +75,8 @@ def show(name: str = typer.Argument(..., help="A model name from `mlrelay models
         return
     approved = versions.approved(name)
     console.print(f"[bold]{name}[/]: approved version {f'v{approved.version}' if approved else 'none'}")
+    if (serving := endpoint_line(versions, client("sagemaker"), name)) is not None:
+        console.print(serving)
     console.print(versions_table(records, approved.version if approved else None))
     s3, registry = client("s3"), ModelRegistry(info.stage, client("sagemaker"))
     for record in sorted(records, key=lambda r: r.version):

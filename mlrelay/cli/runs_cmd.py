@@ -106,7 +106,7 @@ def _estimate(info: StackInfo, client: Any, detail: RunDetail) -> Estimate:
     from mlrelay.costs import estimate, prices
     from mlrelay.run_usage import run_usage
 
-    step_function = info.functions["training_step" if detail.summary.workflow == "training" else "inference_step"]
+    step_function = info.functions["inference_step" if detail.summary.workflow == "inference" else "training_step"]
     return estimate(run_usage(detail, client, step_function), prices())
 
 
@@ -128,6 +128,18 @@ def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) 
     console.print(table)
     console.print(f"total: about ${sum(sum(c) for c in totals.values()):.4f} for {len(run_ids)} runs "
                   f"({prices()['region']} list prices of {prices()['as_of']})")
+    _endpoint_costs(info, client)
+
+
+def _endpoint_costs(info: StackInfo, client: Any) -> None:
+    """The endpoints cost by the hour or by the request, whatever the runs: each at its serving settings."""
+    from chalicelib.aws.model_versions import ModelVersions
+    from mlrelay.endpoints_view import cost_text, endpoint_rows
+
+    rows = [row for row in endpoint_rows(ModelVersions(info.outputs["ModelsTableName"], client("dynamodb")),
+                                         client("sagemaker"), info.stage) if row.cost is not None]
+    for row in rows:
+        console.print(f"and the endpoint {row.endpoint} ({row.settings}): {cost_text(row.cost)}")
 
 
 @app.command()

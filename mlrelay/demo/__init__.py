@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mlrelay.demo.checks import Checks, wait_for
+from mlrelay.demo.endpoints import endpoints
 from mlrelay.demo.failure import injected_failure, resume_failed_run
 from mlrelay.demo.lineage import lineage
 from mlrelay.demo.monitoring import drifting_month, labels_arrive
@@ -47,6 +48,7 @@ def run_demo(console: Console, stage: str = "dev", state_dir: Path | None = None
         _alerts(console, stack)
         if first is not None:
             lineage(console, checks, stack)
+            endpoints(console, checks, stack)
         _permissions(console, checks, stack)
     if checks.failed:
         console.print(f"\n[bold red]Demo failed[/]: {len(checks.failed)} of {checks.passed + len(checks.failed)} checks.")

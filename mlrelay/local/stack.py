@@ -34,7 +34,21 @@ from mlrelay.local.durable import interrupted
 from mlrelay.local.durable.interrupted import Interruption
 from mlrelay.local.durable.state import DurableState, Restored
 from mlrelay.local.durable.store import StateFolderError
-from mlrelay.local.emulated import dynamodb, events, lambda_, redshift_data, s3, sagemaker, sagemaker_lineage, server, stepfunctions
+from mlrelay.local.emulated import (
+    cloudwatch,
+    dynamodb,
+    events,
+    lambda_,
+    redshift_data,
+    s3,
+    sagemaker,
+    sagemaker_endpoints,
+    sagemaker_lineage,
+    server,
+    stepfunctions,
+)
+from mlrelay.local.endpoint_fleet import HostContext
+from mlrelay.local.endpoints import LocalEndpoints
 from mlrelay.local.faults import FaultPlan
 from mlrelay.local.iam.authorizer import Authorizer
 from mlrelay.local.iam.principals import IamModel
@@ -100,6 +114,13 @@ class EmbeddedStack:
             time_scale=time_scale,
             # SageMaker writes a job's output to CloudWatch Logs itself: the stack's shipper signs as the operator
             ship_log=self._ship_job_log,
+        )
+        # real-time endpoints: their models' S3 reads act as the models' roles, as the jobs' do (identity set at start)
+        self.endpoints = LocalEndpoints(
+            sagemaker_endpoints.MotoCatalog(ACCOUNT_ID, REGION),
+            HostContext(self._work_dir, (log_dir or self._work_dir), lambda: self.client("s3"), read_object,
+                        lambda: self.pipelines.identity),
+            ACCOUNT_ID, REGION, time_scale, on_change=self._save_sagemaker,
         )
         self.warehouse = LocalWarehouse(
             lambda: self.client("s3"), self.faults, read_object=read_object,
@@ -177,7 +198,9 @@ class EmbeddedStack:
         undo.enter_context(lambda_.patched(self.runtime.invoke))
         undo.enter_context(events.patched(self.runtime.invoke, self._eventbridge_may_deliver))
         undo.enter_context(sagemaker.patched(self._start_pipeline, self.pipelines.retry, list_steps, self._package_status_changed))
+        undo.enter_context(sagemaker_endpoints.patched(self.endpoints))  # its stop ends the endpoints' hosts
         undo.enter_context(sagemaker_lineage.patched())
+        undo.enter_context(cloudwatch.patched())
         undo.enter_context(redshift_data.patched(self.warehouse))
         undo.enter_context(stepfunctions.patched(self.faults, self.time_scale))
         undo.enter_context(s3.patched(self.faults))
@@ -276,12 +299,13 @@ class EmbeddedStack:
             self.client("cloudformation").create_stack(StackName=f"mlrelay-{self.stage}", TemplateBody=json.dumps(template))
 
     def wait_idle(self, timeout_seconds: float = 300) -> None:
-        """Until no Lambda invocation and no pipeline execution is running (they start each other)."""
+        """Until no Lambda invocation, no pipeline execution and no endpoint deploy is running (they start each other)."""
         deadline = time.monotonic() + timeout_seconds
         while True:
             self.runtime.wait_idle(max(1.0, deadline - time.monotonic()))
             self.pipelines.wait_idle(max(1.0, deadline - time.monotonic()))
-            if self.runtime.idle() and self.pipelines.idle():
+            self.endpoints.wait_idle(max(1.0, deadline - time.monotonic()))
+            if self.runtime.idle() and self.pipelines.idle() and self.endpoints.idle():
                 return
 
     def settle(self, timeout_seconds: float = 60) -> bool:
@@ -298,11 +322,12 @@ class EmbeddedStack:
         return False
 
     def busy(self) -> list[str]:
-        """What still moves: Lambda invocations and pipeline executions, messages in the event source mappings'
+        """What still moves: Lambda invocations, pipeline executions and endpoint deploys, messages in the event source mappings'
         queues (delivered synchronously by their pollers, so wait_idle does not see them), delayed ones included,
         and running workflow executions. Empty when the stack is quiet."""
         found = [] if self.runtime.idle() else ["Lambda invocations"]
         found += [] if self.pipelines.idle() else ["pipeline executions"]
+        found += [] if self.endpoints.idle() else ["endpoint deploys"]
         sqs, sfn = self.operator_client("sqs"), self.operator_client("stepfunctions")
         for mapping in self.applied.event_source_mappings:
             counts = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=list(_QUEUED))["Attributes"]
@@ -318,6 +343,7 @@ class EmbeddedStack:
         jobs first, as a person's Ctrl-C wants: their steps fail as stopped, and nothing waits for them; a durable
         stack keeps its state as it was before (its runs are interrupted at the next start, not failed)."""
         try:
+            self.endpoints.close()  # a deploy's baking ends: an update under way stays as it is
             if stop_jobs:
                 if self.durable is not None:
                     self.durable.stopping()
@@ -416,6 +442,10 @@ class EmbeddedStack:
             execution.interrupt(at, INTERRUPTED_ERROR, cause)
         self.durable.stepfunctions.save()
         return marked
+
+    def _save_sagemaker(self) -> None:
+        if self.durable is not None:  # an endpoint's new status is kept as moto's other SageMaker writes are
+            self.durable.sagemaker.save()
 
     def _package_status_changed(self, detail: dict[str, Any], package_arn: str) -> None:
         self._emit_sagemaker_event("SageMaker Model Package State Change", detail, [package_arn])

@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
 from chalicelib.shared.messages import InferenceRequested
 from chalicelib.shared.naming import on_demand_run_id
+from mlrelay.cli.main import app
 from mlrelay.local.events import s3_object_created
 from mlrelay.local.stack import ACCOUNT_ID, EmbeddedStack
+from mlrelay.local.state_file import write_state
 from mlrelay.submission import prepare
 from mlrelay.synthetic import synthesize
 from mlrelay.warehouse_client import connection_from, run_statement
@@ -222,6 +225,21 @@ class Aws:
             TableName=self.stack.applied.ref("RunsTable"), Key={"run_id": {"S": run_id}}
         ).get("Item", {})
         return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+@pytest.fixture(scope="module")
+def cli(stack, tmp_path_factory):
+    """`mlrelay ARGS...` against the session's stack, as a person runs it: (exit code, output on one line)."""
+    runner = CliRunner()
+    state = tmp_path_factory.mktemp("state") / "local.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLRELAY_STATE_FILE", str(state))
+        write_state(stack.info)
+
+        def invoke(*args):
+            result = runner.invoke(app, list(args), terminal_width=200)
+            return result.exit_code, " ".join(result.output.split())
+        yield invoke
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,7 @@ def test_functions_and_their_queue_mappings_are_the_declared_ones(aws, declared)
 def test_state_machines_run_the_declared_definitions(aws, declared):
     machines = declared("AWS::Serverless::StateMachine")
 
-    assert len(machines) == 3  # training, inference, segments
+    assert len(machines) == 4  # training, inference, segments, deploy
     for properties in machines.values():
         text = json.dumps(properties["Definition"])
         for name, value in properties["DefinitionSubstitutions"].items():

@@ -11,32 +11,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from chalicelib.aws.model_versions import ModelVersions
 from chalicelib.inference.warehouse_sql import PredictionsTable, create_table_sqls
 from chalicelib.shared.naming import package_group_name
-from mlrelay.cli.main import app
-from mlrelay.local.state_file import write_state
 from mlrelay.warehouse_client import connection_from, run_statement
 
 pytestmark = pytest.mark.functional
 MODEL = "manual-pt"
 MANUAL = {"metric": "macro_f1", "threshold": 0.5, "max_regression": 0.5, "mode": "manual"}
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def cli(stack, tmp_path_factory):
-    state = tmp_path_factory.mktemp("state") / "local.json"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLRELAY_STATE_FILE", str(state))
-        write_state(stack.info)
-
-        def invoke(*args):
-            result = runner.invoke(app, list(args), terminal_width=200)
-            return result.exit_code, " ".join(result.output.split())
-        yield invoke
 
 
 def train(aws, runs_before):
@@ -110,7 +93,8 @@ def test_an_approval_in_the_registry_moves_the_pointer_once_even_when_its_event_
     assert life["duplicate_event"]["outcome"] == "unchanged"
     approvals = [e for e in versions(aws).version(MODEL, 2).history if e["action"] == "approve"]
     assert [(e["reason"], e["source"]) for e in approvals] == [("approved in Studio", "registry")]
-    assert len(aws.notifications_for(lambda m: m.get("kind") == "model_decided" and m.get("version") == 2)) == 1
+    decided = aws.notifications_for(lambda m: (m.get("kind"), m.get("model_name"), m.get("version")) == ("model_decided", MODEL, 2))
+    assert len(decided) == 1
 
 
 def test_a_rollback_to_a_version_whose_artifact_is_gone_is_refused_then_made_when_it_is_back(aws, life):

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.functional
 
 TRAINING_PATH = [
     "RecordRunStarted", "LoadTrainingConfig", "StartTrainingPipeline", "WaitForTrainingPipeline",
-    "EvaluateCandidate", "RegisterApprovedModel", "NotifyOutcome", "RecordRunSucceeded",
+    "EvaluateCandidate", "RegisterApprovedModel", "StartDeployment", "NotifyOutcome", "RecordRunSucceeded",
 ]
 INFERENCE_PATH = [
     "RecordRunStarted", "ResolveApprovedModel", "PrepareInference", "StartInferencePipeline", "WaitForInferencePipeline",
@@ -34,7 +34,7 @@ INFERENCE_PATH = [
 ]
 # The paths some runs take instead: a pipeline that ended before the workflow waited, a candidate below the floor.
 EARLY_TRAINING_PATH = TRAINING_PATH[:4] + ["ReadPipelineOutcome"] + TRAINING_PATH[4:]
-REJECTED_PATH = TRAINING_PATH[:5] + ["RegisterRejectedModel"] + TRAINING_PATH[6:]
+REJECTED_PATH = TRAINING_PATH[:5] + ["RegisterRejectedModel"] + TRAINING_PATH[7:]  # a rejected version deploys nothing
 EARLY_INFERENCE_PATH = INFERENCE_PATH[:5] + ["ReadPipelineOutcome"] + INFERENCE_PATH[5:]
 # A drifted catalogue is announced, then loaded.
 DRIFTED_PATH = INFERENCE_PATH[:7] + ["NotifyDataDrift"] + INFERENCE_PATH[7:]

@@ -22,6 +22,7 @@ from chalicelib.aws.model_versions import VersionRecord
 from chalicelib.aws.s3 import Fingerprint, ObjectContent, listing_identity, tar_gz_holds_files
 from chalicelib.aws.sagemaker import PipelineDescription, PipelineOutcome
 from chalicelib.aws.stepfunctions import StartedExecution, execution_arn_for
+from chalicelib.shared.endpoint_states import EndpointBusyError, EndpointState
 from chalicelib.shared.naming import model_role_name, model_role_path
 from chalicelib.shared.pinning import (
     MANIFEST,
@@ -130,6 +131,13 @@ class FakeS3:
         self.put_json(bucket, f"{base}/{MANIFEST}", pinned.manifest())
         return pinned
 
+    def copy(self, source_uri: str, target_uri: str) -> None:
+        source_bucket, _, source_key = source_uri.removeprefix("s3://").partition("/")
+        bucket, _, key = target_uri.removeprefix("s3://").partition("/")
+        if not self.objects.get((source_bucket, source_key)):
+            raise NotFoundError(f"cannot copy {source_uri}: NoSuchKey", "NoSuchKey")
+        self.put(bucket, key, self.objects[(source_bucket, source_key)][-1])
+
     def table_lines(self, bucket: str, key_or_prefix: str, suffix: str = ".csv") -> Iterator[tuple[str, str]]:
         keys = [key_or_prefix] if self.objects.get((bucket, key_or_prefix)) else sorted(
             k for (b, k) in self.objects if b == bucket and k.startswith(key_or_prefix) and k.lower().endswith(suffix))
@@ -142,6 +150,7 @@ class FakeModelVersions:
     def __init__(self) -> None:
         self.records: dict[tuple[str, int], VersionRecord] = {}
         self.pointers: dict[str, int] = {}
+        self.deployments: dict[str, dict[str, Any]] = {}
 
     def put(self, record: VersionRecord) -> None:
         self.records[(record.model_name, record.version)] = copy.deepcopy(record)
@@ -186,6 +195,12 @@ class FakeModelVersions:
 
     def model_names(self) -> list[str]:
         return sorted({name for name, _ in self.records} | set(self.pointers))
+
+    def record_deployment(self, model_name: str, deployment: dict[str, Any]) -> None:
+        self.deployments[model_name] = copy.deepcopy(deployment)
+
+    def deployment(self, model_name: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.deployments.get(model_name))
 
 
 class FakeRegistry:
@@ -272,6 +287,51 @@ class FakePipelines:
         if execution_arn not in self.executions:
             raise NotFoundError(f"cannot describe pipeline execution {execution_arn}: ResourceNotFound", "ResourceNotFound")
         return self.executions[execution_arn]
+
+
+class FakeEndpoints:
+    """SageMaker endpoints as the deploy steps see them; a test moves `states` to play SageMaker's side."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, dict[str, Any]] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, EndpointState] = {}
+        self.updates: list[tuple[str, str, dict[str, Any]]] = []
+        self.alarms: dict[str, tuple[str, str]] = {}
+        self.deleted: list[str] = []
+
+    def describe(self, name: str) -> EndpointState | None:
+        return self.states.get(name)
+
+    def ensure_model(self, name: str, container: dict[str, Any], role_arn: str, tags: dict[str, str]) -> None:
+        self.models.setdefault(name, {"container": container, "role_arn": role_arn, "tags": tags})
+
+    def ensure_config(self, name: str, variant: dict[str, Any], tags: dict[str, str]) -> None:
+        if variant["ModelName"] not in self.models:
+            raise AwsError(f"Could not find model {variant['ModelName']}", "ValidationException")
+        self.configs.setdefault(name, {"variant": variant, "tags": tags})
+
+    def create(self, name: str, config_name: str, tags: dict[str, str]) -> None:
+        self.states.setdefault(name, EndpointState(name, "Creating", config_name))
+
+    def update(self, name: str, config_name: str, deployment_config: dict[str, Any]) -> None:
+        if self.states[name].in_progress:
+            raise EndpointBusyError(f"endpoint {name} is being changed")
+        self.updates.append((name, config_name, deployment_config))
+        self.states[name] = replace(self.states[name], status="Updating")
+
+    def delete(self, name: str) -> None:
+        self.deleted.append(name)
+        self.states.pop(name, None)
+
+    def ensure_error_alarm(self, alarm_name: str, endpoint: str, variant: str) -> None:
+        self.alarms[alarm_name] = (endpoint, variant)
+
+    def settle(self, name: str, config_name: str | None = None, status: str = "InService", reason: str = "") -> None:
+        """SageMaker ends the change: in service on `config_name` (the update's, when not given)."""
+        state = self.states[name]
+        config = config_name or (self.updates[-1][1] if self.updates and self.updates[-1][0] == name else state.config_name)
+        self.states[name] = EndpointState(name, status, config, reason)
 
 
 class FakeModelRoles:
@@ -553,6 +613,7 @@ class FakePorts:
     training_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-training"
     inference_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-inference"
     segments_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-segments"
+    deploy_machine: str = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:mlrelay-test-deploy"
     predictions_table: tuple[str, str] = ("mlrelay", "predictions")
     copy_role_arn: str = f"arn:aws:iam::{ACCOUNT}:role/mlrelay-test-redshift-copy"
     s3: FakeS3 = field(default_factory=FakeS3)
@@ -560,6 +621,7 @@ class FakePorts:
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     pipelines: FakePipelines = field(default_factory=FakePipelines)
     model_roles: FakeModelRoles = field(default_factory=FakeModelRoles)
+    endpoints: FakeEndpoints = field(default_factory=FakeEndpoints)
     pipeline_callbacks: FakePipelineCallbacks = field(default_factory=FakePipelineCallbacks)
     workflows: FakeWorkflows = field(default_factory=FakeWorkflows)
     task_callbacks: FakeTaskCallbacks = field(default_factory=FakeTaskCallbacks)

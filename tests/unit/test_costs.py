@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlrelay.costs import Usage, estimate, prices
+from mlrelay.costs import Usage, endpoint_cost, estimate, prices
 
 PRICES = {
     "stepfunctions_per_transition": 0.000025, "lambda_per_request": 0.0000002, "lambda_per_gb_second": 0.0000166667,
@@ -34,5 +34,14 @@ def test_the_prices_file_says_where_and_when_its_prices_are_from():
     listed = prices()
 
     assert listed["region"] and listed["as_of"]
-    assert set(listed["sources"]) == {"stepfunctions", "lambda", "sagemaker", "redshift_serverless"}
+    assert set(listed["sources"]) == {"stepfunctions", "lambda", "sagemaker", "sagemaker_hosting", "redshift_serverless"}
     assert "ml.m5.large" in listed["sagemaker_per_instance_hour"]  # mlrelay's own steps run there
+
+
+def test_an_endpoint_costs_its_instances_by_the_hour_or_serverless_compute_and_data_by_the_request():
+    price = prices()
+    instance = endpoint_cost({"endpoint": "instance", "instance_type": "ml.m5.large", "instance_count": 2}, price)
+    serverless = endpoint_cost({"endpoint": "serverless", "memory_mb": 2048}, price, request_seconds=0.1, payload_bytes=0)
+
+    assert instance.per_hour == pytest.approx(0.23) and instance.per_month == pytest.approx(0.23 * 730)
+    assert serverless.per_hour is None and serverless.per_thousand_requests == pytest.approx(2 * 0.1 * 0.00002 * 1000)

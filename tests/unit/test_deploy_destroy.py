@@ -54,8 +54,28 @@ MODEL_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/mlrelay-{STAGE}-model-jobs"
 COPY = f"mlrelay-{STAGE}-training-0123456789abcdef"
 
 
+ENDPOINT = f"mlrelay-{STAGE}-packaging-type"
+ENDPOINT_CONFIG = f"{ENDPOINT}-v1-0123abcd"
+
+
 def expect_run_made_deleted(aws):
-    """A model's pipeline copy and role, made by its runs: deleted before the stack, whose policy the role attaches."""
+    """A model's endpoint (with its config, model and alarm), pipeline copy and role, made by its runs: deleted before
+    the stack, whose policy the role attaches."""
+    sagemaker, when = aws.stub("sagemaker"), WHEN
+    for operation, key, name, value in (("list_endpoints", "Endpoints", "EndpointName", ENDPOINT),
+                                        ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", ENDPOINT_CONFIG),
+                                        ("list_models", "Models", "ModelName", ENDPOINT_CONFIG)):
+        item = {name: value, "CreationTime": when, f"{name[:-4]}Arn": f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:x/{value}"}
+        if operation == "list_endpoints":
+            item.update(EndpointStatus="InService", LastModifiedTime=when)
+        sagemaker.add_response(operation, {key: [item]}, {"NameContains": f"mlrelay-{STAGE}-"})
+    sagemaker.add_response("delete_endpoint", {}, {"EndpointName": ENDPOINT})
+    sagemaker.add_response("delete_endpoint_config", {}, {"EndpointConfigName": ENDPOINT_CONFIG})
+    sagemaker.add_response("delete_model", {}, {"ModelName": ENDPOINT_CONFIG})
+    alarms = [{"AlarmName": name} for name in (f"{ENDPOINT}-model-errors", f"mlrelay-{STAGE}-segments-executions-failed")]
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": alarms}, {
+        "AlarmNamePrefix": f"mlrelay-{STAGE}-", "AlarmTypes": ["MetricAlarm"]})
+    aws.stub("cloudwatch").add_response("delete_alarms", {}, {"AlarmNames": [f"{ENDPOINT}-model-errors"]})
     summaries = [{"PipelineName": name} for name in (f"mlrelay-{STAGE}-training", COPY, f"mlrelay-{STAGE}-quality")]
     aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": summaries}, {"PipelineNamePrefix": f"mlrelay-{STAGE}-"})
     aws.stub("sagemaker").add_response("delete_pipeline", {}, {"PipelineName": COPY})
@@ -109,7 +129,8 @@ def test_destroy_asks_deletes_follows_and_says_what_it_kept_with_how_to_delete_e
     assert said[4] == f"  SSM parameter (Slack webhook URL): {SLACK} (to delete it too: `aws ssm delete-parameter --name {SLACK}`)"
     assert f"--name-contains mlrelay-{STAGE}-" in said[5]
     assert said[6:] == [
-        f"deleted what runs made: 1 pipeline copies and 1 model roles (each model's own, under /mlrelay-{STAGE}-models/)",
+        f"deleted what runs made: 1 endpoints (with their configs, models and alarms), 1 pipeline copies and 1 model roles "
+        f"(each model's own, under /mlrelay-{STAGE}-models/)",
         f"deleting stack {NAME}…",
         f"  {'DELETE_IN_PROGRESS':<20} {NAME} (AWS::CloudFormation::Stack)",
         f"  {'DELETE_COMPLETE':<20} Alerts (AWS::Serverless::Function)",

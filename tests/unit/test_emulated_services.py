@@ -434,3 +434,23 @@ def _bucket_sending_to_eventbridge():
     client.create_bucket(Bucket="with-events")
     client.put_bucket_notification_configuration(Bucket="with-events", NotificationConfiguration={"EventBridgeConfiguration": {}})
     return client
+
+
+@mock_aws
+def test_moto_still_resets_an_alarm_it_updates_and_the_patch_keeps_its_state_as_cloudwatch_does():
+    from mlrelay.local.emulated import cloudwatch as cloudwatch_patch
+
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    alarm = {"AlarmName": "e-model-errors", "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors",
+             "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 0.0,
+             "ComparisonOperator": "GreaterThanThreshold"}
+
+    def state_after_an_update() -> str:
+        client.put_metric_alarm(**alarm)
+        client.set_alarm_state(AlarmName="e-model-errors", StateValue="ALARM", StateReason="5xx answers")
+        client.put_metric_alarm(**alarm)
+        return client.describe_alarms(AlarmNames=["e-model-errors"])["MetricAlarms"][0]["StateValue"]
+
+    assert state_after_an_update() == "OK"  # moto's: the update is a new alarm
+    with cloudwatch_patch.patched():
+        assert state_after_an_update() == "ALARM"

@@ -11,6 +11,7 @@ from moto.core.exceptions import _RESTError  # noqa: F401 - pinned by importing 
 from moto.core.responses import BaseResponse
 from moto.s3.models import FakeKey
 from moto.s3.utils import _VersionedKeyStore  # noqa: F401
+from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
@@ -50,6 +51,8 @@ PINNED = {
     "_server": ThreadedMotoServer.__init__,
     "_cloud_watch_logging_session": Execution.__init__,  # a restored execution sets what moto's Execution reads
     "_activity_store": Execution.__init__,
+    "_models": SageMakerModelBackend.__init__,  # the endpoints' models (mlrelay/local/emulated/sagemaker_endpoints.py)
+    "_process_production_variants": FakeEndpoint,
 }
 
 

@@ -20,7 +20,7 @@ def declared_state_machines():
 
 
 def test_there_are_state_machines_to_check():
-    assert [p.name for p in ASL_FILES] == ["inference.asl.json", "segments.asl.json", "training.asl.json"]
+    assert [p.name for p in ASL_FILES] == ["deploy.asl.json", "inference.asl.json", "segments.asl.json", "training.asl.json"]
 
 
 @pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)

@@ -103,7 +103,7 @@ def test_a_customer_key_encrypts_everything_at_rest_and_without_one_the_aws_mana
     }
 
     # bucket, 5 tables, 5 queues, topic, 3 workflow and 9 function log groups; every function
-    assert len(keys) == 24 and len(functions) == 9
+    assert len(keys) == 25 and len(functions) == 9
     if key:
         assert set(keys.values()) == set(functions.values()) == {KEY}
     else:

@@ -45,6 +45,7 @@ _acting: contextvars.ContextVar[Session | None] = contextvars.ContextVar("mlrela
 _request_session = threading.local()  # the session of the request moto is serving on this thread
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 _LAMBDA_FUNCTION = re.compile(r"/functions/([^/]+)")
+_INVOCATION = re.compile(r"^/endpoints/([^/]+)/(?:async-)?invocations$")  # sagemaker-runtime's InvokeEndpoint(Async)
 
 
 @contextmanager
@@ -178,6 +179,9 @@ def _params(response: Any, signing_name: str) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name, values in (getattr(response, "querystring", {}) or {}).items():
         params[name] = values[0] if isinstance(values, list) and values else values
+    invocation = _INVOCATION.match(unquote(response.path)) if signing_name == "sagemaker" else None
+    if invocation:  # sagemaker-runtime: the body is the model's payload, the endpoint is named in the path
+        return {**params, "EndpointName": invocation.group(1)}
     body: Any = response.body
     if isinstance(body, (str, bytes)) and body:
         try:
@@ -234,7 +238,7 @@ def _denied(response: Any, signing_name: str, error: AccessDeniedError) -> Excep
     if signing_name == "sns":
         return _XmlDenied("AuthorizationError", str(error))
     content_type = str(response.headers.get("Content-Type", ""))
-    if "json" in content_type or signing_name in ("lambda",):
+    if "json" in content_type or signing_name in ("lambda", "sagemaker"):  # JSON protocols whatever the payload's type
         return _JsonDenied("AccessDeniedException", str(error))
     return _XmlDenied("AccessDenied", str(error))
 

@@ -210,6 +210,9 @@ class Authorizer:
             implied.append(Call("iam:TagRole", call.resource, {k: v for k, v in call.context.items() if k.startswith("aws:")}))
         if signing_name == "sagemaker" and params.get("RoleArn") and operation in ("CreatePipeline", "UpdatePipeline"):
             implied.append(Call("iam:PassRole", str(params["RoleArn"]), {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+        if signing_name == "sagemaker" and operation == "CreateModel" and params.get("ExecutionRoleArn"):
+            # SageMaker assumes the model's role to read its data and serve it: the caller passes it (CreateModel's page)
+            implied.append(Call("iam:PassRole", str(params["ExecutionRoleArn"]), {"iam:PassedToService": "sagemaker.amazonaws.com"}))
         key = self.model.key_for(call.resource)
         if key:
             kms_actions = KMS_USE.get(call.action, ())
