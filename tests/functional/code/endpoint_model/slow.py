@@ -1,4 +1,4 @@
-"""The same serving code with a predict_fn that takes 5 s (a request past the invocation timeout)."""
+"""The same serving code with a predict_fn that takes 2 s (a request past the test's 1 s invocation timeout)."""
 
 import time
 
@@ -7,5 +7,5 @@ from serve import predict_fn as predict
 
 
 def predict_fn(rows, model):
-    time.sleep(5)
+    time.sleep(2)
     return predict(rows, model)
