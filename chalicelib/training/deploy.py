@@ -40,7 +40,7 @@ def deploy_endpoint(request: DeployEndpointStep, ports: TrainingPorts) -> dict[s
         now = f"v{approved.version}" if approved else "no version"
         return {"deployment": {"action": "superseded", "endpoint": endpoint_name(settings.stage(), request.model_name),
                                "message": f"{request.model_name} uses {now} now: v{request.version} is not deployed"}}
-    record = _record(ports, request.model_name, request.version)
+    record = approved  # the version itself, read just now
     config = config_of(ports, record)
     serving = serving_of(ports, record, config)
     if serving is None:
@@ -95,9 +95,3 @@ def check_endpoint(request: CheckEndpointStep, ports: TrainingPorts) -> dict[str
         })
     return {"state": state.state, "message": state.message, "wait_seconds": wait}
 
-
-def _record(ports: TrainingPorts, model_name: str, version: int) -> VersionRecord:
-    record = ports.models.version(model_name, version)
-    if record is None:
-        raise LookupError(f"{model_name} has no v{version}: `mlrelay models show {model_name}` lists its versions")
-    return record

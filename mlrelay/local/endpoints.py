@@ -252,7 +252,12 @@ class LocalEndpoints:
         self._set(endpoint, "InService", None)
 
     def _update(self, endpoint: _Endpoint, config: EndpointConfig, steps: DeploymentPlan) -> None:
-        green = Fleet(endpoint.name, config, self._models(config), self._context)
+        models = self._models(config)
+        unreadable = self._unreadable_alarm(steps, models)
+        if unreadable:
+            self._set(endpoint, "InService", f"Update to endpoint configuration {config.name} was rolled back: {unreadable}")
+            return
+        green = Fleet(endpoint.name, config, models, self._context)
         started = time.monotonic()
         try:
             green.start()
@@ -277,6 +282,21 @@ class LocalEndpoints:
         if blue is not None:
             blue.stop()
         self._set(endpoint, "InService", None)
+
+    def _unreadable_alarm(self, steps: DeploymentPlan, models: dict[str, ModelSpec]) -> str | None:
+        """Why SageMaker cannot watch an auto-rollback alarm: it reads them with the models' execution roles, which need
+        cloudwatch:DescribeAlarms on each (the deployment guardrails' auto-rollback page); None when it can."""
+        from mlrelay.local.sagemaker_jobs import JobFailedError
+
+        identity = self._context.identity()
+        for alarm in steps.alarms:
+            arn = f"arn:aws:cloudwatch:{self._region}:{self._account}:alarm:{alarm}"
+            for model in models.values():
+                try:
+                    identity.may_act(model.role_arn, "cloudwatch:DescribeAlarms", arn)
+                except JobFailedError as err:
+                    return f"the execution role {model.role_arn} cannot read the auto-rollback alarm {alarm}: {err}"
+        return None
 
     def _bake(self, seconds: float, steps: DeploymentPlan, started: float) -> str | None:
         """Watch the alarms for `seconds` (scaled); why the update must roll back, or None."""

@@ -91,6 +91,8 @@ class JobIdentity:
     may_read: Callable[[str, str], None] = lambda bucket, key: None
     # (step type, image, job name, role): raises if the pipeline's role may not start the job as SageMaker would
     may_start: Callable[[str, str, str, str], object] = lambda kind, image_uri, job_name, role_arn: None
+    # (role, action, resource): raises as AWS would refuse what SageMaker does with that role (an endpoint's alarms)
+    may_act: Callable[[str, str, str], object] = lambda role_arn, action, resource: None
 
 
 class LocalPipelineRunner:

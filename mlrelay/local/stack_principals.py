@@ -70,7 +70,12 @@ class StackPrincipals:
             environment=lambda role_arn: iam.credentials_environment(session(role_arn), self.endpoint, REGION),
             may_read=lambda bucket, key: iam.authorize_in_process(self.authorizer, Call("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")),
             may_start=self._may_start,
+            may_act=lambda role_arn, action, resource: self._may_act(session(role_arn), action, resource),
         )
+
+    def _may_act(self, session: Session, action: str, resource: str) -> None:
+        with iam.acting_as(session):
+            iam.authorize_in_process(self.authorizer, Call(action, resource), action.split(":")[1])
 
     def _may_start(self, kind: str, image: str, job: str, role_arn: str) -> None:
         """Raises as SageMaker's API would when the pipeline's role may not create the job with `role_arn`."""

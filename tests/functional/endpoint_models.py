@@ -45,17 +45,21 @@ def tar_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def model_role(iam: Any, name: str, bucket: str) -> str:
-    """A SageMaker execution role that may read `bucket` (and nothing else)."""
+def model_role(iam: Any, name: str, bucket: str, watch_alarms: bool = True) -> str:
+    """A SageMaker execution role that may read `bucket` and, with `watch_alarms`, read alarms (SageMaker reads an
+    endpoint's auto-rollback alarms with it), and nothing else."""
     arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
     try:
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
     except iam.exceptions.EntityAlreadyExistsException:
         return arn
+    statements = [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+                  {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]
+    if watch_alarms:
+        alarms = f"arn:aws:cloudwatch:*:{ACCOUNT_ID}:alarm:*"
+        statements.append({"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": alarms})
     iam.put_role_policy(RoleName=name, PolicyName="read-models", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}))
+        "Version": "2012-10-17", "Statement": statements}))
     return arn
 
 

@@ -171,6 +171,29 @@ def test_an_alarm_in_alarm_rolls_the_update_back(stack, served):
     assert served.invoke(name)["Body"] == em.direct(served.python, served.blue, em.ROWS)
 
 
+@pytest.mark.access_denied("endpoint-tests-blind-role", "cloudwatch:DescribeAlarms")
+def test_an_update_whose_execution_role_cannot_read_its_rollback_alarm_is_rolled_back_naming_it(stack, served):
+    name = served.endpoint(BLUE_DATA)
+    stack.endpoints.wait_settled(name, 120)
+    blind = em.model_role(stack.client("iam"), "endpoint-tests-blind-role", BUCKET, watch_alarms=False)
+    green = f"{name}-blind"
+    em.create_model(served.sagemaker, green, blind, GREEN_DATA, f"s3://{BUCKET}/code/sourcedir.tar.gz")
+    em.create_config(served.sagemaker, green, green)
+    alarm = f"{name}-errors"
+    stack.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm, MetricName="Invocation5XXErrors", Namespace="AWS/SageMaker", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+
+    served.sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=green, DeploymentConfig={
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}})
+
+    assert stack.endpoints.wait_settled(name, 120) == "InService"
+    described = served.sagemaker.describe_endpoint(EndpointName=name)
+    assert described["EndpointConfigName"] == name
+    assert f"the execution role {blind} cannot read the auto-rollback alarm {alarm}" in described["FailureReason"]
+    assert "cloudwatch:DescribeAlarms" in described["FailureReason"]
+
+
 def test_an_update_whose_model_cannot_load_keeps_the_old_configuration(stack, served):
     name = served.endpoint(BLUE_DATA)
     stack.endpoints.wait_settled(name, 120)

@@ -220,6 +220,18 @@ def test_the_census_records_what_a_role_used_and_by_which_statement():
     assert authorizer.authorize("operator", "dynamodb", "DeleteTable", {"TableName": "runs"}) is None  # the operator is allowed
 
 
+def test_a_sagemaker_resource_made_with_tags_needs_add_tags_on_it_too():
+    model_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/mlrelay-dev-pt-v1-0123abcd"
+    model = model_with([{"Effect": "Allow", "Action": "sagemaker:CreateModel", "Resource": model_arn}])
+    authorizer = Authorizer(model, {"operator"}, Lookups(), "us-east-1")
+    session = model.session(ROLE_ARN, "lambda.amazonaws.com", "fn")
+    create = {"ModelName": "mlrelay-dev-pt-v1-0123abcd", "Tags": [{"Key": "mlrelay:model", "Value": "pt"}]}
+
+    with pytest.raises(AccessDeniedError, match="sagemaker:AddTags on resource: " + model_arn):
+        authorizer.authorize(session.access_key, "sagemaker", "CreateModel", create)
+    assert authorizer.authorize(session.access_key, "sagemaker", "CreateModel", {"ModelName": create["ModelName"]})
+
+
 MODEL_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/mlrelay-dev-model-jobs"
 MODEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/mlrelay-dev-models/mlrelay-dev-pt"
 WRITE_OWN_RUNS = {"Sid": "WriteOwnRunOutputs", "Effect": "Allow", "Action": "s3:PutObject",

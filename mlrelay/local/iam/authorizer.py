@@ -19,7 +19,7 @@ from typing import Any
 
 from mlrelay.local.iam.policies import ContextValue, Decision, Request, evaluate
 from mlrelay.local.iam.principals import IamModel, Role, Session, TrustError
-from mlrelay.local.iam.resources import Call, Lookups, calls, request_tags
+from mlrelay.local.iam.resources import Call, Lookups, calls, request_tags, tag_context
 
 # What a customer KMS key is used for by each service, for the caller, per action (AWS's "how X uses KMS" pages).
 KMS_USE = {
@@ -210,6 +210,9 @@ class Authorizer:
             implied.append(Call("iam:TagRole", call.resource, {k: v for k, v in call.context.items() if k.startswith("aws:")}))
         if signing_name == "sagemaker" and params.get("RoleArn") and operation in ("CreatePipeline", "UpdatePipeline"):
             implied.append(Call("iam:PassRole", str(params["RoleArn"]), {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+        if signing_name == "sagemaker" and operation.startswith("Create") and request_tags(params):
+            # SageMaker tags what it makes with the caller's sagemaker:AddTags (a dependent action in its reference)
+            implied.append(Call("sagemaker:AddTags", call.resource, tag_context(params)))
         if signing_name == "sagemaker" and operation == "CreateModel" and params.get("ExecutionRoleArn"):
             # SageMaker assumes the model's role to read its data and serve it: the caller passes it (CreateModel's page)
             implied.append(Call("iam:PassRole", str(params["ExecutionRoleArn"]), {"iam:PassedToService": "sagemaker.amazonaws.com"}))

@@ -235,11 +235,16 @@ def _iam_context(operation: str, params: Mapping[str, Any]) -> dict[str, Context
         context["iam:PermissionsBoundary"] = str(params["PermissionsBoundary"])
     if operation in ("AttachRolePolicy", "DetachRolePolicy") and params.get("PolicyArn"):
         context["iam:PolicyARN"] = str(params["PolicyArn"])
-    tags = request_tags(params)
-    if tags:
-        context["aws:TagKeys"] = sorted(tags)
-        context.update({f"aws:RequestTag/{key}": value for key, value in tags.items()})
+    context.update(tag_context(params))
     return context
+
+
+def tag_context(params: Mapping[str, Any]) -> dict[str, ContextValue]:
+    """aws:TagKeys and aws:RequestTag/<key> of a request that tags what it makes; empty when it tags nothing."""
+    tags = request_tags(params)
+    if not tags:
+        return {}
+    return {"aws:TagKeys": sorted(tags), **{f"aws:RequestTag/{key}": value for key, value in tags.items()}}
 
 
 def request_tags(params: Mapping[str, Any]) -> dict[str, str]:
