@@ -41,6 +41,12 @@ def endpoint_rows(versions: Any, sagemaker: Any, stage: str) -> list[EndpointRow
     return rows
 
 
+def row_text(row: EndpointRow) -> str:
+    """One endpoint on one line (names are long: a table would cut them in a narrow terminal)."""
+    cost = cost_text(row.cost)
+    return f"{row.endpoint}: {row.serves}, {row.status}" + (f", {row.settings}" if row.settings else "") + (f", {cost}" if cost else "")
+
+
 def cost_text(cost: EndpointCost | None) -> str:
     if cost is None:
         return ""

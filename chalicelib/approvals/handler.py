@@ -137,7 +137,7 @@ def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: Decis
         target = records[plan.pointer_after] if plan.pointer_after is not None else None
         ports.models.set_pointer(plan.model_name, target, now.isoformat())
         if target is not None:  # its endpoint follows (chalicelib/training/deploy.py): one deploy run per decision
-            deployment = _move_endpoint(ports, plan, target.version, request, now)
+            deployment = _move_endpoint(ports, plan, target, request, now)
     status = APPROVED if plan.action != "reject" else REJECTED
     ports.notifications.send(ModelDecided(
         model_name=plan.model_name, action=plan.action, version=plan.version, status=status, actor=request.actor,
@@ -151,16 +151,16 @@ def _apply(plan: DecisionPlan, records: dict[int, VersionRecord], request: Decis
                    approved_before=plan.pointer_before, approved_after=plan.pointer_after)
 
 
-def _move_endpoint(ports: ApprovalsPorts, plan: DecisionPlan, version: int, request: DecisionRequest, now: datetime) -> str:
+def _move_endpoint(ports: ApprovalsPorts, plan: DecisionPlan, target: VersionRecord, request: DecisionRequest,
+                   now: datetime) -> str:
     """Start the deploy run; the decision stands whatever happens to it (a failure to start is said, not raised: the
     pointer moved already, and a retry of this decision would change nothing)."""
     try:
-        started = start_deployment(ports, plan.model_name, version, f"{plan.action} by {request.actor}", now.isoformat(),
-                                   plan.action)
+        started = start_deployment(ports, target, f"{plan.action} by {request.actor}", now.isoformat(), plan.action)
     except (AwsError, ValueError) as err:
-        logger.warning("the endpoint was not moved", extra={"model": plan.model_name, "version": version, "error": str(err)})
-        return f"; its endpoint was NOT moved ({err}): approve v{version} again once that is fixed"
-    return f"; its endpoint is being moved to v{version} (run {started['run_id']})" if started["started"] else ""
+        logger.warning("the endpoint was not moved", extra={"model": plan.model_name, "version": target.version, "error": str(err)})
+        return f"; its endpoint was NOT moved ({err}): approve v{target.version} again once that is fixed"
+    return f"; its endpoint is being moved to v{target.version} (run {started['run_id']})" if started["started"] else ""
 
 
 def _answer(outcome: str, message: str, **fields: Any) -> dict[str, Any]:

@@ -26,12 +26,12 @@ class ReadPorts(HasModels, HasS3, Protocol):
     """What reading a version's serving settings uses."""
 
 
-def start_deployment(ports: DeployPorts, model_name: str, version: int, reason: str, *identity: str) -> dict[str, Any]:
-    """Start the deploy run for `version`, once per `identity` (the run or decision that asked); nothing when neither
-    its config nor an earlier deployment of the model asks for an endpoint."""
-    record = ports.models.version(model_name, version)
-    if record is None or serving_of(ports, record) is None:
+def start_deployment(ports: DeployPorts, record: VersionRecord, reason: str, *identity: str) -> dict[str, Any]:
+    """Start the deploy run for the version `record` is, once per `identity` (the run or decision that asked); nothing
+    when neither its config nor an earlier deployment of the model asks for an endpoint."""
+    if serving_of(ports, record) is None:
         return {"started": False, "run_id": ""}
+    model_name, version = record.model_name, record.version
     run_id = deploy_run_id(model_name, version, *identity)
     request = DeployRequested(run_id=run_id, model_name=model_name, version=version, reason=reason,
                               requested_at=datetime.now(UTC))

@@ -28,8 +28,7 @@ def start_after_training(request: StartDeploymentStep, ports: TrainingPorts) -> 
     approved = ports.models.approved(request.model_name)
     if request.status != "Approved" or approved is None or approved.version != request.version:
         return {"started": False, "run_id": ""}
-    return start_deployment(ports, request.model_name, request.version, f"promoted by training run {request.run_id}",
-                            request.run_id)
+    return start_deployment(ports, approved, f"promoted by training run {request.run_id}", request.run_id)
 
 
 def deploy_endpoint(request: DeployEndpointStep, ports: TrainingPorts) -> dict[str, Any]:

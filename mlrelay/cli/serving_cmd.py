@@ -62,14 +62,12 @@ def predict_command(
 def list_command() -> None:
     """Each endpoint of the stage: the version it serves (each segment's, for a family), its status and cost."""
     from chalicelib.aws.model_versions import ModelVersions
-    from mlrelay.endpoints_view import cost_text, endpoint_rows
+    from mlrelay.endpoints_view import endpoint_rows, row_text
 
     info, client = connect()
     rows = endpoint_rows(ModelVersions(info.outputs["ModelsTableName"], client("dynamodb")), client("sagemaker"), info.stage)
     if not rows:
         console.print("no endpoints: a config with serving.endpoint gets one when a version is approved (docs/serving.md)")
         return
-    for row in rows:  # a line each: endpoint names are long, and a table would cut them in a narrow terminal
-        cost = cost_text(row.cost)
-        console.print(f"[bold]{row.endpoint}[/]: {row.serves}, {row.status}"
-                      + (f", {row.settings}" if row.settings else "") + (f", {cost}" if cost else ""))
+    for row in rows:
+        console.print(row_text(row), highlight=False)

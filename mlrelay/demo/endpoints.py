@@ -13,7 +13,7 @@ from chalicelib.shared.naming import training_run_id
 from mlrelay.demo.checks import Checks, finished_run, wait_for
 from mlrelay.demo.sections import CLEAN_DATA, DATA_BUCKET, VALID_CONFIG
 from mlrelay.demo.segments import COUNTRIES, FAMILY
-from mlrelay.endpoints_view import cost_text, endpoint_rows
+from mlrelay.endpoints_view import endpoint_rows, row_text
 from mlrelay.local.stack import EmbeddedStack
 from mlrelay.serving_client import predictions, readable, requests_for, target_for
 from mlrelay.synthetic import synthesize
@@ -51,7 +51,7 @@ def endpoints(console: Console, checks: Checks, stack: EmbeddedStack) -> None:
                  "the rollback's deploy run moved the endpoint back to v1, blue/green")
     _family(console, checks, stack, versions, rows)
     for row in endpoint_rows(versions, stack.client("sagemaker"), stack.stage):
-        console.print(f"   {row.endpoint}: {row.serves}, {row.status}, {row.settings}, {cost_text(row.cost)}")
+        console.print(f"   {row_text(row)}")
 
 
 def _train_and_deploy(checks: Checks, stack: EmbeddedStack, config: dict[str, Any], version: int) -> bool:
