@@ -10,6 +10,8 @@ SECURITY_VENV := .venv-security
 SECURITY_STAMP := $(SECURITY_VENV)/.installed
 # A second ASL validator beside statelint (npm, pinned): what the AWS Toolkit's own checks are built on.
 ASL_VALIDATOR := build/asl-validator/node_modules/.bin/asl-validator
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint security bench clean pipelines statemachines package deploy
 STAGE ?= dev
@@ -28,6 +30,14 @@ $(SECURITY_STAMP): requirements-security.txt
 $(ASL_VALIDATOR):
 	npm install --no-audit --no-fund --silent --prefix build/asl-validator asl-validator@4.0.0
 
+# The console's browser tests drive Debian's Chromium (tests/functional/test_console_browser.py); the emoji font
+# draws the alerts' symbols in the screenshots.
+$(CHROMIUM):
+	command -v apt-get > /dev/null || { echo "install Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1; }
+	@mkdir -p build
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji > build/chromium-install.log 2>&1 \
+		|| { cat build/chromium-install.log; exit 1; }
+
 $(PIPELINES_STAMP): $(STAMP) requirements-pipelines.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-pipelines.txt
 	touch $(PIPELINES_STAMP)
@@ -41,7 +51,7 @@ demo: $(STAMP)
 # write says what each role used, and fails on a statement no test used unless infra/iam-unexercised.json says why.
 # The images' environments the functional tests run code in (pip, from PyPI, about 6 GB with PyTorch's) are built
 # beside the security checks, lint and unit tests.
-test: $(PIPELINES_STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
+test: $(PIPELINES_STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR) $(CHROMIUM)
 	@mkdir -p build
 	export MLRELAY_IMAGE_ENVS=$(CURDIR)/build/image-envs; \
 	$(BIN)/mlrelay local envs --image pytorch/2.6.0 > build/image-envs-pytorch.log 2>&1 & torch=$$!; \
@@ -51,7 +61,7 @@ test: $(PIPELINES_STAMP) $(SECURITY_STAMP) $(ASL_VALIDATOR)
 	status=$$?; built=0; wait $$torch || built=1; wait $$envs || built=1; \
 	cat build/image-envs.log build/image-envs-pytorch.log; [ $$built = 0 ] || exit 1; exit $$status
 	rm -rf build/iam-census
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
+	MLRELAY_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadfile tests/functional
 	$(BIN)/python -m mlrelay.iam_census build/iam-census
 
 # What a security review runs: bandit over the code, checkov and cfn-lint (with the serverless rules) over the packaged

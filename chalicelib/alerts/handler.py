@@ -113,6 +113,7 @@ def deliver(record: AlertQueueRecord, ports: AlertsPorts, region: str) -> None:
             undelivered.append(err)
             continue
         ports.alert_ledger.mark_delivered(alert.collapse_key, plan.delivered_mark(channel))
+        ports.alert_ledger.keep_words(alert.collapse_key, alert.title, alert.sns_body(), int(time.time()))
     if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
         raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]
     if run:
@@ -135,6 +136,7 @@ def _name_folded_runs(message: FoldedRuns, ports: AlertsPorts, region: str) -> N
     if len(undelivered) == len(wanted) and undelivered:  # no channel named them: the message comes back to try again
         raise AlertNotDeliveredError(f"the folded runs were not named: {undelivered[0]}") from undelivered[0]
     ports.alert_ledger.mark_named(message.collapse_key, runs)
+    ports.alert_ledger.keep_words(message.collapse_key, alert.title, alert.sns_body(), int(time.time()))
 
 
 def _send(channel: str, alert: Alert, ports: AlertsPorts) -> None:

@@ -16,6 +16,7 @@ from chalicelib.aws.dynamo_items import from_item, to_item
 from chalicelib.aws.errors import ConditionFailedError, translated
 
 EXPIRY_AFTER_WINDOW_SECONDS = 86400  # the table's TTL attribute: a day after the window ends
+MAX_KEPT_TEXT = 8000  # an alert's words as kept: far below DynamoDB's 400 KB item, room for every run's id
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,20 @@ class AlertRecord:
     window_ends: int
     runs: frozenset[str] = frozenset()
     named: frozenset[str] = frozenset()  # runs a post named, with their resume command
+
+
+@dataclass(frozen=True)
+class SentAlert:
+    """An alert as the ledger keeps it: its last words, and how many messages its window folded."""
+
+    collapse_key: str
+    title: str
+    text: str
+    sent_at: int  # epoch seconds of the last post; 0 when none went out (all folded, or the channels failed)
+    window_ends: int
+    messages: int
+    channels: tuple[str, ...]
+    runs: tuple[str, ...]
 
 
 class AlertLedger:
@@ -52,7 +67,8 @@ class AlertLedger:
             with translated(f"cannot write alert ledger {self._table}"):
                 self._client.update_item(
                     TableName=self._table, Key=_key(collapse_key),
-                    UpdateExpression="SET window_ends = :ends, expires_at = :expires REMOVE message_ids, delivered",
+                    UpdateExpression="SET window_ends = :ends, expires_at = :expires REMOVE message_ids, delivered, title, #text, sent_at",
+                    ExpressionAttributeNames={"#text": "text"},
                     ConditionExpression="attribute_not_exists(window_ends) OR window_ends = :seen",
                     ExpressionAttributeValues=to_item({
                         ":ends": window_ends, ":expires": window_ends + EXPIRY_AFTER_WINDOW_SECONDS, ":seen": seen_ends,
@@ -80,6 +96,24 @@ class AlertLedger:
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self._add(collapse_key, delivered=[channel])
+
+    def keep_words(self, collapse_key: str, title: str, text: str, now: int) -> None:
+        """The last post's words and time, for the console's Alerts page (what people were told)."""
+        with translated(f"cannot update alert ledger {self._table}"):
+            self._client.update_item(
+                TableName=self._table, Key=_key(collapse_key), UpdateExpression="SET title = :title, #text = :text, sent_at = :now",
+                ExpressionAttributeNames={"#text": "text"},  # a reserved word in DynamoDB's expressions
+                ExpressionAttributeValues=to_item({":title": title[:MAX_KEPT_TEXT], ":text": text[:MAX_KEPT_TEXT], ":now": now}),
+            )
+
+    def recent(self, limit: int = 500) -> list[SentAlert]:
+        """The alerts still in the table (a day past each collapse window, its TTL), newest first."""
+        items: list[dict[str, Any]] = []
+        with translated(f"cannot read alert ledger {self._table}"):
+            for page in self._client.get_paginator("scan").paginate(TableName=self._table):
+                items.extend(page["Items"])
+        sent = [_sent(from_item(item)) for item in items]
+        return sorted(sent, key=lambda alert: alert.sent_at, reverse=True)[:limit]
 
     def mark_named(self, collapse_key: str, runs: list[str]) -> None:
         if runs:
@@ -124,6 +158,16 @@ class AlertLedger:
                 UpdateExpression="ADD " + ", ".join(f"{name} :{name}" for name in present),
                 ExpressionAttributeValues=attributes, ReturnValues="ALL_NEW", **condition,
             )["Attributes"]
+
+
+def _sent(values: dict[str, Any]) -> SentAlert:
+    return SentAlert(
+        collapse_key=str(values["collapse_key"]), title=str(values.get("title", "")), text=str(values.get("text", "")),
+        sent_at=int(values.get("sent_at", 0)), window_ends=int(values.get("window_ends", 0)),
+        messages=len(values.get("message_ids", set())),
+        channels=tuple(sorted({mark.split("@")[0].split("#")[0] for mark in values.get("delivered", set())})),
+        runs=tuple(sorted(values.get("runs", set()))),
+    )
 
 
 def _key(collapse_key: str) -> dict[str, Any]:

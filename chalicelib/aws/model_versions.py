@@ -138,6 +138,23 @@ class ModelVersions:
                 names.update(item["model_name"]["S"] for item in page["Items"])
         return sorted(names)
 
+    def every_model(self) -> dict[str, tuple[list[VersionRecord], int | None]]:
+        """Each model's versions (in version order) and its approved version, from one Scan: a page listing every
+        model reads the table once, not once per model."""
+        items: list[dict[str, Any]] = []
+        with translated(f"cannot list the models in {self._table}"):
+            for page in self._client.get_paginator("scan").paginate(TableName=self._table, ConsistentRead=True):
+                items.extend(from_item(i) for i in page["Items"])
+        models: dict[str, tuple[list[VersionRecord], int | None]] = {}
+        for item in sorted(items, key=lambda i: i["version_key"]):  # approved < endpoint < version#000001 < ...
+            records, approved = models.get(item["model_name"], ([], None))
+            if item["version_key"] == POINTER_KEY:
+                approved = int(item["version"])
+            elif item["version_key"] != DEPLOYMENT_KEY:
+                records.append(_record(item))
+            models[item["model_name"]] = (records, approved)
+        return {name: found for name, found in sorted(models.items()) if found[0]}
+
     def _get(self, model_name: str, version_key: str) -> dict[str, Any] | None:
         with translated(f"cannot read {model_name} {version_key} from {self._table}"):
             item = self._client.get_item(

@@ -14,6 +14,7 @@ import typer
 
 from mlrelay.cli import (
     config_cmd,
+    console_cmd,
     data_cmd,
     deploy_cmd,
     destroy_cmd,
@@ -73,6 +74,7 @@ app.command("schedule")(schedule_cmd.schedule_command)
 app.command("explain")(explain_cmd.explain_command)
 app.command("predict")(serving_cmd.predict_command)
 app.add_typer(serving_cmd.endpoints_app, name="endpoints")
+app.command("console")(console_cmd.console_command)
 
 
 @app.command()

@@ -29,17 +29,15 @@ def list_command() -> None:
     from mlrelay.tables import judged_on
 
     info, client = connect()
-    versions = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb"))
-    names = versions.model_names()
-    if not names:
+    models = ModelVersions(info.outputs["ModelsTableName"], client("dynamodb")).every_model()
+    if not models:
         console.print("no models yet: submit a training config with `mlrelay submit FOLDER_OR_CONFIG`")
         return
     table = Table("model", "task", "versions", "approved", "judged on", "latest decision", box=None, padding=(0, 2))
     families: dict[str, list[str]] = {}
-    for name in sorted(names):  # a family's segments sort together, under its name
-        records = versions.versions(name)
-        approved = versions.approved(name)
-        latest = max(records, key=lambda r: r.version)
+    for name, (records, approved_version) in models.items():  # a family's segments sort together, under its name
+        approved = next((r for r in records if r.version == approved_version), None)
+        latest = records[-1]
         table.add_row(
             name, latest.task, str(len(records)), f"v{approved.version}" if approved else "none",
             judged_on(approved) if approved else "", latest.decision.get("summary", ""),
@@ -165,18 +163,14 @@ def rollback(
 
 def _decide(action: str, name: str, version: int | None, reason: str) -> None:
     """Calls the stack's decide_model function (on AWS, mlrelay-<stage>-decide_model) as the caller's identity."""
-    from mlrelay.resume_client import ResumeError, invoke
+    from mlrelay.operator_actions import ActionRefusedError, decide
 
     info, client = connect()
-    actor = client("sts").get_caller_identity()["Arn"]
-    event = {"action": action, "model_name": name, "version": version, "reason": reason, "actor": actor}
     try:
-        answer = invoke(client("lambda"), info.functions["decide_model"], event)
-    except ResumeError as err:
+        decided = decide(info, client, action, name, version, reason)
+    except ActionRefusedError as err:
         fail(str(err))
-    if answer["outcome"] == "refused":
-        fail(answer["message"])
-    console.print(("[green]✓[/] " if answer["outcome"] == "decided" else "") + answer["message"])
+    console.print(("[green]✓[/] " if decided.outcome == "decided" else "") + decided.message)
 
 
 @app.command("migrate-registry")

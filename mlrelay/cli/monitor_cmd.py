@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -15,12 +11,6 @@ from mlrelay.cli.output import console, fail
 
 app = typer.Typer(help="Data-quality, drift and attribution checks of inference runs (Model Monitor's formats).",
                   no_args_is_help=True)
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-CHECK_NAMES = {  # Model Monitor's constraint_check_type, short enough for a terminal's table
-    "baseline_drift_check": "drift", "categorical_values_check": "categories", "data_type_check": "type",
-    "completeness_check": "completeness", "missing_column_check": "missing", "extra_column_check": "extra",
-    "attribution_ndcg": "attribution",
-}
 
 
 @app.command()
@@ -33,7 +23,8 @@ def show(
     """The run's drift table and violations, and its HTML report saved locally (distributions, drift, SHAP ranks)."""
     from rich.table import Table
 
-    from chalicelib.shared.pipeline_runs import run_prefix
+    from mlrelay.monitoring_results import CHECK_NAMES, NoResultsError, check_rows, monitoring_prefix, report_html
+    from mlrelay.monitoring_results import summary as read_summary
     from mlrelay.runs import RunNotFoundError, run_model
 
     info, client = connect()
@@ -41,8 +32,13 @@ def show(
         model_name = run_model(client("stepfunctions"), info.state_machines, run_id)
     except RunNotFoundError as err:
         fail(str(err))
-    s3, bucket, prefix = client("s3"), info.outputs["ConfigBucketName"], f"{run_prefix(model_name, run_id)}/monitoring"
-    summary = json.loads(_read(s3, bucket, f"{prefix}/monitoring.json", run_id))
+    s3, bucket = client("s3"), info.outputs["ConfigBucketName"]
+    try:
+        summary = read_summary(s3, bucket, model_name, run_id)
+        rows = sorted(check_rows(s3, bucket, model_name, run_id), key=lambda r: (r["violated"] != "1", r["feature"]))
+    except NoResultsError as err:
+        fail(f"no monitoring results for {run_id} ({err}): is it an inference run whose pipeline finished? "
+             "`mlrelay runs list` shows the runs")
     if summary.get("baseline") == "missing":
         console.print(f"{run_id}: not checked: model version v{summary.get('model_version')} has no monitoring baseline "
                       "(it was trained before mlrelay kept one); retrain it to get one")
@@ -58,7 +54,6 @@ def show(
     table.add_column("feature", overflow="fold")
     for column in ("check", "test", "value", "threshold", "verdict"):
         table.add_column(column, no_wrap=True)
-    rows = sorted(_rows(s3, bucket, prefix, run_id), key=lambda r: (r["violated"] != "1", r["feature"]))
     for row in rows:
         value = f"p={_number(row['p_value'])}" if row["p_value"] else _number(row["statistic"])
         table.add_row(row["feature"], CHECK_NAMES.get(row["check_type"], row["check_type"]), row["method"], value,
@@ -73,27 +68,11 @@ def show(
     if str(save) == "-":
         return
     target = save or Path(f"monitoring-{run_id}.html")
-    target.write_bytes(_read(s3, bucket, f"{prefix}/report.html", run_id))
-    console.print(f"report: {target} (from {summary['report_uri']})")
-
-
-def _rows(s3: Any, bucket: str, prefix: str, run_id: str) -> list[dict[str, str]]:
-    from chalicelib.inference.warehouse_sql import MONITORING_FILE_COLUMNS  # the columns of rows.csv, as the load reads them
-
-    text = _read(s3, bucket, f"{prefix}/rows.csv", run_id).decode()
-    return [dict(zip(MONITORING_FILE_COLUMNS, row, strict=True)) for row in csv.reader(io.StringIO(text)) if row]
-
-
-def _read(s3: Any, bucket: str, key: str, run_id: str) -> bytes:
-    from botocore.exceptions import ClientError
-
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_DOCUMENT_BYTES)
-    except ClientError as err:
-        if err.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            fail(f"no monitoring results for {run_id} (s3://{bucket}/{key}): is it an inference run whose pipeline finished? "
-                 "`mlrelay runs list` shows the runs")
-        raise
+        target.write_bytes(report_html(s3, bucket, model_name, run_id))
+    except NoResultsError as err:
+        fail(f"no monitoring report for {run_id}: {err} (under s3://{bucket}/{monitoring_prefix(model_name, run_id)})")
+    console.print(f"report: {target} (from {summary['report_uri']})")
 
 
 def _number(text: str) -> str:

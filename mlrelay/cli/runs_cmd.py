@@ -12,9 +12,7 @@ from mlrelay.cli.connection import connect
 from mlrelay.cli.output import console, fail
 
 if TYPE_CHECKING:  # the commands import what they use when they run, so `mlrelay --help` starts fast
-    from mlrelay.costs import Estimate
     from mlrelay.local.state_file import StackInfo
-    from mlrelay.runs import RunDetail
 
 app = typer.Typer(help="Inspect and resume workflow runs (the local stack, or a deployed one with --stage).", no_args_is_help=True)
 
@@ -55,6 +53,7 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
     from rich.table import Table
 
     from mlrelay.costs import prices
+    from mlrelay.operator_actions import run_cost
     from mlrelay.runs import RunNotFoundError, show_run
     from mlrelay.tables import steps_table
 
@@ -78,7 +77,7 @@ def show(run_id: str = typer.Argument(..., help="A run id from `mlrelay runs lis
             console.print(f"[yellow]{step.name}[/] {step.error}: {step.cause}")
     if detail.error:
         console.print(f"[red]error[/]: {detail.error}: {detail.cause or ''}")
-    cost = _estimate(info, client, detail)
+    cost = run_cost(info, client, detail)
     table = Table("estimated cost on AWS", "used", "USD", box=None, padding=(0, 2))
     for cost_line in cost.lines:
         usd = f"{cost_line.usd:.6f}" if cost_line.usd is not None else "no price in mlrelay/prices.json"
@@ -102,18 +101,11 @@ def run_facts(run_input: dict[str, Any]) -> list[str]:
     return [line for line in lines if line]
 
 
-def _estimate(info: StackInfo, client: Any, detail: RunDetail) -> Estimate:
-    from mlrelay.costs import estimate, prices
-    from mlrelay.run_usage import run_usage
-
-    step_function = info.functions["inference_step" if detail.summary.workflow == "inference" else "training_step"]
-    return estimate(run_usage(detail, client, step_function), prices())
-
-
 def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) -> None:
     from rich.table import Table
 
     from mlrelay.costs import prices
+    from mlrelay.operator_actions import run_cost
     from mlrelay.runs import show_run
 
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -121,7 +113,7 @@ def _costs_by_model_and_month(info: StackInfo, client: Any, run_ids: list[str]) 
         for run_id in run_ids:
             detail = show_run(client("stepfunctions"), info.state_machines, run_id)
             key = (str(detail.input.get("model_name", "?")), detail.summary.started.strftime("%Y-%m"))
-            totals[key].append(_estimate(info, client, detail).total)
+            totals[key].append(run_cost(info, client, detail).total)
     table = Table("model", "month", "runs", "USD", box=None, padding=(0, 2))
     for (model, month), costs in sorted(totals.items()):
         table.add_row(model, month, str(len(costs)), f"{sum(costs):.4f}")
@@ -209,29 +201,25 @@ def resume(
     A run that succeeded is left alone; a running run is refused.
     """
     from mlrelay.cli.submit_cmd import config_file
-    from mlrelay.resume_client import ResumeError, invoke, skipped_steps, upload_resume_config, wait_for_execution
-    from mlrelay.runs import RunNotFoundError, run_model, show_run
+    from mlrelay.operator_actions import ActionRefusedError
+    from mlrelay.operator_actions import resume as request_resume
+    from mlrelay.resume_client import ResumeError, skipped_steps, wait_for_execution
+    from mlrelay.runs import show_run
     from mlrelay.tables import steps_table
 
     info, client = connect()
-    event: dict[str, object] = {"run_id": run_id}
     try:
-        if with_config is not None:
-            model_name = run_model(client("stepfunctions"), info.state_machines, run_id)  # the run's, not the config's
-            event["config"], submission = upload_resume_config(
-                client("s3"), info.outputs["ConfigBucketName"], model_name, run_id, config_file(with_config))
-            if submission.bundle is not None:
-                state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
-                console.print(f"code: {len(submission.bundle.files)} files → "
-                              f"{submission.bundle.uri(info.outputs['ConfigBucketName'])} ({state})")
-        answer = invoke(client("lambda"), info.functions["resume_run"], event)
-    except (ResumeError, RunNotFoundError) as err:
+        resumed = request_resume(info, client, run_id, config_file(with_config) if with_config is not None else None)
+    except ActionRefusedError as err:
         fail(str(err))
-    if answer["outcome"] == "nothing_to_do":
-        console.print(answer["message"])
+    if (submission := resumed.submission) is not None and submission.bundle is not None:
+        state = "uploaded" if submission.bundle_uploaded else "unchanged, already uploaded"
+        console.print(f"code: {len(submission.bundle.files)} files → "
+                      f"{submission.bundle.uri(info.outputs['ConfigBucketName'])} ({state})")
+    if resumed.outcome == "nothing_to_do":
+        console.print(resumed.message)
         return
-    if answer["outcome"] != "resumed":
-        fail(answer["message"])
+    answer = resumed.answer
     console.print(f"resumed [bold]{run_id}[/] at [bold]{answer['from_state']}[/] (attempt {answer['attempt'] + 1})")
     sfn = client("stepfunctions")
     for changed in answer.get("inputs_changed", []):

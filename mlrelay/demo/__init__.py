@@ -55,7 +55,8 @@ def run_demo(console: Console, stage: str = "dev", state_dir: Path | None = None
         return False
     console.print(f"\n[bold green]Demo passed[/]: {checks.passed} checks.")
     console.print("Next: `mlrelay local up` keeps a stack running; `mlrelay init NAME --template ...`, "
-                  "`mlrelay submit NAME`, `mlrelay runs list` and `mlrelay models list` use it.")
+                  "`mlrelay submit NAME`, `mlrelay runs list`, `mlrelay models list` and `mlrelay console` (the web "
+                  "console) use it.")
     return True
 
 

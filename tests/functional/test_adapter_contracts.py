@@ -129,6 +129,19 @@ class TestModelVersions:
         assert versions.version_for_run(model, "train-other") is None
         assert model in versions.model_names()
 
+    def test_every_model_is_read_at_once_with_its_versions_in_order_and_its_approved_one(self, versions, model):
+        for number in (2, 1):
+            versions.put(version(model, number))
+        versions.point_to(version(model, 1))
+        versions.record_deployment(model, {"version": 1, "serving": {}})
+        versions.put(version(f"{model}-other", 1, status="Rejected"))
+
+        models = versions.every_model()
+
+        records, approved = models[model]
+        assert ([r.version for r in records], approved) == ([1, 2], 1)
+        assert models[f"{model}-other"][1] is None and [r.status for r in models[f"{model}-other"][0]] == ["Rejected"]
+
 
 @pytest.fixture(params=["fake", "dynamodb"])
 def ledger(request, aws):
@@ -285,6 +298,23 @@ def test_an_alert_window_counts_its_messages_and_a_new_one_starts_afresh_keeping
                                                                   frozenset({"train-a", "train-b"}))
     assert (later.message_ids, later.delivered, later.window_ends) == (frozenset({"m3"}), frozenset(), 2800)
     assert later.runs == frozenset({"train-a", "train-b", "train-c"})
+
+
+def test_the_ledger_keeps_what_was_sent_and_how_many_messages_folded_into_it(alert_ledger, model):
+    key, quiet = f"failed|training|{model}|Deploy|ValueError", f"failed|training|{model}|Quiet|ValueError"
+    alert_ledger.record(key, "m1", now=1000, window_seconds=900, run="train-a")
+    alert_ledger.mark_delivered(key, "slack@m1")
+    alert_ledger.keep_words(key, f"❌ {model} failed", "step Deploy: ValueError", now=1001)
+    alert_ledger.record(key, "m2", now=1100, window_seconds=900, run="train-b")
+    alert_ledger.record(quiet, "m3", now=1200, window_seconds=900)
+
+    sent = {alert.collapse_key: alert for alert in alert_ledger.recent()}
+
+    assert (sent[key].title, sent[key].text, sent[key].sent_at) == (f"❌ {model} failed", "step Deploy: ValueError", 1001)
+    assert (sent[key].messages, sent[key].channels, sent[key].runs) == (2, ("slack",), ("train-a", "train-b"))
+    assert (sent[quiet].sent_at, sent[quiet].messages, sent[quiet].channels) == (0, 1, ())
+    alert_ledger.record(key, "m4", now=1900, window_seconds=900)  # a new window: what the last one sent is not its post
+    assert next(a for a in alert_ledger.recent() if a.collapse_key == key).title == ""
 
 
 def test_one_naming_post_is_scheduled_at_a_time_and_taking_it_frees_the_next(alert_ledger, model):

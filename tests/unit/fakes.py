@@ -196,6 +196,9 @@ class FakeModelVersions:
     def model_names(self) -> list[str]:
         return sorted({name for name, _ in self.records} | set(self.pointers))
 
+    def every_model(self) -> dict[str, tuple[list[VersionRecord], int | None]]:
+        return {name: (self.versions(name), self.pointers.get(name)) for name in sorted({name for name, _ in self.records})}
+
     def record_deployment(self, model_name: str, deployment: dict[str, Any]) -> None:
         self.deployments[model_name] = copy.deepcopy(deployment)
 
@@ -515,6 +518,7 @@ class FakeAlertRecord:
     naming_due: bool = False
     window_ends: int = 0
     posting: dict[str, str] = field(default_factory=dict)  # post mark -> "<window_ends>|<message id>" of its sender
+    sent: tuple[str, str, int] = ("", "", 0)  # the last post's title, text and time
 
 
 class FakeAlertLedger:
@@ -527,6 +531,7 @@ class FakeAlertLedger:
             item = self.items[collapse_key] = FakeAlertRecord(window_ends=now + window_seconds)
         elif item.window_ends <= now:  # a new window: counted and delivered anew, the runs kept
             item.message_ids, item.delivered, item.window_ends = set(), set(), now + window_seconds
+            item.sent = ("", "", 0)
         item.message_ids.add(message_id)
         if run:
             item.runs.add(run)
@@ -542,6 +547,17 @@ class FakeAlertLedger:
 
     def mark_delivered(self, collapse_key: str, channel: str) -> None:
         self.items[collapse_key].delivered.add(channel)
+
+    def keep_words(self, collapse_key: str, title: str, text: str, now: int) -> None:
+        self.items[collapse_key].sent = (title, text, now)
+
+    def recent(self, limit: int = 500) -> list[Any]:
+        from chalicelib.aws.alert_ledger import SentAlert
+
+        sent = [SentAlert(key, item.sent[0], item.sent[1], item.sent[2], item.window_ends, len(item.message_ids),
+                          tuple(sorted({mark.split("@")[0].split("#")[0] for mark in item.delivered})), tuple(sorted(item.runs)))
+                for key, item in self.items.items()]
+        return sorted(sent, key=lambda alert: alert.sent_at, reverse=True)[:limit]
 
     def mark_named(self, collapse_key: str, runs: list[str]) -> None:
         self.items[collapse_key].named.update(runs)

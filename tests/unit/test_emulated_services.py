@@ -380,6 +380,38 @@ def test_of_many_racing_conditional_writes_to_one_item_exactly_one_wins():
         assert client.get_item(TableName="t", Key={"k": {"S": key}})["Item"]["claimed_by"]["S"] == str(winner)
 
 
+@mock_aws
+def test_reads_answered_as_json_equal_moto_s_own_answers_and_binary_values_keep_its_way():
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "v", "KeyType": "RANGE"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}, {"AttributeName": "v", "AttributeType": "N"}],
+                        BillingMode="PAY_PER_REQUEST")
+    every_type = {"s": {"S": "é ✓"}, "n": {"N": "-1.50"}, "t": {"BOOL": True}, "z": {"NULL": True}, "ss": {"SS": ["a", "b"]},
+                  "ns": {"NS": ["1", "2.5"]}, "l": {"L": [{"S": "x"}, {"M": {"deep": {"N": "3"}}}]},
+                  "m": {"M": {"metric": {"M": {"value": {"N": "0.91"}, "ci": {"L": [{"N": "0.9"}, {"N": "0.92"}]}}}}}}
+    for version in range(3):
+        client.put_item(TableName="t", Item={"k": {"S": "model"}, "v": {"N": str(version)}, **every_type})
+    client.put_item(TableName="t", Item={"k": {"S": "binary"}, "v": {"N": "0"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01"]}})
+
+    def reads():
+        return [
+            client.query(TableName="t", KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": {"S": "model"}}, Limit=2),
+            client.scan(TableName="t", ProjectionExpression="k, v, m.metric", ReturnConsumedCapacity="TOTAL"),
+            client.get_item(TableName="t", Key={"k": {"S": "binary"}, "v": {"N": "0"}}),
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"k": {"S": "model"}, "v": {"N": "1"}}]}}),
+        ]
+
+    def without_metadata(answers):
+        return [{key: value for key, value in answer.items() if key != "ResponseMetadata"} for answer in answers]
+
+    own = without_metadata(reads())
+    with dynamodb.patched():
+        as_json = without_metadata(reads())
+
+    assert as_json == own
+    assert own[2]["Item"]["b"] == {"B": b"\x00\xff"} and own[0]["LastEvaluatedKey"] == {"k": {"S": "model"}, "v": {"N": "1"}}
+
+
 def test_every_request_moto_serves_still_asks_the_one_authorization_method_the_iam_patch_replaces():
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.core.responses import BaseResponse

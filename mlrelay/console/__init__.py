@@ -1,0 +1,1 @@
+"""mlrelay console: a web console over the same adapters as the CLI."""
