@@ -23,8 +23,9 @@ from mlrelay.runs import RunSummary, StepRecord
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
-def test_localhost_needs_no_token(host):
-    assert access_for(host, allow_remote=False).token is None
+def test_localhost_needs_no_token_and_answers_only_its_own_names(host):
+    access = access_for(host, allow_remote=False)
+    assert access.token is None and "evil.example" not in access.hosts and "127.0.0.1" in access.hosts
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.org"])  # nosec B104 - the address refused
@@ -34,6 +35,7 @@ def test_another_address_is_refused_unless_asked_for_and_then_needs_a_token(host
 
     access = access_for(host, allow_remote=True)
     assert access.needs_token and len(access.token or "") >= 32 and access.token != access.form_key
+    assert access.hosts == ("*",)  # reached by whatever name the network gives the machine: the token guards it
 
 
 def hello(request: Request) -> PlainTextResponse:
