@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.config.parsing import ConfigError
 from chalicelib.shared.pipeline_runs import run_prefix
-from mlrelay.runs import history, resume_points, steps_from_history
+from mlrelay.runs import definition_of, history, resume_points, steps_from_history
 from mlrelay.submission import Submission, check, publish
 
 
@@ -47,9 +47,7 @@ def invoke(lambda_client: Any, function_name: str, event: dict[str, Any]) -> dic
 def skipped_steps(sfn: Any, previous_execution_arn: str, from_state: str) -> list[str]:
     """The workflow's steps that did their work before `from_state` in the earlier attempt: the resumed run does not
     redo them. Only steps a run can resume at count (the failure path's reporting is no work of the run's)."""
-    machine = sfn.describe_execution(executionArn=previous_execution_arn)["stateMachineArn"]
-    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
-    work = resume_points(definition)
+    work = resume_points(definition_of(sfn, previous_execution_arn))
     names = []
     for step in steps_from_history(history(sfn, previous_execution_arn)):
         if step.name == from_state:

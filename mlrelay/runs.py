@@ -157,6 +157,12 @@ def steps_from_history(events: list[dict[str, Any]]) -> list[StepRecord]:
     return steps
 
 
+def definition_of(sfn: Any, execution_arn: str) -> dict[str, Any]:
+    """The state machine definition the execution ran (its own state machine's, as Step Functions names it)."""
+    machine = sfn.describe_execution(executionArn=execution_arn)["stateMachineArn"]
+    return dict(json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"]))
+
+
 def resume_points(definition: dict[str, Any]) -> set[str]:
     """The steps a run of this state machine can be resumed at: those its first state, StartOrResume, routes to."""
     choices = definition["States"].get(definition["StartAt"], {}).get("Choices", [])

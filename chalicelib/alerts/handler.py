@@ -102,6 +102,7 @@ def deliver(record: AlertQueueRecord, ports: AlertsPorts, region: str) -> None:
     if plan.milestone:
         alert = alert.repeated(plan.milestone, seen.window_ends - COLLAPSE_WINDOW_SECONDS, int(time.time()))
     undelivered: list[Exception] = []
+    sent = False
     for channel in plan.channels:
         if not ports.alert_ledger.claim_post(alert.collapse_key, plan.delivered_mark(channel), record.messageId, seen.window_ends):
             logger.info("another message of the window is sending its post", extra={"key": alert.collapse_key, "channel": channel})
@@ -113,6 +114,8 @@ def deliver(record: AlertQueueRecord, ports: AlertsPorts, region: str) -> None:
             undelivered.append(err)
             continue
         ports.alert_ledger.mark_delivered(alert.collapse_key, plan.delivered_mark(channel))
+        sent = True
+    if sent:
         ports.alert_ledger.keep_words(alert.collapse_key, alert.title, alert.sns_body(), int(time.time()))
     if undelivered:  # the record stays on the queue; its retry sends only to the channels that failed
         raise AlertNotDeliveredError(f"{len(undelivered)} channel(s) failed: {undelivered[0]}") from undelivered[0]

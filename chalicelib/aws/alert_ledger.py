@@ -160,12 +160,17 @@ class AlertLedger:
             )["Attributes"]
 
 
+def channel_of(mark: str) -> str:
+    """The channel of a delivered mark (chalicelib/alerts/plan.py's delivered_mark: `slack`, `slack#10`, `sns@<id>`)."""
+    return mark.split("@")[0].split("#")[0]
+
+
 def _sent(values: dict[str, Any]) -> SentAlert:
     return SentAlert(
         collapse_key=str(values["collapse_key"]), title=str(values.get("title", "")), text=str(values.get("text", "")),
         sent_at=int(values.get("sent_at", 0)), window_ends=int(values.get("window_ends", 0)),
         messages=len(values.get("message_ids", set())),
-        channels=tuple(sorted({mark.split("@")[0].split("#")[0] for mark in values.get("delivered", set())})),
+        channels=tuple(sorted({channel_of(mark) for mark in values.get("delivered", set())})),
         runs=tuple(sorted(values.get("runs", set()))),
     )
 

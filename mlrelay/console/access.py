@@ -33,10 +33,6 @@ class Access:
     form_key: str
     hosts: tuple[str, ...] = LOOPBACK_NAMES  # the Host headers answered: another name pointed here is refused
 
-    @property
-    def needs_token(self) -> bool:
-        return self.token is not None
-
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":

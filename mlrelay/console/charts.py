@@ -62,15 +62,11 @@ def drift_chart(series: dict[str, list[tuple[datetime, float, bool]]]) -> dict[s
                                      "yaxis": {"title": {"text": "drift statistic (PSI, KS or chi-squared)"}}}}
 
 
-def quality_chart(points: list[tuple[datetime, float]], metric: str, threshold: float | None) -> dict[str, Any]:
+def quality_chart(points: list[tuple[datetime, float]], metric: str) -> dict[str, Any]:
     data = [{"type": "scatter", "mode": "lines+markers", "name": metric,
              "x": [_when(at) for at, _ in points], "y": [value for _, value in points]}]
-    layout: dict[str, Any] = {**_LAYOUT, "xaxis": {"title": {"text": "labels judged (UTC)"}, "type": "category"},
-                              "yaxis": {"title": {"text": metric}}}
-    if threshold is not None:
-        layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
-                             "line": {"color": "#d92d20", "dash": "dash"}}]
-    return {"data": data, "layout": layout}
+    return {"data": data, "layout": {**_LAYOUT, "xaxis": {"title": {"text": "labels judged (UTC)"}, "type": "category"},
+                                     "yaxis": {"title": {"text": metric}}}}
 
 
 def _when(at: datetime) -> str:

@@ -40,7 +40,7 @@ def model_monitoring(request: Request) -> Response:
         if metric not in page.quality[-1].metrics:
             metric = next(iter(page.quality[-1].metrics), "")
         quality = {"metric": metric, "chart": quality_chart(
-            [(point.started, point.metrics[metric]) for point in page.quality if metric in point.metrics], metric, None)}
+            [(point.started, point.metrics[metric]) for point in page.quality if metric in point.metrics], metric)}
     return render(request, "monitoring.html", page=page, drift=drift_chart(page.drift_series()), quality=quality)
 
 

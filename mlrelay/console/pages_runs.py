@@ -54,6 +54,7 @@ def runs(request: Request) -> Response:
 
 
 def run(request: Request) -> Response:
+    from mlrelay.cli.runs_cmd import run_facts
     from mlrelay.console.app import render, stage_of
     from mlrelay.console.run_view import run_page
 
@@ -64,8 +65,6 @@ def run(request: Request) -> Response:
         return render(request, "missing.html", 404, what=str(err), back="/runs")
     highlight = page.failed.name if page.failed else None
     graph = render_svg(page.definition, page.views, highlight=highlight)
-    from mlrelay.cli.runs_cmd import run_facts
-
     return render(request, "run.html", page=page, graph=graph, facts=run_facts(page.detail.input),
                   live=page.detail.summary.status == "RUNNING")
 

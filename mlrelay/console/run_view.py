@@ -3,7 +3,6 @@ execution ran, its pipeline steps and logs (mlrelay/run_logs.py), and its cost (
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from mlrelay.console.graph import StateView
 from mlrelay.console.stage import Stage
 from mlrelay.costs import Estimate
-from mlrelay.runs import RunDetail, StepRecord, show_run
+from mlrelay.runs import RunDetail, StepRecord, definition_of, show_run
 
 MAX_LOG_LINES = 200  # the failed step's log, newest last: enough to see the traceback
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED", "INTERRUPTED")
@@ -50,8 +49,7 @@ def run_page(stage: Stage, run_id: str) -> RunPage:
 
     sfn = stage.client("stepfunctions")
     detail = show_run(sfn, stage.info.state_machines, run_id)
-    machine = sfn.describe_execution(executionArn=detail.summary.execution_arn)["stateMachineArn"]
-    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
+    definition = definition_of(sfn, detail.summary.execution_arn)
     ended_badly = detail.summary.status in ENDED_BADLY
     # a Catch is also ordinary flow (a pipeline that ended before the wait): only a run that ended badly has a failed step
     failed = next((step for step in reversed(detail.steps)

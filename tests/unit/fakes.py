@@ -552,10 +552,10 @@ class FakeAlertLedger:
         self.items[collapse_key].sent = (title, text, now)
 
     def recent(self, limit: int = 500) -> list[Any]:
-        from chalicelib.aws.alert_ledger import SentAlert
+        from chalicelib.aws.alert_ledger import SentAlert, channel_of
 
         sent = [SentAlert(key, item.sent[0], item.sent[1], item.sent[2], item.window_ends, len(item.message_ids),
-                          tuple(sorted({mark.split("@")[0].split("#")[0] for mark in item.delivered})), tuple(sorted(item.runs)))
+                          tuple(sorted({channel_of(mark) for mark in item.delivered})), tuple(sorted(item.runs)))
                 for key, item in self.items.items()]
         return sorted(sent, key=lambda alert: alert.sent_at, reverse=True)[:limit]
 
